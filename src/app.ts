@@ -1,0 +1,98 @@
+import yargs, { type Argv } from 'yargs';
+import { checkCommand } from './commands/check.js';
+import type { Deps, GlobalFlags } from './commands/context.js';
+import { deploy, deployCommand } from './commands/deploy.js';
+import { pushCommand } from './commands/push.js';
+import { createImpervaClient } from './imperva/client.js';
+import { ExitCode, IncapCertError, UsageError } from './errors.js';
+import { Logger } from './log/logger.js';
+import { isHookEnvironment } from './sources/env.js';
+import { VERSION } from './version.js';
+
+export const defaultDeps = (env: Deps['env'] = process.env): Deps => ({
+  env,
+  now: () => new Date(),
+  createClient: createImpervaClient,
+});
+
+/**
+ * The command line. Built fresh for every run (no module-level parser), with the dependencies injected, so that
+ * tests can run it in-process. `done` receives the command's exit code.
+ */
+export function buildParser(deps: Deps, logger: Logger, done: (code: ExitCode) => void): Argv<GlobalFlags> {
+  return yargs()
+    .scriptName('incap-cert')
+    .usage('$0 [command] [options]\n\nKeeps Imperva serving the certificates your ACME client renews.')
+    .option('config', {
+      type: 'string',
+      describe: 'Config file (env INCAP_CERT_CONFIG; default /etc/incap-cert/config.json)',
+    })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'Do everything but the upload; print the plan' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'Say more (never secrets)' })
+    .option('log-file', { type: 'string', describe: 'Also append JSON lines to this file (mode 0600)' })
+    .command(deployCommand(deps, logger, done))
+    .command(pushCommand(deps, logger, done))
+    .command(checkCommand(deps, logger, done))
+    .command({
+      command: '$0',
+      describe: false,
+      handler: async (argv) => {
+        // `--deploy-hook /usr/local/bin/incap-cert` runs us with no command: behave as deploy.
+        if (!isHookEnvironment(deps.env)) {
+          throw new UsageError('no command given (deploy, push or check); see incap-cert --help');
+        }
+        done(await deploy(argv as unknown as GlobalFlags, deps, logger));
+      },
+    })
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error !== undefined && error !== null) throw error;
+      throw new UsageError(usageMessage(message));
+    }) as unknown as Argv<GlobalFlags>;
+}
+
+/** yargs' own words, made one line that says what to do. */
+function usageMessage(message: string): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (unknown?.[1] !== undefined) {
+    const flags = unknown[1].split(', ').map((flag) => (flag.length === 1 ? `-${flag}` : `--${flag}`));
+    return `unknown option ${flags.join(', ')}; see incap-cert --help`;
+  }
+  return `${message.replace(/\s*\n\s*/g, ' ')}; see incap-cert --help`;
+}
+
+/**
+ * Runs one command line and returns the exit code. The one place where errors become exit codes: an expected
+ * failure is one line on stderr (several for a config with several problems), never a stack trace.
+ */
+export async function main(argv: readonly string[], deps: Deps = defaultDeps()): Promise<number> {
+  const logger = new Logger();
+  let exitCode: ExitCode = ExitCode.Ok;
+  try {
+    await buildParser(deps, logger, (code) => {
+      exitCode = code;
+    }).parseAsync([...argv]);
+  } catch (error) {
+    exitCode = report(error, logger, argv.includes('--verbose'));
+  }
+  await logger.close();
+  return exitCode;
+}
+
+function report(error: unknown, logger: Logger, verbose: boolean): ExitCode {
+  if (error instanceof IncapCertError) {
+    const lines = 'issues' in error && Array.isArray(error.issues) ? (error.issues as string[]) : [error.message];
+    for (const line of lines) logger.error(line, { code: error.code });
+    return error.exitCode;
+  }
+  // A bug, not an expected failure: still one line, and the stack only when asked for (redacted like the rest).
+  const message = error instanceof Error ? error.message : String(error);
+  logger.error(`internal error: ${message}`);
+  if (verbose && error instanceof Error && error.stack !== undefined) logger.debug(error.stack);
+  return ExitCode.SiteFailed;
+}

@@ -1,0 +1,39 @@
+import { loadConfig, type Config, type Env } from '../config/load.js';
+import type { ClientOptions, ImpervaClient } from '../imperva/client.js';
+import type { Logger } from '../log/logger.js';
+import type { PushContext } from '../push/push.js';
+
+/** What a command needs from outside: injected so that tests can run the parser in-process. */
+export interface Deps {
+  env: Env;
+  now: () => Date;
+  createClient: (api: Config['api'], options: ClientOptions) => Promise<ImpervaClient>;
+}
+
+/** The flags every command takes. */
+export interface GlobalFlags {
+  config: string | undefined;
+  'dry-run': boolean;
+  verbose: boolean;
+  'log-file': string | undefined;
+}
+
+/** Loads the config once for the run and wires the logger to it (verbosity, the log file, the key to redact). */
+export function openRun(flags: GlobalFlags, deps: Deps, logger: Logger): PushContext {
+  logger.setVerbose(flags.verbose);
+  // Secrets from the environment are known before the config is read: redact them from any error about it.
+  logger.redactor.addSecret(deps.env.IMPERVA_API_KEY);
+  const config = loadConfig({ config: flags.config, logFile: flags['log-file'] }, deps.env, (key) =>
+    logger.redactor.addSecret(key),
+  );
+  logger.attachFile(config.logFile);
+  logger.debug(`config ${config.file}: ${config.sites.size} names mapped, API ${config.api.baseUrl}`);
+  return {
+    config,
+    log: logger,
+    redactor: logger.redactor,
+    dryRun: flags['dry-run'],
+    now: deps.now,
+    createClient: deps.createClient,
+  };
+}

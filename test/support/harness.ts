@@ -1,0 +1,56 @@
+/** Runs the built CLI as a child process, the way Certbot does, with a controlled environment. */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'dist', 'cli.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli.js ARGS` with only PATH, HOME and `env` in its environment. */
+export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return runCommand(process.execPath, [CLI, ...args], env);
+}
+
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
+}
+
+export function tempDir(prefix = 'incap-cert-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A fresh API key for each test run: a long random string that must never show up anywhere. */
+export function newApiKey(): string {
+  return `key-${randomBytes(18).toString('hex')}`;
+}
+
+export function writeConfig(dir: string, config: unknown, mode = 0o600): string {
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(config, null, 2), { mode });
+  chmodSync(file, mode);
+  return file;
+}
