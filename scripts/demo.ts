@@ -36,7 +36,9 @@ try {
   console.log(`  lineage ${lineage} → ../../archive/example.com/*1.pem`);
   console.log(`  leaf SHA-256 ${leaf.fingerprint}`);
 
-  step('The config maps the certificate names to Imperva site ids (mode 0600; the key comes from the environment)');
+  step(
+    'The config maps the certificate names to Imperva site ids (mode 0600; the key comes from the environment)',
+  );
   const config = writeConfig(work, {
     api: { id: apiId, baseUrl: fake.url },
     sites: { 'example.com': 1234567, 'www.example.com': [7654321] },
@@ -48,7 +50,7 @@ try {
   step('Dry run: what would be uploaded where');
   show('incap-cert deploy --dry-run', await runCli(['deploy', '--dry-run'], env));
 
-  step("Certbot runs the deploy hook: RENEWED_LINEAGE=… incap-cert deploy");
+  step('Certbot runs the deploy hook: RENEWED_LINEAGE=… incap-cert deploy');
   const deployed = await runCli(['deploy'], env);
   show('incap-cert deploy', deployed);
 
@@ -67,7 +69,10 @@ try {
     api: { id: apiId, baseUrl: fake.url },
     sites: { 'example.com': [1234567, 999], 'www.example.com': 7654321 },
   });
-  show('incap-cert deploy  (site 999 unknown)', await runCli(['deploy'], { ...env, INCAP_CERT_CONFIG: broken }));
+  show(
+    'incap-cert deploy  (site 999 unknown)',
+    await runCli(['deploy'], { ...env, INCAP_CERT_CONFIG: broken }),
+  );
 
   const ok =
     deployed.code === 0 &&

@@ -67,7 +67,9 @@ export function readChain(files: CertificateFiles): CertificateChain {
   let certPem = readPemFile(files.cert, 'certificate');
   const certText = certPem.toString('latin1');
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(certText)) {
-    throw new CertificateError(`certificate ${files.cert} holds a private key (are the certificate and key swapped?)`);
+    throw new CertificateError(
+      `certificate ${files.cert} holds a private key (are the certificate and key swapped?)`,
+    );
   }
   let blocks: string[] = certText.match(PEM_CERT) ?? [];
   if (blocks.length === 0) throw new CertificateError(`certificate ${files.cert} is not a PEM certificate`);
@@ -125,7 +127,8 @@ export function certificateNames(leaf: X509Certificate): string[] {
     const name = normalizeName(raw.replace(/^"|"$/g, ''));
     if (name !== undefined && !names.includes(name)) names.push(name);
   };
-  for (const match of (leaf.subjectAltName ?? '').matchAll(/(?:^|,\s*)DNS:("[^"]*"|[^,]+)/g)) add(match[1] ?? '');
+  for (const match of (leaf.subjectAltName ?? '').matchAll(/(?:^|,\s*)DNS:("[^"]*"|[^,]+)/g))
+    add(match[1] ?? '');
   if (names.length === 0) {
     const cn = /(?:^|\n)CN=([^\n]+)/.exec(leaf.subject)?.[1];
     if (cn !== undefined) add(cn);
@@ -136,7 +139,9 @@ export function certificateNames(leaf: X509Certificate): string[] {
 function parseKey(file: string, pem: Buffer): KeyObject {
   const text = pem.toString('latin1');
   if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(text)) {
-    throw new CertificateError(`private key ${file} is encrypted; Imperva needs the key without a passphrase`);
+    throw new CertificateError(
+      `private key ${file} is encrypted; Imperva needs the key without a passphrase`,
+    );
   }
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
     throw new CertificateError(`private key ${file} is not a PEM private key`);
@@ -147,7 +152,9 @@ function parseKey(file: string, pem: Buffer): KeyObject {
     // Never repeat the library's message: it may quote the key. Say what we know.
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MISSING_PASSPHRASE') {
-      throw new CertificateError(`private key ${file} is encrypted; Imperva needs the key without a passphrase`);
+      throw new CertificateError(
+        `private key ${file} is encrypted; Imperva needs the key without a passphrase`,
+      );
     }
     throw new CertificateError(`private key ${file} does not parse as a private key`);
   }
@@ -186,7 +193,9 @@ function readPemFile(file: string, role: string): Buffer {
       );
     }
     if (code === 'EACCES') {
-      throw new CertificateError(`${role} ${file} cannot be read: permission denied (run as the user Certbot runs as)`);
+      throw new CertificateError(
+        `${role} ${file} cannot be read: permission denied (run as the user Certbot runs as)`,
+      );
     }
     if (code === 'EISDIR') throw new CertificateError(`${role} ${file} is a folder, not a file`);
     throw new CertificateError(`${role} ${file} cannot be read (${code ?? 'unknown error'})`);

@@ -6,7 +6,7 @@ import { ApiError, CertificateError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { planTargets } from '../push/plan.js';
 import { describeNames, REQUEST_TIMEOUT_MS } from '../push/push.js';
-import { openRun, type Deps, type GlobalFlags } from './context.js';
+import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
 
 export interface CheckFlags extends GlobalFlags {
   'live-dir': string | undefined;
@@ -34,7 +34,9 @@ export async function check(flags: CheckFlags, deps: Deps, logger: Logger): Prom
         status.custom?.expirationDate === undefined
           ? 'no custom certificate'
           : `a custom certificate expiring ${new Date(status.custom.expirationDate).toISOString()}`;
-      logger.info(`site ${siteId} (${names.join(', ')}): reachable, domain ${status.domain ?? 'unknown'}, serves ${serving}`);
+      logger.info(
+        `site ${siteId} (${names.join(', ')}): reachable, domain ${status.domain ?? 'unknown'}, serves ${serving}`,
+      );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       failed = true;
@@ -61,7 +63,8 @@ export async function check(flags: CheckFlags, deps: Deps, logger: Logger): Prom
     }
   }
   for (const [siteId, names] of namesBySite) {
-    if (!covered.has(siteId)) logger.info(`plan: site ${siteId} (${names.join(', ')}) gets no certificate from ${liveDir}`);
+    if (!covered.has(siteId))
+      logger.info(`plan: site ${siteId} (${names.join(', ')}) gets no certificate from ${liveDir}`);
   }
   return failed ? ExitCode.SiteFailed : ExitCode.Ok;
 }
@@ -73,18 +76,25 @@ function listLineages(liveDir: string, logger: Logger): string[] {
       .map((entry) => join(liveDir, entry.name))
       .sort();
   } catch (error) {
-    logger.info(`plan: no lineages read from ${liveDir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    logger.info(
+      `plan: no lineages read from ${liveDir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    );
     return [];
   }
 }
 
-export function checkCommand(deps: Deps, logger: Logger, done: (code: ExitCode) => void): CommandModule<GlobalFlags, CheckFlags> {
+export function checkCommand(
+  deps: Deps,
+  logger: Logger,
+  done: (code: ExitCode) => void,
+): CommandModule<GlobalFlags, CheckFlags> {
   return {
     command: 'check',
     describe: 'Validate the config and the credentials, and print the plan; uploads nothing',
     builder: (yargs: Argv<GlobalFlags>) =>
       yargs.option('live-dir', {
         type: 'string',
+        ...stringOption<string>('live-dir'),
         describe: 'Folder of Certbot lineages to plan for (default: config liveDir, /etc/letsencrypt/live)',
       }) as unknown as Argv<CheckFlags>,
     handler: async (argv) => done(await check(argv, deps, logger)),

@@ -1,4 +1,5 @@
 import { loadConfig, type Config, type Env } from '../config/load.js';
+import { UsageError } from '../errors.js';
 import type { ClientOptions, ImpervaClient } from '../imperva/client.js';
 import type { Logger } from '../log/logger.js';
 import type { PushContext } from '../push/push.js';
@@ -35,5 +36,18 @@ export function openRun(flags: GlobalFlags, deps: Deps, logger: Logger): PushCon
     dryRun: flags['dry-run'],
     now: deps.now,
     createClient: deps.createClient,
+  };
+}
+
+/** A string option that was given must have a value: `--lineage` alone at the end is a mistake, not ''. */
+export function stringOption<T extends string | string[]>(name: string) {
+  return {
+    requiresArg: true,
+    coerce: (value: T): T => {
+      for (const item of Array.isArray(value) ? value : [value as string]) {
+        if (item.trim() === '') throw new UsageError(`--${name} needs a value; see incap-cert --help`);
+      }
+      return value;
+    },
   };
 }

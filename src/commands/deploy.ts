@@ -19,7 +19,11 @@ export async function deploy(flags: GlobalFlags, deps: Deps, logger: Logger): Pr
   return pushCertificate({ chain: readChain(source.files), files: source.files }, ctx);
 }
 
-export function deployCommand(deps: Deps, logger: Logger, done: (code: ExitCode) => void): CommandModule<GlobalFlags, GlobalFlags> {
+export function deployCommand(
+  deps: Deps,
+  logger: Logger,
+  done: (code: ExitCode) => void,
+): CommandModule<GlobalFlags, GlobalFlags> {
   return {
     command: 'deploy',
     describe: "Certbot's --deploy-hook: upload the renewed certificate (RENEWED_LINEAGE) to its mapped sites",

@@ -3,7 +3,7 @@ import { lineageFiles, readChain, type CertificateFiles } from '../certificate/r
 import { ExitCode, UsageError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { pushCertificate } from '../push/push.js';
-import { openRun, type Deps, type GlobalFlags } from './context.js';
+import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
 
 export interface PushFlags extends GlobalFlags {
   lineage: string | undefined;
@@ -34,32 +34,54 @@ export function pushOptions(flags: PushFlags): PushOptions {
   }
   const siteIds = flags['site-id']?.map((id) => {
     const text = String(id).trim();
-    if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`--site-id ${text}: a site id is a positive whole number`);
+    if (!/^[1-9]\d*$/.test(text))
+      throw new UsageError(`--site-id ${text}: a site id is a positive whole number`);
     return text;
   });
-  return { input: lineage !== undefined ? { lineage } : { cert: cert as string, key: key as string }, siteIds };
+  return {
+    input: lineage !== undefined ? { lineage } : { cert: cert as string, key: key as string },
+    siteIds,
+  };
 }
 
 /** A one-off push by hand. */
 export async function push(flags: PushFlags, deps: Deps, logger: Logger): Promise<ExitCode> {
   const options = pushOptions(flags);
   const ctx = openRun(flags, deps, logger);
-  const files: CertificateFiles = 'lineage' in options.input ? lineageFiles(options.input.lineage) : options.input;
+  const files: CertificateFiles =
+    'lineage' in options.input ? lineageFiles(options.input.lineage) : options.input;
   return pushCertificate({ chain: readChain(files), files, siteIds: options.siteIds }, ctx);
 }
 
-export function pushCommand(deps: Deps, logger: Logger, done: (code: ExitCode) => void): CommandModule<GlobalFlags, PushFlags> {
+export function pushCommand(
+  deps: Deps,
+  logger: Logger,
+  done: (code: ExitCode) => void,
+): CommandModule<GlobalFlags, PushFlags> {
   return {
     command: 'push',
     describe: 'Upload a certificate by hand: a lineage folder, or a full chain and a key',
     builder: (yargs: Argv<GlobalFlags>) =>
       yargs
-        .option('lineage', { type: 'string', describe: "A live folder with fullchain.pem and privkey.pem (Certbot's layout)" })
-        .option('cert', { type: 'string', describe: 'The full chain PEM: leaf first, then intermediates' })
-        .option('key', { type: 'string', describe: 'The private key PEM (unencrypted)' })
+        .option('lineage', {
+          type: 'string',
+          ...stringOption<string>('lineage'),
+          describe: "A live folder with fullchain.pem and privkey.pem (Certbot's layout)",
+        })
+        .option('cert', {
+          type: 'string',
+          ...stringOption<string>('cert'),
+          describe: 'The full chain PEM: leaf first, then intermediates',
+        })
+        .option('key', {
+          type: 'string',
+          ...stringOption<string>('key'),
+          describe: 'The private key PEM (unencrypted)',
+        })
         .option('site-id', {
           type: 'string',
           array: true,
+          ...stringOption<string[]>('site-id'),
           describe: "Upload to this site id instead of the map's choice (repeatable)",
         }) as unknown as Argv<PushFlags>,
     handler: async (argv) => done(await push(argv, deps, logger)),

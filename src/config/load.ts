@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_BASE_URL, DEFAULT_CONFIG_FILE, DEFAULT_LIVE_DIR, DEFAULT_STATE_DIR } from './defaults.js';
-import { configFileSchema, type ConfigFile } from './schema.js';
+import { configFileSchema, siteIdSchema, type ConfigFile } from './schema.js';
 import { normalizeName, normalizeSiteId, type SiteMap } from './site-map.js';
 
 export interface ApiCredentials {
@@ -40,7 +40,11 @@ export function configPath(flags: ConfigFlags, env: Env): string {
  * One pass: defaults, then the config file, then environment variables, then flags. Every problem found is
  * reported at once, each naming the file and the field.
  */
-export function loadConfig(flags: ConfigFlags, env: Env, onSecret: (secret: string) => void = () => {}): Config {
+export function loadConfig(
+  flags: ConfigFlags,
+  env: Env,
+  onSecret: (secret: string) => void = () => {},
+): Config {
   const file = configPath(flags, env);
   const { raw, mode } = readJson(file);
   // Known as soon as the file is parsed, so that even an error about the file cannot repeat the key.
@@ -50,30 +54,44 @@ export function loadConfig(flags: ConfigFlags, env: Env, onSecret: (secret: stri
 
   const parsed = configFileSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) at(formatPath(issue.path) || '(top level)', issue.message);
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) at(formatPath([...issue.path, key]), 'unknown field');
+      } else {
+        at(formatPath(issue.path) || '(top level)', issue.message);
+      }
+    }
   }
-  const data: Partial<ConfigFile> = parsed.success ? parsed.data : {};
+  // Go on with whatever parts are well-formed, so that one run reports every problem, not just the schema's.
+  const fileObject = isObject(raw) ? raw : {};
+  const api = isObject(fileObject.api) ? fileObject.api : {};
 
   // Like Certbot's DNS plugins with their credentials files: a key others can read is refused.
-  const fileHasKey = isObject(raw) && isObject(raw.api) && raw.api.key !== undefined;
-  if (fileHasKey && (mode & 0o077) !== 0) {
+  if (api.key !== undefined && (mode & 0o077) !== 0) {
     at(
       'api.key',
       `the file holds the API key but is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run: chmod 600 ${file}`,
     );
   }
 
-  const id = env.IMPERVA_API_ID || (data.api?.id === undefined ? undefined : String(data.api.id));
-  const key = env.IMPERVA_API_KEY || data.api?.key;
-  const baseUrlSource = env.IMPERVA_API_URL ? 'IMPERVA_API_URL' : 'api.baseUrl';
-  const baseUrl = checkBaseUrl(env.IMPERVA_API_URL || data.api?.baseUrl || DEFAULT_BASE_URL, (m) =>
-    at(baseUrlSource, m),
-  );
-  if (!id) at('api.id', 'no API id: set api.id in the file or IMPERVA_API_ID in the environment');
-  if (!key) at('api.key', 'no API key: set api.key in the file (mode 0600) or IMPERVA_API_KEY in the environment');
+  const fileId =
+    typeof api.id === 'number' || (typeof api.id === 'string' && /^\d+$/.test(api.id))
+      ? String(api.id)
+      : undefined;
+  const fileKey = typeof api.key === 'string' && api.key !== '' ? api.key : undefined;
+  const id = env.IMPERVA_API_ID || fileId;
+  const key = env.IMPERVA_API_KEY || fileKey;
+  if (!id && api.id === undefined)
+    at('api.id', 'no API id: set api.id in the file or IMPERVA_API_ID in the environment');
+  if (!key && api.key === undefined) {
+    at('api.key', 'no API key: set api.key in the file (mode 0600) or IMPERVA_API_KEY in the environment');
+  }
+  const urlSource = env.IMPERVA_API_URL ? 'IMPERVA_API_URL' : 'api.baseUrl';
+  const urlValue = env.IMPERVA_API_URL || (typeof api.baseUrl === 'string' ? api.baseUrl : DEFAULT_BASE_URL);
+  const baseUrl = checkBaseUrl(urlValue, (message) => at(urlSource, message));
 
   const sites = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(data.sites ?? {})) {
+  for (const [name, value] of Object.entries(isObject(fileObject.sites) ? fileObject.sites : {})) {
     const normal = normalizeName(name);
     if (normal === undefined) {
       at(formatPath(['sites', name]), 'not a domain name');
@@ -81,11 +99,13 @@ export function loadConfig(flags: ConfigFlags, env: Env, onSecret: (secret: stri
     }
     const ids = sites.get(normal) ?? [];
     for (const siteId of Array.isArray(value) ? value : [value]) {
-      const canonical = normalizeSiteId(siteId);
+      if (!siteIdSchema.safeParse(siteId).success) continue; // reported by the schema
+      const canonical = normalizeSiteId(siteId as number | string);
       if (!ids.includes(canonical)) ids.push(canonical);
     }
     sites.set(normal, ids);
   }
+  const data: Partial<ConfigFile> = parsed.success ? parsed.data : {};
 
   if (issues.length > 0) throw new ConfigError(issues);
   const logFile = flags.logFile ?? data.logFile;
@@ -181,7 +201,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else if (typeof part === 'string' && /^[A-Za-z_$][\w$]*$/.test(part)) out += out === '' ? part : `.${part}`;
+    else if (typeof part === 'string' && /^[A-Za-z_$][\w$]*$/.test(part))
+      out += out === '' ? part : `.${part}`;
     else out += `[${JSON.stringify(String(part))}]`;
   }
   return out;

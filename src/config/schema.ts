@@ -1,30 +1,59 @@
 import { z } from 'zod';
 
+const SITE_ID = 'a site id must be a positive whole number or a string of digits';
+const API_ID = 'the API id must be a number or a string of digits';
+
 /** A site id: a positive whole number, or a string of digits (Imperva's ids are numeric). */
-const siteId = z.union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9]\d*$/)], {
-  error: 'a site id must be a positive whole number or a string of digits',
-});
+export const siteIdSchema = z.union(
+  [
+    z
+      .number({ error: SITE_ID })
+      .int({ error: SITE_ID })
+      .positive({ error: SITE_ID })
+      .max(Number.MAX_SAFE_INTEGER, { error: SITE_ID }),
+    z.string({ error: SITE_ID }).regex(/^[1-9]\d*$/, { error: SITE_ID }),
+  ],
+  { error: SITE_ID },
+);
 
 /** The config file as written by the operator. Unknown fields are errors: a typo must not pass silently. */
 export const configFileSchema = z.strictObject({
   api: z
     .strictObject({
-      id: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()], {
-        error: 'the API id must be a number or a string of digits',
-      }),
-      key: z.string().min(1, { error: 'the API key must not be empty' }),
-      baseUrl: z.string().min(1),
+      id: z.union(
+        [
+          z.string().regex(/^\d+$/, { error: API_ID }),
+          z.number().int({ error: API_ID }).nonnegative({ error: API_ID }),
+        ],
+        {
+          error: API_ID,
+        },
+      ),
+      key: z
+        .string({ error: 'the API key must be a string' })
+        .min(1, { error: 'the API key must not be empty' }),
+      baseUrl: z
+        .string({ error: 'the base URL must be a string' })
+        .min(1, { error: 'the base URL must not be empty' }),
     })
     .partial()
     .optional(),
   sites: z.record(
-    z.string().min(1, { error: 'a domain name must not be empty' }),
-    z.union([siteId, z.array(siteId).min(1, { error: 'the list of site ids must not be empty' })]),
+    z.string(),
+    z.union(
+      [siteIdSchema, z.array(siteIdSchema).min(1, { error: 'the list of site ids must not be empty' })],
+      {
+        error: `${SITE_ID}, or a list of them`,
+      },
+    ),
     { error: 'sites must be an object mapping domain names to site ids' },
   ),
-  stateDir: z.string().min(1).optional(),
-  logFile: z.string().min(1).optional(),
-  liveDir: z.string().min(1).optional(),
+  stateDir: z
+    .string({ error: 'must be a folder path' })
+    .min(1, { error: 'must be a folder path' })
+    .optional(),
+  logFile: z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).optional(),
+  liveDir: z.string({ error: 'must be a folder path' }).min(1, { error: 'must be a folder path' }).optional(),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -43,7 +43,10 @@ export function uploadForm(siteId: string, bundle: CertificateBundle): Record<st
  * fields put the key in bodies that proxies and logs keep. A got error is never passed on as it is: its options
  * carry our headers.
  */
-export async function createImpervaClient(api: ApiCredentials, options: ClientOptions): Promise<ImpervaClient> {
+export async function createImpervaClient(
+  api: ApiCredentials,
+  options: ClientOptions,
+): Promise<ImpervaClient> {
   const { default: got } = await import('got');
   const http = got.extend({
     prefixUrl: `${api.baseUrl}/api/prov/v1/`,

@@ -51,11 +51,17 @@ export function parseAnswer(answer: HttpAnswer): Envelope {
     });
   }
   if (status >= 500) {
-    return fail(`Imperva answered HTTP ${status}${html ? ' with an HTML page' : ''}`, { status, transient: true });
+    return fail(`Imperva answered HTTP ${status}${html ? ' with an HTML page' : ''}`, {
+      status,
+      transient: true,
+    });
   }
   if (status < 200 || status >= 300) {
     if (envelope !== undefined) return failRes(envelope, status);
-    return fail(`Imperva answered HTTP ${status}${html ? ' with an HTML page' : ''}`, { status, transient: false });
+    return fail(`Imperva answered HTTP ${status}${html ? ' with an HTML page' : ''}`, {
+      status,
+      transient: false,
+    });
   }
   if (json === undefined) {
     return fail(
@@ -69,7 +75,10 @@ export function parseAnswer(answer: HttpAnswer): Envelope {
     return fail(`Imperva answered JSON without a res code (HTTP ${status})`, { status, transient: true });
   }
   if (Number(envelope.res) !== 0) return failRes(envelope, status);
-  return { resMessage: typeof envelope.res_message === 'string' ? envelope.res_message : 'OK', body: envelope };
+  return {
+    resMessage: typeof envelope.res_message === 'string' ? envelope.res_message : 'OK',
+    body: envelope,
+  };
 }
 
 function failRes(envelope: Record<string, unknown>, status: number): never {
@@ -77,12 +86,15 @@ function failRes(envelope: Record<string, unknown>, status: number): never {
   const resMessage = typeof envelope.res_message === 'string' ? envelope.res_message : undefined;
   const hint = RES_HINTS[res];
   const said = resMessage === undefined ? '' : ` "${oneLine(resMessage)}"`;
-  return fail(`Imperva answered res ${String(envelope.res)}${said}${hint === undefined ? '' : ` (${hint})`}`, {
-    res: Number.isFinite(res) ? res : -1,
-    ...(resMessage === undefined ? {} : { resMessage }),
-    status,
-    transient: TRANSIENT_RES.has(res),
-  });
+  return fail(
+    `Imperva answered res ${String(envelope.res)}${said}${hint === undefined ? '' : ` (${hint})`}`,
+    {
+      res: Number.isFinite(res) ? res : -1,
+      ...(resMessage === undefined ? {} : { resMessage }),
+      status,
+      transient: TRANSIENT_RES.has(res),
+    },
+  );
 }
 
 function fail(message: string, details: ConstructorParameters<typeof ApiError>[1]): never {
@@ -129,7 +141,8 @@ export function readVerdict(details: unknown): CertificateVerdict | undefined {
   const expiration = Number(details.expirationDate);
   return {
     active: typeof details.active === 'boolean' ? details.active : undefined,
-    expirationDate: details.expirationDate === undefined || !Number.isFinite(expiration) ? undefined : expiration,
+    expirationDate:
+      details.expirationDate === undefined || !Number.isFinite(expiration) ? undefined : expiration,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
     chainError: details.chainError === true,
     validityError: details.validityError === true,
@@ -152,6 +165,7 @@ export function verdictWarnings(verdict: CertificateVerdict | undefined, notAfte
   }
   if (verdict.chainError) warnings.push('Imperva reports a chain error (is the full chain uploaded?)');
   if (verdict.validityError) warnings.push('Imperva reports a validity error');
-  if (verdict.hostnameMismatchError) warnings.push("Imperva reports the certificate does not cover the site's hostname");
+  if (verdict.hostnameMismatchError)
+    warnings.push("Imperva reports the certificate does not cover the site's hostname");
   return warnings;
 }

@@ -1,5 +1,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
 import winston from 'winston';
 import { Redactor } from './redact.js';
 
@@ -19,32 +20,45 @@ const CONSOLE_PREFIX: Record<string, string> = { warn: 'warning: ', error: 'erro
  * (../shared/reference/acme-clients.md). File: JSON lines with a timestamp, mode 0600. Redaction runs first, before
  * any transport sees a line; the run registers every secret it learns with `redactor`.
  */
+export interface ConsoleStreams {
+  stdout: Writable;
+  stderr: Writable;
+}
+
 export class Logger implements Log {
   readonly redactor = new Redactor();
-  private readonly console: winston.transport;
+  private readonly stdout: winston.transport;
   private readonly winston: winston.Logger;
   private file: winston.transport | undefined;
 
-  constructor() {
+  constructor(streams: ConsoleStreams = { stdout: process.stdout, stderr: process.stderr }) {
     const redactor = this.redactor;
     const redact = winston.format((info) => Object.assign(info, redactor.redactValue({ ...info })));
-    this.console = new winston.transports.Console({
+    const line = winston.format.printf(
+      (info) => `${CONSOLE_PREFIX[info.level] ?? ''}${String(info.message).replace(/\s*\n\s*/g, ' ')}`,
+    );
+    const only = (levels: string[]) =>
+      winston.format((info) => (levels.includes(info.level) ? info : false))();
+    this.stdout = new winston.transports.Stream({
+      stream: streams.stdout,
       level: 'info',
-      stderrLevels: ['warn', 'error'],
-      format: winston.format.printf(
-        (info) => `${CONSOLE_PREFIX[info.level] ?? ''}${String(info.message).replace(/\s*\n\s*/g, ' ')}`,
-      ),
+      format: winston.format.combine(only(['info', 'debug']), line),
+    });
+    const stderr = new winston.transports.Stream({
+      stream: streams.stderr,
+      level: 'warn',
+      format: winston.format.combine(only(['warn', 'error']), line),
     });
     this.winston = winston.createLogger({
       level: 'debug',
       levels: { error: 0, warn: 1, info: 2, debug: 3 },
       format: redact(),
-      transports: [this.console],
+      transports: [this.stdout, stderr],
     });
   }
 
   setVerbose(verbose: boolean): void {
-    this.console.level = verbose ? 'debug' : 'info';
+    this.stdout.level = verbose ? 'debug' : 'info';
   }
 
   /** Adds the JSON-lines file. A file that cannot be written is a warning, not a reason to skip the upload. */

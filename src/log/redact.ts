@@ -5,7 +5,8 @@
  */
 export const REDACTED = '[redacted]';
 
-const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
+const PEM_PRIVATE_KEY =
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 const BASE64_PEM = /LS0tLS1CRUdJTi[A-Za-z0-9+/=%]*/g;
 
 export class Redactor {

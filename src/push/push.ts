@@ -1,4 +1,9 @@
-import { withKey, type CertificateBundle, type CertificateChain, type CertificateFiles } from '../certificate/read.js';
+import {
+  withKey,
+  type CertificateBundle,
+  type CertificateChain,
+  type CertificateFiles,
+} from '../certificate/read.js';
 import type { Config } from '../config/load.js';
 import { ApiError, ExitCode } from '../errors.js';
 import type { ClientOptions, ImpervaClient } from '../imperva/client.js';
@@ -54,7 +59,9 @@ export async function pushCertificate(request: PushRequest, ctx: PushContext): P
       `notAfter ${bundle.notAfter.toISOString()}, chain of ${bundle.chainLength}`,
   );
   if (bundle.chainLength === 1) {
-    log.warn(`certificate ${bundle.certFile} holds only the leaf; Imperva needs the full chain (fullchain.pem)`);
+    log.warn(
+      `certificate ${bundle.certFile} holds only the leaf; Imperva needs the full chain (fullchain.pem)`,
+    );
   }
 
   if (ctx.dryRun) {

@@ -14,7 +14,8 @@ export interface HookSource {
  * only: the certificate's own names decide where it goes. (../shared/reference/acme-clients.md)
  */
 export function hookSource(env: Env): HookSource | undefined {
-  if (env.RENEWED_LINEAGE) return { client: 'certbot (RENEWED_LINEAGE)', files: lineageFiles(env.RENEWED_LINEAGE) };
+  if (env.RENEWED_LINEAGE)
+    return { client: 'certbot (RENEWED_LINEAGE)', files: lineageFiles(env.RENEWED_LINEAGE) };
   return undefined;
 }
 

@@ -4,7 +4,13 @@
  * assertions, keeps what each site serves, and injects faults and latency on demand.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type AuthType = 'RSA' | 'ECC';
@@ -196,12 +202,16 @@ export class FakeImperva {
           record.res = fault.res;
           return send(res, fault.status ?? 200, envelope(fault.res), fault.headers);
         }
-        res.writeHead(fault.status ?? 200, { 'content-type': fault.contentType ?? 'text/html', ...fault.headers });
+        res.writeHead(fault.status ?? 200, {
+          'content-type': fault.contentType ?? 'text/html',
+          ...fault.headers,
+        });
         res.end(fault.body ?? '');
         return;
       }
 
-      const answer = req.method !== 'POST' || endpoint === 'other' ? envelope(1) : this.answer(endpoint, record);
+      const answer =
+        req.method !== 'POST' || endpoint === 'other' ? envelope(1) : this.answer(endpoint, record);
       record.res = Number(answer.res);
       send(res, 200, answer);
     } finally {
@@ -233,8 +243,10 @@ export class FakeImperva {
   private upload(site: FakeSite, form: Record<string, string>): Record<string, unknown> {
     const certificatePem = decodeBase64(form.certificate);
     const keyPem = decodeBase64(form.private_key);
-    if (certificatePem === undefined || keyPem === undefined) return envelope(2, 'certificate or private_key is not base64');
-    const blocks = certificatePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (certificatePem === undefined || keyPem === undefined)
+      return envelope(2, 'certificate or private_key is not base64');
+    const blocks =
+      certificatePem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     let chain: X509Certificate[];
     let key: KeyObject;
     try {
@@ -277,7 +289,10 @@ function status(site: FakeSite): Record<string, unknown> {
     res_message: 'OK',
     site_id: Number(site.id),
     domain: site.domain,
-    ssl: served === undefined ? {} : { custom_certificate: { ...verdict(site, served), inputHash: served.inputHash } },
+    ssl:
+      served === undefined
+        ? {}
+        : { custom_certificate: { ...verdict(site, served), inputHash: served.inputHash } },
   };
 }
 
@@ -300,7 +315,12 @@ export function envelope(res: number, detail?: string): Record<string, unknown> 
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -16,7 +16,10 @@ export interface CliResult {
 }
 
 /** Runs `node dist/cli.js ARGS` with only PATH, HOME and `env` in its environment. */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliResult> {
   return runCommand(process.execPath, [CLI, ...args], env);
 }
 

@@ -101,7 +101,9 @@ export async function issueLeaf(pki: Pki, options: LeafOptions): Promise<Leaf> {
   const keys = await generate(options.keyType ?? 'ec');
   const notBefore = options.notBefore ?? new Date(Date.now() - 3_600_000);
   // Whole seconds: X.509 times carry no milliseconds.
-  const notAfter = new Date(Math.floor((options.notAfter ?? new Date(Date.now() + 90 * 86_400_000)).getTime() / 1000) * 1000);
+  const notAfter = new Date(
+    Math.floor((options.notAfter ?? new Date(Date.now() + 90 * 86_400_000)).getTime() / 1000) * 1000,
+  );
   const cert = await x509.X509CertificateGenerator.create({
     subject: `CN=${options.names[0] ?? 'no-name'}`,
     issuer: pki.intermediate.name,
@@ -112,7 +114,9 @@ export async function issueLeaf(pki: Pki, options: LeafOptions): Promise<Leaf> {
     signingAlgorithm: signingAlgorithm(pki.intermediate.keys),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.SubjectAlternativeNameExtension(options.names.map((value) => ({ type: 'dns' as const, value }))),
+      new x509.SubjectAlternativeNameExtension(
+        options.names.map((value) => ({ type: 'dns' as const, value })),
+      ),
     ],
   });
   const certPem = cert.toString('pem') + '\n';

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { runCli, writeConfig } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
+import {
+  API_ID,
+  assertNoSecrets,
+  assertOneLineError,
+  createWorld,
+  secretsOf,
+  type World,
+} from '../support/world.js';
+
+let pki: Pki;
+let ec: Leaf;
+before(async () => {
+  pki = await createPki();
+  ec = await issueLeaf(pki, { names: ['example.com', 'www.example.com'], keyType: 'ec' });
+});
+
+let world: World;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+describe('incap-cert push (by hand)', () => {
+  it('--lineage uploads through the map', async () => {
+    world = await createWorld();
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
+    const result = await runCli(['push', '--lineage', lineage], world.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stdout,
+      'uploaded example.com → site 1234567\nuploaded www.example.com → site 7654321\n',
+    );
+    assert.deepEqual(
+      world.fake.acceptedUploads().map((u) => [u.siteId, u.form.input_hash]),
+      [
+        ['1234567', ec.fingerprint],
+        ['7654321', ec.fingerprint],
+      ],
+    );
+  });
+
+  it('--cert and --key with --site-id replace the map and reach only the named sites', async () => {
+    world = await createWorld({
+      sites: { '1234567': 'example.com', '7654321': 'www.example.com', '555': 'example.com' },
+    });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
+    const result = await runCli(
+      [
+        'push',
+        '--cert',
+        join(lineage, 'fullchain.pem'),
+        '--key',
+        join(lineage, 'privkey.pem'),
+        '--site-id',
+        '555',
+      ],
+      world.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'uploaded example.com, www.example.com → site 555\n');
+    assert.deepEqual(
+      world.fake.uploads().map((u) => [u.siteId, u.form.auth_type, u.form.input_hash]),
+      [['555', 'ECC', ec.fingerprint]],
+    );
+  });
+
+  it('warns when the certificate file holds only the leaf, and uploads it', async () => {
+    world = await createWorld({ map: { 'example.com': 1234567 } });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
+    const cert = join(lineage, 'cert.pem');
+    const result = await runCli(['push', '--cert', cert, '--key', join(lineage, 'privkey.pem')], world.env);
+    assert.equal(result.code, 0);
+    assert.match(
+      result.stderr,
+      new RegExp(`^warning: certificate ${cert} holds only the leaf; Imperva needs the full chain`),
+    );
+    assert.match(result.stderr, /warning: site 1234567 \(example\.com\): Imperva reports a chain error/);
+    assert.equal(world.fake.serving('1234567')?.chainLength, 1);
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    [
+      'nothing to push',
+      ['push'],
+      /^error: push needs something to push: --lineage DIR, or --cert FULLCHAIN --key KEY$/,
+    ],
+    ['a certificate without its key', ['push', '--cert', '/x.pem'], /^error: push needs --key KEY too$/],
+    [
+      'both a lineage and files',
+      ['push', '--lineage', '/x', '--cert', '/y'],
+      /either --lineage DIR or --cert FILE --key FILE, not both/,
+    ],
+    [
+      'a site id that is not a number',
+      ['push', '--lineage', '/x', '--site-id', '12a'],
+      /^error: --site-id 12a: a site id is a positive whole number$/,
+    ],
+    [
+      'an unknown flag',
+      ['push', '--lineage', '/x', '--force'],
+      /^error: unknown option --force; see incap-cert --help$/,
+    ],
+    ['an unknown command', ['upload'], /^error: unknown command or argument upload; see incap-cert --help$/],
+    [
+      'a flag without its value',
+      ['push', '--lineage'],
+      /^error: --lineage needs a value; see incap-cert --help$/,
+    ],
+  ];
+  for (const [title, args, pattern] of usage) {
+    it(`exits 2 on ${title}, uploading nothing`, async () => {
+      world = await createWorld();
+      const result = await runCli(args, world.env);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, '');
+      assertOneLineError(result.stderr, pattern);
+      assert.equal(world.fake.requests.length, 0);
+    });
+  }
+});
+
+describe('incap-cert check', () => {
+  it('proves the credentials with one sites/status call per mapped site and prints the plan', async () => {
+    world = await createWorld({
+      sites: { '1234567': 'example.com', '7654321': 'www.example.com', '42': 'old.example.com' },
+      map: { 'example.com': 1234567, 'www.example.com': [7654321, 1234567], 'old.example.com': 42 },
+    });
+    const le = join(world.dir, 'le');
+    writeCertbotLineage(le, 'example.com', ec);
+    const result = await runCli(['check', '--live-dir', join(le, 'live')], world.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      world.fake.requests.map((r) => [r.endpoint, r.siteId, r.headers['x-api-key'] === world.apiKey]),
+      [
+        ['status', '1234567', true],
+        ['status', '7654321', true],
+        ['status', '42', true],
+      ],
+    );
+    assert.equal(world.fake.uploads().length, 0);
+    const out = result.stdout;
+    assert.match(out, /^config .* is valid: 3 names/m);
+    assert.match(
+      out,
+      /^site 1234567 \(example\.com, www\.example\.com\): reachable, domain example\.com, serves no custom certificate$/m,
+    );
+    assert.match(
+      out,
+      new RegExp(
+        `^plan: ${join(le, 'live', 'example.com')} \\(example\\.com, www\\.example\\.com, expires .*\\) → site 1234567, site 7654321$`,
+        'm',
+      ),
+    );
+    assert.match(out, /^plan: site 42 \(old\.example\.com\) gets no certificate from /m);
+    assert.equal(result.stderr, '');
+  });
+
+  it('exits 1 naming the site when Imperva refuses the credentials', async () => {
+    world = await createWorld({ map: { 'example.com': 1234567 } });
+    const wrongKey = 'wrong-key-that-is-also-secret-0001';
+    const result = await runCli(['check', '--live-dir', world.dir], {
+      ...world.env,
+      IMPERVA_API_KEY: wrongKey,
+    });
+    assert.equal(result.code, 1);
+    assertOneLineError(
+      result.stderr,
+      /^error: site 1234567 \(example\.com\): Imperva answered res 9411 .*check api\.id and api\.key\)$/,
+    );
+    assert.equal(world.fake.requests[0]?.headers['x-api-id'], API_ID);
+    assertNoSecrets({ stdout: result.stdout, stderr: result.stderr }, [wrongKey, world.apiKey]);
+  });
+
+  it('uses the key from the environment over the file', async () => {
+    world = await createWorld({ map: { 'example.com': 1234567 } });
+    const configFile = writeConfig(
+      world.dir,
+      { api: { id: API_ID, baseUrl: world.fake.url }, sites: { 'example.com': 1234567 } },
+      0o644,
+    );
+    const result = await runCli(['check', '--config', configFile, '--live-dir', world.dir], {
+      IMPERVA_API_KEY: world.apiKey,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.equal(world.fake.requests[0]?.headers['x-api-key'], world.apiKey);
+    assertNoSecrets({ stdout: result.stdout, stderr: result.stderr }, secretsOf(world.apiKey));
+  });
+});

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { describeJsonError, formatPath, isLoopback, loadConfig } from '../../src/config/load.js';
+import { normalizeName } from '../../src/config/site-map.js';
+import { ConfigError } from '../../src/errors.js';
+import { tempDir, writeConfig } from '../support/harness.js';
+
+const KEY = 'secret-key-0123456789abcdef';
+
+function load(config: unknown, env: Record<string, string> = {}, mode = 0o600) {
+  const file = writeConfig(tempDir(), config, mode);
+  return { file, result: () => loadConfig({ config: file }, env) };
+}
+
+function issuesOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return [...error.issues];
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('reads a valid config, normalizing names and site ids', () => {
+    const { file, result } = load({
+      api: { id: 12345, key: KEY, baseUrl: 'https://my.imperva.com/' },
+      sites: {
+        'Example.COM': 1234567,
+        'www.example.com': [1234567, '7654321'],
+        '*.example.org': '2345678',
+        'bücher.de.': 5,
+      },
+      stateDir: '/tmp/state',
+    });
+    const config = result();
+    assert.equal(config.file, file);
+    assert.deepEqual(config.api, { id: '12345', key: KEY, baseUrl: 'https://my.imperva.com' });
+    assert.deepEqual(
+      [...config.sites],
+      [
+        ['example.com', ['1234567']],
+        ['www.example.com', ['1234567', '7654321']],
+        ['*.example.org', ['2345678']],
+        ['xn--bcher-kva.de', ['5']],
+      ],
+    );
+    assert.equal(config.stateDir, '/tmp/state');
+    assert.equal(config.liveDir, '/etc/letsencrypt/live');
+    assert.equal(config.logFile, undefined);
+  });
+
+  it('lets the environment override the file, and flags override both', () => {
+    const { result } = load(
+      { api: { id: '1', key: KEY, baseUrl: 'https://a.example' }, sites: {}, logFile: '/tmp/a.log' },
+      { IMPERVA_API_ID: '99', IMPERVA_API_KEY: 'env-key-000', IMPERVA_API_URL: 'http://127.0.0.1:8080' },
+    );
+    const config = result();
+    assert.deepEqual(config.api, { id: '99', key: 'env-key-000', baseUrl: 'http://127.0.0.1:8080' });
+    const file = writeConfig(tempDir(), { sites: {}, logFile: '/tmp/a.log' });
+    const flagged = loadConfig(
+      { config: file, logFile: '/tmp/b.log' },
+      { IMPERVA_API_ID: '1', IMPERVA_API_KEY: KEY },
+    );
+    assert.equal(flagged.logFile, '/tmp/b.log');
+  });
+
+  it('takes the config path from INCAP_CERT_CONFIG when there is no --config', () => {
+    const file = writeConfig(tempDir(), { api: { id: '1', key: KEY }, sites: {} });
+    assert.equal(loadConfig({}, { INCAP_CERT_CONFIG: file }).file, file);
+  });
+
+  it('reports every problem at once, each naming the file and the field', () => {
+    const { file, result } = load({
+      api: { id: 'abc', baseUrl: 'http://my.imperva.com' },
+      sites: { 'example.com': 'twelve', 'www.example.com': [], 'bad name.com': 1 },
+      colour: 'blue',
+    });
+    const issues = issuesOf(result);
+    for (const issue of issues) assert.ok(issue.startsWith(`${file}: `), issue);
+    const fields = issues.map((issue) => issue.slice(file.length + 2).split(': ')[0]);
+    assert.deepEqual(
+      new Set(fields),
+      new Set([
+        'api.id',
+        'sites["example.com"]',
+        'sites["www.example.com"]',
+        'colour',
+        'api.baseUrl',
+        'api.key',
+        'sites["bad name.com"]',
+      ]),
+    );
+    assert.match(issues.join('\n'), /colour/);
+    assert.match(issues.join('\n'), /site id must be a positive whole number/);
+    assert.match(issues.join('\n'), /https:\/\/ \(plain http:\/\/ is allowed only to loopback/);
+  });
+
+  it('names a bad domain key', () => {
+    const { result } = load({ api: { id: '1', key: KEY }, sites: { 'bad name.com': 1 } });
+    assert.match(issuesOf(result).join(), /sites\["bad name\.com"\]: not a domain name/);
+  });
+
+  it('refuses a config that holds api.key and is readable by others', () => {
+    const { file, result } = load({ api: { id: '1', key: KEY }, sites: {} }, {}, 0o644);
+    const issues = issuesOf(result);
+    assert.equal(issues.length, 1);
+    assert.match(issues[0] ?? '', /api\.key: .*readable by group or others \(mode 0644\); run: chmod 600 /);
+    assert.ok(issues[0]?.endsWith(file));
+    assert.ok(!issues.join().includes(KEY));
+  });
+
+  it('accepts a world-readable config without a key when the key comes from the environment', () => {
+    const { result } = load({ api: { id: '1' }, sites: {} }, { IMPERVA_API_KEY: KEY }, 0o644);
+    assert.equal(result().api.key, KEY);
+  });
+
+  it('requires credentials', () => {
+    const { result } = load({ sites: {} });
+    const issues = issuesOf(result);
+    assert.equal(issues.length, 2);
+    assert.match(issues[0] ?? '', /api\.id: no API id: set api\.id in the file or IMPERVA_API_ID/);
+    assert.match(issues[1] ?? '', /api\.key: no API key: .*IMPERVA_API_KEY/);
+  });
+
+  it('says a missing config file is missing, naming it', () => {
+    const file = join(tempDir(), 'nope.json');
+    assert.deepEqual(
+      issuesOf(() => loadConfig({ config: file }, {})),
+      [`${file}: config file not found (create it, or name another with --config or INCAP_CERT_CONFIG)`],
+    );
+  });
+
+  it('says where broken JSON is broken without quoting the file (it may hold the key)', () => {
+    const file = join(tempDir(), 'config.json');
+    writeFileSync(file, `{\n  "api": {"id": "1", "key": "${KEY}",}\n}`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    const issues = issuesOf(() => loadConfig({ config: file }, {}));
+    assert.equal(issues.length, 1);
+    assert.match(issues[0] ?? '', new RegExp(`^${file}: not valid JSON: .* at line 2, column \\d+$`));
+    assert.ok(!issues[0]?.includes(KEY));
+  });
+});
+
+describe('describeJsonError', () => {
+  for (const [text, message, expected] of [
+    ['{"a":}', 'Unexpected token } in JSON at position 5', 'unexpected character } at line 1, column 6'],
+    [
+      '{\n"a"',
+      "Expected ':' after property name in JSON at position 4",
+      "expected ':' after property name at line 2, column 3",
+    ],
+    ['', 'Unexpected end of JSON input', 'unexpected end of JSON input'],
+    [
+      '{"k": "SECRET"x}',
+      `Unexpected token 'x', "{"k": "SECRET"x}" is not valid JSON`,
+      'unexpected character x',
+    ],
+  ] as const) {
+    it(`${JSON.stringify(message)} → ${expected}`, () =>
+      assert.equal(describeJsonError(text, message), expected));
+  }
+});
+
+describe('names, paths and hosts', () => {
+  const names: [string, string | undefined][] = [
+    ['Example.COM', 'example.com'],
+    ['www.example.com.', 'www.example.com'],
+    ['*.Example.org', '*.example.org'],
+    ['bücher.de', 'xn--bcher-kva.de'],
+    ['a b.com', undefined],
+    ['*.*.example.com', undefined],
+    ['', undefined],
+  ];
+  for (const [input, expected] of names) {
+    it(`normalizeName(${JSON.stringify(input)}) = ${String(expected)}`, () =>
+      assert.equal(normalizeName(input), expected));
+  }
+  it('formats field paths', () => {
+    assert.equal(formatPath(['api', 'key']), 'api.key');
+    assert.equal(formatPath(['sites', 'www.example.com', 1]), 'sites["www.example.com"][1]');
+  });
+  it('knows loopback hosts', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '[::1]']) assert.ok(isLoopback(host), host);
+    for (const host of ['10.0.0.1', 'my.imperva.com', '128.0.0.1']) assert.ok(!isLoopback(host), host);
+  });
+});
