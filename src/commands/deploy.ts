@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { readChain } from '../certificate/read.js';
-import { ExitCode, UsageError } from '../errors.js';
+import type { ExitCode } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { pushCertificate } from '../push/push.js';
 import { hookSource } from '../sources/env.js';

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
-import { ExitCode, UsageError } from '../errors.js';
+import type { ExitCode } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { pushCertificate } from '../push/push.js';
 import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';

@@ -1,0 +1,76 @@
+/**
+ * The API key and the private key never appear in stdout, stderr or the log file — in success and in every kind
+ * of failure, with --verbose.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { FaultRule } from '../support/fake-imperva.js';
+import { runCli } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { assertNoSecrets, createWorld, secretsOf, type World } from '../support/world.js';
+
+let ec: Leaf;
+before(async () => {
+  ec = await issueLeaf(await createPki(), { names: ['example.com'] });
+});
+
+let world: World;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+const scenarios: {
+  title: string;
+  fault?: FaultRule['fault'];
+  wrongKey?: boolean;
+  code: number;
+  stderr: RegExp;
+}[] = [
+  { title: 'success', code: 0, stderr: /^$/ },
+  { title: 'authentication refused (9411)', wrongKey: true, code: 1, stderr: /res 9411/ },
+  {
+    title: 'HTTP 500 with an HTML page',
+    fault: { status: 500, body: '<html>Error</html>' },
+    code: 1,
+    stderr: /HTTP 500 with an HTML page/,
+  },
+  {
+    title: 'HTTP 200 with an HTML page',
+    fault: { status: 200, body: '<html>Incapsula incident</html>' },
+    code: 1,
+    stderr: /HTML page instead of JSON/,
+  },
+  {
+    title: 'a connection reset',
+    fault: { reset: true },
+    code: 1,
+    stderr: /cannot reach Imperva \(ECONNRESET\)/,
+  },
+];
+
+describe('secrets never leak', () => {
+  for (const scenario of scenarios) {
+    it(`${scenario.title}, with --verbose and a log file`, async () => {
+      world = await createWorld({ map: { 'example.com': 1234567 } });
+      if (scenario.fault !== undefined) world.fake.inject({ endpoint: 'upload', fault: scenario.fault });
+      const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
+      const logFile = join(world.dir, 'log', 'incap-cert.log');
+      const wrongKey = 'wrong-but-still-secret-key-9876543210';
+      const result = await runCli(['deploy', '--verbose', '--log-file', logFile], {
+        ...world.env,
+        RENEWED_LINEAGE: lineage,
+        ...(scenario.wrongKey === true ? { IMPERVA_API_KEY: wrongKey } : {}),
+      });
+      assert.equal(result.code, scenario.code, result.stderr);
+      assert.match(result.stderr.trim(), scenario.stderr);
+      assert.ok(world.fake.uploads().length >= 1, 'the upload was attempted');
+      const log = readFileSync(logFile, 'utf8');
+      assert.match(log, /"level":"(info|error)"/);
+      assertNoSecrets({ stdout: result.stdout, stderr: result.stderr, 'log file': log }, [
+        ...secretsOf(world.apiKey, ec),
+        wrongKey,
+      ]);
+    });
+  }
+});
