@@ -3,6 +3,8 @@ import { checkCommand } from './commands/check.js';
 import { stringOption, type Deps, type GlobalFlags } from './commands/context.js';
 import { deploy, deployCommand } from './commands/deploy.js';
 import { pushCommand } from './commands/push.js';
+import { statusCommand } from './commands/status.js';
+import { syncCommand } from './commands/sync.js';
 import { createImpervaClient } from './imperva/client.js';
 import { ExitCode, IncapCertError, UsageError } from './errors.js';
 import { Logger, type ConsoleStreams } from './log/logger.js';
@@ -47,13 +49,17 @@ export function buildParser(
     .command(deployCommand(deps, logger, done))
     .command(pushCommand(deps, logger, done))
     .command(checkCommand(deps, logger, done))
+    .command(syncCommand(deps, logger, done))
+    .command(statusCommand(deps, logger, done))
     .command({
       command: '$0',
       describe: false,
       handler: async (argv) => {
         // `--deploy-hook /usr/local/bin/incap-cert` runs us with no command: behave as deploy.
         if (!isHookEnvironment(deps.env)) {
-          throw new UsageError('no command given (deploy, push or check); see incap-cert --help');
+          throw new UsageError(
+            'no command given (deploy, push, check, sync or status); see incap-cert --help',
+          );
         }
         done(await deploy(argv as unknown as GlobalFlags, deps, logger));
       },

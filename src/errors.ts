@@ -53,14 +53,14 @@ export class CertificateError extends IncapCertError {
 
 export interface ApiErrorDetails {
   /** Imperva's `res` code, when the answer was a JSON envelope. */
-  res?: number;
-  resMessage?: string;
+  res?: number | undefined;
+  resMessage?: string | undefined;
   /** HTTP status, when there was an HTTP answer. */
-  status?: number;
+  status?: number | undefined;
   /** Whether trying again later may succeed (throttling, 5xx, HTML pages, res 3015/4, resets, timeouts). */
   transient: boolean;
   /** Seconds the server asked us to wait (Retry-After), when it said. */
-  retryAfterSeconds?: number;
+  retryAfterSeconds?: number | undefined;
 }
 
 /** One call to Imperva's API failed. Never carries the request (its headers hold the API key). */
@@ -70,6 +70,8 @@ export class ApiError extends IncapCertError {
   readonly status: number | undefined;
   readonly transient: boolean;
   readonly retryAfterSeconds: number | undefined;
+  /** How many attempts were made before giving up (set by the client). */
+  attempts = 1;
   constructor(message: string, details: ApiErrorDetails) {
     super(message, 'API', ExitCode.SiteFailed);
     this.res = details.res;

@@ -13,6 +13,8 @@ export interface CertificateFiles {
   key: string;
   /** Set when the chain had to be put together from a leaf file and an issuer file (lego 4). */
   issuer?: string | undefined;
+  /** The live folder these came from, when they did (its symlinks always point at the newest files). */
+  lineage?: string | undefined;
 }
 
 /** A certificate chain, read and parsed: enough to know which sites it is for. */
@@ -29,6 +31,8 @@ export interface CertificateChain {
   fingerprint: string;
   serial: string;
   notAfter: Date;
+  /** From the leaf's public key; the private key must match it. */
+  keyType: KeyType;
 }
 
 /** A chain with its key, checked and ready to upload. */
@@ -36,7 +40,6 @@ export interface CertificateBundle extends CertificateChain {
   keyFile: string;
   /** Exactly the bytes to upload as `private_key` (base64 of these). A secret. */
   keyPem: Buffer;
-  keyType: KeyType;
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -51,7 +54,7 @@ export function lineageFiles(dir: string): CertificateFiles {
     // reported below
   }
   if (!isDir) throw new CertificateError(`lineage folder ${folder} does not exist or is not a folder`);
-  return { cert: join(folder, 'fullchain.pem'), key: join(folder, 'privkey.pem') };
+  return { cert: join(folder, 'fullchain.pem'), key: join(folder, 'privkey.pem'), lineage: folder };
 }
 
 /** Reads and checks a certificate and its key: what must hold before anything is uploaded. */
@@ -103,6 +106,7 @@ export function readChain(files: CertificateFiles): CertificateChain {
     fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
     serial: leaf.serialNumber.toLowerCase(),
     notAfter: new Date(leaf.validTo),
+    keyType: keyTypeOf(leaf.publicKey, files.cert, 'certificate'),
   };
 }
 
@@ -110,14 +114,14 @@ export function readChain(files: CertificateFiles): CertificateChain {
 export function withKey(chain: CertificateChain, keyFile: string, now: Date = new Date()): CertificateBundle {
   const keyPem = readPemFile(keyFile, 'private key');
   const key = parseKey(keyFile, keyPem);
-  const keyType = keyTypeOf(key, keyFile);
+  keyTypeOf(key, keyFile, 'private key');
   if (!chain.leaf.checkPrivateKey(key)) {
     throw new CertificateError(`private key ${keyFile} does not match certificate ${chain.certFile}`);
   }
   if (chain.notAfter.getTime() <= now.getTime()) {
     throw new CertificateError(`certificate ${chain.certFile} expired on ${chain.notAfter.toISOString()}`);
   }
-  return { ...chain, keyFile, keyPem, keyType };
+  return { ...chain, keyFile, keyPem };
 }
 
 /** The leaf's DNS names in certificate order, deduplicated; the subject CN only when there are none. */
@@ -161,7 +165,7 @@ function parseKey(file: string, pem: Buffer): KeyObject {
 }
 
 /** Decided from the parsed key: `BEGIN PRIVATE KEY` (PKCS#8) is used for both RSA and EC. */
-export function keyTypeOf(key: KeyObject, file: string): KeyType {
+export function keyTypeOf(key: KeyObject, file: string, role: string): KeyType {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return 'RSA';
@@ -169,7 +173,7 @@ export function keyTypeOf(key: KeyObject, file: string): KeyType {
       return 'ECC';
     default:
       throw new CertificateError(
-        `private key ${file} is of type ${key.asymmetricKeyType ?? 'unknown'}; Imperva takes RSA or ECDSA keys only`,
+        `${role} ${file} has a key of type ${key.asymmetricKeyType ?? 'unknown'}; Imperva takes RSA or ECDSA keys only`,
       );
   }
 }

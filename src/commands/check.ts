@@ -1,11 +1,10 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { lineageFiles, readChain } from '../certificate/read.js';
 import { ApiError, CertificateError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { planTargets } from '../push/plan.js';
-import { describeNames, REQUEST_TIMEOUT_MS } from '../push/push.js';
+import { mappedSites, planTargets } from '../push/plan.js';
+import { listLineages } from '../sync/local.js';
+import { describeNames } from '../push/push.js';
 import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
 
 export interface CheckFlags extends GlobalFlags {
@@ -17,15 +16,12 @@ export interface CheckFlags extends GlobalFlags {
  * the plan for every lineage in the live folder. Uploads nothing.
  */
 export async function check(flags: CheckFlags, deps: Deps, logger: Logger): Promise<ExitCode> {
-  const ctx = openRun(flags, deps, logger);
+  const ctx = openRun('check', flags, deps, logger);
   const { config } = ctx;
   logger.info(`config ${config.file} is valid: ${config.sites.size} names, API ${config.api.baseUrl}`);
 
-  const namesBySite = new Map<string, string[]>();
-  for (const [name, siteIds] of config.sites) {
-    for (const siteId of siteIds) namesBySite.set(siteId, [...(namesBySite.get(siteId) ?? []), name]);
-  }
-  const client = await ctx.createClient(config.api, { timeoutMs: REQUEST_TIMEOUT_MS });
+  const namesBySite = mappedSites(config.sites);
+  const client = await ctx.client();
   let failed = false;
   for (const [siteId, names] of namesBySite) {
     try {
@@ -67,20 +63,6 @@ export async function check(flags: CheckFlags, deps: Deps, logger: Logger): Prom
       logger.info(`plan: site ${siteId} (${names.join(', ')}) gets no certificate from ${liveDir}`);
   }
   return failed ? ExitCode.SiteFailed : ExitCode.Ok;
-}
-
-function listLineages(liveDir: string, logger: Logger): string[] {
-  try {
-    return readdirSync(liveDir, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() || entry.isSymbolicLink())
-      .map((entry) => join(liveDir, entry.name))
-      .sort();
-  } catch (error) {
-    logger.info(
-      `plan: no lineages read from ${liveDir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-    );
-    return [];
-  }
 }
 
 export function checkCommand(

@@ -2,7 +2,7 @@ import { loadConfig, type Config, type Env } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import type { ClientOptions, ImpervaClient } from '../imperva/client.js';
 import type { Logger } from '../log/logger.js';
-import type { PushContext } from '../push/push.js';
+import type { RunContext } from '../push/push.js';
 
 /** What a command needs from outside: injected so that tests can run the parser in-process. */
 export interface Deps {
@@ -20,7 +20,7 @@ export interface GlobalFlags {
 }
 
 /** Loads the config once for the run and wires the logger to it (verbosity, the log file, the key to redact). */
-export function openRun(flags: GlobalFlags, deps: Deps, logger: Logger): PushContext {
+export function openRun(command: string, flags: GlobalFlags, deps: Deps, logger: Logger): RunContext {
   logger.setVerbose(flags.verbose);
   // Secrets from the environment are known before the config is read: redact them from any error about it.
   logger.redactor.addSecret(deps.env.IMPERVA_API_KEY);
@@ -29,13 +29,28 @@ export function openRun(flags: GlobalFlags, deps: Deps, logger: Logger): PushCon
   );
   logger.attachFile(config.logFile);
   logger.debug(`config ${config.file}: ${config.sites.size} names mapped, API ${config.api.baseUrl}`);
+  const deadlineAt = deps.now().getTime() + config.retry.deadlineMs;
+  let client: Promise<ImpervaClient> | undefined;
   return {
+    command,
     config,
     log: logger,
     redactor: logger.redactor,
     dryRun: flags['dry-run'],
     now: deps.now,
-    createClient: deps.createClient,
+    // Created on first need: a run with nothing to upload never loads the HTTP client.
+    client: () =>
+      (client ??= deps.createClient(config.api, {
+        timeoutMs: config.retry.timeoutMs,
+        attempts: config.retry.attempts,
+        retryDelayMs: config.retry.retryDelayMs,
+        deadlineAt,
+        onRetry: (notice) =>
+          logger.info(
+            `site ${notice.siteId}: ${notice.reason}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s ` +
+              `(attempt ${notice.attempt} of ${notice.attempts})`,
+          ),
+      })),
   };
 }
 

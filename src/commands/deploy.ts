@@ -15,7 +15,7 @@ export async function deploy(flags: GlobalFlags, deps: Deps, logger: Logger): Pr
       'deploy needs RENEWED_LINEAGE, which Certbot sets for a deploy hook; to push by hand, use: incap-cert push --lineage DIR',
     );
   }
-  const ctx = openRun(flags, deps, logger);
+  const ctx = openRun('deploy', flags, deps, logger);
   logger.debug(`certificate from ${source.client}: ${source.files.cert}`);
   return pushCertificate({ chain: readChain(source.files), files: source.files }, ctx);
 }

@@ -48,7 +48,7 @@ export function pushOptions(flags: PushFlags): PushOptions {
 /** A one-off push by hand. */
 export async function push(flags: PushFlags, deps: Deps, logger: Logger): Promise<ExitCode> {
   const options = pushOptions(flags);
-  const ctx = openRun(flags, deps, logger);
+  const ctx = openRun('push', flags, deps, logger);
   const files: CertificateFiles =
     'lineage' in options.input ? lineageFiles(options.input.lineage) : options.input;
   return pushCertificate({ chain: readChain(files), files, siteIds: options.siteIds }, ctx);

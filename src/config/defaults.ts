@@ -3,3 +3,12 @@ export const DEFAULT_BASE_URL = 'https://my.imperva.com';
 export const DEFAULT_STATE_DIR = '/var/lib/incap-cert';
 /** Where Certbot keeps its live lineages (../shared/reference/acme-clients.md). */
 export const DEFAULT_LIVE_DIR = '/etc/letsencrypt/live';
+
+/** Attempts per site and call, the first included (retries of transient failures only). */
+export const DEFAULT_ATTEMPTS = 4;
+/** Per request: Certbot sets no timeout of its own and waits on the hook for ever. */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+/** For the whole run, retries included. */
+export const DEFAULT_DEADLINE_SECONDS = 300;
+/** The first retry waits about this long; each later one about twice as long as the one before, capped. */
+export const DEFAULT_RETRY_DELAY_SECONDS = 2;

@@ -2,7 +2,16 @@ import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_BASE_URL, DEFAULT_CONFIG_FILE, DEFAULT_LIVE_DIR, DEFAULT_STATE_DIR } from './defaults.js';
+import {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BASE_URL,
+  DEFAULT_CONFIG_FILE,
+  DEFAULT_DEADLINE_SECONDS,
+  DEFAULT_LIVE_DIR,
+  DEFAULT_RETRY_DELAY_SECONDS,
+  DEFAULT_STATE_DIR,
+  DEFAULT_TIMEOUT_SECONDS,
+} from './defaults.js';
 import { configFileSchema, siteIdSchema, type ConfigFile } from './schema.js';
 import { normalizeName, normalizeSiteId, type SiteMap } from './site-map.js';
 
@@ -13,6 +22,14 @@ export interface ApiCredentials {
   baseUrl: string;
 }
 
+export interface RetryPolicy {
+  /** Attempts per call, the first included. */
+  attempts: number;
+  timeoutMs: number;
+  deadlineMs: number;
+  retryDelayMs: number;
+}
+
 export interface Config {
   /** The file this was loaded from (absolute). */
   file: string;
@@ -21,6 +38,9 @@ export interface Config {
   stateDir: string;
   logFile: string | undefined;
   liveDir: string;
+  retry: RetryPolicy;
+  /** A command (argv, no shell) run once for a run that ended with a failed site. */
+  onFailure: readonly string[] | undefined;
 }
 
 /** What the command line says about configuration. */
@@ -116,6 +136,13 @@ export function loadConfig(
     stateDir: resolve(data.stateDir ?? DEFAULT_STATE_DIR),
     logFile: logFile === undefined ? undefined : resolve(logFile),
     liveDir: resolve(data.liveDir ?? DEFAULT_LIVE_DIR),
+    retry: {
+      attempts: data.attempts ?? DEFAULT_ATTEMPTS,
+      timeoutMs: (data.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+      deadlineMs: (data.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS) * 1000,
+      retryDelayMs: (data.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS) * 1000,
+    },
+    onFailure: data.onFailure,
   };
 }
 

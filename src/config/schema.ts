@@ -54,6 +54,30 @@ export const configFileSchema = z.strictObject({
     .optional(),
   logFile: z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).optional(),
   liveDir: z.string({ error: 'must be a folder path' }).min(1, { error: 'must be a folder path' }).optional(),
+  attempts: z
+    .number({ error: 'must be a whole number from 1 to 10' })
+    .int({ error: 'must be a whole number from 1 to 10' })
+    .min(1, { error: 'must be a whole number from 1 to 10' })
+    .max(10, { error: 'must be a whole number from 1 to 10' })
+    .optional(),
+  timeoutSeconds: seconds(0.1, 600).optional(),
+  deadlineSeconds: seconds(1, 86_400).optional(),
+  retryDelaySeconds: seconds(0, 600).optional(),
+  onFailure: z
+    .array(
+      z.string({ error: 'must be a list of strings' }).min(1, { error: 'must not hold an empty string' }),
+      {
+        error:
+          'must be a command as a list of strings, e.g. ["/usr/bin/mail", "-s", "incap-cert failed", "ops@example.com"]',
+      },
+    )
+    .min(1, { error: 'must name a command' })
+    .optional(),
 });
+
+function seconds(min: number, max: number) {
+  const message = `must be a number of seconds from ${min} to ${max}`;
+  return z.number({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -3,6 +3,7 @@ import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { isObject, parseAnswer, readVerdict, type CertificateVerdict } from './response.js';
+import { retryDelayMs, type RetrySettings } from './retry.js';
 
 export interface UploadResult {
   resMessage: string;
@@ -21,9 +22,24 @@ export interface ImpervaClient {
   status(siteId: string): Promise<SiteStatus>;
 }
 
-export interface ClientOptions {
+export interface RetryNotice {
+  siteId: string;
+  reason: string;
+  delayMs: number;
+  /** The attempt about to be made, and how many there may be. */
+  attempt: number;
+  attempts: number;
+}
+
+export interface ClientOptions extends RetrySettings {
   /** Per-request timeout. */
   timeoutMs: number;
+  /** When the whole run must be over (ms since the epoch): no request starts, and no wait ends, after it. */
+  deadlineAt: number;
+  onRetry?: (notice: RetryNotice) => void;
+  /** For tests: the clock and the dice. */
+  now?: () => number;
+  random?: () => number;
 }
 
 /** The form fields of one upload (../shared/reference/imperva-api.md, "Upload or replace: v1"). */
@@ -51,18 +67,56 @@ export async function createImpervaClient(
   const http = got.extend({
     prefixUrl: `${api.baseUrl}/api/prov/v1/`,
     headers: { 'x-API-Id': api.id, 'x-API-Key': api.key, 'user-agent': `incap-cert/${VERSION}` },
-    timeout: { request: options.timeoutMs },
+    // Retries are ours (see call): Imperva's transient failures include HTTP 200 answers got cannot judge.
     retry: { limit: 0 },
     throwHttpErrors: false,
     followRedirect: false,
   });
 
+  const now = options.now ?? Date.now;
+
+  /** One call, with retries of transient failures within the run's deadline. */
   async function call(path: string, form: Record<string, string>): Promise<ReturnType<typeof parseAnswer>> {
+    const siteId = form.site_id ?? '';
+    for (let attempt = 1; ; attempt += 1) {
+      const left = options.deadlineAt - now();
+      if (left <= 0) {
+        const error = new ApiError("not tried: the run's deadline passed", { transient: true });
+        error.attempts = attempt - 1;
+        throw error;
+      }
+      try {
+        return await once(path, form, Math.min(options.timeoutMs, left));
+      } catch (thrown) {
+        const error = thrown as ApiError;
+        error.attempts = attempt;
+        const delay = retryDelayMs(error, attempt, options, options.random);
+        if (delay === undefined) throw error;
+        if (now() + delay >= options.deadlineAt) {
+          throw new ApiError(`${error.message}; no retry: the run's deadline would pass first`, error);
+        }
+        options.onRetry?.({
+          siteId,
+          reason: error.message,
+          delayMs: delay,
+          attempt: attempt + 1,
+          attempts: options.attempts,
+        });
+        await sleep(delay);
+      }
+    }
+  }
+
+  async function once(
+    path: string,
+    form: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<ReturnType<typeof parseAnswer>> {
     let response;
     try {
-      response = await http.post(path, { form });
+      response = await http.post(path, { form, timeout: { request: timeoutMs } });
     } catch (error) {
-      throw toApiError(error, options.timeoutMs);
+      throw toApiError(error, timeoutMs);
     }
     const retryAfter = response.headers['retry-after'];
     return parseAnswer({
@@ -94,13 +148,19 @@ export async function createImpervaClient(
   };
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Turns whatever got threw into an ApiError that carries only what a reader needs. */
 export function toApiError(error: unknown, timeoutMs: number): ApiError {
   if (error instanceof ApiError) return error;
   const code = (error as { code?: unknown }).code;
   const name = typeof code === 'string' ? code : 'unknown error';
   if (name === 'ETIMEDOUT') {
-    return new ApiError(`no answer from Imperva within ${timeoutMs / 1000} s`, { transient: true });
+    return new ApiError(`no answer from Imperva within ${Math.round(timeoutMs) / 1000} s`, {
+      transient: true,
+    });
   }
   // A TLS verification failure will not mend itself on the next attempt; a reset or refusal may.
   const tls = /^(ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(name);

@@ -26,3 +26,12 @@ export function planTargets(names: readonly string[], sites: SiteMap): Target[] 
 export function explicitTargets(siteIds: readonly string[], names: readonly string[]): Target[] {
   return [...new Set(siteIds)].map((siteId) => ({ siteId, names: [...names] }));
 }
+
+/** Every site id the map names, with the names that point at it, in map order. */
+export function mappedSites(sites: SiteMap): Map<string, string[]> {
+  const bySite = new Map<string, string[]>();
+  for (const [name, siteIds] of sites) {
+    for (const siteId of siteIds) bySite.set(siteId, [...(bySite.get(siteId) ?? []), name]);
+  }
+  return bySite;
+}

@@ -148,7 +148,8 @@ describe('incap-cert deploy (Certbot deploy hook)', () => {
     assert.equal(result.code, 1);
     assert.equal(
       result.stdout,
-      'uploaded example.com → site 1234567\nuploaded www.example.com → site 7654321\n',
+      'uploaded example.com → site 1234567\nuploaded www.example.com → site 7654321\n' +
+        `queued 1 failed site in ${world.stateDir} for the next sync\n`,
     );
     assertOneLineError(
       result.stderr,

@@ -1,5 +1,6 @@
 /** One test's world: a fresh fake Imperva API, a config pointing at it, and a temp folder. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { FakeImperva } from './fake-imperva.js';
 import { newApiKey, tempDir, writeConfig } from './harness.js';
 import type { Leaf } from './pki.js';
@@ -11,6 +12,8 @@ export interface World {
   dir: string;
   apiKey: string;
   configFile: string;
+  stateDir: string;
+  queueFile: string;
   /** The environment for the CLI: the config path (the key is in the config file, mode 0600). */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -33,12 +36,25 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     sites: options.sites ?? { '1234567': 'example.com', '7654321': 'www.example.com' },
   });
   const dir = tempDir();
+  const stateDir = join(dir, 'state');
   const configFile = writeConfig(dir, {
     api: { id: API_ID, key: apiKey, baseUrl: fake.url },
     sites: options.map ?? { 'example.com': 1234567, 'www.example.com': [7654321] },
+    stateDir,
+    // Retries as in production, but without the waits.
+    retryDelaySeconds: 0.01,
     ...options.config,
   });
-  return { fake, dir, apiKey, configFile, env: { INCAP_CERT_CONFIG: configFile }, close: () => fake.close() };
+  return {
+    fake,
+    dir,
+    apiKey,
+    configFile,
+    stateDir,
+    queueFile: join(stateDir, 'queue.json'),
+    env: { INCAP_CERT_CONFIG: configFile },
+    close: () => fake.close(),
+  };
 }
 
 /** Every form a secret could take in output: the API key (plain, base64) and the private key (PEM lines, base64). */

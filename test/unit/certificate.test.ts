@@ -208,7 +208,7 @@ describe('readCertificate refuses, naming the file', () => {
     const f = files(ec.fullchainPem, ed25519);
     assert.equal(
       certificateError(() => readCertificate(f)),
-      `private key ${f.key} is of type ed25519; Imperva takes RSA or ECDSA keys only`,
+      `private key ${f.key} has a key of type ed25519; Imperva takes RSA or ECDSA keys only`,
     );
   });
 });
