@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CertificateFiles, KeyType } from '../certificate/read.js';
 import type { Log } from '../log/logger.js';
@@ -70,7 +70,8 @@ export class Queue {
 
   /** Records failures and removes what was delivered, in one locked, atomic change. */
   async settle(failures: readonly Failure[], delivered: readonly Delivered[]): Promise<QueueEntry[]> {
-    if (failures.length === 0 && delivered.length === 0) return this.entries();
+    // Deliveries alone change nothing when nothing is queued: a clean run does not touch stateDir.
+    if (failures.length === 0 && (delivered.length === 0 || !(await exists(this.file)))) return this.entries();
     return this.change((entries) => {
       let next = entries.filter(
         (entry) =>
@@ -162,6 +163,15 @@ export class Queue {
     } finally {
       await folder.close();
     }
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
   }
 }
 

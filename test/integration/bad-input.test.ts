@@ -3,7 +3,7 @@
  * nothing uploaded.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -44,6 +44,31 @@ interface Case {
   code: 2 | 3;
   stderr: (w: World, lineage: string) => RegExp;
 }
+
+const QUEUED = `${JSON.stringify(
+  {
+    version: 1,
+    entries: [
+      {
+        siteId: '7654321',
+        authType: 'ECC',
+        names: ['www.example.com'],
+        source: {
+          cert: '/etc/letsencrypt/live/example.com/fullchain.pem',
+          key: '/etc/letsencrypt/live/example.com/privkey.pem',
+        },
+        fingerprint: 'ab'.repeat(32),
+        notAfter: '2027-01-01T00:00:00.000Z',
+        lastError: 'Imperva answered HTTP 503',
+        attempts: 4,
+        firstFailure: '2026-11-26T00:00:00.000Z',
+        lastFailure: '2026-11-26T00:00:00.000Z',
+      },
+    ],
+  },
+  null,
+  2,
+)}\n`;
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -203,12 +228,16 @@ describe('bad input', () => {
     it(`${c.title}: exit ${c.code}, one line, nothing uploaded`, async () => {
       world = await createWorld();
       const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
+      // Something already queued, which no bad input may lose.
+      mkdirSync(world.stateDir, { mode: 0o700 });
+      writeFileSync(world.queueFile, QUEUED);
       const { args = ['deploy'], env = {} } = c.arrange(world, lineage);
       const result = await runCli(args, { ...world.env, RENEWED_LINEAGE: lineage, ...env });
       assert.equal(result.code, c.code, result.stderr);
       assertOneLineError(result.stderr, c.stderr(world, lineage));
       assert.equal(result.stdout, '');
       assert.equal(world.fake.requests.length, 0);
+      assert.equal(readFileSync(world.queueFile, 'utf8'), QUEUED);
       assertNoSecrets({ stderr: result.stderr }, secretsOf(world.apiKey, ec));
     });
   }

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { withLock } from '../../src/state/lock.js';
+import { Queue, QueueError, type Failure } from '../../src/state/queue.js';
+import { ROOT, tempDir } from '../support/harness.js';
+
+function memoryLog() {
+  const lines: string[] = [];
+  const push = (level: string) => (message: string) => lines.push(`${level}: ${message}`);
+  return {
+    lines,
+    log: { info: push('info'), warn: push('warn'), error: push('error'), debug: push('debug') },
+  };
+}
+
+const failure = (overrides: Partial<Failure> = {}): Failure => ({
+  siteId: '1',
+  authType: 'ECC',
+  names: ['example.com'],
+  source: {
+    cert: '/le/live/example.com/fullchain.pem',
+    key: '/le/live/example.com/privkey.pem',
+    lineage: '/le/live/example.com',
+  },
+  fingerprint: 'aa',
+  notAfter: new Date('2027-01-01T00:00:00Z'),
+  error: 'HTTP 502',
+  attempts: 4,
+  ...overrides,
+});
+
+describe('Queue', () => {
+  it('records a failure with everything sync needs, in a 0600 file under a 0700 folder', async () => {
+    const stateDir = join(tempDir(), 'state');
+    const queue = new Queue(stateDir, memoryLog().log, () => new Date('2026-11-27T01:00:00Z'));
+    await queue.settle([failure()], []);
+    assert.equal(statSync(stateDir).mode & 0o777, 0o700);
+    assert.equal(statSync(queue.file).mode & 0o777, 0o600);
+    assert.deepEqual(await queue.entries(), [
+      {
+        siteId: '1',
+        authType: 'ECC',
+        names: ['example.com'],
+        source: failure().source,
+        fingerprint: 'aa',
+        notAfter: '2027-01-01T00:00:00.000Z',
+        lastError: 'HTTP 502',
+        attempts: 4,
+        firstFailure: '2026-11-27T01:00:00.000Z',
+        lastFailure: '2026-11-27T01:00:00.000Z',
+      },
+    ]);
+    assert.deepEqual(readdirSync(stateDir), ['queue.json'], 'no temp or lock file is left behind');
+  });
+
+  it('carries attempts for the same certificate, and lets a newer certificate replace the entry', async () => {
+    let now = new Date('2026-11-27T01:00:00Z');
+    const queue = new Queue(tempDir(), memoryLog().log, () => now);
+    await queue.settle([failure()], []);
+    now = new Date('2026-11-27T02:00:00Z');
+    await queue.settle([failure({ error: 'res 3015', attempts: 2 })], []);
+    let [entry] = await queue.entries();
+    assert.deepEqual(
+      [entry?.attempts, entry?.lastError, entry?.firstFailure, entry?.lastFailure],
+      [6, 'res 3015', '2026-11-27T01:00:00.000Z', '2026-11-27T02:00:00.000Z'],
+    );
+    await queue.settle(
+      [failure({ fingerprint: 'bb', notAfter: new Date('2027-03-01T00:00:00Z'), attempts: 1 })],
+      [],
+    );
+    [entry] = await queue.entries();
+    assert.deepEqual(
+      [entry?.fingerprint, entry?.attempts, entry?.firstFailure],
+      ['bb', 1, '2026-11-27T02:00:00.000Z'],
+    );
+    // An older certificate never displaces a newer one.
+    await queue.settle([failure({ fingerprint: 'old', notAfter: new Date('2026-12-01T00:00:00Z') })], []);
+    assert.equal((await queue.entries())[0]?.fingerprint, 'bb');
+    assert.equal((await queue.entries()).length, 1);
+  });
+
+  it('removes an entry when its site got that certificate or a newer one, not an older one', async () => {
+    const queue = new Queue(tempDir(), memoryLog().log);
+    await queue.settle([failure({ siteId: '1' }), failure({ siteId: '2' })], []);
+    await queue.settle([], [{ siteId: '1', notAfter: new Date('2026-12-01T00:00:00Z') }]);
+    assert.equal((await queue.entries()).length, 2);
+    await queue.settle([], [{ siteId: '1', notAfter: new Date('2027-01-01T00:00:00Z') }]);
+    assert.deepEqual(
+      (await queue.entries()).map((entry) => entry.siteId),
+      ['2'],
+    );
+  });
+
+  it('keeps a corrupt file aside and says so', async () => {
+    const { lines, log } = memoryLog();
+    const stateDir = tempDir();
+    const queue = new Queue(stateDir, log, () => new Date('2026-11-27T01:02:03.004Z'));
+    writeFileSync(queue.file, '{"version": 1, "entries": [ {"siteId": "9", trunc');
+    assert.deepEqual(await queue.entries(), []);
+    await queue.settle([failure()], []);
+    const aside = join(stateDir, 'queue.json.corrupt-2026-11-27T01-02-03-004Z');
+    assert.equal(readFileSync(aside, 'utf8'), '{"version": 1, "entries": [ {"siteId": "9", trunc');
+    assert.equal((await queue.entries()).length, 1);
+    assert.ok(
+      lines.some(
+        (line) =>
+          line ===
+          `warn: retry queue ${queue.file} was corrupt; kept aside as ${aside} (sync rebuilds what it owed from the live certificates)`,
+      ),
+    );
+  });
+
+  it('reports a state folder it cannot create', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    const queue = new Queue(join(file, 'state'), memoryLog().log);
+    await assert.rejects(queue.settle([failure()], []), (error) => {
+      assert.ok(error instanceof QueueError);
+      assert.equal(error.message, `cannot update the retry queue in ${join(file, 'state')} (ENOTDIR)`);
+      return true;
+    });
+  });
+
+  it('loses no entry when many processes record failures at the same moment', async () => {
+    const stateDir = tempDir();
+    const writers = Array.from(
+      { length: 12 },
+      (_, index) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(ROOT, 'test/support/queue-writer.ts'), stateDir, String(index + 1)],
+            {
+              stdio: 'inherit',
+            },
+          );
+          child.on('close', resolve);
+        }),
+    );
+    assert.deepEqual(await Promise.all(writers), Array(12).fill(0));
+    const entries = await new Queue(stateDir, memoryLog().log).entries();
+    assert.deepEqual(
+      entries.map((entry) => Number(entry.siteId)).sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, index) => index + 1),
+    );
+  });
+});
+
+describe('withLock', () => {
+  it('takes over a lock left behind by a process that is gone', async () => {
+    const lock = join(tempDir(), 'queue.lock');
+    writeFileSync(lock, '999999999\n');
+    assert.equal(await withLock(lock, async () => 'ran'), 'ran');
+  });
+
+  it('waits for a live holder, then gives up with a message naming the lock', async () => {
+    const lock = join(tempDir(), 'queue.lock');
+    writeFileSync(lock, `${process.ppid}\n`);
+    await assert.rejects(
+      withLock(lock, async () => 'ran', { waitMs: 100 }),
+      /lock .*queue\.lock is held by another incap-cert run/,
+    );
+  });
+
+  it('runs one holder at a time within a process too', async () => {
+    const lock = join(tempDir(), 'queue.lock');
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        withLock(lock, async () => {
+          inside += 1;
+          most = Math.max(most, inside);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          inside -= 1;
+        }),
+      ),
+    );
+    assert.equal(most, 1);
+  });
+});
