@@ -71,7 +71,8 @@ export class Queue {
   /** Records failures and removes what was delivered, in one locked, atomic change. */
   async settle(failures: readonly Failure[], delivered: readonly Delivered[]): Promise<QueueEntry[]> {
     // Deliveries alone change nothing when nothing is queued: a clean run does not touch stateDir.
-    if (failures.length === 0 && (delivered.length === 0 || !(await exists(this.file)))) return this.entries();
+    if (failures.length === 0 && (delivered.length === 0 || !(await exists(this.file))))
+      return this.entries();
     return this.change((entries) => {
       let next = entries.filter(
         (entry) =>
