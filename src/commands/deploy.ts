@@ -12,11 +12,12 @@ export async function deploy(flags: GlobalFlags, deps: Deps, logger: Logger): Pr
   const source = hookSource(deps.env);
   if (source === undefined) {
     throw new UsageError(
-      'deploy needs RENEWED_LINEAGE, which Certbot sets for a deploy hook; to push by hand, use: incap-cert push --lineage DIR',
+      'deploy needs the certificate its ACME client names: RENEWED_LINEAGE (Certbot), LEGO_HOOK_CERT_PATH (lego 5), ' +
+        'LEGO_CERT_PATH (lego 4) or CERT_FULLCHAIN_PATH (acme.sh); to push by hand, use: incap-cert push --lineage DIR',
     );
   }
   const ctx = openRun('deploy', flags, deps, logger);
-  logger.debug(`certificate from ${source.client}: ${source.files.cert}`);
+  logger.debug(`certificate from ${source.client}: ${source.files.cert}, key ${source.files.key}`);
   return pushCertificate({ chain: readChain(source.files), files: source.files }, ctx);
 }
 

@@ -78,7 +78,7 @@ const cases: Case[] = [
     arrange: () => ({ env: { RENEWED_LINEAGE: undefined } }),
     code: 2,
     stderr: () =>
-      /^error: deploy needs RENEWED_LINEAGE, which Certbot sets for a deploy hook; to push by hand, use: incap-cert push --lineage DIR$/,
+      /^error: deploy needs the certificate its ACME client names: RENEWED_LINEAGE \(Certbot\), .*; to push by hand, use: incap-cert push --lineage DIR$/,
   },
   {
     title: 'a missing lineage folder',

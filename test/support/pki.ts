@@ -41,6 +41,8 @@ export interface Leaf {
 
 export interface LeafOptions {
   names: string[];
+  /** IP addresses for the subjectAltName too (a test server on 127.0.0.1). */
+  ips?: string[];
   keyType?: LeafKeyType;
   notBefore?: Date;
   notAfter?: Date;
