@@ -116,9 +116,10 @@ export async function issueLeaf(pki: Pki, options: LeafOptions): Promise<Leaf> {
     signingAlgorithm: signingAlgorithm(pki.intermediate.keys),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.SubjectAlternativeNameExtension(
-        options.names.map((value) => ({ type: 'dns' as const, value })),
-      ),
+      new x509.SubjectAlternativeNameExtension([
+        ...options.names.map((value) => ({ type: 'dns' as const, value })),
+        ...(options.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+      ]),
     ],
   });
   const certPem = cert.toString('pem') + '\n';

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The end-to-end suite (npm run test:e2e): real ACME clients against a real ACME server, all on 127.0.0.1.
+# Installs Debian's certbot, pebble, lego and dehydrated when missing, and fails loudly — never skips — when one
+# cannot be had. Then builds incap-cert and runs test/e2e/ with node's test runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+declare -A package_of=([certbot]=certbot [pebble]=pebble [lego]=lego [dehydrated]=dehydrated [curl]=curl [openssl]=openssl)
+missing=()
+for command in "${!package_of[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "e2e: installing ${missing[*]} with apt-get"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "e2e: FAILED: ${missing[*]} missing and not root to apt-get install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+for command in "${!package_of[@]}"; do
+  if ! command -v "$command" >/dev/null 2>&1; then
+    echo "e2e: FAILED: $command is still missing after apt-get install ${package_of[$command]}" >&2
+    exit 1
+  fi
+done
+echo "e2e: $(certbot --version 2>&1), lego $(dpkg-query -W -f='${Version}' lego 2>/dev/null || echo '?'), pebble $(dpkg-query -W -f='${Version}' pebble 2>/dev/null || echo '?'), dehydrated $(dpkg-query -W -f='${Version}' dehydrated 2>/dev/null || echo '?')"
+
+npm run build --silent
+exec node --import tsx --test --test-reporter=spec --test-concurrency=1 test/e2e/*.e2e.test.ts
