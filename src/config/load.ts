@@ -12,7 +12,7 @@ import {
   DEFAULT_STATE_DIR,
   DEFAULT_TIMEOUT_SECONDS,
 } from './defaults.js';
-import { configFileSchema, siteIdSchema, type ConfigFile } from './schema.js';
+import { checkConfigFile, isObject } from './schema.js';
 import { normalizeName, normalizeSiteId, type SiteMap } from './site-map.js';
 
 export interface ApiCredentials {
@@ -72,46 +72,35 @@ export function loadConfig(
   const issues: string[] = [];
   const at = (field: string, message: string) => issues.push(`${file}: ${field}: ${message}`);
 
-  const parsed = configFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) at(formatPath([...issue.path, key]), 'unknown field');
-      } else {
-        at(formatPath(issue.path) || '(top level)', issue.message);
-      }
-    }
-  }
-  // Go on with whatever parts are well-formed, so that one run reports every problem, not just the schema's.
-  const fileObject = isObject(raw) ? raw : {};
-  const api = isObject(fileObject.api) ? fileObject.api : {};
+  // Go on with whatever parts are well-formed, so that one run reports every problem, not just the shape's.
+  const { value: data, issues: shape } = checkConfigFile(raw);
+  for (const issue of shape) at(formatPath(issue.path) || '(top level)', issue.message);
+  const api = data.api ?? {};
 
   // Like Certbot's DNS plugins with their credentials files: a key others can read is refused.
-  if (api.key !== undefined && (mode & 0o077) !== 0) {
+  if (isObject(raw) && isObject(raw.api) && raw.api.key !== undefined && (mode & 0o077) !== 0) {
     at(
       'api.key',
       `the file holds the API key but is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run: chmod 600 ${file}`,
     );
   }
 
-  const fileId =
-    typeof api.id === 'number' || (typeof api.id === 'string' && /^\d+$/.test(api.id))
-      ? String(api.id)
-      : undefined;
-  const fileKey = typeof api.key === 'string' && api.key !== '' ? api.key : undefined;
-  const id = env.IMPERVA_API_ID || fileId;
-  const key = env.IMPERVA_API_KEY || fileKey;
-  if (!id && api.id === undefined)
+  // A field that is present but malformed was reported above; only a missing one is reported as missing.
+  const rawApi = isObject(raw) && isObject(raw.api) ? raw.api : {};
+  const id = env.IMPERVA_API_ID || (api.id === undefined ? undefined : String(api.id));
+  const key = env.IMPERVA_API_KEY || api.key;
+  if (!id && rawApi.id === undefined) {
     at('api.id', 'no API id: set api.id in the file or IMPERVA_API_ID in the environment');
-  if (!key && api.key === undefined) {
+  }
+  if (!key && rawApi.key === undefined) {
     at('api.key', 'no API key: set api.key in the file (mode 0600) or IMPERVA_API_KEY in the environment');
   }
   const urlSource = env.IMPERVA_API_URL ? 'IMPERVA_API_URL' : 'api.baseUrl';
-  const urlValue = env.IMPERVA_API_URL || (typeof api.baseUrl === 'string' ? api.baseUrl : DEFAULT_BASE_URL);
+  const urlValue = env.IMPERVA_API_URL || api.baseUrl || DEFAULT_BASE_URL;
   const baseUrl = checkBaseUrl(urlValue, (message) => at(urlSource, message));
 
   const sites = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(isObject(fileObject.sites) ? fileObject.sites : {})) {
+  for (const [name, value] of Object.entries(data.sites ?? {})) {
     const normal = normalizeName(name);
     if (normal === undefined) {
       at(formatPath(['sites', name]), 'not a domain name');
@@ -119,14 +108,11 @@ export function loadConfig(
     }
     const ids = sites.get(normal) ?? [];
     for (const siteId of Array.isArray(value) ? value : [value]) {
-      if (!siteIdSchema.safeParse(siteId).success) continue; // reported by the schema
-      const canonical = normalizeSiteId(siteId as number | string);
+      const canonical = normalizeSiteId(siteId);
       if (!ids.includes(canonical)) ids.push(canonical);
     }
     sites.set(normal, ids);
   }
-  const data: Partial<ConfigFile> = parsed.success ? parsed.data : {};
-
   if (issues.length > 0) throw new ConfigError(issues);
   const logFile = flags.logFile ?? data.logFile;
   return {
@@ -217,10 +203,6 @@ export function isLoopback(hostname: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1';
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `sites["www.example.com"][1]`, `api.key` */

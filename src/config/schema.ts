@@ -1,83 +1,158 @@
-import { z } from 'zod';
+/**
+ * The config file's shape, checked by hand: every problem is reported at once as `path: message`, and what is
+ * well-formed is kept so that the loader can go on to find the rest. (A schema library did the same at ~20 ms of
+ * start-up; a hook run for a lineage with nothing to upload has a budget of ~30 ms in all — see README.)
+ */
+
+export type SiteIdValue = number | string;
+
+export interface ConfigFile {
+  api?: { id?: SiteIdValue; key?: string; baseUrl?: string };
+  sites?: Record<string, SiteIdValue | SiteIdValue[]>;
+  stateDir?: string;
+  logFile?: string;
+  liveDir?: string;
+  attempts?: number;
+  timeoutSeconds?: number;
+  deadlineSeconds?: number;
+  retryDelaySeconds?: number;
+  concurrency?: number;
+  onFailure?: string[];
+}
+
+export interface Issue {
+  path: (string | number)[];
+  message: string;
+}
 
 const SITE_ID = 'a site id must be a positive whole number or a string of digits';
 const API_ID = 'the API id must be a number or a string of digits';
+const ON_FAILURE =
+  'must be a command as a list of strings, e.g. ["/usr/bin/mail", "-s", "incap-cert failed", "ops@example.com"]';
 
-/** A site id: a positive whole number, or a string of digits (Imperva's ids are numeric). */
-export const siteIdSchema = z.union(
-  [
-    z
-      .number({ error: SITE_ID })
-      .int({ error: SITE_ID })
-      .positive({ error: SITE_ID })
-      .max(Number.MAX_SAFE_INTEGER, { error: SITE_ID }),
-    z.string({ error: SITE_ID }).regex(/^[1-9]\d*$/, { error: SITE_ID }),
-  ],
-  { error: SITE_ID },
-);
+type Check = (value: unknown) => string | undefined;
 
-/** The config file as written by the operator. Unknown fields are errors: a typo must not pass silently. */
-export const configFileSchema = z.strictObject({
-  api: z
-    .strictObject({
-      id: z.union(
-        [
-          z.string().regex(/^\d+$/, { error: API_ID }),
-          z.number().int({ error: API_ID }).nonnegative({ error: API_ID }),
-        ],
-        {
-          error: API_ID,
-        },
-      ),
-      key: z
-        .string({ error: 'the API key must be a string' })
-        .min(1, { error: 'the API key must not be empty' }),
-      baseUrl: z
-        .string({ error: 'the base URL must be a string' })
-        .min(1, { error: 'the base URL must not be empty' }),
-    })
-    .partial()
-    .optional(),
-  sites: z.record(
-    z.string(),
-    z.union(
-      [siteIdSchema, z.array(siteIdSchema).min(1, { error: 'the list of site ids must not be empty' })],
-      {
-        error: `${SITE_ID}, or a list of them`,
-      },
-    ),
-    { error: 'sites must be an object mapping domain names to site ids' },
-  ),
-  stateDir: z
-    .string({ error: 'must be a folder path' })
-    .min(1, { error: 'must be a folder path' })
-    .optional(),
-  logFile: z.string({ error: 'must be a file path' }).min(1, { error: 'must be a file path' }).optional(),
-  liveDir: z.string({ error: 'must be a folder path' }).min(1, { error: 'must be a folder path' }).optional(),
-  attempts: z
-    .number({ error: 'must be a whole number from 1 to 10' })
-    .int({ error: 'must be a whole number from 1 to 10' })
-    .min(1, { error: 'must be a whole number from 1 to 10' })
-    .max(10, { error: 'must be a whole number from 1 to 10' })
-    .optional(),
-  timeoutSeconds: seconds(0.1, 600).optional(),
-  deadlineSeconds: seconds(1, 86_400).optional(),
-  retryDelaySeconds: seconds(0, 600).optional(),
-  onFailure: z
-    .array(
-      z.string({ error: 'must be a list of strings' }).min(1, { error: 'must not hold an empty string' }),
-      {
-        error:
-          'must be a command as a list of strings, e.g. ["/usr/bin/mail", "-s", "incap-cert failed", "ops@example.com"]',
-      },
-    )
-    .min(1, { error: 'must name a command' })
-    .optional(),
-});
+const text =
+  (message: string): Check =>
+  (value) =>
+    typeof value === 'string' && value.trim() !== '' ? undefined : message;
 
-function seconds(min: number, max: number) {
-  const message = `must be a number of seconds from ${min} to ${max}`;
-  return z.number({ error: message }).min(min, { error: message }).max(max, { error: message });
+const number =
+  (min: number, max: number, whole: boolean, message: string): Check =>
+  (value) =>
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= min &&
+    value <= max &&
+    (!whole || Number.isInteger(value))
+      ? undefined
+      : message;
+
+const seconds = (min: number, max: number) =>
+  number(min, max, false, `must be a number of seconds from ${min} to ${max}`);
+
+export const isSiteId = (value: unknown): value is SiteIdValue =>
+  (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) ||
+  (typeof value === 'string' && /^[1-9]\d*$/.test(value));
+
+/** The optional top-level fields that hold one simple value. */
+const SIMPLE: Record<string, Check> = {
+  stateDir: text('must be a folder path'),
+  logFile: text('must be a file path'),
+  liveDir: text('must be a folder path'),
+  attempts: number(1, 10, true, 'must be a whole number from 1 to 10'),
+  timeoutSeconds: seconds(0.1, 600),
+  deadlineSeconds: seconds(1, 86_400),
+  retryDelaySeconds: seconds(0, 600),
+  concurrency: number(1, 64, true, 'must be a whole number from 1 to 64'),
+};
+
+const API: Record<string, Check> = {
+  id: (value) =>
+    (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
+    (typeof value === 'string' && /^\d+$/.test(value))
+      ? undefined
+      : API_ID,
+  key: (value) =>
+    typeof value !== 'string'
+      ? 'the API key must be a string'
+      : value === ''
+        ? 'the API key must not be empty'
+        : undefined,
+  baseUrl: (value) =>
+    typeof value !== 'string'
+      ? 'the base URL must be a string'
+      : value === ''
+        ? 'the base URL must not be empty'
+        : undefined,
+};
+
+export function checkConfigFile(raw: unknown): { value: ConfigFile; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const value: Record<string, unknown> = {};
+  if (!isObject(raw)) return { value, issues: [{ path: [], message: 'the config must be a JSON object' }] };
+
+  for (const [key, field] of Object.entries(raw)) {
+    const simple = SIMPLE[key];
+    if (simple !== undefined) {
+      const problem = simple(field);
+      if (problem === undefined) value[key] = field;
+      else issues.push({ path: [key], message: problem });
+    } else if (key === 'api') {
+      if (!isObject(field)) {
+        issues.push({ path: ['api'], message: 'must be an object with id, key and baseUrl' });
+        continue;
+      }
+      const api: Record<string, unknown> = {};
+      for (const [name, item] of Object.entries(field)) {
+        const check = API[name];
+        const problem = check === undefined ? 'unknown field' : check(item);
+        if (problem === undefined) api[name] = item;
+        else issues.push({ path: ['api', name], message: problem });
+      }
+      value.api = api;
+    } else if (key === 'sites') {
+      value.sites = checkSites(field, issues);
+    } else if (key === 'onFailure') {
+      if (!Array.isArray(field) || field.length === 0)
+        issues.push({ path: ['onFailure'], message: ON_FAILURE });
+      else if (field.some((item) => typeof item !== 'string' || item === '')) {
+        issues.push({ path: ['onFailure'], message: 'must hold only non-empty strings' });
+      } else value.onFailure = field;
+    } else {
+      issues.push({ path: [key], message: 'unknown field' });
+    }
+  }
+  if (!('sites' in raw))
+    issues.push({ path: ['sites'], message: 'sites must be an object mapping domain names to site ids' });
+  return { value: value as ConfigFile, issues };
 }
 
-export type ConfigFile = z.infer<typeof configFileSchema>;
+function checkSites(field: unknown, issues: Issue[]): Record<string, SiteIdValue | SiteIdValue[]> {
+  const sites: Record<string, SiteIdValue | SiteIdValue[]> = {};
+  if (!isObject(field)) {
+    issues.push({ path: ['sites'], message: 'sites must be an object mapping domain names to site ids' });
+    return sites;
+  }
+  for (const [name, ids] of Object.entries(field)) {
+    if (Array.isArray(ids)) {
+      if (ids.length === 0)
+        issues.push({ path: ['sites', name], message: 'the list of site ids must not be empty' });
+      const good = ids.filter((id, index) => {
+        if (isSiteId(id)) return true;
+        issues.push({ path: ['sites', name, index], message: SITE_ID });
+        return false;
+      });
+      sites[name] = good as SiteIdValue[];
+    } else if (isSiteId(ids)) {
+      sites[name] = ids;
+    } else {
+      issues.push({ path: ['sites', name], message: `${SITE_ID}, or a list of them` });
+    }
+  }
+  return sites;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

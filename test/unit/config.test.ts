@@ -3,6 +3,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { describeJsonError, formatPath, isLoopback, loadConfig } from '../../src/config/load.js';
+import { checkConfigFile } from '../../src/config/schema.js';
 import { normalizeName } from '../../src/config/site-map.js';
 import { ConfigError } from '../../src/errors.js';
 import { tempDir, writeConfig } from '../support/harness.js';
@@ -186,5 +187,69 @@ describe('names, paths and hosts', () => {
   it('knows loopback hosts', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '[::1]']) assert.ok(isLoopback(host), host);
     for (const host of ['10.0.0.1', 'my.imperva.com', '128.0.0.1']) assert.ok(!isLoopback(host), host);
+  });
+});
+
+describe('checkConfigFile', () => {
+  const cases: [string, unknown, string[]][] = [
+    ['a config that is not an object', [1, 2], [': the config must be a JSON object']],
+    ['attempts out of range', { sites: {}, attempts: 0 }, ['attempts: must be a whole number from 1 to 10']],
+    ['attempts not whole', { sites: {}, attempts: 2.5 }, ['attempts: must be a whole number from 1 to 10']],
+    [
+      'a timeout of 0',
+      { sites: {}, timeoutSeconds: 0 },
+      ['timeoutSeconds: must be a number of seconds from 0.1 to 600'],
+    ],
+    [
+      'a deadline as a string',
+      { sites: {}, deadlineSeconds: '300' },
+      ['deadlineSeconds: must be a number of seconds from 1 to 86400'],
+    ],
+    [
+      'a concurrency of 100',
+      { sites: {}, concurrency: 100 },
+      ['concurrency: must be a whole number from 1 to 64'],
+    ],
+    [
+      'onFailure as a shell string',
+      { sites: {}, onFailure: 'mail ops' },
+      [
+        'onFailure: must be a command as a list of strings, e.g. ["/usr/bin/mail", "-s", "incap-cert failed", "ops@example.com"]',
+      ],
+    ],
+    [
+      'onFailure with an empty word',
+      { sites: {}, onFailure: ['/bin/true', ''] },
+      ['onFailure: must hold only non-empty strings'],
+    ],
+    ['an unknown api field', { sites: {}, api: { secret: 'x' } }, ['api,secret: unknown field']],
+    ['api as a string', { sites: {}, api: 'x' }, ['api: must be an object with id, key and baseUrl']],
+    ['no sites', {}, ['sites: sites must be an object mapping domain names to site ids']],
+    [
+      'a site id of zero and a float',
+      { sites: { 'a.example': [0, 1.5, 7] } },
+      [
+        'sites,a.example,0: a site id must be a positive whole number or a string of digits',
+        'sites,a.example,1: a site id must be a positive whole number or a string of digits',
+      ],
+    ],
+  ];
+  for (const [title, raw, expected] of cases) {
+    it(title, () => {
+      const { issues } = checkConfigFile(raw);
+      assert.deepEqual(
+        issues.map((issue) => `${issue.path.join(',')}: ${issue.message}`),
+        expected,
+      );
+    });
+  }
+
+  it('keeps what is well-formed next to what is not', () => {
+    const { value } = checkConfigFile({
+      sites: { 'a.example': [0, 7], 'b.example': 'x', 'c.example': '8' },
+      attempts: 3,
+      liveDir: '',
+    });
+    assert.deepEqual(value, { sites: { 'a.example': [7], 'c.example': '8' }, attempts: 3 });
   });
 });
