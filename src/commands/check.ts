@@ -2,9 +2,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { lineageFiles, readChain } from '../certificate/read.js';
 import { ApiError, CertificateError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { mappedSites, planTargets } from '../push/plan.js';
+import { describeNames, mappedSites, planTargets } from '../push/plan.js';
 import { listLineages } from '../sync/local.js';
-import { describeNames } from '../push/push.js';
 import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
 
 export interface CheckFlags extends GlobalFlags {

@@ -35,3 +35,7 @@ export function mappedSites(sites: SiteMap): Map<string, string[]> {
   }
   return bySite;
 }
+
+export function describeNames(names: readonly string[]): string {
+  return names.length === 0 ? 'a certificate with no DNS names' : names.join(', ');
+}

@@ -14,7 +14,7 @@ import type { Redactor } from '../log/redact.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { Queue, QueueError } from '../state/queue.js';
 import { VERSION } from '../version.js';
-import { explicitTargets, planTargets, type Target } from './plan.js';
+import { describeNames, explicitTargets, planTargets, type Target } from './plan.js';
 
 /** What a command's run holds: the config, the logger, and the Imperva client, made on first need. */
 export interface RunContext {
@@ -207,8 +207,4 @@ function summarize(failed: readonly SiteOutcome[], ctx: RunContext, queued: bool
       queued,
     })),
   };
-}
-
-export function describeNames(names: readonly string[]): string {
-  return names.length === 0 ? 'a certificate with no DNS names' : names.join(', ');
 }

@@ -1,0 +1,42 @@
+import { readChain } from './certificate/read.js';
+import { loadConfig, type Env } from './config/load.js';
+import { describeNames, planTargets } from './push/plan.js';
+import { hookSource } from './sources/env.js';
+
+/**
+ * The most common hook run: Certbot runs every drop-in for every lineage, and most lineages map to no Imperva site.
+ * Such a run — config, certificate parse, map lookup, exit 0 — is answered here without loading yargs, winston or
+ * got (each costs 20–60 ms of start-up; node itself ~40 ms). Anything else, and any problem at all, returns
+ * undefined: the full command line then does the run and reports what is wrong, exactly as it always does.
+ */
+export function quickDeploy(
+  argv: readonly string[],
+  env: Env,
+  write: (line: string) => void,
+): number | undefined {
+  const config = hookConfigFlag(argv);
+  if (config === null) return undefined;
+  try {
+    const source = hookSource(env);
+    if (source === undefined) return undefined;
+    const { sites } = loadConfig({ config }, env);
+    const chain = readChain(source.files);
+    if (planTargets(chain.names, sites).length > 0) return undefined;
+    write(`no Imperva site is mapped to ${describeNames(chain.names)}; nothing to upload\n`);
+    return 0;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `[]`, `[deploy]`, optionally with `--config FILE`: the hook's command lines. Returns the config flag (undefined
+ * when not given), or null for any other command line.
+ */
+function hookConfigFlag(argv: readonly string[]): string | undefined | null {
+  const rest = argv[0] === 'deploy' ? argv.slice(1) : argv;
+  if (rest.length === 0) return undefined;
+  if (rest.length === 2 && rest[0] === '--config' && rest[1]) return rest[1];
+  if (rest.length === 1 && rest[0]?.startsWith('--config=') && rest[0].length > 9) return rest[0].slice(9);
+  return null;
+}
