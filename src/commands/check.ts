@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { lineageFiles, readChain } from '../certificate/read.js';
 import { ApiError, CertificateError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { mapPool } from '../imperva/limiter.js';
 import { describeNames, mappedSites, planTargets } from '../push/plan.js';
 import { listLineages } from '../sync/local.js';
 import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
@@ -22,22 +23,28 @@ export async function check(flags: CheckFlags, deps: Deps, logger: Logger): Prom
   const namesBySite = mappedSites(config.sites);
   const client = await ctx.client();
   let failed = false;
-  for (const [siteId, names] of namesBySite) {
-    try {
-      const status = await client.status(siteId);
-      const serving =
-        status.custom?.expirationDate === undefined
-          ? 'no custom certificate'
-          : `a custom certificate expiring ${new Date(status.custom.expirationDate).toISOString()}`;
-      logger.info(
-        `site ${siteId} (${names.join(', ')}): reachable, domain ${status.domain ?? 'unknown'}, serves ${serving}`,
-      );
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      failed = true;
-      logger.error(`site ${siteId} (${names.join(', ')}): ${error.message}`);
-    }
-  }
+  await mapPool(
+    [...namesBySite],
+    config.concurrency,
+    async ([siteId, names]) => {
+      try {
+        const status = await client.status(siteId);
+        const serving =
+          status.custom?.expirationDate === undefined
+            ? 'no custom certificate'
+            : `a custom certificate expiring ${new Date(status.custom.expirationDate).toISOString()}`;
+        return () =>
+          logger.info(
+            `site ${siteId} (${names.join(', ')}): reachable, domain ${status.domain ?? 'unknown'}, serves ${serving}`,
+          );
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        failed = true;
+        return () => logger.error(`site ${siteId} (${names.join(', ')}): ${error.message}`);
+      }
+    },
+    (report) => report(),
+  );
 
   const liveDir = flags['live-dir'] ?? config.liveDir;
   const covered = new Set<string>();

@@ -42,13 +42,16 @@ export function openRun(command: string, flags: GlobalFlags, deps: Deps, logger:
     client: () =>
       (client ??= deps.createClient(config.api, {
         timeoutMs: config.retry.timeoutMs,
+        concurrency: config.concurrency,
         attempts: config.retry.attempts,
         retryDelayMs: config.retry.retryDelayMs,
         deadlineAt,
         onRetry: (notice) =>
           logger.info(
             `site ${notice.siteId}: ${notice.reason}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s ` +
-              `(attempt ${notice.attempt} of ${notice.attempts})`,
+              (notice.throttled
+                ? '(throttled: uses up no attempt)'
+                : `(attempt ${notice.attempt} of ${notice.attempts})`),
           ),
       })),
   };

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { ApiError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { mapPool } from '../imperva/limiter.js';
 import { mappedSites } from '../push/plan.js';
 import { Queue, QueueError, type QueueEntry } from '../state/queue.js';
 import { localCertificates, servesCertificate } from '../sync/local.js';
@@ -42,8 +43,7 @@ export async function status(flags: StatusFlags, deps: Deps, logger: Logger): Pr
   }
   const locals = localCertificates(flags['live-dir'] ?? config.liveDir, config.sites, logger);
   const client = await ctx.client();
-  const rows: SiteStatusRow[] = [];
-  for (const [siteId, names] of mappedSites(config.sites)) {
+  const rows = await mapPool([...mappedSites(config.sites)], config.concurrency, async ([siteId, names]) => {
     const local = locals.get(siteId);
     const entry = entries.find((candidate) => candidate.siteId === siteId);
     const row: SiteStatusRow = {
@@ -85,8 +85,8 @@ export async function status(flags: StatusFlags, deps: Deps, logger: Logger): Pr
       row.imperva.error = error.message;
       row.state = 'error';
     }
-    rows.push(row);
-  }
+    return row;
+  });
 
   if (flags.json) logger.info(JSON.stringify({ sites: rows }));
   else for (const line of table(rows)) logger.info(line);

@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
 import { ApiError, CertificateError, ExitCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { mapPool } from '../imperva/limiter.js';
 import { deliver, dryRunLine, prepare, settle, type Delivery } from '../push/push.js';
 import { Queue, QueueError, type QueueEntry } from '../state/queue.js';
 import { localCertificates, servesCertificate, type LocalCertificate } from '../sync/local.js';
@@ -48,23 +49,30 @@ export async function sync(flags: SyncFlags, deps: Deps, logger: Logger): Promis
   }
 
   const client = await ctx.client();
-  const current: { siteId: string; notAfter: Date }[] = [];
-  const deliveries: Delivery[] = [];
-  for (const [siteId, local] of candidates) {
-    const where = `site ${siteId} (${local.names.join(', ')})`;
+  const sites = [...candidates];
+  // What each site serves, asked of Imperva for all sites at once, as far as the concurrency bound allows.
+  const serving = await mapPool(sites, config.concurrency, async ([siteId, local]) => {
     try {
-      const status = await client.status(siteId);
-      if (servesCertificate(status.custom, local.chain)) {
-        logger.debug(
-          `${where}: serves the current certificate (sha256 ${local.chain.fingerprint.slice(0, 16)}…)`,
-        );
-        current.push({ siteId, notAfter: local.chain.notAfter });
-        continue;
-      }
+      return servesCertificate((await client.status(siteId)).custom, local.chain);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       // The upload is harmless if the site had the certificate after all, and says whether the site is reachable.
-      logger.debug(`${where}: cannot read what it serves (${error.message}); uploading`);
+      logger.debug(
+        `site ${siteId} (${local.names.join(', ')}): cannot read what it serves (${error.message}); uploading`,
+      );
+      return false;
+    }
+  });
+  const current: { siteId: string; notAfter: Date }[] = [];
+  const deliveries: Delivery[] = [];
+  sites.forEach(([siteId, local], index) => {
+    const where = `site ${siteId} (${local.names.join(', ')})`;
+    if (serving[index] === true) {
+      logger.debug(
+        `${where}: serves the current certificate (sha256 ${local.chain.fingerprint.slice(0, 16)}…)`,
+      );
+      current.push({ siteId, notAfter: local.chain.notAfter });
+      return;
     }
     try {
       deliveries.push(delivery(siteId, local, ctx));
@@ -73,7 +81,7 @@ export async function sync(flags: SyncFlags, deps: Deps, logger: Logger): Promis
       certificateProblem = true;
       logger.error(`${where}: ${error.message}`);
     }
-  }
+  });
 
   let code: ExitCode = ExitCode.Ok;
   if (ctx.dryRun) {

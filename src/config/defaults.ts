@@ -12,3 +12,5 @@ export const DEFAULT_TIMEOUT_SECONDS = 30;
 export const DEFAULT_DEADLINE_SECONDS = 300;
 /** The first retry waits about this long; each later one about twice as long as the one before, capped. */
 export const DEFAULT_RETRY_DELAY_SECONDS = 2;
+/** Uploads in flight at once; halved while Imperva throttles. */
+export const DEFAULT_CONCURRENCY = 8;

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import {
   DEFAULT_ATTEMPTS,
   DEFAULT_BASE_URL,
+  DEFAULT_CONCURRENCY,
   DEFAULT_CONFIG_FILE,
   DEFAULT_DEADLINE_SECONDS,
   DEFAULT_LIVE_DIR,
@@ -39,6 +40,8 @@ export interface Config {
   logFile: string | undefined;
   liveDir: string;
   retry: RetryPolicy;
+  /** The most requests in flight to Imperva at once. */
+  concurrency: number;
   /** A command (argv, no shell) run once for a run that ended with a failed site. */
   onFailure: readonly string[] | undefined;
 }
@@ -128,6 +131,7 @@ export function loadConfig(
       deadlineMs: (data.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS) * 1000,
       retryDelayMs: (data.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS) * 1000,
     },
+    concurrency: data.concurrency ?? DEFAULT_CONCURRENCY,
     onFailure: data.onFailure,
   };
 }

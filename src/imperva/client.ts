@@ -3,7 +3,9 @@ import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { isObject, parseAnswer, readVerdict, type CertificateVerdict } from './response.js';
-import { retryDelayMs, type RetrySettings } from './retry.js';
+import { AdaptiveLimiter } from './limiter.js';
+import { periodicCollector } from './memory.js';
+import { isThrottled, retryDelayMs, type RetrySettings } from './retry.js';
 
 export interface UploadResult {
   resMessage: string;
@@ -26,6 +28,8 @@ export interface RetryNotice {
   siteId: string;
   reason: string;
   delayMs: number;
+  /** Throttling (HTTP 429) uses up no attempt. */
+  throttled: boolean;
   /** The attempt about to be made, and how many there may be. */
   attempt: number;
   attempts: number;
@@ -34,6 +38,8 @@ export interface RetryNotice {
 export interface ClientOptions extends RetrySettings {
   /** Per-request timeout. */
   timeoutMs: number;
+  /** The most requests in flight at once; lowered while Imperva throttles (see AdaptiveLimiter). */
+  concurrency: number;
   /** When the whole run must be over (ms since the epoch): no request starts, and no wait ends, after it. */
   deadlineAt: number;
   onRetry?: (notice: RetryNotice) => void;
@@ -42,12 +48,23 @@ export interface ClientOptions extends RetrySettings {
   random?: () => number;
 }
 
+/** How many requests between two garbage collections (see memory.ts). */
+const GC_EVERY_REQUESTS = 50;
+
+/** Encoded once per certificate, however many sites it goes to. */
+const encoded = new WeakMap<CertificateBundle, { certificate: string; privateKey: string }>();
+
 /** The form fields of one upload (../shared/reference/imperva-api.md, "Upload or replace: v1"). */
 export function uploadForm(siteId: string, bundle: CertificateBundle): Record<string, string> {
+  let base64 = encoded.get(bundle);
+  if (base64 === undefined) {
+    base64 = { certificate: bundle.certPem.toString('base64'), privateKey: bundle.keyPem.toString('base64') };
+    encoded.set(bundle, base64);
+  }
   return {
     site_id: siteId,
-    certificate: bundle.certPem.toString('base64'),
-    private_key: bundle.keyPem.toString('base64'),
+    certificate: base64.certificate,
+    private_key: base64.privateKey,
     auth_type: bundle.keyType satisfies KeyType,
     input_hash: bundle.fingerprint,
   };
@@ -74,32 +91,41 @@ export async function createImpervaClient(
   });
 
   const now = options.now ?? Date.now;
+  const limiter = new AdaptiveLimiter(options.concurrency, now);
+  const collect = periodicCollector(GC_EVERY_REQUESTS);
 
   /** One call, with retries of transient failures within the run's deadline. */
   async function call(path: string, form: Record<string, string>): Promise<ReturnType<typeof parseAnswer>> {
     const siteId = form.site_id ?? '';
-    for (let attempt = 1; ; attempt += 1) {
+    // `attempt` counts failures that use up attempts; throttled answers (429) do not, but are counted as tries.
+    let attempt = 1;
+    for (let tries = 1; ; tries += 1) {
       const left = options.deadlineAt - now();
       if (left <= 0) {
         const error = new ApiError("not tried: the run's deadline passed", { transient: true });
-        error.attempts = attempt - 1;
+        error.attempts = tries - 1;
         throw error;
       }
       try {
         return await once(path, form, Math.min(options.timeoutMs, left));
       } catch (thrown) {
         const error = thrown as ApiError;
-        error.attempts = attempt;
+        error.attempts = tries;
         const delay = retryDelayMs(error, attempt, options, options.random);
         if (delay === undefined) throw error;
         if (now() + delay >= options.deadlineAt) {
-          throw new ApiError(`${error.message}; no retry: the run's deadline would pass first`, error);
+          const late = new ApiError(`${error.message}; no retry: the run's deadline would pass first`, error);
+          late.attempts = tries;
+          throw late;
         }
+        const throttled = isThrottled(error);
+        if (!throttled) attempt += 1;
         options.onRetry?.({
           siteId,
           reason: error.message,
           delayMs: delay,
-          attempt: attempt + 1,
+          throttled,
+          attempt,
           attempts: options.attempts,
         });
         await sleep(delay);
@@ -107,24 +133,36 @@ export async function createImpervaClient(
     }
   }
 
+  /** One request, holding one of the limiter's slots. */
   async function once(
     path: string,
     form: Record<string, string>,
     timeoutMs: number,
   ): Promise<ReturnType<typeof parseAnswer>> {
-    let response;
+    const startedAt = await limiter.acquire();
+    let throttledForMs: number | undefined;
     try {
-      response = await http.post(path, { form, timeout: { request: timeoutMs } });
+      let response;
+      try {
+        response = await http.post(path, { form, timeout: { request: timeoutMs } });
+      } catch (error) {
+        throw toApiError(error, timeoutMs);
+      }
+      const retryAfter = response.headers['retry-after'];
+      return parseAnswer({
+        status: response.statusCode,
+        contentType: response.headers['content-type'],
+        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        body: response.body,
+      });
     } catch (error) {
-      throw toApiError(error, timeoutMs);
+      if (error instanceof ApiError && error.status === 429)
+        throttledForMs = (error.retryAfterSeconds ?? 1) * 1000;
+      throw error;
+    } finally {
+      limiter.done(startedAt, throttledForMs);
+      collect();
     }
-    const retryAfter = response.headers['retry-after'];
-    return parseAnswer({
-      status: response.statusCode,
-      contentType: response.headers['content-type'],
-      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      body: response.body,
-    });
   }
 
   return {

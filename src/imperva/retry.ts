@@ -22,8 +22,14 @@ export function retryDelayMs(
   settings: RetrySettings,
   random: () => number = Math.random,
 ): number | undefined {
-  if (!error.transient || attempt >= settings.attempts) return undefined;
+  if (!error.transient) return undefined;
+  // Throttling says "wait", not "failed": it uses up no attempt (the run's deadline still bounds it).
+  if (!isThrottled(error) && attempt >= settings.attempts) return undefined;
   if (error.retryAfterSeconds !== undefined) return error.retryAfterSeconds * 1000;
-  const backoff = Math.min(MAX_BACKOFF_MS, settings.retryDelayMs * 2 ** (attempt - 1));
+  const backoff = Math.min(MAX_BACKOFF_MS, settings.retryDelayMs * 2 ** (Math.min(attempt, 16) - 1));
   return Math.round(backoff / 2 + random() * (backoff / 2));
+}
+
+export function isThrottled(error: ApiError): boolean {
+  return error.status === 429;
 }

@@ -8,6 +8,7 @@ import {
 import type { Config } from '../config/load.js';
 import { ApiError, ExitCode } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
+import { mapPool } from '../imperva/limiter.js';
 import { verdictWarnings } from '../imperva/response.js';
 import type { Log } from '../log/logger.js';
 import type { Redactor } from '../log/redact.js';
@@ -101,36 +102,56 @@ export function dryRunLine(bundle: CertificateBundle, target: Target): string {
   );
 }
 
-/** Uploads each delivery, one line each on stdout (success) or stderr (failure). */
+/**
+ * Uploads the deliveries, up to `concurrency` at once, one line each on stdout (success) or stderr (failure), in
+ * the plan's order as soon as everything before it is done.
+ */
 export async function deliver(deliveries: readonly Delivery[], ctx: RunContext): Promise<SiteOutcome[]> {
+  if (deliveries.length === 0) return [];
   const client = await ctx.client();
-  const outcomes: SiteOutcome[] = [];
-  for (const delivery of deliveries) outcomes.push(await uploadOne(client, delivery, ctx.log));
-  return outcomes;
+  const results = await mapPool(
+    deliveries,
+    ctx.config.concurrency,
+    (delivery) => uploadOne(client, delivery, ctx.log),
+    (result) => result.report(),
+  );
+  return results.map((result) => result.outcome);
 }
 
-async function uploadOne(client: ImpervaClient, delivery: Delivery, log: Log): Promise<SiteOutcome> {
+async function uploadOne(
+  client: ImpervaClient,
+  delivery: Delivery,
+  log: Log,
+): Promise<{ outcome: SiteOutcome; report: () => void }> {
   const { target, bundle } = delivery;
   const where = `site ${target.siteId} (${target.names.join(', ')})`;
   try {
     const result = await client.upload(target.siteId, bundle);
-    log.info(`uploaded ${target.names.join(', ')} → site ${target.siteId}`, {
-      siteId: target.siteId,
-      fingerprint: bundle.fingerprint,
-      authType: bundle.keyType,
-    });
-    for (const warning of verdictWarnings(result.verdict, bundle.notAfter)) log.warn(`${where}: ${warning}`);
-    return { ...delivery, error: undefined };
+    return {
+      outcome: { ...delivery, error: undefined },
+      report: () => {
+        log.info(`uploaded ${target.names.join(', ')} → site ${target.siteId}`, {
+          siteId: target.siteId,
+          fingerprint: bundle.fingerprint,
+          authType: bundle.keyType,
+        });
+        for (const warning of verdictWarnings(result.verdict, bundle.notAfter))
+          log.warn(`${where}: ${warning}`);
+      },
+    };
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    log.error(`${where}: upload failed: ${error.message}`, {
-      siteId: target.siteId,
-      fingerprint: bundle.fingerprint,
-      attempts: error.attempts,
-      ...(error.res === undefined ? {} : { res: error.res }),
-      ...(error.status === undefined ? {} : { status: error.status }),
-    });
-    return { ...delivery, error };
+    return {
+      outcome: { ...delivery, error },
+      report: () =>
+        log.error(`${where}: upload failed: ${error.message}`, {
+          siteId: target.siteId,
+          fingerprint: bundle.fingerprint,
+          attempts: error.attempts,
+          ...(error.res === undefined ? {} : { res: error.res }),
+          ...(error.status === undefined ? {} : { status: error.status }),
+        }),
+    };
   }
 }
 

@@ -90,7 +90,7 @@ describe('retries of transient failures', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^site 1234567: Imperva is throttling requests \(HTTP 429\); retrying in 1\.0 s \(attempt 2 of 4\)$/m,
+      /^site 1234567: Imperva is throttling requests \(HTTP 429\); retrying in 1\.0 s \(throttled: uses up no attempt\)$/m,
     );
     const [first, second] = world.fake.uploads();
     assert.ok((second?.at ?? 0) - (first?.at ?? 0) >= 950, 'the second attempt came after Retry-After');

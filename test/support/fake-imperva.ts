@@ -81,6 +81,8 @@ export interface FakeImpervaOptions {
   sites: Record<string, string>;
   /** Added to every answer. */
   latencyMs?: number;
+  /** Imperva's throttling: a token bucket per account; a request without a token gets HTTP 429 and Retry-After. */
+  rateLimit?: { perSecond: number; burst: number };
 }
 
 const RES_MESSAGES: Record<number, string> = {
@@ -102,6 +104,10 @@ export class FakeImperva {
   /** Requests being handled right now, and the most at once. */
   inFlight = 0;
   maxInFlight = 0;
+  /** Requests answered 429 by the rate limit. */
+  throttled = 0;
+  private tokens: number;
+  private tokensAt = Date.now();
   private readonly faults: FaultRule[] = [];
   private readonly sockets = new Set<Socket>();
   private constructor(
@@ -110,6 +116,7 @@ export class FakeImperva {
     readonly url: string,
   ) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.tokens = options.rateLimit?.burst ?? 0;
     for (const [id, domain] of Object.entries(options.sites)) this.addSite(id, domain);
   }
 
@@ -188,6 +195,16 @@ export class FakeImperva {
         at: Date.now(),
       };
       this.requests.push(record);
+      const wait = this.takeToken();
+      if (wait !== undefined) {
+        this.throttled += 1;
+        res.writeHead(429, {
+          'content-type': 'text/html',
+          'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
+        });
+        res.end('<html><body>Too many requests</body></html>');
+        return;
+      }
       if (this.latencyMs > 0) await sleep(this.latencyMs);
 
       const fault = this.takeFault(record);
@@ -219,6 +236,20 @@ export class FakeImperva {
     }
   }
 
+  /** undefined when the request may pass; else how long until the next token (ms). */
+  private takeToken(): number | undefined {
+    const limit = this.options.rateLimit;
+    if (limit === undefined) return undefined;
+    const now = Date.now();
+    this.tokens = Math.min(limit.burst, this.tokens + ((now - this.tokensAt) / 1000) * limit.perSecond);
+    this.tokensAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return undefined;
+    }
+    return ((1 - this.tokens) / limit.perSecond) * 1000;
+  }
+
   private takeFault(record: RecordedRequest): Fault | undefined {
     const rule = this.faults.find(
       (candidate) =>
@@ -232,8 +263,9 @@ export class FakeImperva {
   }
 
   private answer(endpoint: 'upload' | 'status', request: RecordedRequest): Record<string, unknown> {
-    const id = header(request.headers, 'x-api-id');
-    const key = header(request.headers, 'x-api-key');
+    // Headers, or the legacy api_id/api_key form fields (the seed's curl recipe; incap-cert never sends them).
+    const id = header(request.headers, 'x-api-id') ?? request.form.api_id;
+    const key = header(request.headers, 'x-api-key') ?? request.form.api_key;
     if (id !== this.options.apiId || key !== this.options.apiKey) return envelope(9411);
     const site = this.sites.get(request.form.site_id ?? '');
     if (site === undefined) return envelope(9413);

@@ -15,6 +15,17 @@ describe('retryDelayMs', () => {
     assert.equal(retryDelayMs(transient, 4, settings), undefined);
     assert.equal(retryDelayMs(transient, 1, { ...settings, attempts: 1 }), undefined);
   });
+  it('retries throttling beyond the attempts (the deadline bounds it)', () => {
+    const throttled = new ApiError('HTTP 429', { transient: true, status: 429 });
+    assert.equal(
+      retryDelayMs(throttled, 4, settings, () => 1),
+      8000,
+    );
+    assert.equal(
+      retryDelayMs(throttled, 9, settings, () => 0),
+      30_000,
+    );
+  });
   it('honours Retry-After as it is', () => {
     const throttled = new ApiError('HTTP 429', { transient: true, status: 429, retryAfterSeconds: 7 });
     assert.equal(
