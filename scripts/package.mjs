@@ -13,10 +13,15 @@ const blob = join(root, 'dist', 'sea', 'sea-prep.blob');
 const config = join(root, 'dist', 'sea', 'sea-config.json');
 const output = join(root, 'dist', `incap-cert-${process.platform}-${process.arch}`);
 
-if (!existsSync(bundle)) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: root });
+if (!existsSync(bundle))
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: root });
 writeFileSync(
   config,
-  JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }, null, 2),
+  JSON.stringify(
+    { main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true },
+    null,
+    2,
+  ),
 );
 execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit', cwd: root });
 copyFileSync(process.execPath, output);
@@ -30,7 +35,14 @@ try {
 const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js');
 execFileSync(
   process.execPath,
-  [postject, output, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
+  [
+    postject,
+    output,
+    'NODE_SEA_BLOB',
+    blob,
+    '--sentinel-fuse',
+    'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  ],
   { stdio: ['ignore', 'ignore', 'inherit'], cwd: root },
 );
 const mib = statSync(output).size / 2 ** 20;
