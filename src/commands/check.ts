@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import { mapPool } from '../imperva/limiter.js';
 import { describeNames, mappedSites, planTargets } from '../push/plan.js';
 import { listLineages } from '../sync/local.js';
-import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
+import { liveDirOption, openRun, type Deps, type GlobalFlags } from './context.js';
 
 export interface CheckFlags extends GlobalFlags {
   'live-dir': string | undefined;
@@ -80,11 +80,7 @@ export function checkCommand(
     command: 'check',
     describe: 'Validate the config and the credentials, and print the plan; uploads nothing',
     builder: (yargs: Argv<GlobalFlags>) =>
-      yargs.option('live-dir', {
-        type: 'string',
-        ...stringOption<string>('live-dir'),
-        describe: 'Folder of Certbot lineages to plan for (default: config liveDir, /etc/letsencrypt/live)',
-      }) as unknown as Argv<CheckFlags>,
+      yargs.option('live-dir', liveDirOption) as unknown as Argv<CheckFlags>,
     handler: async (argv) => done(await check(argv, deps, logger)),
   };
 }

@@ -69,3 +69,10 @@ export function stringOption<T extends string | string[]>(name: string) {
     },
   };
 }
+
+/** `--live-dir DIR`, for the commands that read Certbot's live folder (check, sync, status). */
+export const liveDirOption = {
+  type: 'string',
+  ...stringOption<string>('live-dir'),
+  describe: 'Folder of Certbot lineages (default: config liveDir, /etc/letsencrypt/live)',
+} as const;

@@ -5,7 +5,7 @@ import { mapPool } from '../imperva/limiter.js';
 import { mappedSites } from '../push/plan.js';
 import { Queue, QueueError, type QueueEntry } from '../state/queue.js';
 import { localCertificates, servesCertificate } from '../sync/local.js';
-import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
+import { liveDirOption, openRun, type Deps, type GlobalFlags } from './context.js';
 
 export interface StatusFlags extends GlobalFlags {
   'live-dir': string | undefined;
@@ -134,17 +134,11 @@ export function statusCommand(
     command: 'status',
     describe: 'One row per mapped site: local certificate, what Imperva serves, queued failures',
     builder: (yargs: Argv<GlobalFlags>) =>
-      yargs
-        .option('live-dir', {
-          type: 'string',
-          ...stringOption<string>('live-dir'),
-          describe: 'Folder of Certbot lineages (default: config liveDir, /etc/letsencrypt/live)',
-        })
-        .option('json', {
-          type: 'boolean',
-          default: false,
-          describe: 'Print JSON, for monitoring',
-        }) as unknown as Argv<StatusFlags>,
+      yargs.option('live-dir', liveDirOption).option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print JSON, for monitoring',
+      }) as unknown as Argv<StatusFlags>,
     handler: async (argv) => done(await status(argv, deps, logger)),
   };
 }

@@ -6,7 +6,7 @@ import { mapPool } from '../imperva/limiter.js';
 import { deliver, dryRunLine, prepare, settle, type Delivery } from '../push/push.js';
 import { Queue, QueueError, type QueueEntry } from '../state/queue.js';
 import { localCertificates, servesCertificate, type LocalCertificate } from '../sync/local.js';
-import { openRun, stringOption, type Deps, type GlobalFlags } from './context.js';
+import { liveDirOption, openRun, type Deps, type GlobalFlags } from './context.js';
 
 export interface SyncFlags extends GlobalFlags {
   'live-dir': string | undefined;
@@ -115,11 +115,7 @@ export function syncCommand(
     command: 'sync',
     describe: 'Upload wherever Imperva does not serve the certificate on disk, and deliver queued failures',
     builder: (yargs: Argv<GlobalFlags>) =>
-      yargs.option('live-dir', {
-        type: 'string',
-        ...stringOption<string>('live-dir'),
-        describe: 'Folder of Certbot lineages (default: config liveDir, /etc/letsencrypt/live)',
-      }) as unknown as Argv<SyncFlags>,
+      yargs.option('live-dir', liveDirOption) as unknown as Argv<SyncFlags>,
     handler: async (argv) => done(await sync(argv, deps, logger)),
   };
 }
