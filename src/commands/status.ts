@@ -107,7 +107,7 @@ function table(rows: readonly SiteStatusRow[]): string[] {
     row.state,
     row.queued === null
       ? '-'
-      : `${row.queued.attempts} attempts since ${row.queued.firstFailure.slice(0, 16)}`,
+      : `${row.queued.attempts} attempt${row.queued.attempts === 1 ? '' : 's'} since ${row.queued.firstFailure.slice(0, 16)}`,
   ]);
   const header = ['SITE', 'NAMES', 'LOCAL', 'IMPERVA', 'STATE', 'QUEUED'];
   const widths = header.map((title, column) =>
