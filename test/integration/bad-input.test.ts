@@ -216,6 +216,12 @@ const cases: Case[] = [
       /^error: .*: IMPERVA_API_URL: must use https:\/\/ \(plain http:\/\/ is allowed only to loopback addresses, for tests\)$/,
   },
   {
+    title: 'push with nothing to push',
+    arrange: () => ({ args: ['push'] }),
+    code: 2,
+    stderr: () => /^error: push needs something to push: --lineage DIR, or --cert FULLCHAIN --key KEY$/,
+  },
+  {
     title: 'an unknown flag',
     arrange: () => ({ args: ['deploy', '--force'] }),
     code: 2,

@@ -3,7 +3,7 @@
  * of failure, with --verbose.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { FaultRule } from '../support/fake-imperva.js';
@@ -50,6 +50,22 @@ const scenarios: {
 ];
 
 describe('secrets never leak', () => {
+  it('there is no flag for the key: it cannot reach argv, and a try is refused without echoing it', async () => {
+    world = await createWorld();
+    const secret = 'typed-on-the-command-line-0123456789';
+    for (const args of [
+      ['deploy', `--api-key=${secret}`],
+      ['push', '--key-file', secret],
+      ['check', '--imperva-api-key', secret],
+    ]) {
+      const result = await runCli(args, world.env);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /^error: unknown option --[a-z-]+/);
+      assertNoSecrets({ stdout: result.stdout, stderr: result.stderr }, [secret]);
+    }
+    assert.equal(world.fake.requests.length, 0);
+  });
+
   for (const scenario of scenarios) {
     it(`${scenario.title}, with --verbose and a log file`, async () => {
       world = await createWorld({ map: { 'example.com': 1234567 } });
