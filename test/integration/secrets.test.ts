@@ -88,7 +88,9 @@ describe('secrets never leak', () => {
       );
       const log = readFileSync(logFile, 'utf8');
       assert.match(log, /"level":"(info|error)"/);
-      assertNoSecrets({ stdout: result.stdout, stderr: result.stderr, 'log file': log }, [
+      const queue = existsSync(world.queueFile) ? readFileSync(world.queueFile, 'utf8') : '';
+      assert.equal(queue !== '', scenario.code !== 0, 'a failure is queued, a success is not');
+      assertNoSecrets({ stdout: result.stdout, stderr: result.stderr, 'log file': log, queue }, [
         ...secretsOf(world.apiKey, ec),
         wrongKey,
       ]);
