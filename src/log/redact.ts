@@ -11,10 +11,13 @@ const BASE64_PEM = /LS0tLS1CRUdJTi[A-Za-z0-9+/=%]*/g;
 
 export class Redactor {
   private readonly secrets = new Set<string>();
+  /** The secrets longest first, so that a secret that contains another is removed whole; made on first need. */
+  private ordered: string[] | undefined;
 
   /** A secret string: redacted as it is, as base64, and URL-encoded. */
   addSecret(secret: string | undefined): void {
     if (secret === undefined || secret.length < 4) return;
+    this.ordered = undefined;
     this.secrets.add(secret);
     this.secrets.add(Buffer.from(secret).toString('base64').replace(/=+$/, ''));
     this.secrets.add(encodeURIComponent(secret));
@@ -22,6 +25,7 @@ export class Redactor {
 
   /** A private key file's bytes: the whole file in base64 and every base64 line of its body. */
   addPrivateKey(pem: Buffer): void {
+    this.ordered = undefined;
     this.secrets.add(pem.toString('base64').replace(/=+$/, ''));
     for (const line of pem.toString('latin1').split(/\r?\n/)) {
       if (/^[A-Za-z0-9+/=]{16,}$/.test(line)) this.secrets.add(line);
@@ -30,8 +34,8 @@ export class Redactor {
 
   redact(text: string): string {
     let out = text.replace(PEM_PRIVATE_KEY, REDACTED).replace(BASE64_PEM, REDACTED);
-    // Longest first, so that a secret that contains another is removed whole.
-    for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
+    this.ordered ??= [...this.secrets].sort((a, b) => b.length - a.length);
+    for (const secret of this.ordered) {
       if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     }
     return out;
