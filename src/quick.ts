@@ -6,7 +6,7 @@ import { hookSource } from './sources/env.js';
 /**
  * The most common hook run: Certbot runs every drop-in for every lineage, and most lineages map to no Imperva site.
  * Such a run — config, certificate parse, map lookup, exit 0 — is answered here without loading yargs, winston or
- * got (each costs 20–60 ms of start-up; node itself ~40 ms). Anything else, and any problem at all, returns
+ * got (each costs 20–60 ms of start-up; node itself 20–50 ms). Anything else, and any problem at all, returns
  * undefined: the full command line then does the run and reports what is wrong, exactly as it always does.
  */
 export function quickDeploy(
