@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { runCli, tempDir } from '../support/harness.js';
+import { CLI, runCli, runCommand, tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 import {
   API_ID,
@@ -242,5 +242,18 @@ describe('incap-cert deploy (Certbot deploy hook)', () => {
       { stdout: result.stdout, stderr: result.stderr, log: readFileSync(logFile, 'utf8') },
       secretsOf(world.apiKey, ec),
     );
+  });
+});
+
+describe('output to a reader that went away', () => {
+  it('keeps the exit code and prints no stack trace when stdout is a closed pipe', async () => {
+    world = await createWorld();
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
+    // The reader (`true`) is gone before incap-cert writes its first line.
+    const script = `(sleep 0.3; "${process.execPath}" "${CLI}" deploy; echo "exit=$?" >&2) | true`;
+    const result = await runCommand('bash', ['-c', script], { ...world.env, RENEWED_LINEAGE: lineage });
+    assert.match(result.stderr, /^exit=0$/m);
+    assert.doesNotMatch(result.stderr, /EPIPE|^\s+at /m);
+    assert.equal(world.fake.acceptedUploads().length, 2, 'the uploads happened all the same');
   });
 });
