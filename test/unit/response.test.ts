@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/errors.js';
+import { toApiError } from '../../src/imperva/client.js';
 import { parseAnswer, parseRetryAfter, readVerdict, verdictWarnings } from '../../src/imperva/response.js';
 
 const json = (body: unknown, status = 200, extra: { retryAfter?: string } = {}) => ({
@@ -140,4 +141,37 @@ describe('verdictWarnings', () => {
     assert.match(warnings[2] ?? '', /validity error/);
     assert.match(warnings[3] ?? '', /hostname/);
   });
+});
+
+describe('toApiError (what got threw, made ours)', () => {
+  const cases: [string, unknown, string, boolean][] = [
+    [
+      'a timeout',
+      { code: 'ETIMEDOUT', options: { headers: { 'x-api-key': 'secret' } } },
+      'no answer from Imperva within 30 s',
+      true,
+    ],
+    ['a reset', { code: 'ECONNRESET' }, 'cannot reach Imperva (ECONNRESET)', true],
+    ['a refusal', { code: 'ECONNREFUSED' }, 'cannot reach Imperva (ECONNREFUSED)', true],
+    [
+      'an expired server certificate',
+      { code: 'CERT_HAS_EXPIRED' },
+      'cannot reach Imperva (CERT_HAS_EXPIRED)',
+      false,
+    ],
+    [
+      'an unknown CA',
+      { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+      'cannot reach Imperva (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
+      false,
+    ],
+    ['something without a code', new Error('boom'), 'cannot reach Imperva (unknown error)', true],
+  ];
+  for (const [title, thrown, message, transient] of cases) {
+    it(`${title}: ${transient ? 'retried' : 'not retried'}, and carries nothing of the request`, () => {
+      const error = toApiError(thrown, 30_000);
+      assert.deepEqual([error.message, error.transient], [message, transient]);
+      assert.ok(!JSON.stringify({ ...error }).includes('secret'));
+    });
+  }
 });
