@@ -1,0 +1,51 @@
+import { realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * incap-cert runs as root: a file it trusts (its config, the onFailure program, the retry queue's folder) must not be
+ * writable by anyone root did not allow. A path is refused when it, or the folder that holds it, is writable by
+ * group or others — except a sticky folder owned by root, such as /tmp, where others cannot replace what they do not
+ * own — or is owned by a user other than root and the user running incap-cert.
+ */
+export function untrustedReason(path: string): string | undefined {
+  let real: string;
+  let info: Stats;
+  try {
+    real = realpathSync(path);
+    info = statSync(real);
+  } catch {
+    return undefined; // missing or unreadable: the caller reports that in its own words
+  }
+  const own = ownReason(real, info, false);
+  if (own !== undefined) return own;
+  const parent = dirname(real);
+  try {
+    return ownReason(parent, statSync(parent), true);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the folder itself is one to trust (the state folder). */
+export function untrustedFolderReason(folder: string): string | undefined {
+  try {
+    const real = realpathSync(folder);
+    return ownReason(real, statSync(real), true);
+  } catch {
+    return undefined;
+  }
+}
+
+function ownReason(path: string, info: Stats, isFolder: boolean): string | undefined {
+  const me = process.getuid?.() ?? 0;
+  if (info.uid !== 0 && info.uid !== me) {
+    return `${path} is owned by user ${info.uid}, not by root${me === 0 ? '' : ` or user ${me}`}`;
+  }
+  const writable = (info.mode & 0o022) !== 0;
+  const stickyRoot = isFolder && (info.mode & 0o1000) !== 0 && info.uid === 0;
+  if (writable && !stickyRoot) {
+    const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+    return `${path} is writable by group or others (mode ${mode}); run: chmod go-w ${path}`;
+  }
+  return undefined;
+}
