@@ -26,13 +26,13 @@ const common = {
 const appBeside = {
   name: 'app-beside',
   setup(plugin) {
-    plugin.onResolve({ filter: /^\.\/app\.js$/ }, () => ({ path: './app.cjs', external: true }));
+    plugin.onResolve({ filter: /^\.\/cli\/main\.js$/ }, () => ({ path: './app.cjs', external: true }));
   },
 };
 
 rmSync('dist', { recursive: true, force: true });
 await Promise.all([
   build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.cjs', plugins: [appBeside] }),
-  build({ ...common, entryPoints: ['src/app.ts'], outfile: 'dist/app.cjs' }),
+  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/app.cjs' }),
   build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/sea/incap-cert.cjs' }),
 ]);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { quickDeploy } from './quick.js';
+import { constants } from 'node:os';
+import { quickPlan } from './quick.js';
 
 // A reader that goes away (`incap-cert status | head -1`) is not a failure of ours: stop writing, keep the exit code,
 // print no stack trace.
@@ -11,12 +12,32 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // Argv after the program: `node cli.cjs …` and the single executable (`incap-cert …`, argv[1] repeats argv[0]).
 const argv = process.argv.slice(2);
-const quick = quickDeploy(argv, process.env, (line) => process.stdout.write(line));
-if (quick !== undefined) {
-  process.exitCode = quick;
+const quick = quickPlan(argv, process.env, (line) => process.stdout.write(line));
+if (quick !== undefined && 'code' in quick) {
+  process.exitCode = quick.code;
 } else {
+  // Asked to stop (SIGTERM from systemd or lego's hook timeout, ^C, a closed terminal): every site not yet delivered
+  // is already recorded as owed (intent is written before the first upload); the run records what it finished and
+  // exits 128 + the signal's number. A second signal, or a run that cannot settle within a few seconds, ends at once.
+  const stop = new AbortController();
+  let watchdog: NodeJS.Timeout | undefined;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      const code = 128 + constants.signals[signal];
+      if (stop.signal.aborted) process.exit(code); // eslint-disable-line no-restricted-properties
+      stop.abort(signal);
+      // eslint-disable-next-line no-restricted-properties
+      watchdog = setTimeout(() => process.exit(code), 5_000);
+    });
+  }
   // Everything else goes through the full command line, loaded only now.
-  void import('./app.js').then(async ({ main }) => {
-    process.exitCode = await main(argv);
+  void import('./cli/main.js').then(async ({ main, defaultDeps }) => {
+    process.exitCode = await main(
+      argv,
+      defaultDeps(process.env, stop.signal),
+      undefined,
+      quick === undefined ? undefined : quick.plan,
+    );
+    clearTimeout(watchdog);
   });
 }

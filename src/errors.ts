@@ -1,7 +1,7 @@
 /**
  * The one error hierarchy of incap-cert. Every expected failure is an IncapCertError with a stable `code` and the
- * process exit code it maps to; src/cli.ts turns them into a one-line message and that exit code. Messages are one
- * plain sentence naming the file, field or site — never a stack trace, never a secret.
+ * process exit code it maps to; src/cli/exit.ts turns them into one line each and that exit code. Messages are one
+ * plain sentence naming the file, field, folder or site — never a stack trace, never a secret.
  */
 
 /** Exit codes, documented in the README. */
@@ -10,7 +10,7 @@ export const ExitCode = {
   Ok: 0,
   /** At least one site failed. */
   SiteFailed: 1,
-  /** Usage or configuration error. */
+  /** Usage or configuration error, or a state folder that cannot be trusted. */
   Usage: 2,
   /** Certificate or key problem. */
   Certificate: 3,
@@ -21,10 +21,15 @@ export class IncapCertError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    readonly exitCode: ExitCode,
+    readonly exitCode: number,
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /** What a person reads: one line each. */
+  lines(): readonly string[] {
+    return [this.message];
   }
 }
 
@@ -42,6 +47,10 @@ export class ConfigError extends IncapCertError {
     super(issues.join('; '), 'CONFIG', ExitCode.Usage);
     this.issues = issues;
   }
+
+  override lines(): readonly string[] {
+    return this.issues;
+  }
 }
 
 /** A certificate or key file is missing, unreadable, not PEM, mismatched, unsupported or expired. */
@@ -50,6 +59,23 @@ export class CertificateError extends IncapCertError {
     super(message, 'CERTIFICATE', ExitCode.Certificate);
   }
 }
+
+/**
+ * The retry queue in the state folder cannot be read or written. `untrusted` when the folder could have been written
+ * by someone other than root: then it is never read or written, and commands that live on the queue (sync, status)
+ * stop with exit 2.
+ */
+export class StateError extends IncapCertError {
+  constructor(
+    message: string,
+    readonly untrusted = false,
+  ) {
+    super(message, untrusted ? 'STATE_UNTRUSTED' : 'STATE', untrusted ? ExitCode.Usage : ExitCode.SiteFailed);
+  }
+}
+
+/** Another run held the queue's lock for longer than we wait. */
+export class LockTimeoutError extends StateError {}
 
 export interface ApiErrorDetails {
   /** Imperva's `res` code, when the answer was a JSON envelope. */

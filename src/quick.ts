@@ -1,32 +1,39 @@
-import { readChain } from './certificate/read.js';
-import { loadConfig, type Env } from './config/load.js';
-import { describeNames, planTargets } from './push/plan.js';
-import { hookSource } from './sources/env.js';
+import { noSiteLine, planHook, type HookPlan } from './engine/plan.js';
+import type { Env } from './config/load.js';
 
 /**
  * The most common hook run: Certbot runs every drop-in for every lineage, and most lineages map to no Imperva site.
  * Such a run — config, certificate parse, map lookup, exit 0 — is answered here without loading yargs, winston or
- * got (each costs 20–60 ms of start-up; node itself 20–50 ms). Anything else, and any problem at all, returns
+ * got (each costs 20–60 ms of start-up; node itself 20–50 ms). A mapped lineage's plan is handed to the full command
+ * line, which does not read the config and certificate again. Anything else, and any problem at all, returns
  * undefined: the full command line then does the run and reports what is wrong, exactly as it always does.
  */
+export function quickPlan(
+  argv: readonly string[],
+  env: Env,
+  write: (line: string) => void,
+): { code: number } | { plan: HookPlan } | undefined {
+  const config = hookConfigFlag(argv);
+  if (config === null) return undefined;
+  try {
+    const plan = planHook({ config }, env);
+    if (plan === undefined) return undefined;
+    if (plan.wants.length > 0) return { plan };
+    write(`${noSiteLine(plan.chain.names)}\n`);
+    return { code: 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fast path's answer: an exit code, or undefined when the full command line is to run. */
 export function quickDeploy(
   argv: readonly string[],
   env: Env,
   write: (line: string) => void,
 ): number | undefined {
-  const config = hookConfigFlag(argv);
-  if (config === null) return undefined;
-  try {
-    const source = hookSource(env);
-    if (source === undefined) return undefined;
-    const { sites } = loadConfig({ config }, env);
-    const chain = readChain(source.files);
-    if (planTargets(chain.names, sites).length > 0) return undefined;
-    write(`no Imperva site is mapped to ${describeNames(chain.names)}; nothing to upload\n`);
-    return 0;
-  } catch {
-    return undefined;
-  }
+  const quick = quickPlan(argv, env, write);
+  return quick !== undefined && 'code' in quick ? quick.code : undefined;
 }
 
 /**

@@ -1,15 +1,14 @@
-import type { Argv, CommandModule } from 'yargs';
-import { ApiError, ExitCode } from '../errors.js';
-import type { Logger } from '../log/logger.js';
-import { mapPool } from '../imperva/limiter.js';
-import { mappedSites } from '../push/plan.js';
-import { Queue, QueueError, type QueueEntry } from '../state/queue.js';
-import { localCertificates, servesCertificate } from '../sync/local.js';
-import { liveDirOption, openRun, type Deps, type GlobalFlags } from './context.js';
+import { mappedSites } from '../engine/plan.js';
+import { servesCertificate } from '../engine/served.js';
+import { ApiError, StateError } from '../errors.js';
+import { emptyReport, type Report } from '../report.js';
+import type { RunContext } from '../run/context.js';
+import { liveWants } from '../sources/live.js';
+import { Queue, type QueueEntry } from '../state/queue.js';
+import { mapPool } from '../util/pool.js';
 
-export interface StatusFlags extends GlobalFlags {
-  'live-dir': string | undefined;
-  json: boolean;
+export interface StatusOptions {
+  liveDir: string | undefined;
 }
 
 /** current: Imperva serves the local certificate; outdated: it serves another; missing: no custom certificate. */
@@ -30,21 +29,27 @@ export interface SiteStatusRow {
   queued: { lastError: string; attempts: number; firstFailure: string; lastFailure: string } | null;
 }
 
+export interface StatusReport extends Report {
+  rows: SiteStatusRow[];
+}
+
 /** One row per mapped site: the local certificate, what Imperva serves, and any queued failure. */
-export async function status(flags: StatusFlags, deps: Deps, logger: Logger): Promise<ExitCode> {
-  const ctx = openRun('status', flags, deps, logger);
-  const { config } = ctx;
+export async function status(options: StatusOptions, ctx: RunContext): Promise<StatusReport> {
+  const { config, log } = ctx;
   let entries: QueueEntry[] = [];
   try {
-    entries = await new Queue(config.stateDir, logger, ctx.now).entries();
+    entries = await new Queue(config.stateDir, log, ctx.now).entries();
   } catch (error) {
-    if (!(error instanceof QueueError)) throw error;
-    logger.warn(error.message);
+    if (!(error instanceof StateError) || error.untrusted) throw error;
+    log.warn(error.message);
   }
-  const locals = localCertificates(flags['live-dir'] ?? config.liveDir, config.sites, logger);
+  const wants = liveWants(options.liveDir ?? config.liveDir, config.sites, log);
   const client = await ctx.client();
   const rows = await mapPool([...mappedSites(config.sites)], config.concurrency, async ([siteId, names]) => {
-    const local = locals.get(siteId);
+    // The newest local certificate for the site, whatever its key type (both key types: see verify).
+    const local = wants
+      .filter((want) => want.siteId === siteId)
+      .sort((a, b) => b.chain.notAfter.getTime() - a.chain.notAfter.getTime())[0];
     const entry = entries.find((candidate) => candidate.siteId === siteId);
     const row: SiteStatusRow = {
       siteId,
@@ -67,8 +72,8 @@ export async function status(flags: StatusFlags, deps: Deps, logger: Logger): Pr
           : {
               lastError: entry.lastError,
               attempts: entry.attempts,
-              firstFailure: entry.firstFailure,
-              lastFailure: entry.lastFailure,
+              firstFailure: entry.firstFailure ?? entry.since,
+              lastFailure: entry.lastFailure ?? entry.since,
             },
     };
     try {
@@ -87,16 +92,14 @@ export async function status(flags: StatusFlags, deps: Deps, logger: Logger): Pr
     }
     return row;
   });
-
-  if (flags.json) logger.info(JSON.stringify({ sites: rows }));
-  else for (const line of table(rows)) logger.info(line);
   const healthy = rows.every(
     (row) => (row.state === 'current' || row.state === 'no-local-certificate') && row.queued === null,
   );
-  return healthy ? ExitCode.Ok : ExitCode.SiteFailed;
+  return { ...emptyReport(ctx.command), unhealthy: !healthy, rows };
 }
 
-function table(rows: readonly SiteStatusRow[]): string[] {
+/** The status table, one line per site, then one line per problem. */
+export function statusTable(rows: readonly SiteStatusRow[]): string[] {
   const cells = rows.map((row) => [
     row.siteId,
     row.names.join(','),
@@ -123,22 +126,4 @@ function table(rows: readonly SiteStatusRow[]): string[] {
     ...(row.queued === null ? [] : [`site ${row.siteId}: queued: ${row.queued.lastError}`]),
   ]);
   return [format(header), ...cells.map(format), ...problems];
-}
-
-export function statusCommand(
-  deps: Deps,
-  logger: Logger,
-  done: (code: ExitCode) => void,
-): CommandModule<GlobalFlags, StatusFlags> {
-  return {
-    command: 'status',
-    describe: 'One row per mapped site: local certificate, what Imperva serves, queued failures',
-    builder: (yargs: Argv<GlobalFlags>) =>
-      yargs.option('live-dir', liveDirOption).option('json', {
-        type: 'boolean',
-        default: false,
-        describe: 'Print JSON, for monitoring',
-      }) as unknown as Argv<StatusFlags>,
-    handler: async (argv) => done(await status(argv, deps, logger)),
-  };
 }

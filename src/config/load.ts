@@ -8,6 +8,7 @@ import {
   DEFAULT_CONCURRENCY,
   DEFAULT_CONFIG_FILE,
   DEFAULT_DEADLINE_SECONDS,
+  DEFAULT_HOOK_DEADLINE_SECONDS,
   DEFAULT_LIVE_DIR,
   DEFAULT_RETRY_DELAY_SECONDS,
   DEFAULT_STATE_DIR,
@@ -28,6 +29,8 @@ export interface RetryPolicy {
   attempts: number;
   timeoutMs: number;
   deadlineMs: number;
+  /** The deadline of a hook run (deploy). */
+  hookDeadlineMs: number;
   retryDelayMs: number;
 }
 
@@ -129,6 +132,7 @@ export function loadConfig(
       attempts: data.attempts ?? DEFAULT_ATTEMPTS,
       timeoutMs: (data.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
       deadlineMs: (data.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS) * 1000,
+      hookDeadlineMs: DEFAULT_HOOK_DEADLINE_SECONDS * 1000,
       retryDelayMs: (data.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS) * 1000,
     },
     concurrency: data.concurrency ?? DEFAULT_CONCURRENCY,

@@ -1,195 +1,411 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CertificateFiles, KeyType } from '../certificate/read.js';
+import { LockTimeoutError, StateError } from '../errors.js';
 import type { Log } from '../log/logger.js';
+import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
 import { withLock } from './lock.js';
+import { parseQueueFile, type QueueEntry } from './schema.js';
 
-/** One site whose push failed and is still owed its certificate. Holds no secret: paths, not key material. */
-export interface QueueEntry {
-  siteId: string;
-  authType: KeyType;
-  names: string[];
-  /** Where the certificate came from; `lineage` when it was a live folder (its newest files win at delivery). */
-  source: CertificateFiles;
-  /** SHA-256 of the leaf that failed to reach the site. */
-  fingerprint: string;
-  notAfter: string;
-  lastError: string;
-  /** Attempts made for this certificate, across runs. */
-  attempts: number;
-  firstFailure: string;
-  lastFailure: string;
-}
+export type { QueueEntry } from './schema.js';
+/** The queue's errors are the project's state errors. */
+export { StateError as QueueError } from '../errors.js';
 
-export interface Failure {
+/** A site about to get a certificate: recorded before the upload starts, so that a killed run loses nothing. */
+export interface Intent {
   siteId: string;
   authType: KeyType;
   names: string[];
   source: CertificateFiles;
   fingerprint: string;
   notAfter: Date;
+  explicit?: boolean | undefined;
+}
+
+/** A site whose upload failed. */
+export interface Failure extends Intent {
   error: string;
   attempts: number;
 }
 
+/** A site that got a certificate expiring at `notAfter` (of `authType`, when known). */
 export interface Delivered {
   siteId: string;
+  authType?: KeyType | undefined;
   notAfter: Date;
 }
 
-interface QueueFile {
-  version: 1;
-  entries: QueueEntry[];
+export interface Settlement {
+  failures?: readonly Failure[];
+  delivered?: readonly Delivered[];
+  /** Not reached before the run's deadline: still owed, not failed. */
+  deferred?: readonly Intent[];
 }
 
-export class QueueError extends Error {}
+/** The longest error text kept per entry (after redaction: never cut a secret in half before it is found). */
+const MAX_ERROR = 500;
 
 /**
  * The durable retry queue: `queue.json` under stateDir (folder 0700, file 0600), changed only under a lock and
  * written atomically (temp file, fsync, rename, fsync of the folder), so that concurrent runs can neither corrupt
- * nor drop entries. A file that does not parse is kept aside and reported, never silently dropped.
+ * nor drop entries. A file that does not parse is kept aside and reported; an
+ * entry that does not pass the schema is kept aside in `queue.rejected-TIME.json` and reported. When the lock cannot
+ * be had in time, the change is written to a file of its own in `queue.d/`, merged by the next run that holds it.
+ * A state folder that others could have written is never read or written.
  */
 export class Queue {
   readonly file: string;
   private readonly lockFile: string;
+  private readonly pendingDir: string;
+  /** This run's intent, written by `begin`. */
+  private intentFile: string | undefined;
 
   constructor(
     readonly stateDir: string,
     private readonly log: Log,
     private readonly now: () => Date = () => new Date(),
+    private readonly redact: (text: string) => string = (text) => text,
   ) {
     this.file = join(stateDir, 'queue.json');
     this.lockFile = join(stateDir, 'queue.lock');
+    this.pendingDir = join(stateDir, 'queue.d');
   }
 
-  /** The entries as they are now (no lock: a reader sees the last complete write). */
+  /** The entries as they are now (no lock: a reader sees the last complete write, plus changes not yet merged). */
   async entries(): Promise<QueueEntry[]> {
-    return (await this.load(false)) ?? [];
+    this.checkTrust();
+    const { entries } = await this.load(false);
+    return entries;
   }
 
-  /** Records failures and removes what was delivered, in one locked, atomic change. */
-  async settle(failures: readonly Failure[], delivered: readonly Delivered[]): Promise<QueueEntry[]> {
-    // Deliveries alone change nothing when nothing is queued: a clean run does not touch stateDir.
-    if (failures.length === 0 && (delivered.length === 0 || !(await exists(this.file))))
-      return this.entries();
-    return this.change((entries) => {
-      let next = entries.filter(
-        (entry) =>
-          !delivered.some(
-            (done) => done.siteId === entry.siteId && done.notAfter.getTime() >= Date.parse(entry.notAfter),
-          ),
-      );
-      const at = this.now().toISOString();
-      for (const failure of failures) {
-        const same = next.find(
-          (entry) => entry.siteId === failure.siteId && entry.authType === failure.authType,
-        );
-        // A newer certificate for the site replaces the entry; an older one never displaces a newer.
-        if (same !== undefined && Date.parse(same.notAfter) > failure.notAfter.getTime()) continue;
-        const carried = same !== undefined && same.fingerprint === failure.fingerprint;
-        next = next.filter((entry) => entry !== same);
-        next.push({
-          siteId: failure.siteId,
-          authType: failure.authType,
-          names: failure.names,
-          source: failure.source,
-          fingerprint: failure.fingerprint,
-          notAfter: failure.notAfter.toISOString(),
-          lastError: failure.error,
-          attempts: (carried ? same.attempts : 0) + failure.attempts,
-          firstFailure: carried ? same.firstFailure : at,
-          lastFailure: at,
-        });
-      }
-      return next;
-    });
-  }
-
-  private async change(fn: (entries: QueueEntry[]) => QueueEntry[]): Promise<QueueEntry[]> {
+  /**
+   * Records what is about to be uploaded, before the first upload starts: a file of its own in `queue.d/` (no lock
+   * to wait for), which `settle` clears. A run killed before it settles leaves the file, and the next run that
+   * reads the queue finds those sites still owed.
+   */
+  async begin(intents: readonly Intent[]): Promise<void> {
+    if (intents.length === 0) return;
+    this.checkTrust();
+    const at = this.now().toISOString();
     try {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      return await withLock(this.lockFile, async () => {
-        const next = fn((await this.load(true)) ?? []);
-        await this.write(next);
-        return next;
-      });
+      this.checkTrust();
+      this.intentFile = await this.writeAside(intents.map((intent) => this.entry(intent, 'pending', at)));
     } catch (error) {
-      if (error instanceof QueueError) throw error;
+      if (error instanceof StateError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw new QueueError(
+      throw new StateError(
         `cannot update the retry queue in ${this.stateDir} (${code ?? (error as Error).message})`,
       );
     }
   }
 
-  /** Reads the file; a corrupt one is renamed aside (when `mayMove`, i.e. under the lock) and reported. */
-  private async load(mayMove: boolean): Promise<QueueEntry[] | undefined> {
-    let text: string;
+  /** Records failures and deferrals and removes what was delivered, in one locked, atomic change. */
+  async settle(
+    failuresOrSettlement: readonly Failure[] | Settlement,
+    delivered: readonly Delivered[] = [],
+  ): Promise<QueueEntry[]> {
+    const settlement: Settlement = Array.isArray(failuresOrSettlement)
+      ? { failures: failuresOrSettlement as readonly Failure[], delivered }
+      : (failuresOrSettlement as Settlement);
+    const failures = settlement.failures ?? [];
+    const done = settlement.delivered ?? [];
+    const deferred = settlement.deferred ?? [];
+    // Deliveries alone change nothing when nothing is queued.
+    if (
+      failures.length === 0 &&
+      deferred.length === 0 &&
+      (done.length === 0 || !(await this.holdsAnything()))
+    )
+      return this.entries();
+    const at = this.now().toISOString();
+    const recorded = () => [
+      ...failures.map((failure) => this.failed(failure, undefined, at)),
+      ...deferred.map((intent) => this.entry(intent, 'deferred', at)),
+    ];
+    return this.change((entries) => {
+      for (let index = entries.length - 1; index >= 0; index -= 1) {
+        const entry = entries[index] as QueueEntry;
+        const gone = done.some(
+          (delivery) =>
+            delivery.siteId === entry.siteId &&
+            (delivery.authType === undefined || delivery.authType === entry.authType) &&
+            delivery.notAfter.getTime() >= Date.parse(entry.notAfter),
+        );
+        if (gone) entries.splice(index, 1);
+      }
+      for (const failure of failures) {
+        const same = find(entries, failure);
+        // A newer certificate for the site replaces the entry; an older one never displaces a newer.
+        if (same !== undefined && Date.parse(same.notAfter) > failure.notAfter.getTime()) continue;
+        upsert(entries, this.failed(failure, same, at), 'replace');
+      }
+      for (const intent of deferred) upsert(entries, this.entry(intent, 'deferred', at), 'keep-state');
+    }, recorded);
+  }
+
+  /** Removes the entries `drop` picks; returns them. */
+  async remove(drop: (entry: QueueEntry) => boolean): Promise<QueueEntry[]> {
+    if (!(await this.holdsAnything())) return [];
+    const removed: QueueEntry[] = [];
+    await this.change((entries) => {
+      for (let index = entries.length - 1; index >= 0; index -= 1) {
+        if (drop(entries[index] as QueueEntry)) removed.unshift(...entries.splice(index, 1));
+      }
+    });
+    return removed;
+  }
+
+  private entry(intent: Intent, state: QueueEntry['state'], at: string): QueueEntry {
+    return {
+      siteId: intent.siteId,
+      authType: intent.authType,
+      names: [...intent.names],
+      source: definedOnly(intent.source),
+      fingerprint: intent.fingerprint,
+      notAfter: intent.notAfter.toISOString(),
+      state,
+      explicit: intent.explicit === true,
+      since: at,
+      lastError: '',
+      attempts: 0,
+    };
+  }
+
+  private failed(failure: Failure, same: QueueEntry | undefined, at: string): QueueEntry {
+    const carried = same !== undefined && same.fingerprint === failure.fingerprint;
+    return {
+      ...this.entry(failure, 'failed', at),
+      explicit: failure.explicit === true || (carried && same.explicit),
+      since: carried ? same.since : at,
+      lastError: this.redact(failure.error).slice(0, MAX_ERROR),
+      attempts: (carried ? same.attempts : 0) + failure.attempts,
+      firstFailure: carried ? (same.firstFailure ?? at) : at,
+      lastFailure: at,
+    };
+  }
+
+  private checkTrust(): void {
+    const reason = untrustedFolderReason(this.stateDir) ?? untrustedReason(this.file);
+    if (reason !== undefined) {
+      throw new StateError(`not using the retry queue in ${this.stateDir}: ${reason}`, true);
+    }
+  }
+
+  private async holdsAnything(): Promise<boolean> {
+    return (await this.read(this.file)) !== undefined || (await this.pendingFiles()).length > 0;
+  }
+
+  /**
+   * One locked change. `fallback` gives the entries to keep should the lock not come in time: they are written to a
+   * file of their own, which the next locked change merges.
+   */
+  private async change(
+    fn: (entries: QueueEntry[]) => void,
+    fallback?: () => QueueEntry[],
+  ): Promise<QueueEntry[]> {
+    this.checkTrust();
     try {
-      text = await readFile(this.file, 'utf8');
+      await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
+      this.checkTrust();
+      return await withLock(this.lockFile, async () => {
+        const loaded = await this.load(true);
+        const entries = loaded.entries;
+        fn(entries);
+        await this.write(entries, loaded.existed);
+        for (const merged of loaded.merged) await rm(merged, { force: true });
+        if (this.intentFile !== undefined) await rm(this.intentFile, { force: true });
+        this.intentFile = undefined;
+        return entries;
+      });
+    } catch (error) {
+      if (error instanceof StateError && !(error instanceof LockTimeoutError)) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (isLockTimeout(error)) {
+        const message = `the retry queue in ${this.stateDir} is locked by another run`;
+        if (fallback === undefined) throw new LockTimeoutError(message);
+        // This run's intent file, if any, is replaced by what is still owed: what was delivered is not.
+        const aside = await this.writeAside(fallback(), this.intentFile);
+        this.intentFile = undefined;
+        this.log.warn(`${message}; recorded in ${aside} instead, for the next run to merge`);
+        return [];
+      }
+      throw new StateError(
+        `cannot update the retry queue in ${this.stateDir} (${code ?? (error as Error).message})`,
+      );
+    }
+  }
+
+  /**
+   * Reads the file and any changes written aside. A corrupt file is renamed aside (when `locked`) and reported;
+   * entries that fail the schema are written aside (when `locked`) and reported.
+   */
+  private async load(
+    locked: boolean,
+  ): Promise<{ entries: QueueEntry[]; merged: string[]; existed: boolean }> {
+    const entries: QueueEntry[] = [];
+    const merged: string[] = [];
+    const text = await this.read(this.file);
+    if (text !== undefined) {
+      const parsed = parseJson(text);
+      if (parsed === undefined) {
+        if (locked) {
+          const aside = `${this.file}.corrupt-${this.stamp()}`;
+          await rename(this.file, aside);
+          this.log.warn(
+            `retry queue ${this.file} was corrupt; kept aside as ${aside} (sync rebuilds what it owed from the live certificates)`,
+          );
+        } else {
+          this.log.warn(`retry queue ${this.file} is corrupt; the next change will keep it aside`);
+        }
+      } else {
+        entries.push(...parsed.entries);
+        if (parsed.rejected.length > 0) await this.reject(parsed.rejected, locked);
+      }
+    }
+    for (const name of await this.pendingFiles()) {
+      const file = join(this.pendingDir, name);
+      const parsed = parseJson((await this.read(file)) ?? '');
+      if (parsed === undefined) continue; // being written, or junk: left for a later run
+      for (const entry of parsed.entries) upsert(entries, entry, 'merge');
+      merged.push(file);
+    }
+    return { entries, merged, existed: text !== undefined };
+  }
+
+  private async reject(rejected: { entry: unknown; problem: string }[], locked: boolean): Promise<void> {
+    const problems = rejected.map((item) => item.problem).join('; ');
+    if (!locked) {
+      this.log.warn(`retry queue ${this.file}: ${rejected.length} entries are not valid (${problems})`);
+      return;
+    }
+    const aside = join(this.stateDir, `queue.rejected-${this.stamp()}.json`);
+    await this.atomicWrite(aside, `${JSON.stringify({ rejected }, null, 2)}\n`);
+    this.log.warn(
+      `retry queue ${this.file}: ${rejected.length} entr${rejected.length === 1 ? 'y is' : 'ies are'} not valid (${problems}); kept aside in ${aside}`,
+    );
+  }
+
+  private async read(file: string): Promise<string | undefined> {
+    try {
+      return await readFile(file, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw new QueueError(`cannot read the retry queue ${this.file} (${code ?? 'unknown error'})`);
+      throw new StateError(`cannot read the retry queue ${file} (${code ?? 'unknown error'})`);
     }
-    const entries = parseQueue(text);
-    if (entries !== undefined) return entries;
-    if (!mayMove) {
-      this.log.warn(`retry queue ${this.file} is corrupt; the next change will keep it aside`);
-      return [];
-    }
-    const aside = `${this.file}.corrupt-${this.now().toISOString().replace(/[:.]/g, '-')}`;
-    await rename(this.file, aside);
-    this.log.warn(
-      `retry queue ${this.file} was corrupt; kept aside as ${aside} (sync rebuilds what it owed from the live certificates)`,
-    );
-    return [];
   }
 
-  private async write(entries: QueueEntry[]): Promise<void> {
-    const body: QueueFile = { version: 1, entries };
-    const temp = join(this.stateDir, `.queue.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  private async pendingFiles(): Promise<string[]> {
+    try {
+      return (await readdir(this.pendingDir)).filter((name) => name.endsWith('.json')).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  private async writeAside(entries: QueueEntry[], replace?: string): Promise<string> {
+    await mkdir(this.pendingDir, { recursive: true, mode: 0o700 });
+    const file =
+      replace ??
+      join(this.pendingDir, `${this.stamp()}-${process.pid}-${randomBytes(4).toString('hex')}.json`);
+    await this.atomicWrite(file, serialize(entries));
+    return file;
+  }
+
+  /** An empty queue that had no file gets none: a clean run leaves no queue behind. */
+  private async write(entries: QueueEntry[], existed: boolean): Promise<void> {
+    if (entries.length === 0 && !existed) return;
+    await this.atomicWrite(this.file, serialize(entries));
+  }
+
+  private async atomicWrite(file: string, text: string): Promise<void> {
+    const folder = join(file, '..');
+    const temp = join(folder, `.queue.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify(body, null, 2)}\n`);
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename(temp, this.file);
-    const folder = await open(this.stateDir, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
+    await rename(temp, file);
+    await syncFolder(folder);
+  }
+
+  private stamp(): string {
+    return this.now().toISOString().replace(/[:.]/g, '-');
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
+function serialize(entries: readonly QueueEntry[]): string {
+  return `${JSON.stringify({ version: 2, entries }, null, 2)}\n`;
 }
 
-function parseQueue(text: string): QueueEntry[] | undefined {
+function parseJson(text: string) {
   try {
-    const parsed = JSON.parse(text) as Partial<QueueFile>;
-    if (parsed.version !== 1 || !Array.isArray(parsed.entries)) return undefined;
-    const valid = parsed.entries.every(
-      (entry) =>
-        typeof entry === 'object' &&
-        entry !== null &&
-        typeof entry.siteId === 'string' &&
-        typeof entry.fingerprint === 'string' &&
-        typeof entry.source?.cert === 'string',
-    );
-    return valid ? parsed.entries : undefined;
+    return parseQueueFile(JSON.parse(text));
   } catch {
     return undefined;
   }
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function find(entries: readonly QueueEntry[], key: { siteId: string; authType: KeyType }) {
+  return entries.find((entry) => entry.siteId === key.siteId && entry.authType === key.authType);
+}
+
+/**
+ * Puts `entry` in place of the entry for its site and key type. 'replace' as it is; 'keep-state' keeps a failed
+ * entry's history for the same certificate (an intent does not erase a failure); 'merge' (changes written aside)
+ * keeps whichever certificate expires later. An older certificate never displaces a newer one.
+ */
+function upsert(entries: QueueEntry[], entry: QueueEntry, how: 'replace' | 'keep-state' | 'merge'): void {
+  const index = entries.findIndex(
+    (candidate) => candidate.siteId === entry.siteId && candidate.authType === entry.authType,
+  );
+  if (index < 0) {
+    entries.push(entry);
+    return;
+  }
+  const same = entries[index] as QueueEntry;
+  if (how === 'replace') {
+    entries[index] = entry;
+    return;
+  }
+  if (Date.parse(same.notAfter) > Date.parse(entry.notAfter)) return;
+  if (same.fingerprint === entry.fingerprint) {
+    entries[index] =
+      how === 'merge' && entry.state === 'failed'
+        ? { ...entry, since: same.since, attempts: Math.max(same.attempts, entry.attempts) }
+        : {
+            ...same,
+            explicit: same.explicit || entry.explicit,
+            state: same.state === 'failed' ? 'failed' : entry.state,
+          };
+    return;
+  }
+  entries[index] = entry;
+}
+
+function definedOnly(files: CertificateFiles): QueueEntry['source'] {
+  return Object.fromEntries(
+    Object.entries(files).filter(([, value]) => value !== undefined),
+  ) as QueueEntry['source'];
+}
+
+function isLockTimeout(error: unknown): boolean {
+  return (
+    error instanceof LockTimeoutError ||
+    (error instanceof Error && /is held by another incap-cert run/.test(error.message))
+  );
 }

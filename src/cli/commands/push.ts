@@ -1,0 +1,52 @@
+import { push, type PushOptions } from '../../commands/push.js';
+import { UsageError } from '../../errors.js';
+import { openRun } from '../../run/context.js';
+import { defineCommand, type ArgsOf, type CommandIO } from '../command.js';
+import { runOptions, stringListOption, stringOption } from '../options.js';
+
+const pushFlags = {
+  lineage: stringOption('lineage', "A live folder with fullchain.pem and privkey.pem (Certbot's layout)"),
+  cert: stringOption('cert', 'The full chain PEM: leaf first, then intermediates'),
+  key: stringOption('key', 'The private key PEM (unencrypted)'),
+  'site-id': stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
+} as const;
+
+export type PushArgs = ArgsOf<typeof pushFlags>;
+
+/** argv → what to push. Pure, so that the parser's tests need no files. */
+export function pushOptions(argv: PushArgs): PushOptions {
+  const { lineage, cert, key } = argv;
+  if (lineage !== undefined && (cert !== undefined || key !== undefined)) {
+    throw new UsageError('push takes either --lineage DIR or --cert FILE --key FILE, not both');
+  }
+  if (lineage !== undefined) return { input: { lineage }, siteIds: siteIds(argv['site-id']) };
+  if (cert === undefined || key === undefined) {
+    throw new UsageError(
+      cert === undefined && key === undefined
+        ? 'push needs something to push: --lineage DIR, or --cert FULLCHAIN --key KEY'
+        : `push needs ${cert === undefined ? '--cert FULLCHAIN' : '--key KEY'} too`,
+    );
+  }
+  return { input: { cert, key }, siteIds: siteIds(argv['site-id']) };
+}
+
+function siteIds(values: readonly string[] | undefined): string[] | undefined {
+  return values?.map((id) => {
+    const text = String(id).trim();
+    if (!/^[1-9]\d*$/.test(text))
+      throw new UsageError(`--site-id ${text}: a site id is a positive whole number`);
+    return text;
+  });
+}
+
+export const pushCommand = (io: CommandIO) =>
+  defineCommand({
+    command: 'push',
+    describe: 'Upload a certificate by hand: a lineage folder, or a full chain and a key',
+    options: pushFlags,
+    run: async (argv) => {
+      const options = pushOptions(argv);
+      return push(options, openRun('push', runOptions(argv), io.deps, io.logger));
+    },
+    io,
+  });

@@ -1,0 +1,300 @@
+import { hostname } from 'node:os';
+import { withKey, type CertificateBundle, type CertificateChain } from '../certificate/read.js';
+import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
+import type { ImpervaClient } from '../imperva/client.js';
+import { verdictWarnings } from '../imperva/response.js';
+import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
+import { emptyReport, type Report, type SiteResult } from '../report.js';
+import type { RunContext } from '../run/context.js';
+import { Queue, type Intent } from '../state/queue.js';
+import { mapPool } from '../util/pool.js';
+import { VERSION } from '../version.js';
+import type { Want } from './plan.js';
+import { servesCertificate } from './served.js';
+
+export interface ReconcileOptions {
+  /** Ask Imperva what each site serves first, and upload only where it is not the wanted certificate (sync). */
+  compare: boolean;
+  /**
+   * Record each site in the retry queue before its upload starts, so that a run killed at any instant leaves it for
+   * sync (deploy and push: sync cannot find their certificates again by itself).
+   */
+  recordIntent: boolean;
+}
+
+/** One want, with its key read and checked. */
+interface Ready extends Want {
+  bundle: CertificateBundle;
+}
+
+interface Done {
+  result: SiteResult;
+  ready: Ready;
+  error?: ApiError | undefined;
+  report: () => void;
+}
+
+/**
+ * The one engine behind deploy, push and sync: what is wanted → (when asked) what Imperva serves → upload where
+ * needed → settle (the queue, onFailure) → report. Per-site lines come out in the wants' order as soon as everything
+ * before them is done; a failed site does not stop the others.
+ */
+export async function reconcile(
+  wants: readonly Want[],
+  ctx: RunContext,
+  options: ReconcileOptions,
+): Promise<Report> {
+  const report = emptyReport(ctx.command);
+  const ready = prepareAll(wants, ctx, report);
+  if (ready.length === 0) return report;
+
+  const queue = new Queue(ctx.config.stateDir, ctx.log, ctx.now, (text) => ctx.redactor.redact(text));
+  let unrecorded: StateError | undefined;
+  if (options.recordIntent && !ctx.dryRun) {
+    try {
+      await queue.begin(ready.map(intentOf));
+    } catch (error) {
+      if (!(error instanceof StateError)) throw error;
+      unrecorded = error;
+    }
+  }
+
+  const client = options.compare || !ctx.dryRun ? await ctx.client() : undefined;
+  const done = await mapPool(
+    ready,
+    ctx.config.concurrency,
+    (want) => settleOne(want, client, ctx, options),
+    (one) => one.report(),
+  );
+  report.sites.push(...done.map((one) => one.result));
+  if (ctx.signal.aborted) report.interrupted = signalOf(ctx.signal);
+  if (ctx.dryRun) return report;
+
+  const failed = done.filter((one) => one.result.action === 'failed');
+  let queued = false;
+  try {
+    await queue.settle({
+      failures: failed.map((one) => ({
+        ...intentOf(one.ready),
+        error: one.error?.message ?? '',
+        attempts: one.error?.attempts ?? 1,
+      })),
+      delivered: done
+        .filter((one) => one.result.action === 'uploaded' || one.result.action === 'current')
+        .map((one) => ({
+          siteId: one.ready.siteId,
+          authType: one.ready.bundle.keyType,
+          notAfter: one.ready.bundle.notAfter,
+        })),
+    });
+    queued = failed.length > 0;
+    if (queued) {
+      ctx.log.info(
+        `queued ${failed.length} failed site${failed.length === 1 ? '' : 's'} in ${ctx.config.stateDir} for the next sync`,
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof StateError)) throw error;
+    unrecorded ??= error;
+  }
+  if (unrecorded !== undefined) {
+    ctx.log.error(
+      `${unrecorded.message}; the uploads above stand, but ${failed.length > 0 ? 'failures were not queued' : 'nothing could be recorded'} for sync`,
+    );
+  }
+  if (failed.length > 0 && ctx.config.onFailure !== undefined && report.interrupted === undefined) {
+    await runOnFailure(
+      ctx.config.onFailure,
+      ctx.redactor.redactValue(summarize(failed, ctx, queued)),
+      ctx.log,
+    );
+  }
+  return report;
+}
+
+/**
+ * Reads and checks the key of every certificate that has somewhere to go, once per certificate, and makes its key
+ * material a secret. A certificate that cannot be used uploads nothing and is one problem (exit 3).
+ */
+function prepareAll(wants: readonly Want[], ctx: RunContext, report: Report): Ready[] {
+  const bundles = new Map<CertificateChain, CertificateBundle | CertificateError>();
+  const ready: Ready[] = [];
+  for (const want of wants) {
+    let bundle = bundles.get(want.chain);
+    if (bundle === undefined) {
+      try {
+        bundle = prepare(want, ctx);
+      } catch (error) {
+        if (!(error instanceof CertificateError)) throw error;
+        bundle = error;
+        if (want.origin === 'hook' || want.origin === 'files') {
+          ctx.log.error(error.message);
+          report.problems.push({ message: error.message, exitCode: ExitCode.Certificate });
+        }
+      }
+      bundles.set(want.chain, bundle);
+    }
+    if (bundle instanceof CertificateError) {
+      if (want.origin === 'live' || want.origin === 'queue') {
+        const message = `${where(want)}: ${want.origin === 'queue' ? 'queued, but ' : ''}${bundle.message}`;
+        ctx.log.error(message);
+        report.problems.push({ message, exitCode: ExitCode.Certificate });
+      }
+      continue;
+    }
+    ready.push({ ...want, bundle });
+  }
+  return ready;
+}
+
+function prepare(want: Want, ctx: RunContext): CertificateBundle {
+  const bundle = withKey(want.chain, want.files.key, ctx.now());
+  ctx.redactor.addPrivateKey(bundle.keyPem);
+  ctx.log.debug(
+    `certificate ${bundle.certFile}: ${bundle.keyType}, serial ${bundle.serial}, sha256 ${bundle.fingerprint}, ` +
+      `notAfter ${bundle.notAfter.toISOString()}, chain of ${bundle.chainLength}`,
+  );
+  if (bundle.chainLength === 1) {
+    ctx.log.warn(
+      `certificate ${bundle.certFile} holds only the leaf; Imperva needs the full chain (fullchain.pem)`,
+    );
+  }
+  return bundle;
+}
+
+export function dryRunLine(bundle: CertificateBundle, siteId: string, names: readonly string[]): string {
+  return (
+    `dry run: would upload ${names.join(', ')} (${bundle.keyType}, sha256 ${bundle.fingerprint.slice(0, 16)}…, ` +
+    `expires ${bundle.notAfter.toISOString()}) → site ${siteId}`
+  );
+}
+
+async function settleOne(
+  want: Ready,
+  client: ImpervaClient | undefined,
+  ctx: RunContext,
+  options: ReconcileOptions,
+): Promise<Done> {
+  const { bundle, siteId, names } = want;
+  const result: SiteResult = {
+    siteId,
+    keyType: bundle.keyType,
+    names: [...names],
+    fingerprint: bundle.fingerprint,
+    notAfter: bundle.notAfter.toISOString(),
+    action: 'not-reached',
+  };
+  const quiet = { result, ready: want, report: () => {} };
+  if (ctx.signal.aborted) return quiet;
+  if (options.compare && client !== undefined) {
+    let current = false;
+    try {
+      current = servesCertificate((await client.status(siteId)).custom, bundle);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (ctx.signal.aborted) return quiet;
+      // The upload is harmless if the site had the certificate after all, and says whether the site is reachable.
+      ctx.log.debug(`${where(want)}: cannot read what it serves (${error.message}); uploading`);
+    }
+    if (current) {
+      result.action = 'current';
+      return {
+        ...quiet,
+        report: () =>
+          ctx.log.debug(
+            `${where(want)}: serves the current certificate (sha256 ${bundle.fingerprint.slice(0, 16)}…)`,
+          ),
+      };
+    }
+  }
+  if (ctx.dryRun || client === undefined) {
+    result.action = 'planned';
+    return { ...quiet, report: () => ctx.log.info(dryRunLine(bundle, siteId, names)) };
+  }
+  if (ctx.signal.aborted) return quiet;
+  try {
+    const uploaded = await client.upload(siteId, bundle);
+    result.action = 'uploaded';
+    return {
+      ...quiet,
+      report: () => {
+        ctx.log.info(`uploaded ${names.join(', ')} → site ${siteId}`, {
+          siteId,
+          fingerprint: bundle.fingerprint,
+          authType: bundle.keyType,
+        });
+        for (const warning of verdictWarnings(uploaded.verdict, bundle.notAfter))
+          ctx.log.warn(`${where(want)}: ${warning}`);
+      },
+    };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (ctx.signal.aborted) return quiet;
+    result.action = 'failed';
+    result.error = {
+      code: error.code,
+      message: error.message,
+      res: error.res,
+      httpStatus: error.status,
+      transient: error.transient,
+      attempts: error.attempts,
+    };
+    return {
+      ...quiet,
+      error,
+      report: () =>
+        ctx.log.error(`${where(want)}: upload failed: ${error.message}`, {
+          siteId,
+          fingerprint: bundle.fingerprint,
+          attempts: error.attempts,
+          ...(error.res === undefined ? {} : { res: error.res }),
+          ...(error.status === undefined ? {} : { status: error.status }),
+        }),
+    };
+  }
+}
+
+function intentOf(want: Ready): Intent {
+  return {
+    siteId: want.siteId,
+    authType: want.bundle.keyType,
+    names: want.names,
+    source: want.files,
+    fingerprint: want.bundle.fingerprint,
+    notAfter: want.bundle.notAfter,
+    explicit: want.explicit,
+  };
+}
+
+function where(want: { siteId: string; names: readonly string[] }): string {
+  return `site ${want.siteId} (${want.names.join(', ')})`;
+}
+
+function signalOf(signal: AbortSignal): NodeJS.Signals {
+  const reason: unknown = signal.reason;
+  return typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? (reason as NodeJS.Signals) : 'SIGTERM';
+}
+
+function summarize(failed: readonly Done[], ctx: RunContext, queued: boolean): FailureSummary {
+  return {
+    tool: 'incap-cert',
+    version: VERSION,
+    command: ctx.command,
+    host: hostname(),
+    time: ctx.now().toISOString(),
+    sites: failed.map(({ ready, error }) => ({
+      siteId: ready.siteId,
+      names: ready.names,
+      certificate: ready.files.cert,
+      lineage: ready.files.lineage,
+      fingerprint: ready.bundle.fingerprint,
+      notAfter: ready.bundle.notAfter.toISOString(),
+      error: error?.message ?? '',
+      res: error?.res,
+      httpStatus: error?.status,
+      transient: error?.transient ?? false,
+      attempts: error?.attempts ?? 1,
+      queued,
+    })),
+  };
+}

@@ -1,0 +1,79 @@
+import { constants } from 'node:os';
+import type { KeyType } from './certificate/read.js';
+import { ExitCode, IncapCertError } from './errors.js';
+
+/** What happened to one site (and key type) in a run. */
+export type SiteAction =
+  /** Imperva took the certificate. */
+  | 'uploaded'
+  /** Imperva already serves it: nothing sent. */
+  | 'current'
+  /** The upload failed; queued for sync. */
+  | 'failed'
+  /** A dry run: would upload. */
+  | 'planned'
+  /** The run was stopped (signal) before this site: still owed, recorded for sync. */
+  | 'not-reached';
+
+export interface SiteError {
+  code: string;
+  message: string;
+  res?: number | undefined;
+  httpStatus?: number | undefined;
+  transient: boolean;
+  attempts: number;
+}
+
+export interface SiteResult {
+  siteId: string;
+  keyType: KeyType;
+  names: string[];
+  fingerprint: string;
+  notAfter: string;
+  action: SiteAction;
+  error?: SiteError | undefined;
+}
+
+/** A problem that is not one site's upload: a certificate that cannot be used, a queue that cannot be trusted. */
+export interface Problem {
+  message: string;
+  exitCode: ExitCode;
+}
+
+/** What every command returns. Nothing here is a secret: it may be printed as JSON. */
+export interface Report {
+  command: string;
+  sites: SiteResult[];
+  problems: Problem[];
+  /** Nothing failed in this run, but what it found is not as it should be (status, check). */
+  unhealthy: boolean;
+  /** The signal that stopped the run. */
+  interrupted?: NodeJS.Signals | undefined;
+}
+
+export function emptyReport(command: string): Report {
+  return { command, sites: [], problems: [], unhealthy: false };
+}
+
+/**
+ * The one place where an outcome becomes an exit code: a report, or the error that ended a run before it had one.
+ * A stopped run exits 128 + the signal's number; then usage (2), certificate (3), a failed site or an unhealthy
+ * state (1), else 0.
+ */
+export function exitCodeOf(outcome: Report | unknown): number {
+  if (isReport(outcome)) {
+    if (outcome.interrupted !== undefined) return 128 + (constants.signals[outcome.interrupted] ?? 15);
+    const codes = outcome.problems.map((problem) => problem.exitCode as number);
+    if (outcome.unhealthy || outcome.sites.some((site) => site.action === 'failed'))
+      codes.push(ExitCode.SiteFailed);
+    for (const code of [ExitCode.Usage, ExitCode.Certificate, ExitCode.SiteFailed]) {
+      if (codes.includes(code)) return code;
+    }
+    return ExitCode.Ok;
+  }
+  return outcome instanceof IncapCertError ? outcome.exitCode : ExitCode.SiteFailed;
+}
+
+function isReport(value: unknown): value is Report {
+  return typeof value === 'object' && value !== null && 'sites' in value && 'problems' in value;
+}

@@ -1,0 +1,98 @@
+import { loadConfig, type Config, type Env } from '../config/load.js';
+import type { ClientOptions, ImpervaClient } from '../imperva/client.js';
+import type { Log } from '../log/logger.js';
+import type { Redactor } from '../log/redact.js';
+
+/** What a run needs from outside: injected so that tests can run commands in-process. */
+export interface Deps {
+  env: Env;
+  now: () => Date;
+  createClient: (api: Config['api'], options: ClientOptions) => Promise<ImpervaClient>;
+  /** Aborted when the process is asked to stop (SIGTERM, SIGINT, SIGHUP): record what is owed, start nothing new. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The options every command takes, whatever the command line called them. */
+export interface RunOptions {
+  config: string | undefined;
+  dryRun: boolean;
+  verbose: boolean;
+  logFile: string | undefined;
+}
+
+/** What a command's run holds: the config, the logger, and the Imperva client, made on first need. */
+export interface RunContext {
+  command: string;
+  config: Config;
+  log: Log;
+  redactor: Redactor;
+  dryRun: boolean;
+  now: () => Date;
+  signal: AbortSignal;
+  client: () => Promise<ImpervaClient>;
+}
+
+/** The logger a run writes to: a Log that also knows the run's secrets and its file. */
+export interface RunLogger extends Log {
+  readonly redactor: Redactor;
+  setVerbose(verbose: boolean): void;
+  attachFile(file: string | undefined): void;
+}
+
+/**
+ * Loads the config once for the run (or takes the one the hook's fast path already loaded) and wires the logger to
+ * it: verbosity, the log file, the key to redact.
+ */
+export function openRun(
+  command: string,
+  options: RunOptions,
+  deps: Deps,
+  logger: RunLogger,
+  loaded?: Config,
+): RunContext {
+  logger.setVerbose(options.verbose);
+  // Secrets from the environment are known before the config is read: redact them from any error about it.
+  logger.redactor.addSecret(deps.env.IMPERVA_API_KEY);
+  const config =
+    loaded ??
+    loadConfig({ config: options.config, logFile: options.logFile }, deps.env, (key) =>
+      logger.redactor.addSecret(key),
+    );
+  logger.redactor.addSecret(config.api.key);
+  logger.attachFile(config.logFile);
+  logger.debug(`config ${config.file}: ${config.sites.size} names mapped, API ${config.api.baseUrl}`);
+  // A hook run must be over before the ACME client gives up on it (lego kills its hook after 2 minutes); a shorter
+  // deadlineSeconds still bounds it.
+  const deadlineMs =
+    command === 'deploy'
+      ? Math.min(config.retry.hookDeadlineMs, config.retry.deadlineMs)
+      : config.retry.deadlineMs;
+  const deadlineAt = deps.now().getTime() + deadlineMs;
+  const signal = deps.signal ?? new AbortController().signal;
+  let client: Promise<ImpervaClient> | undefined;
+  return {
+    command,
+    config,
+    log: logger,
+    redactor: logger.redactor,
+    dryRun: options.dryRun,
+    now: deps.now,
+    signal,
+    // Created on first need: a run with nothing to upload never loads the HTTP client.
+    client: () =>
+      (client ??= deps.createClient(config.api, {
+        timeoutMs: config.retry.timeoutMs,
+        concurrency: config.concurrency,
+        attempts: config.retry.attempts,
+        retryDelayMs: config.retry.retryDelayMs,
+        deadlineAt,
+        onRetry: (notice) =>
+          logger.info(
+            `site ${notice.siteId}: ${notice.reason}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s ` +
+              (notice.throttled
+                ? '(throttled: uses up no attempt)'
+                : `(attempt ${notice.attempt} of ${notice.attempts})`),
+          ),
+      })),
+  };
+}

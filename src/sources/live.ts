@@ -1,0 +1,54 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  lineageFiles,
+  readChain,
+  type CertificateChain,
+  type CertificateFiles,
+} from '../certificate/read.js';
+import type { SiteMap } from '../config/site-map.js';
+import { planTargets, type Want } from '../engine/plan.js';
+import { CertificateError } from '../errors.js';
+import type { Log } from '../log/logger.js';
+
+/**
+ * For every mapped site and key type, the certificate in the live folder it should serve. When several lineages
+ * of one key type cover a site (Certbot's `NAME-0001` next to a stale `NAME`), the one that expires last wins, so
+ * that two runs never upload two certificates by turns. An RSA and an ECDSA lineage for the same names are two
+ * wants: Imperva keeps one custom certificate per key type.
+ */
+export function liveWants(liveDir: string, sites: SiteMap, log: Log): Want[] {
+  const wanted = new Map<string, Want>();
+  for (const lineage of listLineages(liveDir, log)) {
+    let files: CertificateFiles;
+    let chain: CertificateChain;
+    try {
+      files = lineageFiles(lineage);
+      chain = readChain(files);
+    } catch (error) {
+      if (!(error instanceof CertificateError)) throw error;
+      log.warn(`lineage ${lineage} skipped: ${error.message}`);
+      continue;
+    }
+    for (const target of planTargets(chain.names, sites)) {
+      const key = `${target.siteId}/${chain.keyType}`;
+      const known = wanted.get(key);
+      if (known === undefined || chain.notAfter > known.chain.notAfter) {
+        wanted.set(key, { ...target, chain, files, origin: 'live', explicit: false });
+      }
+    }
+  }
+  return [...wanted.values()];
+}
+
+export function listLineages(liveDir: string, log: Log): string[] {
+  try {
+    return readdirSync(liveDir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() || entry.isSymbolicLink())
+      .map((entry) => join(liveDir, entry.name))
+      .sort();
+  } catch (error) {
+    log.info(`no lineages read from ${liveDir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    return [];
+  }
+}
