@@ -60,7 +60,7 @@ export function emptyReport(command: string): Report {
  * A stopped run exits 128 + the signal's number; then usage (2), certificate (3), a failed site or an unhealthy
  * state (1), else 0.
  */
-export function exitCodeOf(outcome: Report | unknown): number {
+export function exitCodeOf(outcome: unknown): number {
   if (isReport(outcome)) {
     if (outcome.interrupted !== undefined) return 128 + (constants.signals[outcome.interrupted] ?? 15);
     const codes = outcome.problems.map((problem) => problem.exitCode as number);

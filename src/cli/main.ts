@@ -3,7 +3,7 @@ import type { HookPlan } from '../engine/plan.js';
 import { IncapCertError, UsageError } from '../errors.js';
 import { createImpervaClient } from '../imperva/client.js';
 import { Logger, type ConsoleStreams } from '../log/logger.js';
-import { emptyReport, exitCodeOf, type Report } from '../report.js';
+import { emptyReport, exitCodeOf } from '../report.js';
 import type { Deps } from '../run/context.js';
 import { VERSION } from '../version.js';
 import type { CommandIO } from './command.js';
@@ -78,7 +78,7 @@ export async function main(
   preplanned?: HookPlan,
 ): Promise<number> {
   const logger = new Logger(streams);
-  let outcome: Report | unknown = emptyReport('none');
+  let outcome: unknown = emptyReport('none');
   try {
     await buildParser(
       {

@@ -125,7 +125,7 @@ export function checkConfigFile(raw: unknown): { value: ConfigFile; issues: Issu
   }
   if (!('sites' in raw))
     issues.push({ path: ['sites'], message: 'sites must be an object mapping domain names to site ids' });
-  return { value: value as ConfigFile, issues };
+  return { value, issues };
 }
 
 function checkSites(field: unknown, issues: Issue[]): Record<string, SiteIdValue | SiteIdValue[]> {

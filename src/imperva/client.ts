@@ -1,3 +1,4 @@
+import type { Response } from 'got';
 import type { CertificateBundle, KeyType } from '../certificate/read.js';
 import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
@@ -142,17 +143,16 @@ export async function createImpervaClient(
     const startedAt = await limiter.acquire();
     let throttledForMs: number | undefined;
     try {
-      let response;
+      let response: Response<string>;
       try {
         response = await http.post(path, { form, timeout: { request: timeoutMs } });
       } catch (error) {
         throw toApiError(error, timeoutMs);
       }
-      const retryAfter = response.headers['retry-after'];
       return parseAnswer({
         status: response.statusCode,
         contentType: response.headers['content-type'],
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        retryAfter: response.headers['retry-after'],
         body: response.body,
       });
     } catch (error) {

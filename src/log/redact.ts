@@ -47,7 +47,7 @@ export class Redactor {
     if (typeof value !== 'object' || value === null) return value;
     if (seen.has(value)) return value;
     seen.add(value);
-    if (Array.isArray(value)) return value.map((item) => this.redactValue(item, seen)) as T;
+    if (Array.isArray(value)) return value.map((item: unknown) => this.redactValue(item, seen)) as T;
     const out: Record<string | symbol, unknown> = {};
     for (const key of Reflect.ownKeys(value)) {
       out[key] = this.redactValue((value as Record<string | symbol, unknown>)[key], seen);

@@ -129,9 +129,9 @@ function assertNoHookError(result: CliResult): void {
 
 function assertClean(result: CliResult, ...files: string[]): void {
   assertNoSecrets(
-    Object.fromEntries([
+    Object.fromEntries<string>([
       ['client output', output(result)],
-      ...files.map((file) => [file, readFileSync(file, 'utf8')]),
+      ...files.map((file): [string, string] => [file, readFileSync(file, 'utf8')]),
     ]),
     secretsOf(apiKey),
   );

@@ -57,7 +57,7 @@ const RSA = {
 } as const;
 
 function generate(keyType: LeafKeyType): Promise<CryptoKeyPair> {
-  return subtle.generateKey(keyType === 'ec' ? EC : RSA, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  return subtle.generateKey(keyType === 'ec' ? EC : RSA, true, ['sign', 'verify']);
 }
 
 function signingAlgorithm(keys: CryptoKeyPair): webcrypto.Algorithm | webcrypto.EcdsaParams {
