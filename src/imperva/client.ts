@@ -55,7 +55,7 @@ const GC_EVERY_REQUESTS = 50;
 /** Encoded once per certificate, however many sites it goes to. */
 const encoded = new WeakMap<CertificateBundle, { certificate: string; privateKey: string }>();
 
-/** The form fields of one upload (../shared/reference/imperva-api.md, "Upload or replace: v1"). */
+/** The form fields of one upload (docs/imperva-api.md, "Uploading a certificate (v1)"). */
 export function uploadForm(siteId: string, bundle: CertificateBundle): Record<string, string> {
   let base64 = encoded.get(bundle);
   if (base64 === undefined) {

@@ -13,7 +13,7 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** What some `res` codes mean, to say what to do (../shared/reference/imperva-api.md). */
+/** What some `res` codes mean, to say what to do (docs/imperva-api.md). */
 const RES_HINTS: Record<number, string> = {
   1: 'unexpected error',
   2: 'invalid input',

@@ -11,7 +11,7 @@ export const MAX_BACKOFF_MS = 60_000;
 
 /**
  * How long to wait before the next attempt, or undefined when there is to be none. Pure. Only transient failures
- * are retried (../shared/reference/imperva-api.md: 429, 5xx, HTML or other non-JSON bodies, res 4 and 3015,
+ * are retried (docs/imperva-api.md: 429, 5xx, HTML or other non-JSON bodies, res 4 and 3015,
  * resets, timeouts); never 9411/9403 (credentials), 9413 (unknown site), 2 (invalid input), 9414/9415, other 4xx.
  * A Retry-After is honoured as it is; otherwise exponential backoff with jitter (half fixed, half random), so that
  * many hook runs throttled together do not come back together.

@@ -17,7 +17,7 @@ const CONSOLE_PREFIX: Record<string, string> = { warn: 'warning: ', error: 'erro
 /**
  * The one logger of a run. Console: info (and, with --verbose, debug) to stdout, warnings and errors to stderr, one
  * line each — Certbot shows a hook's stdout and logs anything on its stderr as a warning
- * (../shared/reference/acme-clients.md). File: JSON lines with a timestamp, mode 0600. Redaction runs first, before
+ * (docs/acme-clients.md). File: JSON lines with a timestamp, mode 0600. Redaction runs first, before
  * any transport sees a line; the run registers every secret it learns with `redactor`.
  */
 export interface ConsoleStreams {

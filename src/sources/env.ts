@@ -18,7 +18,7 @@ interface Handoff {
 }
 
 /**
- * How each ACME client hands a certificate to its hook (../shared/reference/acme-clients.md), in order of
+ * How each ACME client hands a certificate to its hook (docs/acme-clients.md), in order of
  * precedence when several are set: Certbot, lego 5, lego 4, acme.sh.
  */
 const HANDOFFS: readonly Handoff[] = [

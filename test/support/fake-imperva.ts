@@ -1,6 +1,6 @@
 /**
  * The project's one fake Imperva API: the v1 custom-certificate upload and `sites/status`, behaving as
- * ../shared/reference/imperva-api.md describes. Listens on 127.0.0.1 only, on a free port. Records every request for
+ * docs/imperva-api.md describes. Listens on 127.0.0.1 only, on a free port. Records every request for
  * assertions, keeps what each site serves, and injects faults and latency on demand.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
