@@ -1,0 +1,150 @@
+/**
+ * The retry queue is trusted only where root alone could have written it, and is delivered only where the map (or
+ * an explicit push --site-id) still sends it.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { runCli, tempDir, writeConfig } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { API_ID, assertOneLineError, createWorld, type World } from '../support/world.js';
+
+let leaf: Leaf;
+before(async () => {
+  leaf = await issueLeaf(await createPki(), { names: ['example.com'] });
+});
+let world: World | undefined;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+const QUEUED = (siteId: string, source: { cert: string; key: string }, explicit = false) =>
+  JSON.stringify({
+    version: 2,
+    entries: [
+      {
+        siteId,
+        authType: 'ECC',
+        names: ['example.com'],
+        source,
+        fingerprint: 'ab'.repeat(32),
+        notAfter: '2027-01-01T00:00:00.000Z',
+        state: 'failed',
+        explicit,
+        since: '2026-11-20T00:00:00.000Z',
+        lastError: 'HTTP 503',
+        attempts: 4,
+        firstFailure: '2026-11-20T00:00:00.000Z',
+        lastFailure: '2026-11-20T00:00:00.000Z',
+      },
+    ],
+  });
+
+const unsafe: [string, (dir: string) => void, RegExp][] = [
+  ['writable by others', (dir) => chmodSync(dir, 0o777), /writable by group or others \(mode 0777\)/],
+  ['writable by group', (dir) => chmodSync(dir, 0o770), /writable by group or others \(mode 0770\)/],
+  ['owned by another user', (dir) => chownSync(dir, 1000, 1000), /is owned by user 1000/],
+];
+
+describe('a state folder others could have written', () => {
+  for (const [title, spoil, reason] of unsafe) {
+    it(`${title}: sync and status exit 2 naming it; nothing is read or sent`, async () => {
+      world = await createWorld();
+      const live = join(world.dir, 'le');
+      const lineage = writeCertbotLineage(live, 'example.com', leaf);
+      mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+      const planted = QUEUED('1234567', {
+        cert: join(lineage, 'fullchain.pem'),
+        key: join(lineage, 'privkey.pem'),
+      });
+      writeFileSync(world.queueFile, planted, { mode: 0o600 });
+      spoil(world.stateDir);
+      for (const command of ['sync', 'status']) {
+        const result = await runCli([command, '--live-dir', live], world.env);
+        assert.equal(result.code, 2, `${command}: ${result.stderr}`);
+        assertOneLineError(
+          result.stderr,
+          new RegExp(`^error: not using the retry queue in ${world.stateDir}: .*`),
+        );
+        assert.match(result.stderr, reason);
+      }
+      assert.equal(world.fake.requests.length, 0, 'nothing sent');
+      assert.equal(readFileSync(world.queueFile, 'utf8'), planted, 'nothing written');
+    });
+
+    it(`${title}: deploy still uploads and says in one line that nothing could be recorded`, async () => {
+      world = await createWorld();
+      const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+      mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+      spoil(world.stateDir);
+      const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(world.fake.serving('1234567')?.fingerprint, leaf.fingerprint);
+      assertOneLineError(
+        result.stderr,
+        new RegExp(
+          `^error: not using the retry queue in ${world.stateDir}: .*nothing could be recorded for sync$`,
+        ),
+      );
+      assert.equal(existsSync(world.queueFile), false);
+      assert.equal(existsSync(join(world.stateDir, 'queue.d')), false, 'no intent written there');
+    });
+  }
+
+  it('a sticky folder owned by root, such as /tmp, is not a reason by itself (its own mode is what counts)', async () => {
+    world = await createWorld();
+    const sticky = join(tempDir(), 'sticky');
+    mkdirSync(sticky, { mode: 0o1777 });
+    chmodSync(sticky, 0o1777);
+    const stateDir = join(sticky, 'state');
+    writeConfig(world.dir, {
+      api: { id: API_ID, key: world.apiKey, baseUrl: world.fake.url },
+      sites: { 'example.com': 1234567 },
+      stateDir,
+    });
+    const result = await runCli(['status', '--live-dir', tempDir()], world.env);
+    assert.equal(result.code, 0, result.stderr);
+  });
+});
+
+describe('a queued entry the map no longer sends to that site', () => {
+  it('is dropped by sync with one warning, never uploaded', async () => {
+    world = await createWorld({ map: { 'example.com': 7654321 } });
+    const lineage = writeCertbotLineage(join(world.dir, 'elsewhere'), 'example.com', leaf);
+    mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+    // Queued for 1234567, a wrong id the operator has since replaced by 7654321 in the map.
+    writeFileSync(
+      world.queueFile,
+      QUEUED('1234567', { cert: join(lineage, 'fullchain.pem'), key: join(lineage, 'privkey.pem') }),
+      { mode: 0o600 },
+    );
+    const result = await runCli(['sync', '--live-dir', tempDir()], world.env);
+    assert.equal(result.code, 0, result.stderr);
+    assertOneLineError(
+      result.stderr,
+      /^warning: site 1234567 \(example\.com\): queued, but the map no longer assigns it to these names; dropped the entry without uploading$/,
+    );
+    assert.equal(world.fake.uploads().length, 0);
+    assert.deepEqual(
+      (JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: unknown[] }).entries,
+      [],
+    );
+  });
+
+  it('is delivered when push --site-id named the site explicitly', async () => {
+    world = await createWorld({ map: {} });
+    const lineage = writeCertbotLineage(join(world.dir, 'elsewhere'), 'example.com', leaf);
+    mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(
+      world.queueFile,
+      QUEUED('1234567', { cert: join(lineage, 'fullchain.pem'), key: join(lineage, 'privkey.pem') }, true),
+      { mode: 0o600 },
+    );
+    const result = await runCli(['sync', '--live-dir', tempDir()], world.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      world.fake.uploads().map((upload) => upload.siteId),
+      ['1234567'],
+    );
+  });
+});
