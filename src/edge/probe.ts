@@ -80,7 +80,6 @@ export function probeEdge(options: ProbeOptions): Promise<ProbeResult> {
   }
   return new Promise((resolve) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
     const finish = (result: ProbeResult) => {
       if (settled) return;
       settled = true;
@@ -98,7 +97,7 @@ export function probeEdge(options: ProbeOptions): Promise<ProbeResult> {
       rejectUnauthorized: false,
       lookup: guardedLookup(options.lookup ?? dnsLookup),
     });
-    timer = setTimeout(
+    const timer = setTimeout(
       () => finish({ error: `no TLS handshake with ${where} (SNI ${servername}) within ${timeoutMs} ms` }),
       Math.max(1, timeoutMs),
     );
