@@ -2,9 +2,10 @@
  * One TLS handshake with an Imperva edge, to see which leaf certificate it serves for a name and a key type.
  *
  * Imperva keeps one custom certificate per site and key type and picks the one to serve from the signature
- * algorithms the client offers (docs/imperva-api.md, "The edge"). So the probe offers only the algorithms of one key
- * type: ECDSA, or RSA (PKCS#1 and PSS). It does not validate the chain: the exact leaf is the point, and an edge that
- * still serves an expired or foreign certificate is exactly what we want to see. It sends no HTTP request.
+ * algorithms the client offers (an RSA-only client keeps getting the RSA one). So the probe offers only the
+ * algorithms of one key type: ECDSA, or RSA (PKCS#1 and PSS). It does not validate the chain: the exact leaf is the
+ * point, and an edge that still serves an expired or foreign certificate is exactly what we want to see. It sends no
+ * HTTP request.
  *
  * It connects only to the host and port it is given; a host name is resolved through `lookup` alone, so a test can
  * make every name resolve to 127.0.0.1 and never ask a real DNS server.

@@ -506,8 +506,8 @@ export class FakeImperva {
       serial: leaf.serialNumber.toLowerCase(),
       certPem: certificatePem,
       keyPem,
-      // Only the newest earlier upload matters to the edge; older ones have long propagated.
-      previous: previous === undefined ? undefined : { ...previous, previous: undefined },
+      // The edge walks back to the newest upload that has propagated; three back is plenty for any test.
+      previous: keepHistory(previous, 3),
     };
     site.served[authType] = served;
     site.lastType = authType;
@@ -517,6 +517,12 @@ export class FakeImperva {
       debug_info: { details: verdict(site, served, leaf), 'id-info': '13008' },
     };
   }
+}
+
+/** `served` and at most `depth - 1` uploads before it. */
+function keepHistory(served: Served | undefined, depth: number): Served | undefined {
+  if (served === undefined || depth <= 0) return undefined;
+  return { ...served, previous: keepHistory(served.previous, depth - 1) };
 }
 
 function status(site: FakeSite): Record<string, unknown> {
