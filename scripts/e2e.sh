@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A package_of=([certbot]=certbot [pebble]=pebble [lego]=lego [dehydrated]=dehydrated [curl]=curl [openssl]=openssl)
+declare -A package_of=([certbot]=certbot [pebble]=pebble [lego]=lego [dehydrated]=dehydrated [curl]=curl [openssl]=openssl [promtool]=prometheus)
 missing=()
 for command in "${!package_of[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
@@ -29,4 +29,18 @@ done
 echo "e2e: $(certbot --version 2>&1), lego $(dpkg-query -W -f='${Version}' lego 2>/dev/null || echo '?'), pebble $(dpkg-query -W -f='${Version}' pebble 2>/dev/null || echo '?'), dehydrated $(dpkg-query -W -f='${Version}' dehydrated 2>/dev/null || echo '?')"
 
 npm run build --silent
+
+# promtool (Debian package prometheus, installed above when missing) checks the metrics file format.
+# The metrics file (config metricsFile) must be what node_exporter's textfile collector accepts: write one the way
+# the commands do, several commands merging, and let Prometheus' own linter judge it.
+metrics_dir="$(mktemp -d)"
+node --import tsx scripts/metrics-sample.ts "$metrics_dir/incap-cert.prom"
+if ! promtool check metrics < "$metrics_dir/incap-cert.prom"; then
+  echo "e2e: FAILED: promtool check metrics rejects the metrics file:" >&2
+  cat "$metrics_dir/incap-cert.prom" >&2
+  exit 1
+fi
+echo "e2e: promtool check metrics: ok"
+rm -rf "$metrics_dir"
+
 exec node --import tsx --test --test-reporter=spec --test-concurrency=1 test/e2e/*.e2e.test.ts

@@ -1,9 +1,11 @@
 /**
- * The project's one fake Imperva API: the v1 custom-certificate upload and `sites/status`, behaving as
+ * The project's one fake Imperva API: the v1 custom-certificate upload, remove, `sites/status` (with `dns`) and
+ * `account/verify`, and the v3 certificates listing (per site and account-wide), behaving as
  * docs/imperva-api.md describes. Listens on 127.0.0.1 only, on a free port. Records every request for
- * assertions, keeps what each site serves, and injects faults and latency on demand.
+ * assertions, keeps what each site holds per key type (certificate and key PEM too, so test/support/fake-edge.ts can
+ * serve them), and injects faults and latency on demand.
  */
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -15,6 +17,27 @@ import type { AddressInfo, Socket } from 'node:net';
 
 export type AuthType = 'RSA' | 'ECC';
 
+/** What a request was for: v1 upload, status, remove, account/verify; v3 certificates; anything else. */
+export type Endpoint = 'upload' | 'status' | 'certificates' | 'remove' | 'verify' | 'other';
+
+/**
+ * How the v3 certificates API answers: 'ok', or every call fails with that HTTP status and a v3 `{"errors":[…]}`
+ * body, or 'absent': the route does not exist (HTTP 404, an HTML page, no JSON).
+ */
+export type V3Mode = 'ok' | 401 | 403 | 404 | 'absent';
+
+/**
+ * The account-wide v3 listing (no `extSiteId`): 'ok', or that HTTP status with a v3 error body while per-site
+ * calls still work.
+ */
+export type V3AccountWide = 'ok' | 400 | 403 | 404;
+
+/**
+ * How v3 writes fingerprints and serials. 'openssl': `SHA1 Fingerprint=AA:BB:…` and `0A:1B:…` (uppercase, colons);
+ * 'plain': lowercase hex, no prefix, no colons. Clients must normalize both.
+ */
+export type V3Format = 'openssl' | 'plain';
+
 export interface Served {
   authType: AuthType;
   /** SHA-256 of the leaf, lowercase hex. */
@@ -24,6 +47,15 @@ export interface Served {
   expirationDate: number;
   chainLength: number;
   uploadedAt: number;
+  /** SHA-1 of the leaf, lowercase hex (v3 reports it, in its own format). */
+  sha1: string;
+  /** The leaf's serial, lowercase hex (as node prints it). */
+  serial: string;
+  /** What was uploaded, decoded: the certificate PEM (leaf and chain) and the key PEM, for the fake edge. */
+  certPem: string;
+  keyPem: string;
+  /** What this key type held before this upload (the fake edge serves it until the upload has propagated). */
+  previous: Served | undefined;
 }
 
 export interface FakeSite {
@@ -32,20 +64,28 @@ export interface FakeSite {
   served: Partial<Record<AuthType, Served>>;
   /** The key type uploaded last: what `sites/status` shows. */
   lastType: AuthType | undefined;
+  /** Every name the site answers for at the edge: the domain first, then aliases (a wildcard is allowed). */
+  names: string[];
+  /** The site's CNAME target, as `sites/status` `dns` gives it. */
+  cname: string;
+  /** Whether `sites/status` writes `set_data_to` as a string or as a list (Imperva does both). */
+  dnsStyle: 'string' | 'list';
 }
 
 export interface RecordedRequest {
   method: string;
   path: string;
-  /** 'upload', 'status' or 'other'. */
-  endpoint: 'upload' | 'status' | 'other';
+  endpoint: Endpoint;
   headers: IncomingHttpHeaders;
   query: Record<string, string>;
   form: Record<string, string>;
   rawBody: string;
+  /** `site_id` (v1 form) or `extSiteId` (v3 query). */
   siteId: string | undefined;
   /** The `res` answered, when an answer was sent; undefined for injected faults without an envelope. */
   res: number | undefined;
+  /** The HTTP status answered (set for v3 answers and for v1 answers sent with an envelope). */
+  status?: number | undefined;
   at: number;
 }
 
@@ -67,7 +107,7 @@ export interface Fault {
 }
 
 export interface FaultRule {
-  endpoint?: 'upload' | 'status';
+  endpoint?: Exclude<Endpoint, 'other'>;
   siteId?: string;
   /** How many matching requests get the fault (default 1; Infinity for all). */
   times?: number;
@@ -83,6 +123,19 @@ export interface FakeImpervaOptions {
   latencyMs?: number;
   /** Imperva's throttling: a token bucket per account; a request without a token gets HTTP 429 and Retry-After. */
   rateLimit?: { perSecond: number; burst: number };
+  /** site id → more names the site answers for at the edge (aliases, a wildcard); its domain is always one. */
+  names?: Record<string, string[]>;
+  /** How v3 answers (default 'ok'). Also settable later through the `v3` property. */
+  v3?: V3Mode;
+  /** How the account-wide v3 listing answers (default 'ok'). */
+  v3AccountWide?: V3AccountWide;
+  v3Format?: V3Format;
+  /** What `account/verify` reports. */
+  account?: { id: number; name: string; planName: string };
+  /** The key is disabled: every v1 call answers res 9418, v3 answers 401. */
+  disabledKey?: boolean;
+  /** Error answers echo the API key and the start of the private key sent (for secret-scan tests). */
+  echoSecrets?: boolean;
 }
 
 const RES_MESSAGES: Record<number, string> = {
@@ -95,7 +148,10 @@ const RES_MESSAGES: Record<number, string> = {
   9413: 'Unknown/unauthorized site_id',
   9414: 'Feature not permitted',
   9415: 'Operation not allowed',
+  9418: 'Disabled API Key',
 };
+
+const DAY = 86_400_000;
 
 export class FakeImperva {
   readonly requests: RecordedRequest[] = [];
@@ -106,6 +162,11 @@ export class FakeImperva {
   maxInFlight = 0;
   /** Requests answered 429 by the rate limit. */
   throttled = 0;
+  v3: V3Mode;
+  v3AccountWide: V3AccountWide;
+  v3Format: V3Format;
+  disabledKey: boolean;
+  echoSecrets: boolean;
   private tokens: number;
   private tokensAt = Date.now();
   private readonly faults: FaultRule[] = [];
@@ -117,7 +178,12 @@ export class FakeImperva {
   ) {
     this.latencyMs = options.latencyMs ?? 0;
     this.tokens = options.rateLimit?.burst ?? 0;
-    for (const [id, domain] of Object.entries(options.sites)) this.addSite(id, domain);
+    this.v3 = options.v3 ?? 'ok';
+    this.v3AccountWide = options.v3AccountWide ?? 'ok';
+    this.v3Format = options.v3Format ?? 'openssl';
+    this.disabledKey = options.disabledKey ?? false;
+    this.echoSecrets = options.echoSecrets ?? false;
+    for (const [id, domain] of Object.entries(options.sites)) this.addSite(id, domain, options.names?.[id]);
   }
 
   static async start(options: FakeImpervaOptions): Promise<FakeImperva> {
@@ -133,8 +199,17 @@ export class FakeImperva {
     return fake;
   }
 
-  addSite(id: string, domain: string): void {
-    this.sites.set(id, { id, domain, served: {}, lastType: undefined });
+  addSite(id: string, domain: string, names: readonly string[] = []): void {
+    this.sites.set(id, {
+      id,
+      domain,
+      served: {},
+      lastType: undefined,
+      names: [domain, ...names.filter((name) => name !== domain)],
+      cname: `${Number(id).toString(36)}.x.incapdns.net`,
+      // Imperva writes `set_data_to` as a string for some records and a list for others: alternate.
+      dnsStyle: this.sites.size % 2 === 0 ? 'string' : 'list',
+    });
   }
 
   /** What a site serves now for a key type (default: the type uploaded last). */
@@ -142,6 +217,16 @@ export class FakeImperva {
     const site = this.sites.get(siteId);
     const type = authType ?? site?.lastType;
     return type === undefined ? undefined : site?.served[type];
+  }
+
+  /** Requests to one endpoint, in order. */
+  requestsTo(endpoint: Endpoint): RecordedRequest[] {
+    return this.requests.filter((request) => request.endpoint === endpoint);
+  }
+
+  /** Removals that Imperva accepted (res 0). */
+  acceptedRemovals(): RecordedRequest[] {
+    return this.requestsTo('remove').filter((request) => request.res === 0);
   }
 
   uploads(): RecordedRequest[] {
@@ -177,11 +262,7 @@ export class FakeImperva {
       const form = /x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')
         ? Object.fromEntries(new URLSearchParams(rawBody))
         : {};
-      const endpoint = url.pathname.endsWith('/api/prov/v1/sites/customCertificate/upload')
-        ? 'upload'
-        : url.pathname.endsWith('/api/prov/v1/sites/status')
-          ? 'status'
-          : 'other';
+      const endpoint = endpointOf(url.pathname);
       const record: RecordedRequest = {
         method: req.method ?? '',
         path: url.pathname,
@@ -190,7 +271,7 @@ export class FakeImperva {
         query: Object.fromEntries(url.searchParams),
         form,
         rawBody,
-        siteId: form.site_id,
+        siteId: form.site_id ?? url.searchParams.get('extSiteId') ?? undefined,
         res: undefined,
         at: Date.now(),
       };
@@ -217,7 +298,8 @@ export class FakeImperva {
         if (fault.hang === true) return; // the socket is destroyed on close()
         if (fault.res !== undefined) {
           record.res = fault.res;
-          return send(res, fault.status ?? 200, envelope(fault.res), fault.headers);
+          record.status = fault.status ?? 200;
+          return send(res, record.status, this.echo(envelope(fault.res), record), fault.headers);
         }
         res.writeHead(fault.status ?? 200, {
           'content-type': fault.contentType ?? 'text/html',
@@ -227,9 +309,22 @@ export class FakeImperva {
         return;
       }
 
+      if (endpoint === 'certificates') {
+        const reply = this.answerV3(record);
+        record.status = reply.status;
+        if (typeof reply.body === 'string') {
+          res.writeHead(reply.status, { 'content-type': 'text/html' });
+          res.end(reply.body);
+          return;
+        }
+        return send(res, reply.status, reply.body);
+      }
       const answer =
-        req.method !== 'POST' || endpoint === 'other' ? envelope(1) : this.answer(endpoint, record);
+        req.method !== 'POST' || endpoint === 'other'
+          ? envelope(1)
+          : this.echo(this.answer(endpoint, record), record);
       record.res = Number(answer.res);
+      record.status = 200;
       send(res, 200, answer);
     } finally {
       this.inFlight -= 1;
@@ -262,14 +357,117 @@ export class FakeImperva {
     return rule.fault;
   }
 
-  private answer(endpoint: 'upload' | 'status', request: RecordedRequest): Record<string, unknown> {
+  private answer(
+    endpoint: Exclude<Endpoint, 'certificates' | 'other'>,
+    request: RecordedRequest,
+  ): Record<string, unknown> {
     // Headers, or the legacy api_id/api_key form fields (the seed's curl recipe; incap-cert never sends them).
     const id = header(request.headers, 'x-api-id') ?? request.form.api_id;
     const key = header(request.headers, 'x-api-key') ?? request.form.api_key;
     if (id !== this.options.apiId || key !== this.options.apiKey) return envelope(9411);
+    if (this.disabledKey) return envelope(9418);
+    if (endpoint === 'verify') return this.verify();
     const site = this.sites.get(request.form.site_id ?? '');
     if (site === undefined) return envelope(9413);
+    if (endpoint === 'remove') return remove(site, request.form);
     return endpoint === 'upload' ? this.upload(site, request.form) : status(site);
+  }
+
+  /** `account/verify`: who the key belongs to. */
+  private verify(): Record<string, unknown> {
+    const account = this.options.account ?? { id: 52219722, name: 'test account', planName: 'ENTERPRISE' };
+    return {
+      account_type: 'Account',
+      account_id: account.id,
+      parent_id: 0,
+      account_name: account.name,
+      plan_id: 'ent100',
+      plan_name: account.planName,
+      res: 0,
+      res_message: 'OK',
+      debug_info: { 'id-info': '999999' },
+    };
+  }
+
+  /**
+   * v3 `GET …/certificates[?extSiteId=ID][&certType=CUSTOM_CERT]`: one entry per key type a site holds; without
+   * `extSiteId`, every site of the account. Real HTTP statuses and `{"errors":[…]}` on failure.
+   */
+  private answerV3(request: RecordedRequest): { status: number; body: unknown } {
+    if (this.v3 === 'absent') {
+      return { status: 404, body: '<html><body><h1>404 Not Found</h1></body></html>' };
+    }
+    if (request.method !== 'GET') return v3Error(405, 'Method Not Allowed', 'Use GET', request.path);
+    const id = header(request.headers, 'x-api-id');
+    const key = header(request.headers, 'x-api-key');
+    if (id !== this.options.apiId || key !== this.options.apiKey || this.disabledKey) {
+      return this.echoV3(
+        v3Error(401, 'Unauthorized', 'Authentication missing or invalid', request.path),
+        request,
+      );
+    }
+    if (this.v3 !== 'ok') {
+      const titles = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+      return this.echoV3(
+        v3Error(this.v3, titles[this.v3], 'The API key is not allowed to read certificates', request.path),
+        request,
+      );
+    }
+    const certType = request.query.certType;
+    const extSiteId = request.query.extSiteId;
+    let sites: FakeSite[];
+    if (extSiteId === undefined) {
+      if (this.v3AccountWide !== 'ok') {
+        return v3Error(this.v3AccountWide, 'Bad Request', 'extSiteId is required', request.path);
+      }
+      sites = [...this.sites.values()];
+    } else {
+      const site = this.sites.get(extSiteId);
+      if (site === undefined) {
+        return v3Error(404, 'Not Found', `site ${extSiteId} not found in the account`, request.path);
+      }
+      sites = [site];
+    }
+    const data: unknown[] = [];
+    for (const site of sites) {
+      if (certType === undefined || certType === 'CUSTOM_CERT') {
+        for (const type of ['RSA', 'ECC'] as const) {
+          const served = site.served[type];
+          if (served !== undefined) data.push(v3Custom(site, served, this.v3Format));
+        }
+      }
+      // Unfiltered, the listing also holds Imperva's own (managed) certificates, without custom details.
+      if (certType === undefined) data.push(v3Managed(site));
+    }
+    return { status: 200, body: { data } };
+  }
+
+  /** In echo mode, a v1 error answer repeats what a careless server might: the key and the start of the private key. */
+  private echo(answer: Record<string, unknown>, request: RecordedRequest): Record<string, unknown> {
+    if (!this.echoSecrets || Number(answer.res) === 0) return answer;
+    const echoed = secretEcho(request);
+    return {
+      ...answer,
+      res_message: `${String(answer.res_message)} (${echoed})`,
+      debug_info: { ...(answer.debug_info as Record<string, unknown>), Error: echoed },
+    };
+  }
+
+  private echoV3(
+    reply: { status: number; body: unknown },
+    request: RecordedRequest,
+  ): { status: number; body: unknown } {
+    if (!this.echoSecrets) return reply;
+    const errors = (reply.body as { errors: Record<string, unknown>[] }).errors;
+    return {
+      status: reply.status,
+      body: {
+        errors: errors.map((error) => ({
+          ...error,
+          detail: `${String(error.detail)} (${secretEcho(request)})`,
+        })),
+      },
+    };
   }
 
   private upload(site: FakeSite, form: Record<string, string>): Record<string, unknown> {
@@ -296,6 +494,7 @@ export class FakeImperva {
     // Imperva keeps one certificate per key type; an ECDSA certificate sent as RSA fails.
     if (authType !== keyType) return envelope(1);
     const expirationDate = new Date(leaf.validTo).getTime();
+    const previous = site.served[authType];
     const served: Served = {
       authType,
       fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
@@ -303,6 +502,12 @@ export class FakeImperva {
       expirationDate,
       chainLength: chain.length,
       uploadedAt: Date.now(),
+      sha1: leaf.fingerprint.replaceAll(':', '').toLowerCase(),
+      serial: leaf.serialNumber.toLowerCase(),
+      certPem: certificatePem,
+      keyPem,
+      // The edge walks back to the newest upload that has propagated; three back is plenty for any test.
+      previous: keepHistory(previous, 3),
     };
     site.served[authType] = served;
     site.lastType = authType;
@@ -312,6 +517,12 @@ export class FakeImperva {
       debug_info: { details: verdict(site, served, leaf), 'id-info': '13008' },
     };
   }
+}
+
+/** `served` and at most `depth - 1` uploads before it. */
+function keepHistory(served: Served | undefined, depth: number): Served | undefined {
+  if (served === undefined || depth <= 0) return undefined;
+  return { ...served, previous: keepHistory(served.previous, depth - 1) };
 }
 
 function status(site: FakeSite): Record<string, unknown> {
@@ -325,7 +536,123 @@ function status(site: FakeSite): Record<string, unknown> {
       served === undefined
         ? {}
         : { custom_certificate: { ...verdict(site, served), inputHash: served.inputHash } },
+    dns: siteDns(site),
   };
+}
+
+/** The records Imperva tells the owner to set: a CNAME to the edge (an apex gets A records, its www the CNAME). */
+function siteDns(site: FakeSite): Record<string, unknown>[] {
+  const data = (value: string) => (site.dnsStyle === 'list' ? [value] : value);
+  if (site.domain.split('.').length > 2) {
+    return [{ dns_record_name: site.domain, set_type_to: 'CNAME', set_data_to: data(site.cname) }];
+  }
+  return [
+    { dns_record_name: site.domain, set_type_to: 'A', set_data_to: ['45.60.12.34', '45.60.14.34'] },
+    { dns_record_name: `www.${site.domain}`, set_type_to: 'CNAME', set_data_to: data(site.cname) },
+  ];
+}
+
+/** v1 `sites/customCertificate/remove`: drops the site's custom certificate of that key type. */
+function remove(site: FakeSite, form: Record<string, string>): Record<string, unknown> {
+  // Without auth_type the behaviour is undocumented; the fake takes the upload's default, RSA.
+  const authType = form.auth_type ?? 'RSA';
+  if (authType !== 'RSA' && authType !== 'ECC') return envelope(2, 'auth_type must be RSA or ECC');
+  if (site.served[authType] === undefined) return envelope(1, `no custom ${authType} certificate`);
+  delete site.served[authType];
+  if (site.lastType === authType)
+    site.lastType = authType === 'RSA' && site.served.ECC ? 'ECC' : site.served.RSA ? 'RSA' : undefined;
+  // Imperva's answer to a removal carries res as a string.
+  return { res: '0', res_message: 'OK' };
+}
+
+function v3Custom(site: FakeSite, served: Served, format: V3Format): Record<string, unknown> {
+  const now = Date.now();
+  const pairs = (hex: string) =>
+    (hex.length % 2 === 0 ? hex : `0${hex}`).toUpperCase().match(/../g)?.join(':') ?? '';
+  return {
+    id: Number(site.id) * 10 + (served.authType === 'RSA' ? 1 : 2),
+    name: `custom-${site.id}-${served.authType}`,
+    type: 'CUSTOM_CERT',
+    status:
+      served.expirationDate <= now
+        ? 'EXPIRED'
+        : served.expirationDate - now < 30 * DAY
+          ? 'NEAR_EXPIRATION'
+          : 'ACTIVE',
+    authType: served.authType,
+    expirationDate: served.expirationDate,
+    extSiteId: Number(site.id),
+    level: 'SITE',
+    sans: [],
+    customCertificateDetails: {
+      fingerprint: format === 'openssl' ? `SHA1 Fingerprint=${pairs(served.sha1)}` : served.sha1,
+      serialNumber: format === 'openssl' ? pairs(served.serial) : served.serial,
+      inputHash: served.inputHash,
+      hasMismatchSite: false,
+      hsm: false,
+    },
+  };
+}
+
+/** Imperva's own certificate for a site, as the unfiltered listing shows it: no custom details. */
+function v3Managed(site: FakeSite): Record<string, unknown> {
+  return {
+    id: Number(site.id) * 10 + 9,
+    name: `ATLAS_${site.id}-1730205519459`,
+    status: 'IN_PROCESS',
+    sans: [
+      {
+        sanId: Number(site.id),
+        sanValue: site.domain,
+        validationMethod: 'CNAME',
+        status: 'VALIDATED',
+        domainIds: 2333,
+        sitesIds: [Number(site.id)],
+      },
+    ],
+    authType: 'RSA',
+    level: 'ACCOUNT',
+  };
+}
+
+function v3Error(
+  status: number,
+  title: string,
+  detail: string,
+  pointer: string,
+): { status: number; body: unknown } {
+  return {
+    status,
+    body: {
+      errors: [{ status, id: randomBytes(8).toString('hex'), source: { pointer }, title, detail }],
+    },
+  };
+}
+
+/** What a careless server repeats back: the API key sent, and the start of the private key (base64 and PEM). */
+function secretEcho(request: RecordedRequest): string {
+  const parts: string[] = [];
+  const key = header(request.headers, 'x-api-key') ?? request.form.api_key;
+  if (key !== undefined) parts.push(`api_key=${key}`);
+  const privateKey = request.form.private_key;
+  if (privateKey !== undefined && privateKey.length > 0) {
+    parts.push(`private_key=${privateKey.slice(0, 48)}`);
+    const pemLine = decodeBase64(privateKey)
+      ?.split('\n')
+      .find((line) => /^[A-Za-z0-9+/=]{16,}$/.test(line));
+    if (pemLine !== undefined) parts.push(`key line ${pemLine}`);
+  }
+  return parts.length === 0 ? 'no credentials received' : parts.join('; ');
+}
+
+function endpointOf(pathname: string): Endpoint {
+  if (pathname.endsWith('/api/prov/v1/sites/customCertificate/upload')) return 'upload';
+  if (pathname.endsWith('/api/prov/v1/sites/customCertificate/remove')) return 'remove';
+  if (pathname.endsWith('/api/prov/v1/sites/status')) return 'status';
+  if (pathname.endsWith('/api/prov/v1/account/verify')) return 'verify';
+  // Imperva's docs say certificates-ui; some clients use the prefix /certificates/v3/.
+  if (/\/certificates(?:-ui)?\/v3\/certificates\/?$/.test(pathname)) return 'certificates';
+  return 'other';
 }
 
 function verdict(site: FakeSite, served: Served, leaf?: X509Certificate): Record<string, unknown> {

@@ -1,0 +1,75 @@
+/**
+ * What an edge probe means for one site and key type (pure):
+ * - served: the edge serves exactly the local leaf (same SHA-256);
+ * - stale: another certificate whose names cover the site's name and that expires before the local one (an upload
+ *   that has not propagated yet, an earlier upload, Imperva's own certificate);
+ * - wrong: anything else (names that do not cover the site, or a certificate not ours that expires as late or later);
+ * - unreachable: the probe got no certificate.
+ */
+import { normalizeName } from '../config/site-map.js';
+import { isProbeFailure, type ProbeResult } from './probe.js';
+
+export type EdgeState = 'served' | 'stale' | 'wrong' | 'unreachable';
+
+export interface EdgeVerdict {
+  state: EdgeState;
+  /** One clause for the user, e.g. "serves an older certificate (expires 2026-01-02T…)". No secrets. */
+  detail: string;
+}
+
+export interface JudgeInput {
+  /** The site's name as mapped (a wildcard name is judged as the literal wildcard). */
+  name: string;
+  /** The local leaf: SHA-256 (hex, any case, colons allowed) and notAfter. */
+  local: { fingerprint: string; notAfter: Date };
+  probe: ProbeResult;
+}
+
+export function judgeEdge({ name, local, probe }: JudgeInput): EdgeVerdict {
+  if (isProbeFailure(probe)) return { state: 'unreachable', detail: probe.error };
+  const expires = probe.notAfter.toISOString();
+  if (normalizeFingerprint(probe.leafSha256) === normalizeFingerprint(local.fingerprint)) {
+    return { state: 'served', detail: `serves the local certificate (expires ${expires})` };
+  }
+  if (!namesCover(probe.names, name)) {
+    const names = probe.names.length === 0 ? 'no names' : probe.names.slice(0, 5).join(', ');
+    return { state: 'wrong', detail: `serves a certificate for ${names}, which does not cover ${name}` };
+  }
+  if (probe.notAfter.getTime() < local.notAfter.getTime()) {
+    return {
+      state: 'stale',
+      detail: `serves an older certificate (expires ${expires}, the local one ${local.notAfter.toISOString()})`,
+    };
+  }
+  return {
+    state: 'wrong',
+    detail: `serves another certificate for ${name} that expires ${expires}, not before the local one`,
+  };
+}
+
+/** Hex fingerprints compare lowercase, without colons or spaces. */
+export function normalizeFingerprint(fingerprint: string): string {
+  return fingerprint.replace(/[:\s]/g, '').toLowerCase();
+}
+
+/** Whether any of a certificate's names covers `name`. */
+export function namesCover(certificateNames: readonly string[], name: string): boolean {
+  return certificateNames.some((pattern) => nameCovers(pattern, name));
+}
+
+/**
+ * RFC 6125 as browsers apply it: names compare case-insensitively without a trailing dot; `*.example.com` covers
+ * exactly one non-empty label in front of `example.com` (not `example.com`, not `a.b.example.com`); a wildcard must be
+ * the whole left-most label; a wildcard site name (`*.example.com`) is covered only by that same wildcard.
+ */
+export function nameCovers(pattern: string, name: string): boolean {
+  const certName = normalizeName(pattern);
+  const wanted = normalizeName(name);
+  if (certName === undefined || wanted === undefined) return false;
+  if (certName === wanted) return true;
+  if (!certName.startsWith('*.') || wanted.startsWith('*.')) return false;
+  const base = certName.slice(2);
+  if (!base.includes('.')) return false; // `*.com` covers nothing
+  const dot = wanted.indexOf('.');
+  return dot > 0 && wanted.slice(dot + 1) === base;
+}

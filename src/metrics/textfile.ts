@@ -1,0 +1,276 @@
+/**
+ * Metrics for node_exporter's textfile collector: one Prometheus text-format file (config `metricsFile`), replaced
+ * atomically after each command (temp file in the same folder, fsync, rename, fsync of the folder), MERGING what
+ * this command learned into what the file already holds from earlier commands. The file holds no secrets (mode
+ * 0644, so node_exporter can read it). The temp file's name does not end in `.prom`, so the collector never reads a
+ * half-written file; a lock (`FILE.lock`, held for milliseconds) keeps two commands from losing each other's update.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rm, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { KeyType } from '../certificate/read.js';
+import { ExitCode, IncapCertError } from '../errors.js';
+import { withLock } from '../state/lock.js';
+
+export type ExpirySource = 'local' | 'imperva' | 'edge';
+
+/** A certificate's notAfter for one site and key type, as one source saw it. */
+export interface ExpirySample {
+  siteId: string;
+  keyType: KeyType;
+  source: ExpirySource;
+  notAfter: Date;
+}
+
+/** What one command run learned. */
+export interface MetricsUpdate {
+  /** `deploy`, `push`, `sync`, `status`, `verify`, … */
+  command: string;
+  success: boolean;
+  at: Date;
+  /** Set (replace) these samples; others stay as earlier commands left them. */
+  expiries?: readonly ExpirySample[];
+  /** First forget every earlier expiry sample of these sources (the command saw the whole picture for them). */
+  replaceSources?: readonly ExpirySource[];
+  /** First forget every expiry sample, any source, of these site and key type pairs (a removed certificate). */
+  forget?: readonly { siteId: string; keyType: KeyType }[];
+  /** Entries in the retry queue now. */
+  queueEntries?: number;
+}
+
+export interface Sample {
+  name: MetricName;
+  labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
+export const METRICS = {
+  incap_cert_last_run_timestamp_seconds: {
+    help: 'When each incap-cert command last finished, in seconds since the epoch.',
+    labels: ['command'],
+  },
+  incap_cert_last_run_success: {
+    help: 'Whether the last run of each incap-cert command succeeded (1) or failed (0).',
+    labels: ['command'],
+  },
+  incap_cert_certificate_expiry_timestamp_seconds: {
+    help: "notAfter of the certificate per site and key type, as seen locally, in Imperva's API or at the edge, in seconds since the epoch.",
+    labels: ['site_id', 'key_type', 'source'],
+  },
+  incap_cert_queue_entries: {
+    help: 'Deliveries waiting in the retry queue.',
+    labels: [],
+  },
+} as const satisfies Record<string, { help: string; labels: readonly string[] }>;
+
+export type MetricName = keyof typeof METRICS;
+
+/** A file bigger than this is not ours: start afresh rather than parse it. */
+const MAX_PREVIOUS_BYTES = 1024 * 1024;
+
+/** Writing the metrics file failed (a folder that does not exist, no permission). */
+export class MetricsError extends IncapCertError {
+  constructor(message: string) {
+    super(message, 'METRICS', ExitCode.Usage);
+  }
+}
+
+/** Merges `update` into the file's samples and replaces the file atomically. */
+export async function writeMetrics(file: string, update: MetricsUpdate): Promise<void> {
+  try {
+    await withLock(`${file}.lock`, async () => {
+      const previous = parseMetrics(await readPrevious(file));
+      await replaceFile(file, renderMetrics(mergeMetrics(previous, update)));
+    });
+  } catch (error) {
+    if (error instanceof MetricsError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new MetricsError(
+      code === undefined
+        ? `cannot write metrics file ${file}: ${(error as Error).message}`
+        : `cannot write metrics file ${file} (${code})`,
+    );
+  }
+}
+
+/** The samples after one command: pure, so the merge rules can be tested without files. */
+export function mergeMetrics(previous: readonly Sample[], update: MetricsUpdate): Sample[] {
+  const forgotten = new Set((update.forget ?? []).map((pair) => `${pair.siteId}\0${pair.keyType}`));
+  const replaced = new Set<string>(update.replaceSources ?? []);
+  const samples = new Map<string, Sample>();
+  const put = (sample: Sample) => samples.set(sampleKey(sample), sample);
+  for (const sample of previous) {
+    if (sample.name === 'incap_cert_certificate_expiry_timestamp_seconds') {
+      const { site_id: siteId = '', key_type: keyType = '', source = '' } = sample.labels;
+      if (forgotten.has(`${siteId}\0${keyType}`) || replaced.has(source)) continue;
+    }
+    put(sample);
+  }
+  const command = { command: update.command };
+  put({ name: 'incap_cert_last_run_timestamp_seconds', labels: command, value: update.at.getTime() / 1000 });
+  put({ name: 'incap_cert_last_run_success', labels: command, value: update.success ? 1 : 0 });
+  for (const expiry of update.expiries ?? []) {
+    put({
+      name: 'incap_cert_certificate_expiry_timestamp_seconds',
+      labels: { site_id: expiry.siteId, key_type: expiry.keyType, source: expiry.source },
+      value: Math.floor(expiry.notAfter.getTime() / 1000),
+    });
+  }
+  if (update.queueEntries !== undefined) {
+    put({ name: 'incap_cert_queue_entries', labels: {}, value: update.queueEntries });
+  }
+  return [...samples.values()];
+}
+
+/** Prometheus text format 0.0.4: HELP and TYPE for each family present, samples in a stable order. */
+export function renderMetrics(samples: readonly Sample[]): string {
+  const lines: string[] = [];
+  for (const [name, family] of Object.entries(METRICS) as [MetricName, (typeof METRICS)[MetricName]][]) {
+    const rows = samples
+      .filter((sample) => sample.name === name)
+      .map((sample) => `${name}${renderLabels(family.labels, sample.labels)} ${formatValue(sample.value)}`)
+      .sort();
+    if (rows.length === 0) continue;
+    lines.push(`# HELP ${name} ${escapeHelp(family.help)}`, `# TYPE ${name} gauge`, ...rows);
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/**
+ * Reads back a file we wrote: only our own families, with exactly their labels and a number. Anything else (another
+ * tool's lines, a damaged line) is dropped; the file is ours to rewrite.
+ */
+export function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const sample = parseSample(line);
+    if (sample !== undefined) samples.push(sample);
+  }
+  return samples;
+}
+
+function parseSample(line: string): Sample | undefined {
+  const nameMatch = /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line);
+  if (nameMatch === null) return undefined;
+  const name = nameMatch[1] ?? '';
+  if (!Object.hasOwn(METRICS, name)) return undefined;
+  const family = METRICS[name as MetricName];
+  let rest = line.slice(name.length);
+  const labels: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (rest.startsWith('{')) {
+    let index = 1;
+    for (;;) {
+      while (rest[index] === ' ' || rest[index] === ',') index += 1;
+      if (rest[index] === '}') break;
+      const labelMatch = /^([a-zA-Z_][a-zA-Z0-9_]*)="/.exec(rest.slice(index));
+      if (labelMatch === null) return undefined;
+      const label = labelMatch[1] ?? '';
+      index += labelMatch[0].length;
+      let value = '';
+      for (;;) {
+        const char = rest[index];
+        if (char === undefined) return undefined;
+        index += 1;
+        if (char === '"') break;
+        if (char === '\\') {
+          const next = rest[index];
+          index += 1;
+          if (next === 'n') value += '\n';
+          else if (next === '\\' || next === '"') value += next;
+          else return undefined;
+        } else value += char;
+      }
+      if (Object.hasOwn(labels, label)) return undefined;
+      labels[label] = value;
+    }
+    rest = rest.slice(index + 1);
+  }
+  const names = Object.keys(labels).sort();
+  const wanted = [...family.labels].sort();
+  if (names.length !== wanted.length || names.some((label, i) => label !== wanted[i])) return undefined;
+  const valueMatch = /^ +(\S+)(?: +-?\d+)? *$/.exec(rest);
+  if (valueMatch === null) return undefined;
+  const value = Number(valueMatch[1]);
+  if (!Number.isFinite(value)) return undefined;
+  return { name: name as MetricName, labels: { ...labels }, value };
+}
+
+function renderLabels(order: readonly string[], labels: Readonly<Record<string, string>>): string {
+  if (order.length === 0) return '';
+  return `{${order.map((label) => `${label}="${escapeLabel(labels[label] ?? '')}"`).join(',')}}`;
+}
+
+/** Label values escape backslash, double quote and line feed. */
+export function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** HELP text escapes backslash and line feed. */
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function sampleKey(sample: Sample): string {
+  const family = METRICS[sample.name];
+  return [sample.name, ...family.labels.map((label) => sample.labels[label] ?? '')].join('\0');
+}
+
+/** Our previous file, or '' when there is none, it is not a regular file, it is a symlink or too big. */
+async function readPrevious(file: string): Promise<string> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > MAX_PREVIOUS_BYTES) return '';
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function replaceFile(file: string, text: string): Promise<void> {
+  const folder = dirname(file);
+  const temp = join(folder, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(
+    temp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    try {
+      await handle.chmod(0o644); // whatever the umask
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  // Make the rename itself durable; some file systems refuse to fsync a folder, which costs nothing here.
+  try {
+    const dir = await open(folder, constants.O_RDONLY);
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // best effort
+  }
+}
