@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { constants } from 'node:os';
+import { quickAnswer } from './cli/help.js';
 import { quickPlan } from './quick.js';
 
 // A reader that goes away (`incap-cert status | head -1`) is not a failure of ours: stop writing, keep the exit code,
@@ -12,8 +13,14 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // Argv after the program: `node cli.cjs …` and the single executable (`incap-cert …`, argv[1] repeats argv[0]).
 const argv = process.argv.slice(2);
-const quick = quickPlan(argv, process.env, (line) => process.stdout.write(line));
-if (quick !== undefined && 'code' in quick) {
+const answer = quickAnswer(argv);
+const quick =
+  answer === undefined ? quickPlan(argv, process.env, (line) => process.stdout.write(line)) : undefined;
+if (answer !== undefined) {
+  if (answer.out !== undefined) process.stdout.write(answer.out);
+  if (answer.err !== undefined) process.stderr.write(answer.err);
+  process.exitCode = answer.code;
+} else if (quick !== undefined && 'code' in quick) {
   process.exitCode = quick.code;
 } else {
   // Asked to stop (SIGTERM from systemd or lego's hook timeout, ^C, a closed terminal): every site not yet delivered

@@ -49,6 +49,8 @@ export interface Report {
   unhealthy: boolean;
   /** The signal that stopped the run. */
   interrupted?: NodeJS.Signals | undefined;
+  /** What the command adds to its --json document (status: its rows as `sites`). */
+  data?: Record<string, unknown> | undefined;
 }
 
 export function emptyReport(command: string): Report {
@@ -74,6 +76,6 @@ export function exitCodeOf(outcome: unknown): number {
   return outcome instanceof IncapCertError ? outcome.exitCode : ExitCode.SiteFailed;
 }
 
-function isReport(value: unknown): value is Report {
+export function isReport(value: unknown): value is Report {
   return typeof value === 'object' && value !== null && 'sites' in value && 'problems' in value;
 }

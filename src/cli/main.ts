@@ -3,15 +3,16 @@ import type { HookPlan } from '../engine/plan.js';
 import { IncapCertError, UsageError } from '../errors.js';
 import { createImpervaClient } from '../imperva/client.js';
 import { Logger, type ConsoleStreams } from '../log/logger.js';
-import { emptyReport, exitCodeOf } from '../report.js';
+import { emptyReport, exitCodeOf, isReport } from '../report.js';
 import type { Deps } from '../run/context.js';
-import { VERSION } from '../version.js';
 import type { CommandIO } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { defaultCommand, deployCommand } from './commands/deploy.js';
 import { pushCommand } from './commands/push.js';
+import { queueCommand } from './commands/queue.js';
 import { statusCommand } from './commands/status.js';
 import { syncCommand } from './commands/sync.js';
+import { COMMANDS, didYouMean, flagsOf, quickAnswer } from './help.js';
 import { globalOptions } from './options.js';
 
 export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal): Deps => ({
@@ -26,39 +27,63 @@ export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal
  * tests can run it in-process. Each command hands its report to `io.finish`.
  */
 export function buildParser(io: CommandIO, argv: readonly string[] = []) {
-  return yargs()
-    .scriptName('incap-cert')
-    .usage('$0 [command] [options]\n\nKeeps Imperva serving the certificates your ACME client renews.')
-    .options(globalOptions)
-    .command(deployCommand(io))
-    .command(pushCommand(io))
-    .command(checkCommand(io))
-    .command(syncCommand(io))
-    .command(statusCommand(io))
-    .command(defaultCommand(io))
-    .strict()
-    .version(VERSION)
-    .help()
-    .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .exitProcess(false)
-    .fail((message, error) => {
-      // yargs' own validation errors (YError) are usage errors; anything else came from a command.
-      if (error !== undefined && error !== null && error.name !== 'YError') throw error;
-      throw new UsageError(usageMessage(message ?? error?.message ?? 'bad command line', argv));
-    });
+  return (
+    yargs()
+      .scriptName('incap-cert')
+      .usage('$0 [command] [options]\n\nKeeps Imperva serving the certificates your ACME client renews.')
+      .options(globalOptions)
+      .command(deployCommand(io))
+      .command(pushCommand(io))
+      .command(checkCommand(io))
+      .command(syncCommand(io))
+      .command(statusCommand(io))
+      .command(queueCommand(io))
+      .command(defaultCommand(io))
+      .strict()
+      // --help, help COMMAND and --version are answered from src/cli/help.ts, before yargs is even loaded.
+      .version(false)
+      .help(false)
+      .exitProcess(false)
+      .fail((message, error) => {
+        // yargs' own validation errors (YError) are usage errors; anything else came from a command.
+        if (error !== undefined && error !== null && error.name !== 'YError') throw error;
+        throw new UsageError(usageMessage(message ?? error?.message ?? 'bad command line', argv));
+      })
+  );
 }
 
-/** yargs' own words, made one line that says what to do. */
+/** yargs' own words, made one line that says what to do (and what was probably meant). */
 export function usageMessage(message: string, argv: readonly string[]): string {
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown?.[1] !== undefined) {
-    const words = unknown[1].split(', ').map((word) => {
-      const flag = word.length === 1 ? `-${word}` : `--${word}`;
-      return argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))
-        ? `option ${flag}`
-        : `command or argument ${word}`;
-    });
+    const first = argv[0];
+    const commands = COMMANDS.map((spec) => spec.name);
+    if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
+      // A mistyped command: its options are not the point.
+      const guess = didYouMean(first, commands);
+      return `unknown command or argument ${first}${guess === undefined ? '' : ` (did you mean ${guess}?)`}; see incap-cert --help`;
+    }
+    const command = commands.find((name) => name === first);
+    const listed = unknown[1].split(', ');
+    const kebab = (word: string) => word.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+    // yargs names an unknown --live-dr twice: as it is and camel-cased.
+    const words = listed
+      .filter((word) => kebab(word) === word || !listed.includes(kebab(word)))
+      .map((word) => {
+        const flag = word.length === 1 ? `-${word}` : `--${word}`;
+        if (argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) {
+          const guess = didYouMean(word, flagsOf(command));
+          return `option ${flag}${guess === undefined ? '' : ` (did you mean --${guess}?)`}`;
+        }
+        const guess =
+          command === undefined
+            ? didYouMean(
+                word,
+                COMMANDS.map((spec) => spec.name),
+              )
+            : undefined;
+        return `command or argument ${word}${guess === undefined ? '' : ` (did you mean ${guess}?)`}`;
+      });
     return `unknown ${words.join(', ')}; see incap-cert --help`;
   }
   const missing = /^Not enough arguments following: (.+)$/.exec(message);
@@ -77,8 +102,15 @@ export async function main(
   streams?: ConsoleStreams,
   preplanned?: HookPlan,
 ): Promise<number> {
+  const out = streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const quick = quickAnswer(argv);
+  if (quick !== undefined) {
+    if (quick.out !== undefined) out.stdout.write(quick.out);
+    if (quick.err !== undefined) out.stderr.write(quick.err);
+    return quick.code;
+  }
   const logger = new Logger(streams);
-  let outcome: unknown = emptyReport('none');
+  let outcome: unknown = emptyReport(argv[0] ?? 'deploy');
   try {
     await buildParser(
       {
@@ -95,8 +127,34 @@ export async function main(
     outcome = error;
     tell(error, logger, argv.includes('--verbose'));
   }
+  const code = exitCodeOf(outcome);
+  // --json: one document on stdout whatever happened, never an empty stdout.
+  if (argv.includes('--json'))
+    out.stdout.write(`${logger.redactor.redact(JSON.stringify(jsonOf(outcome, code, argv)))}\n`);
   await logger.close();
-  return exitCodeOf(outcome);
+  return code;
+}
+
+/** The --json document: always `ok`; every attempted site's outcome; `error` when the run failed before any site. */
+function jsonOf(outcome: unknown, exitCode: number, argv: readonly string[]): Record<string, unknown> {
+  if (isReport(outcome)) {
+    const { command, sites, problems, interrupted, data } = outcome;
+    return {
+      ok: exitCode === 0,
+      command,
+      exitCode,
+      sites,
+      ...(problems.length === 0 ? {} : { problems: problems.map((problem) => problem.message) }),
+      ...(interrupted === undefined ? {} : { interrupted }),
+      ...data,
+    };
+  }
+  const error =
+    outcome instanceof IncapCertError
+      ? { code: outcome.code, message: outcome.lines().join('; ') }
+      : { code: 'INTERNAL', message: outcome instanceof Error ? outcome.message : String(outcome) };
+  const command = COMMANDS.find((spec) => spec.name === argv[0])?.name ?? 'deploy';
+  return { ok: false, command, exitCode, sites: [], error };
 }
 
 function tell(error: unknown, logger: Logger, verbose: boolean): void {

@@ -1,3 +1,7 @@
+/**
+ * Every option of the command line, as data: the yargs modules take their argument types from these definitions,
+ * and the help (src/cli/help.ts) is rendered from them without loading yargs.
+ */
 import type { InferredOptionTypes, Options } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../run/context.js';
@@ -5,7 +9,8 @@ import type { RunOptions } from '../run/context.js';
 /** A string option that was given must have a value: `--lineage` alone at the end is a mistake, not ''. */
 function nonEmpty(name: string) {
   return (value: string): string => {
-    if (String(value).trim() === '') throw new UsageError(`--${name} needs a value; see incap-cert --help`);
+    if (String(value).trim() === '')
+      throw new UsageError(`--${name} needs a value; see incap-cert ${name} --help`);
     return value;
   };
 }
@@ -13,6 +18,16 @@ function nonEmpty(name: string) {
 function nonEmptyList(name: string) {
   const one = nonEmpty(name);
   return (values: string[]): string[] => values.map((value) => one(String(value)));
+}
+
+function seconds(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (String(value).trim() === '' || !Number.isFinite(number) || number < 0 || number > 86_400) {
+      throw new UsageError(`--${name} takes a number of seconds from 0 to 86400`);
+    }
+    return number;
+  };
 }
 
 export function stringOption<D extends string>(name: string, describe: D) {
@@ -23,17 +38,30 @@ export function stringListOption<D extends string>(name: string, describe: D) {
   return { type: 'string', array: true, requiresArg: true, coerce: nonEmptyList(name), describe } as const;
 }
 
+function flag<D extends string>(describe: D) {
+  return { type: 'boolean', default: false, describe } as const;
+}
+
 /** The options every command takes. */
 export const globalOptions = {
-  config: stringOption('config', 'Config file (env INCAP_CERT_CONFIG; default /etc/incap-cert/config.json)'),
-  'dry-run': { type: 'boolean', default: false, describe: 'Do everything but the upload; print the plan' },
-  verbose: { type: 'boolean', default: false, describe: 'Say more (never secrets)' },
+  config: {
+    ...stringOption('config', 'Config file (env INCAP_CERT_CONFIG; default /etc/incap-cert/config.json)'),
+    alias: 'c',
+  },
+  'dry-run': flag('Do everything but change anything at Imperva; print what would be done'),
+  verbose: { ...flag('Say more (never secrets)'), alias: 'v' },
+  quiet: { ...flag('Print only warnings and errors'), alias: 'q' },
+  json: flag('Print one JSON document on stdout instead of lines (warnings and errors still on stderr)'),
   'log-file': stringOption('log-file', 'Also append JSON lines to this file (mode 0600)'),
+  'metrics-file': stringOption(
+    'metrics-file',
+    "Write Prometheus metrics to this file after the run (config metricsFile; for node_exporter's textfile collector)",
+  ),
 } as const satisfies Record<string, Options>;
 
 export type GlobalArgs = InferredOptionTypes<typeof globalOptions>;
 
-/** `--live-dir DIR`, for the commands that read Certbot's live folder (check, sync, status). */
+/** `--live-dir DIR`, for the commands that read Certbot's live folder. */
 export const liveDirOption = {
   'live-dir': stringOption(
     'live-dir',
@@ -41,11 +69,92 @@ export const liveDirOption = {
   ),
 } as const satisfies Record<string, Options>;
 
+export const pushFlags = {
+  lineage: stringOption('lineage', "A live folder with fullchain.pem and privkey.pem (Certbot's layout)"),
+  cert: stringOption('cert', 'The full chain PEM: leaf first, then intermediates'),
+  key: stringOption('key', 'The private key PEM (unencrypted)'),
+  'site-id': stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
+} as const satisfies Record<string, Options>;
+
+const waitOption = {
+  wait: {
+    type: 'string',
+    requiresArg: true,
+    coerce: seconds('wait'),
+    describe: 'Poll until every site serves the certificate, for at most this many seconds',
+  },
+} as const satisfies Record<string, Options>;
+
+export const syncFlags = {
+  ...liveDirOption,
+  verify: flag('After uploading, check that the edge serves what was uploaded (exit 1 while it does not)'),
+  ...waitOption,
+} as const satisfies Record<string, Options>;
+
+export const statusFlags = {
+  ...liveDirOption,
+  live: flag('Also ask the edge what it serves, per key type (a TLS handshake per site)'),
+} as const satisfies Record<string, Options>;
+
+export const verifyFlags = { ...liveDirOption, ...waitOption } as const satisfies Record<string, Options>;
+
+export const removeFlags = {
+  'site-id': {
+    ...stringOption('site-id', 'The site whose custom certificate to remove'),
+    demandOption: true,
+  },
+  'auth-type': {
+    type: 'string',
+    requiresArg: true,
+    choices: ['RSA', 'ECC'],
+    demandOption: true,
+    describe: 'Which key type to remove',
+  },
+  force: flag("Also remove the key type this host deploys, or the site's only custom certificate"),
+} as const satisfies Record<string, Options>;
+
+export const queueFlags = {
+  'site-id': stringListOption('site-id', 'With drop: the entries of this site (repeatable)'),
+  all: flag('With drop: every entry'),
+} as const satisfies Record<string, Options>;
+
+export const installFlags = {
+  prefix: stringOption('prefix', 'Where the executable goes: PREFIX/bin/incap-cert (default /usr/local)'),
+  destdir: stringOption('destdir', 'Stage everything under this folder (env DESTDIR), as packagers do'),
+  systemd: flag('Run the daily sync with a systemd timer'),
+  cron: flag('Run the daily sync from /etc/cron.d'),
+  binary: stringOption('binary', 'The executable to install (default: this one)'),
+} as const satisfies Record<string, Options>;
+
+export const uninstallFlags = {
+  prefix: installFlags.prefix,
+  destdir: installFlags.destdir,
+} as const satisfies Record<string, Options>;
+
+/** What help shows after an option that takes a value. */
+export const PLACEHOLDERS: Readonly<Record<string, string>> = {
+  config: 'FILE',
+  'log-file': 'FILE',
+  'metrics-file': 'FILE',
+  'live-dir': 'DIR',
+  lineage: 'DIR',
+  cert: 'FILE',
+  key: 'FILE',
+  'site-id': 'ID',
+  wait: 'SECONDS',
+  'auth-type': 'RSA|ECC',
+  prefix: 'DIR',
+  destdir: 'DIR',
+  binary: 'FILE',
+};
+
 export function runOptions(argv: GlobalArgs): RunOptions {
   return {
     config: argv.config,
     dryRun: argv['dry-run'],
     verbose: argv.verbose,
+    quiet: argv.quiet || argv.json,
     logFile: argv['log-file'],
+    metricsFile: argv['metrics-file'],
   };
 }

@@ -92,10 +92,27 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
     }
     return row;
   });
+  // What the queue owes to sites the map does not name (an explicit push --site-id) is shown too.
+  for (const entry of entries) {
+    if (rows.some((row) => row.siteId === entry.siteId)) continue;
+    rows.push({
+      siteId: entry.siteId,
+      names: entry.names,
+      state: 'no-local-certificate',
+      local: null,
+      imperva: { expirationDate: null, inputHash: null, error: null },
+      queued: {
+        lastError: entry.lastError,
+        attempts: entry.attempts,
+        firstFailure: entry.firstFailure ?? entry.since,
+        lastFailure: entry.lastFailure ?? entry.since,
+      },
+    });
+  }
   const healthy = rows.every(
     (row) => (row.state === 'current' || row.state === 'no-local-certificate') && row.queued === null,
   );
-  return { ...emptyReport(ctx.command), unhealthy: !healthy, rows };
+  return { ...emptyReport(ctx.command), unhealthy: !healthy, rows, data: { sites: rows } };
 }
 
 /** The status table, one line per site, then one line per problem. */

@@ -61,6 +61,11 @@ export class Logger implements Log {
     this.stdout.level = verbose ? 'debug' : 'info';
   }
 
+  /** Nothing on stdout (--quiet, --json): warnings and errors still go to stderr, everything to the log file. */
+  setQuiet(quiet: boolean): void {
+    this.stdout.silent = quiet;
+  }
+
   /** Adds the JSON-lines file. A file that cannot be written is a warning, not a reason to skip the upload. */
   attachFile(file: string | undefined): void {
     if (file === undefined || this.file !== undefined) return;

@@ -17,7 +17,10 @@ export interface RunOptions {
   config: string | undefined;
   dryRun: boolean;
   verbose: boolean;
+  /** Only warnings and errors on the console (also under --json). */
+  quiet: boolean;
   logFile: string | undefined;
+  metricsFile: string | undefined;
 }
 
 /** What a command's run holds: the config, the logger, and the Imperva client, made on first need. */
@@ -36,6 +39,7 @@ export interface RunContext {
 export interface RunLogger extends Log {
   readonly redactor: Redactor;
   setVerbose(verbose: boolean): void;
+  setQuiet(quiet: boolean): void;
   attachFile(file: string | undefined): void;
 }
 
@@ -51,6 +55,7 @@ export function openRun(
   loaded?: Config,
 ): RunContext {
   logger.setVerbose(options.verbose);
+  logger.setQuiet(options.quiet);
   // Secrets from the environment are known before the config is read: redact them from any error about it.
   logger.redactor.addSecret(deps.env.IMPERVA_API_KEY);
   const config =

@@ -2,16 +2,10 @@ import { push, type PushOptions } from '../../commands/push.js';
 import { UsageError } from '../../errors.js';
 import { openRun } from '../../run/context.js';
 import { defineCommand, type ArgsOf, type CommandIO } from '../command.js';
-import { runOptions, stringListOption, stringOption } from '../options.js';
+import { pushFlags, runOptions, type GlobalArgs } from '../options.js';
 
-const pushFlags = {
-  lineage: stringOption('lineage', "A live folder with fullchain.pem and privkey.pem (Certbot's layout)"),
-  cert: stringOption('cert', 'The full chain PEM: leaf first, then intermediates'),
-  key: stringOption('key', 'The private key PEM (unencrypted)'),
-  'site-id': stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
-} as const;
-
-export type PushArgs = ArgsOf<typeof pushFlags>;
+/** What pushOptions reads of the command line (the global options may be there too). */
+export type PushArgs = Pick<ArgsOf<typeof pushFlags>, keyof typeof pushFlags> & Partial<GlobalArgs>;
 
 /** argv → what to push. Pure, so that the parser's tests need no files. */
 export function pushOptions(argv: PushArgs): PushOptions {

@@ -1,23 +1,19 @@
 import { status, statusTable } from '../../commands/status.js';
 import { openRun } from '../../run/context.js';
 import { defineCommand, type CommandIO } from '../command.js';
-import { liveDirOption, runOptions } from '../options.js';
+import { runOptions, statusFlags } from '../options.js';
 
 export const statusCommand = (io: CommandIO) =>
   defineCommand({
     command: 'status',
     describe: 'One row per mapped site: local certificate, what Imperva serves, queued failures',
-    options: {
-      ...liveDirOption,
-      json: { type: 'boolean', default: false, describe: 'Print JSON, for monitoring' },
-    },
+    options: statusFlags,
     run: async (argv) => {
       const report = await status(
         { liveDir: argv['live-dir'] },
         openRun('status', runOptions(argv), io.deps, io.logger),
       );
-      if (argv.json) io.logger.info(JSON.stringify({ sites: report.rows }));
-      else for (const line of statusTable(report.rows)) io.logger.info(line);
+      if (!argv.json) for (const line of statusTable(report.rows)) io.logger.info(line);
       return report;
     },
     io,

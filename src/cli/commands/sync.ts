@@ -1,13 +1,13 @@
 import { sync } from '../../commands/sync.js';
 import { openRun } from '../../run/context.js';
 import { defineCommand, type CommandIO } from '../command.js';
-import { liveDirOption, runOptions } from '../options.js';
+import { runOptions, syncFlags } from '../options.js';
 
 export const syncCommand = (io: CommandIO) =>
   defineCommand({
     command: 'sync',
     describe: 'Upload wherever Imperva does not serve the certificate on disk, and deliver queued failures',
-    options: liveDirOption,
+    options: syncFlags,
     run: (argv) => sync({ liveDir: argv['live-dir'] }, openRun('sync', runOptions(argv), io.deps, io.logger)),
     io,
   });
