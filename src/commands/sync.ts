@@ -15,8 +15,9 @@ export interface SyncOptions {
 
 /**
  * Reconciles what Imperva serves with what is on disk. For every mapped site and key type: the newest certificate
- * in the live folder or another ACME client's (config sources) that covers it, else the certificate a queued entry names. Imperva is asked what the site
- * serves and the certificate uploaded only where that is not it; the queue then holds exactly what is still owed.
+ * that covers it in the live folder or another ACME client's folder (config sources), else the certificate a queued
+ * entry names. Imperva is asked what the site serves and the certificate uploaded only where that is not it; the
+ * queue then holds exactly what is still owed.
  * Works from the source of truth, so a wiped stateDir loses nothing and a second sync uploads nothing.
  */
 export async function sync(options: SyncOptions, ctx: RunContext): Promise<Report> {
