@@ -4,6 +4,7 @@ import { reconcile } from '../engine/reconcile.js';
 import { CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
+import { clientWants, newestPerSiteAndKeyType } from '../sources/clients.js';
 import { liveWants } from '../sources/live.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
 
@@ -14,8 +15,9 @@ export interface SyncOptions {
 
 /**
  * Reconciles what Imperva serves with what is on disk. For every mapped site and key type: the newest certificate
- * in the live folder that covers it, else the certificate a queued entry names. Imperva is asked what the site
- * serves and the certificate uploaded only where that is not it; the queue then holds exactly what is still owed.
+ * that covers it in the live folder or another ACME client's folder (config sources), else the certificate a queued
+ * entry names. Imperva is asked what the site serves and the certificate uploaded only where that is not it; the
+ * queue then holds exactly what is still owed.
  * Works from the source of truth, so a wiped stateDir loses nothing and a second sync uploads nothing.
  */
 export async function sync(options: SyncOptions, ctx: RunContext): Promise<Report> {
@@ -31,7 +33,10 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   }
 
   const report = emptyReport(ctx.command);
-  const wants = liveWants(liveDir, config.sites, log);
+  const wants = newestPerSiteAndKeyType([
+    ...liveWants(liveDir, config.sites, log),
+    ...clientWants(config.sources ?? [], config.sites, log),
+  ]);
   const unmapped: QueueEntry[] = [];
   for (const entry of entries) {
     if (wants.some((want) => want.siteId === entry.siteId && want.chain.keyType === entry.authType)) continue;

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import type { ClientSource } from '../sources/clients.js';
 import {
   DEFAULT_ATTEMPTS,
   DEFAULT_BASE_URL,
@@ -47,6 +48,8 @@ export interface Config {
   concurrency: number;
   /** A command (argv, no shell) run once for a run that ended with a failed site. */
   onFailure: readonly string[] | undefined;
+  /** Other ACME clients' certificate folders (config `sources`), read by `sync`. */
+  sources?: ClientSource[] | undefined;
 }
 
 /** What the command line says about configuration. */
@@ -137,6 +140,9 @@ export function loadConfig(
     },
     concurrency: data.concurrency ?? DEFAULT_CONCURRENCY,
     onFailure: data.onFailure,
+    sources: Object.entries(data.sources ?? {}).flatMap(([client, dirs]) =>
+      dirs.map((dir) => ({ client: client as ClientSource['client'], dir: resolve(dir) })),
+    ),
   };
 }
 

@@ -18,6 +18,8 @@ export interface ConfigFile {
   retryDelaySeconds?: number;
   concurrency?: number;
   onFailure?: string[];
+  /** Other ACME clients' certificate folders, by client: `{"lego": ["/root/.lego/certificates"]}`. */
+  sources?: Record<string, string[]>;
 }
 
 export interface Issue {
@@ -119,6 +121,8 @@ export function checkConfigFile(raw: unknown): { value: ConfigFile; issues: Issu
       else if (field.some((item) => typeof item !== 'string' || item === '')) {
         issues.push({ path: ['onFailure'], message: 'must hold only non-empty strings' });
       } else value.onFailure = field;
+    } else if (key === 'sources') {
+      value.sources = checkSources(field, issues);
     } else {
       issues.push({ path: [key], message: 'unknown field' });
     }
@@ -151,6 +155,29 @@ function checkSites(field: unknown, issues: Issue[]): Record<string, SiteIdValue
     }
   }
   return sites;
+}
+
+const SOURCE_CLIENTS = ['lego', 'acme.sh', 'dehydrated'];
+const SOURCES =
+  'must be an object naming folders by client, e.g. {"lego": ["/root/.lego/certificates"], "acme.sh": ["/root/.acme.sh"], "dehydrated": ["/etc/dehydrated/certs"]}';
+
+function checkSources(field: unknown, issues: Issue[]): Record<string, string[]> {
+  const sources: Record<string, string[]> = {};
+  if (!isObject(field)) {
+    issues.push({ path: ['sources'], message: SOURCES });
+    return sources;
+  }
+  for (const [client, dirs] of Object.entries(field)) {
+    if (!SOURCE_CLIENTS.includes(client)) {
+      issues.push({
+        path: ['sources', client],
+        message: `unknown ACME client; one of ${SOURCE_CLIENTS.join(', ')} (Certbot's folder is liveDir)`,
+      });
+    } else if (!Array.isArray(dirs) || dirs.some((dir) => typeof dir !== 'string' || dir.trim() === '')) {
+      issues.push({ path: ['sources', client], message: 'must be a list of folder paths' });
+    } else sources[client] = dirs as string[];
+  }
+  return sources;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,266 @@
+import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readChain, type CertificateChain, type CertificateFiles } from '../certificate/read.js';
+import type { SiteMap } from '../config/site-map.js';
+import { planTargets, type Want } from '../engine/plan.js';
+import { CertificateError } from '../errors.js';
+import type { Log } from '../log/logger.js';
+
+/**
+ * Where another ACME client than Certbot keeps its certificates (config `sources`), so that `sync` can find them
+ * again without the state folder. Certbot's live folder is `liveDir` (src/sources/live.ts).
+ */
+export interface ClientSource {
+  client: 'lego' | 'acme.sh' | 'dehydrated';
+  dir: string;
+}
+
+type ClientName = ClientSource['client'];
+
+/** One certificate a client keeps: its files, and what to call it in a warning. */
+interface Found {
+  label: string;
+  files: CertificateFiles;
+}
+
+/** Far more than any certificate chain or key: a bigger file is not one, and is not read. */
+const MAX_PEM_BYTES = 1024 * 1024;
+
+/**
+ * For every mapped site and key type, the certificate it should serve from the other ACME clients' folders: the
+ * one that expires last, as for Certbot's lineages. A certificate that cannot be read is a warning and skipped; a
+ * missing folder is a warning naming it. The layouts are described in docs/acme-clients.md.
+ */
+export function clientWants(sources: readonly ClientSource[], sites: SiteMap, log: Log): Want[] {
+  const wants: Want[] = [];
+  for (const source of sources) {
+    for (const found of FINDERS[source.client](resolve(source.dir), log)) {
+      let chain: CertificateChain;
+      try {
+        chain = readChain(found.files);
+      } catch (error) {
+        if (!(error instanceof CertificateError)) throw error;
+        log.warn(`${source.client} certificate ${found.label} skipped: ${error.message}`);
+        continue;
+      }
+      for (const target of planTargets(chain.names, sites)) {
+        wants.push({ ...target, chain, files: found.files, origin: 'live', explicit: false });
+      }
+    }
+  }
+  return newestPerSiteAndKeyType(wants);
+}
+
+/**
+ * Per site and key type, the want whose certificate expires last; on a tie the earlier one. Imperva keeps one
+ * custom certificate per site and key type, and two sources taking turns would upload on every run.
+ */
+export function newestPerSiteAndKeyType(wants: readonly Want[]): Want[] {
+  const newest = new Map<string, Want>();
+  for (const want of wants) {
+    const key = `${want.siteId}/${want.chain.keyType}`;
+    const known = newest.get(key);
+    if (known === undefined || want.chain.notAfter > known.chain.notAfter) newest.set(key, want);
+  }
+  return [...newest.values()];
+}
+
+const FINDERS: Record<ClientName, (dir: string, log: Log) => Found[]> = {
+  lego: findLego,
+  'acme.sh': findAcmeSh,
+  dehydrated: findDehydrated,
+};
+
+/**
+ * lego (4 and 5) writes `certificates/NAME.crt` (leaf and issuer; the leaf alone with --no-bundle),
+ * `NAME.issuer.crt`, `NAME.key`, `NAME.json`, and optionally `NAME.pem` and `NAME.pfx`, all regular files. NAME is
+ * the first domain with `*` written as `_`. lego's `--path` (the folder above `certificates/`) is accepted too.
+ */
+function findLego(dir: string, log: Log): Found[] {
+  const folder = isRealFolder(join(dir, 'certificates')) ? join(dir, 'certificates') : dir;
+  const entries = listFolder(folder, 'lego', log);
+  const names = new Set(entries.map((entry) => entry.name));
+  const found: Found[] = [];
+  for (const entry of entries) {
+    if (!entry.name.endsWith('.crt')) continue;
+    const base = entry.name.slice(0, -'.crt'.length);
+    // `a.issuer.crt` is a.crt's issuer; only if there is no a.crt is it a certificate named `a.issuer`.
+    if (base.endsWith('.issuer') && names.has(`${base.slice(0, -'.issuer'.length)}.crt`)) continue;
+    const cert = join(folder, entry.name);
+    collect(found, cert, 'lego', log, () => {
+      checkFile(cert, 'certificate', false);
+      const key = join(folder, `${base}.key`);
+      checkFile(key, 'private key', false);
+      const issuer = join(folder, `${base}.issuer.crt`);
+      const hasIssuer = checkFile(issuer, 'issuer certificate', false);
+      return { cert, key, issuer: hasIssuer ? issuer : undefined };
+    });
+  }
+  return found;
+}
+
+/** acme.sh's own folders in its home, next to the certificates' (`deploy/` holds our plugin). */
+const ACME_SH_FOLDERS = new Set(['ca', 'deploy', 'dnsapi', 'notify']);
+
+/**
+ * acme.sh keeps each certificate in a folder of its home named after the first domain (`*` kept as it is), with
+ * `_ecc` appended for an ECDSA key: `fullchain.cer`, `DOMAIN.cer` (leaf), `ca.cer`, `DOMAIN.key`, `DOMAIN.conf`,
+ * `DOMAIN.csr`. Like `acme.sh --list`, a folder is a certificate's when it holds `DOMAIN.conf` (or a full chain).
+ */
+function findAcmeSh(dir: string, log: Log): Found[] {
+  const found: Found[] = [];
+  for (const entry of listFolder(dir, 'acme.sh', log)) {
+    if (entry.name.startsWith('.') || ACME_SH_FOLDERS.has(entry.name)) continue;
+    const folder = join(dir, entry.name);
+    if (entry.isSymbolicLink() && entry.name.includes('.')) {
+      log.warn(`acme.sh folder ${folder} skipped: it is a symlink, and acme.sh does not make them`);
+      continue;
+    }
+    if (!entry.isDirectory()) continue;
+    const domain = entry.name.endsWith('_ecc') ? entry.name.slice(0, -'_ecc'.length) : entry.name;
+    const cert = join(folder, 'fullchain.cer');
+    if (!exists(cert) && !exists(join(folder, `${domain}.conf`))) continue;
+    collect(found, folder, 'acme.sh', log, () => {
+      checkFile(cert, 'certificate', false);
+      const key = join(folder, `${domain}.key`);
+      checkFile(key, 'private key', false);
+      return { cert, key };
+    });
+  }
+  return found;
+}
+
+/**
+ * dehydrated keeps each certificate in `certs/NAME/` (NAME: the first domain, or the alias): `fullchain.pem` and
+ * `privkey.pem` are symlinks to `fullchain-TIMESTAMP.pem` and `privkey-TIMESTAMP.pem` in the same folder
+ * (`privkey.pem` is a plain file when keys are not renewed). Its BASEDIR (the folder above `certs/`) is accepted
+ * too.
+ */
+function findDehydrated(dir: string, log: Log): Found[] {
+  const certs = isRealFolder(join(dir, 'certs')) ? join(dir, 'certs') : dir;
+  const found: Found[] = [];
+  for (const entry of listFolder(certs, 'dehydrated', log)) {
+    if (entry.name.startsWith('.')) continue;
+    const folder = join(certs, entry.name);
+    if (entry.isSymbolicLink()) {
+      log.warn(`dehydrated folder ${folder} skipped: it is a symlink, and dehydrated does not make them`);
+      continue;
+    }
+    if (!entry.isDirectory()) continue;
+    const cert = join(folder, 'fullchain.pem');
+    collect(found, folder, 'dehydrated', log, () => {
+      checkFile(cert, 'certificate', true);
+      const key = join(folder, 'privkey.pem');
+      checkFile(key, 'private key', true);
+      return { cert, key };
+    });
+  }
+  return found;
+}
+
+/** The entries of a client's folder, sorted; a folder that cannot be read is a warning, not an exception. */
+function listFolder(folder: string, client: ClientName, log: Log): Dirent[] {
+  let stats: Stats;
+  try {
+    stats = statSync(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    log.warn(
+      `${client} folder ${folder} (config sources) ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'unknown error'})`}`,
+    );
+    return [];
+  }
+  if (!stats.isDirectory()) {
+    log.warn(`${client} folder ${folder} (config sources) is not a folder`);
+    return [];
+  }
+  try {
+    return readdirSync(folder, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  } catch (error) {
+    log.warn(
+      `${client} folder ${folder} (config sources) cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`,
+    );
+    return [];
+  }
+}
+
+/** Runs a finder's checks for one certificate; a problem is a warning, and the certificate is left out. */
+function collect(
+  found: Found[],
+  label: string,
+  client: ClientName,
+  log: Log,
+  files: () => CertificateFiles,
+): void {
+  try {
+    found.push({ label, files: files() });
+  } catch (error) {
+    if (!(error instanceof CertificateError)) throw error;
+    log.warn(`${client} certificate ${label} skipped: ${error.message}`);
+  }
+}
+
+/**
+ * Whether `file` is there, refusing anything the client would not have written: only a regular file of sane size,
+ * or (where the client makes them) a symlink to one in the same folder. A FIFO or device could block or feed the
+ * run forever; a link elsewhere would read a file the client never wrote. A missing file is left to readChain and
+ * the key check, which say so in their own words.
+ */
+function checkFile(file: string, role: string, symlinkInFolder: boolean): boolean {
+  let stats: Stats;
+  try {
+    stats = lstatSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new CertificateError(
+      `${role} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`,
+    );
+  }
+  if (stats.isSymbolicLink() && symlinkInFolder) {
+    const target = readlinkSync(file);
+    if (target.includes('/')) {
+      throw new CertificateError(
+        `${role} ${file} is a symlink to ${target}, outside its own folder (dehydrated links within it)`,
+      );
+    }
+    try {
+      stats = lstatSync(join(file, '..', target));
+    } catch {
+      throw new CertificateError(
+        `${role} ${file} is a dangling symlink (its target ${target} does not exist)`,
+      );
+    }
+    if (stats.isSymbolicLink()) throw new CertificateError(`${role} ${file} is a symlink to a symlink`);
+  }
+  if (!stats.isFile()) throw new CertificateError(`${role} ${file} is not a regular file (${kindOf(stats)})`);
+  if (stats.size > MAX_PEM_BYTES) {
+    throw new CertificateError(`${role} ${file} is larger than 1 MiB, too large to be a PEM file`);
+  }
+  return true;
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isSymbolicLink()) return 'a symlink';
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
+
+function isRealFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
