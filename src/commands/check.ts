@@ -4,6 +4,7 @@ import { ApiError, CertificateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
+import { localWants, warnUncovered } from '../sources/local.js';
 import { mapPool } from '../util/pool.js';
 
 export interface CheckOptions {
@@ -66,5 +67,8 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     if (!covered.has(siteId))
       log.info(`plan: site ${siteId} (${names.join(', ')}) gets no certificate from ${liveDir}`);
   }
-  return { ...emptyReport(ctx.command), unhealthy: failed };
+  // The config's other sources count too; what nothing covers is a warning and a non-zero exit.
+  const quietLog = { ...log, warn: () => {}, info: () => {} };
+  const uncovered = warnUncovered(liveDir, config, localWants(liveDir, config, quietLog), log);
+  return { ...emptyReport(ctx.command), unhealthy: failed || uncovered };
 }

@@ -3,7 +3,7 @@ import { servesCertificate } from '../engine/served.js';
 import { ApiError, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { liveWants } from '../sources/live.js';
+import { localWants, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
 
@@ -43,7 +43,9 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
     if (!(error instanceof StateError) || error.untrusted) throw error;
     log.warn(error.message);
   }
-  const wants = liveWants(options.liveDir ?? config.liveDir, config.sites, log);
+  const liveDir = options.liveDir ?? config.liveDir;
+  const wants = localWants(liveDir, config, log);
+  const uncovered = warnUncovered(liveDir, config, wants, log);
   const client = await ctx.client();
   const rows = await mapPool([...mappedSites(config.sites)], config.concurrency, async ([siteId, names]) => {
     // The newest local certificate for the site, whatever its key type (both key types: see verify).
@@ -112,7 +114,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   const healthy = rows.every(
     (row) => (row.state === 'current' || row.state === 'no-local-certificate') && row.queued === null,
   );
-  return { ...emptyReport(ctx.command), unhealthy: !healthy, rows, data: { sites: rows } };
+  return { ...emptyReport(ctx.command), unhealthy: !healthy || uncovered, rows, data: { sites: rows } };
 }
 
 /** The status table, one line per site, then one line per problem. */

@@ -4,8 +4,7 @@ import { reconcile } from '../engine/reconcile.js';
 import { CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { clientWants, newestPerSiteAndKeyType } from '../sources/clients.js';
-import { liveWants } from '../sources/live.js';
+import { localWants, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
 
 export interface SyncOptions {
@@ -33,10 +32,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   }
 
   const report = emptyReport(ctx.command);
-  const wants = newestPerSiteAndKeyType([
-    ...liveWants(liveDir, config.sites, log),
-    ...clientWants(config.sources ?? [], config.sites, log),
-  ]);
+  const wants = localWants(liveDir, config, log);
   const unmapped: QueueEntry[] = [];
   for (const entry of entries) {
     if (wants.some((want) => want.siteId === entry.siteId && want.chain.keyType === entry.authType)) continue;
@@ -45,6 +41,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     else if (want !== undefined) wants.push(want);
   }
   if (unmapped.length > 0) await dropUnmapped(queue, unmapped, ctx);
+  report.unhealthy = warnUncovered(liveDir, config, wants, log);
   if (wants.length === 0) {
     log.info('sync: no mapped certificate and nothing queued; nothing to do');
     return report;
@@ -52,6 +49,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
 
   const outcome = await reconcile(wants, ctx, { compare: true, recordIntent: false });
   outcome.problems.unshift(...report.problems);
+  outcome.unhealthy ||= report.unhealthy;
   if (!ctx.dryRun) {
     const count = (action: string) => outcome.sites.filter((site) => site.action === action).length;
     const failed = count('failed');

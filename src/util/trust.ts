@@ -26,11 +26,14 @@ export function untrustedReason(path: string): string | undefined {
   }
 }
 
-/** Whether the folder itself is one to trust (the state folder). */
+/**
+ * Whether the folder itself is one to trust (the state folder). No exception for sticky folders here: in a sticky
+ * folder others can still create the files we would read.
+ */
 export function untrustedFolderReason(folder: string): string | undefined {
   try {
     const real = realpathSync(folder);
-    return ownReason(real, statSync(real), true);
+    return ownReason(real, statSync(real), false);
   } catch {
     return undefined;
   }

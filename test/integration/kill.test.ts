@@ -58,12 +58,24 @@ describe('a push killed at any moment loses nothing', () => {
     it(`${signal} ${afterMs} ms after the first upload, then sync: every site has the certificate`, async () => {
       const { code, sig, stderr, world: w } = await killedPush(signal, afterMs);
       if (signal === 'SIGTERM') {
-        // Settled and exited with the conventional code, or finished before the signal came.
-        assert.ok(code === 143 || code === 0, `exit ${code} ${sig}: ${stderr}`);
+        // Settled and exited with the conventional code, or finished before the signal came (a signal that lands
+        // while node is already exiting ends it by the signal itself: every site was delivered by then).
+        const finished = w.fake.acceptedUploads().length === SITES.length;
+        assert.ok(
+          code === 143 || code === 0 || (sig === 'SIGTERM' && finished),
+          `exit ${code} ${sig}: ${stderr}`,
+        );
         assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
       }
       const sync = await runCli(['sync', '--live-dir', tempDir()], w.env);
-      assert.equal(sync.code, 0, `${sync.stdout}${sync.stderr}`);
+      // The certificate is in no folder this host's config names: sync says so (exit 1), and delivers it all the same.
+      assert.ok(sync.code === 0 || sync.code === 1, `${sync.stdout}${sync.stderr}`);
+      for (const line of sync.stderr.trimEnd().split('\n').filter(Boolean)) {
+        assert.match(
+          line,
+          /^warning: (no certificate lineages in |site 10\d \(example\.com\): no certificate on this host)/,
+        );
+      }
       for (const id of SITES) assert.equal(w.fake.serving(id)?.fingerprint, leaf.fingerprint, `site ${id}`);
       // And nothing is left owed.
       assert.equal(

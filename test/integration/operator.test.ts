@@ -253,3 +253,34 @@ describe('the queue, seen and mended', () => {
     assert.equal(readFileSync(world.queueFile, 'utf8'), body);
   });
 });
+
+describe('the safety net is never silently empty', () => {
+  for (const command of ['sync', 'status', 'check']) {
+    it(`${command}: a missing live folder while sites are mapped is a warning on stderr and exit 1`, async () => {
+      world = await createWorld({ map: { 'example.com': 1234567 } });
+      const missing = join(world.dir, 'no-such-live');
+      const result = await runCli([command, '--live-dir', missing], world.env);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(
+        result.stderr,
+        new RegExp(`^warning: no certificate lineages in ${missing}, but 1 site is mapped`, 'm'),
+      );
+      assert.match(
+        result.stderr,
+        /^warning: site 1234567 \(example\.com\): no certificate on this host covers it; nothing keeps it current$/m,
+      );
+      assert.equal(world.fake.uploads().length, 0);
+    });
+  }
+  it('sync: one mapped site without a certificate while another is delivered: warning, exit 1', async () => {
+    world = await createWorld();
+    writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const result = await runCli(['sync', '--live-dir', join(world.dir, 'le', 'live')], world.env);
+    assert.equal(result.code, 1);
+    assert.equal(world.fake.serving('1234567')?.fingerprint, leaf.fingerprint);
+    assert.equal(
+      result.stderr,
+      'warning: site 7654321 (www.example.com): no certificate on this host covers it; nothing keeps it current\n',
+    );
+  });
+});

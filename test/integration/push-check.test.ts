@@ -131,7 +131,8 @@ describe('incap-cert check', () => {
     const le = join(world.dir, 'le');
     writeCertbotLineage(le, 'example.com', ec);
     const result = await runCli(['check', '--live-dir', join(le, 'live')], world.env);
-    assert.equal(result.code, 0, result.stderr);
+    // Site 42 has no certificate on this host: a warning on stderr and exit 1 (issue 12), not only a stdout line.
+    assert.equal(result.code, 1, result.stderr);
     assert.deepEqual(
       world.fake.requests.map((r) => [r.endpoint, r.siteId, r.headers['x-api-key'] === world.apiKey]),
       [
@@ -155,13 +156,18 @@ describe('incap-cert check', () => {
       ),
     );
     assert.match(out, /^plan: site 42 \(old\.example\.com\) gets no certificate from /m);
-    assert.equal(result.stderr, '');
+    assert.equal(
+      result.stderr,
+      'warning: site 42 (old.example.com): no certificate on this host covers it; nothing keeps it current\n',
+    );
   });
 
   it('exits 1 naming the site when Imperva refuses the credentials', async () => {
     world = await createWorld({ map: { 'example.com': 1234567 } });
+    const le = join(world.dir, 'le');
+    writeCertbotLineage(le, 'example.com', ec);
     const wrongKey = 'wrong-key-that-is-also-secret-0001';
-    const result = await runCli(['check', '--live-dir', world.dir], {
+    const result = await runCli(['check', '--live-dir', join(le, 'live')], {
       ...world.env,
       IMPERVA_API_KEY: wrongKey,
     });
@@ -181,7 +187,9 @@ describe('incap-cert check', () => {
       { api: { id: API_ID, baseUrl: world.fake.url }, sites: { 'example.com': 1234567 } },
       0o644,
     );
-    const result = await runCli(['check', '--config', configFile, '--live-dir', world.dir], {
+    const le = join(world.dir, 'le');
+    writeCertbotLineage(le, 'example.com', ec);
+    const result = await runCli(['check', '--config', configFile, '--live-dir', join(le, 'live')], {
       IMPERVA_API_KEY: world.apiKey,
     });
     assert.equal(result.code, 0, result.stderr);

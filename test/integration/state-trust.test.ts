@@ -91,8 +91,8 @@ describe('a state folder others could have written', () => {
     });
   }
 
-  it('a sticky folder owned by root, such as /tmp, is not a reason by itself (its own mode is what counts)', async () => {
-    world = await createWorld();
+  it('a state folder inside a sticky folder such as /tmp is fine: its own mode is what counts', async () => {
+    world = await createWorld({ sites: {} });
     const sticky = join(tempDir(), 'sticky');
     mkdirSync(sticky, { mode: 0o1777 });
     chmodSync(sticky, 0o1777);
@@ -101,15 +101,29 @@ describe('a state folder others could have written', () => {
       api: { id: API_ID, key: world.apiKey, baseUrl: world.fake.url },
       sites: { 'example.com': 1234567 },
       stateDir,
+      retryDelaySeconds: 0.01,
     });
-    const result = await runCli(['status', '--live-dir', tempDir()], world.env);
-    assert.equal(result.code, 0, result.stderr);
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    assert.equal((await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage })).code, 1, 'queued');
+    const result = await runCli(['status', '--live-dir', join(world.dir, 'le', 'live')], world.env);
+    assert.equal(result.code, 1, 'behind, and queued');
+    assert.doesNotMatch(result.stderr, /not using the retry queue/);
+    assert.match(result.stdout, /^1234567 .* 1 attempt since /m);
+  });
+
+  it('a sticky state folder writable by others is refused all the same: others could plant entries in it', async () => {
+    world = await createWorld();
+    mkdirSync(world.stateDir, { recursive: true, mode: 0o1777 });
+    chmodSync(world.stateDir, 0o1777);
+    const result = await runCli(['sync', '--live-dir', tempDir()], world.env);
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /^error: not using the retry queue in .*\(mode 1777\)/);
   });
 });
 
 describe('a queued entry the map no longer sends to that site', () => {
   it('is dropped by sync with one warning, never uploaded', async () => {
-    world = await createWorld({ map: { 'example.com': 7654321 } });
+    world = await createWorld({ sites: { '7654321': 'example.com' }, map: { 'example.com': 7654321 } });
     const lineage = writeCertbotLineage(join(world.dir, 'elsewhere'), 'example.com', leaf);
     mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
     // Queued for 1234567, a wrong id the operator has since replaced by 7654321 in the map.
@@ -118,13 +132,19 @@ describe('a queued entry the map no longer sends to that site', () => {
       QUEUED('1234567', { cert: join(lineage, 'fullchain.pem'), key: join(lineage, 'privkey.pem') }),
       { mode: 0o600 },
     );
-    const result = await runCli(['sync', '--live-dir', tempDir()], world.env);
+    // The live certificate now goes to the corrected site.
+    writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const result = await runCli(['sync', '--live-dir', join(world.dir, 'le', 'live')], world.env);
     assert.equal(result.code, 0, result.stderr);
     assertOneLineError(
       result.stderr,
       /^warning: site 1234567 \(example\.com\): queued, but the map no longer assigns it to these names; dropped the entry without uploading$/,
     );
-    assert.equal(world.fake.uploads().length, 0);
+    assert.deepEqual(
+      world.fake.uploads().map((upload) => upload.siteId),
+      ['7654321'],
+      'never the old id',
+    );
     assert.deepEqual(
       (JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: unknown[] }).entries,
       [],
