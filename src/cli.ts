@@ -15,7 +15,13 @@ for (const stream of [process.stdout, process.stderr]) {
 const argv = process.argv.slice(2);
 const answer = quickAnswer(argv);
 const quick =
-  answer === undefined ? quickPlan(argv, process.env, (line) => process.stdout.write(line)) : undefined;
+  answer === undefined
+    ? quickPlan(argv, process.env, {
+        out: (line) => process.stdout.write(line),
+        err: (line) => process.stderr.write(line),
+        now: () => new Date(),
+      })
+    : undefined;
 if (answer !== undefined) {
   if (answer.out !== undefined) process.stdout.write(answer.out);
   if (answer.err !== undefined) process.stderr.write(answer.err);

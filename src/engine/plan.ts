@@ -1,4 +1,10 @@
-import { readChain, type CertificateChain, type CertificateFiles } from '../certificate/read.js';
+import {
+  readChain,
+  withKey,
+  type CertificateBundle,
+  type CertificateChain,
+  type CertificateFiles,
+} from '../certificate/read.js';
 import { loadConfig, type Config, type ConfigFlags, type Env } from '../config/load.js';
 import type { SiteMap } from '../config/site-map.js';
 import { hookSource, type HookSource } from '../sources/env.js';
@@ -95,4 +101,21 @@ export function planHook(
   const config = loadConfig(flags, env, onSecret);
   const chain = readChain(source.files);
   return { config, source, chain, wants: wantsFor(chain, source.files, config.sites, 'hook') };
+}
+
+/** Reads and checks the key of a certificate that has somewhere to go; what is worth a warning about it. */
+export function bundleFor(want: Want, now: Date): { bundle: CertificateBundle; warnings: string[] } {
+  const bundle = withKey(want.chain, want.files.key, now);
+  const warnings =
+    bundle.chainLength === 1
+      ? [`certificate ${bundle.certFile} holds only the leaf; Imperva needs the full chain (fullchain.pem)`]
+      : [];
+  return { bundle, warnings };
+}
+
+export function dryRunLine(bundle: CertificateBundle, siteId: string, names: readonly string[]): string {
+  return (
+    `dry run: would upload ${names.join(', ')} (${bundle.keyType}, sha256 ${bundle.fingerprint.slice(0, 16)}…, ` +
+    `expires ${bundle.notAfter.toISOString()}) → site ${siteId}`
+  );
 }

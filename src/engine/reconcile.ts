@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { withKey, type CertificateBundle, type CertificateChain } from '../certificate/read.js';
+import type { CertificateBundle, CertificateChain } from '../certificate/read.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { verdictWarnings } from '../imperva/response.js';
@@ -9,7 +9,7 @@ import type { RunContext } from '../run/context.js';
 import { Queue, type Intent } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
 import { VERSION } from '../version.js';
-import type { Want } from './plan.js';
+import { bundleFor, dryRunLine, type Want } from './plan.js';
 import { servesCertificate } from './served.js';
 
 export interface ReconcileOptions {
@@ -148,25 +148,14 @@ function prepareAll(wants: readonly Want[], ctx: RunContext, report: Report): Re
 }
 
 function prepare(want: Want, ctx: RunContext): CertificateBundle {
-  const bundle = withKey(want.chain, want.files.key, ctx.now());
+  const { bundle, warnings } = bundleFor(want, ctx.now());
   ctx.redactor.addPrivateKey(bundle.keyPem);
   ctx.log.debug(
     `certificate ${bundle.certFile}: ${bundle.keyType}, serial ${bundle.serial}, sha256 ${bundle.fingerprint}, ` +
       `notAfter ${bundle.notAfter.toISOString()}, chain of ${bundle.chainLength}`,
   );
-  if (bundle.chainLength === 1) {
-    ctx.log.warn(
-      `certificate ${bundle.certFile} holds only the leaf; Imperva needs the full chain (fullchain.pem)`,
-    );
-  }
+  for (const warning of warnings) ctx.log.warn(warning);
   return bundle;
-}
-
-export function dryRunLine(bundle: CertificateBundle, siteId: string, names: readonly string[]): string {
-  return (
-    `dry run: would upload ${names.join(', ')} (${bundle.keyType}, sha256 ${bundle.fingerprint.slice(0, 16)}…, ` +
-    `expires ${bundle.notAfter.toISOString()}) → site ${siteId}`
-  );
 }
 
 async function settleOne(
