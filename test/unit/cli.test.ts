@@ -86,6 +86,8 @@ describe('main, in-process', () => {
     const config = writeConfig(dir, {
       api: { id: '1', key: 'in-process-key-123', baseUrl: 'https://my.imperva.com' },
       sites: map,
+      // Never the machine's own /var/lib/incap-cert: a run records its intent there.
+      stateDir: join(dir, 'state'),
     });
     const lineage = writeCertbotLineage(join(dir, 'le'), 'example.com', leaf);
     const uploads: [string, string, string][] = [];
