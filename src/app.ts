@@ -2,6 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { checkCommand } from './commands/check.js';
 import { stringOption, type Deps, type GlobalFlags } from './commands/context.js';
 import { deploy, deployCommand } from './commands/deploy.js';
+import { installCommand, uninstallCommand } from './commands/install.js';
 import { pushCommand } from './commands/push.js';
 import { statusCommand } from './commands/status.js';
 import { syncCommand } from './commands/sync.js';
@@ -51,6 +52,8 @@ export function buildParser(
     .command(checkCommand(deps, logger, done))
     .command(syncCommand(deps, logger, done))
     .command(statusCommand(deps, logger, done))
+    .command(installCommand(deps, logger, done))
+    .command(uninstallCommand(deps, logger, done))
     .command({
       command: '$0',
       describe: false,
