@@ -189,7 +189,9 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
   const stale = timer === 'systemd' ? [layout.cron] : [layout.units.service, layout.units.timer];
 
   // Everything that could refuse, before anything is written.
-  await refuseDpkgOwned(root, [...plan.map((file) => file.path), ...stale], 'install');
+  // The config is never overwritten, so it may be the package's conffile.
+  const written = plan.filter((file) => file.keep !== true).map((file) => file.path);
+  await refuseDpkgOwned(root, [...written, ...stale], 'install');
   for (const file of plan) {
     if (!file.keep && (await kindOf(at(file.path))) === 'link') throw symlinkRefusal(at(file.path));
   }
