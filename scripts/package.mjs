@@ -70,7 +70,7 @@ function officialNode(work) {
     .at(-1);
   execFileSync('tar', ['-xzf', join(work, tarball), '-C', work, 'package/bin/node', 'package/LICENSE']);
   // Node's own licence (and that of everything it embeds), for the Debian package's copyright file.
-  copyFileSync(join(work, 'package', 'LICENSE'), join(root, 'dist', 'sea', `node-LICENSE-${arch}`));
+  copyFileSync(join(work, 'package', 'LICENSE'), join(root, 'dist', `node-LICENSE-${process.version}`));
   return join(work, 'package', 'bin', 'node');
 }
 
@@ -100,7 +100,7 @@ try {
   copyFileSync(node, temp);
   chmodSync(temp, 0o755);
   // Node's binaries carry their symbol tables and debug info: ~14 MiB that a hook host never needs.
-  const strip = spawnSync(STRIP[arch], [temp], { stdio: 'ignore' });
+  const strip = spawnSync(STRIP[arch], ['--remove-section=.comment', temp], { stdio: 'ignore' });
   if (strip.status !== 0) console.log(`${STRIP[arch]} not found or failed: the executable keeps its symbols`);
   const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js');
   const inject = spawnSync(
