@@ -173,12 +173,23 @@ if [ "$1" = purge ]; then
 	rm -rf /etc/incap-cert
 	rm -f /var/log/incap-cert.log
 	# The state folder is kept while its queue holds certificates that never reached Imperva: deleting it would lose
-	# the only record of them. An empty queue ("entries": []) or none at all: the folder goes.
-	queue=/var/lib/incap-cert/queue.json
-	if [ -e "$queue" ] && ! tr -d ' \\t\\r\\n' < "$queue" | grep -q '"entries":\\[\\]'; then
-		echo "incap-cert: kept /var/lib/incap-cert: its queue ($queue) holds certificates not yet delivered to Imperva; remove the folder by hand once they are" >&2
+	# the only record of them. Owed: a queue.json with entries, a queued entry in queue.d/, or a queue file that was
+	# kept aside as corrupt. Otherwise (an empty queue, or none at all) the folder goes.
+	state=/var/lib/incap-cert
+	owed=
+	if [ -e "$state/queue.json" ] && ! tr -d ' \\t\\r\\n' < "$state/queue.json" | grep -q '"entries":\\[\\]'; then
+		owed="$state/queue.json"
+	fi
+	if [ -d "$state/queue.d" ] && [ -n "$(ls -A "$state/queue.d")" ]; then
+		owed="$state/queue.d/"
+	fi
+	for aside in "$state"/queue.json.corrupt-*; do
+		if [ -e "$aside" ]; then owed="$aside"; fi
+	done
+	if [ -n "$owed" ]; then
+		echo "incap-cert: kept $state: its queue ($owed) holds certificates not yet delivered to Imperva; reinstall and run incap-cert sync, or remove the folder by hand" >&2
 	else
-		rm -rf /var/lib/incap-cert
+		rm -rf "$state"
 	fi
 fi
 
@@ -200,6 +211,10 @@ ${NAME}: hardening-no-fortify-functions [usr/bin/incap-cert]
 ${NAME}: hardening-no-pie [usr/bin/incap-cert]
 # The misspellings are in strings of Node.js and of the bundled npm libraries, not in incap-cert's own text.
 ${NAME}: spelling-error-in-binary * [usr/bin/incap-cert]
+# The copyright file quotes Node.js's LICENSE verbatim (policy 12.5: every licence of what the package ships). That
+# file holds the Apache License 2.0 in full, and the old FSF address in the licence of a library Node.js embeds.
+${NAME}: copyright-file-contains-full-apache-2-license
+${NAME}: old-fsf-address-in-copyright-file
 # The config holds the Imperva API key: only root may read it, or list its folder.
 ${NAME}: non-standard-file-perm 0600 != 0644 [etc/incap-cert/config.json]
 ${NAME}: non-standard-dir-perm 0700 != 0755 [etc/incap-cert/]
@@ -224,6 +239,7 @@ function copyright(arch: string): string {
   const nodeLicense = join(root, 'dist', `node-LICENSE-${process.version}`);
   const node = existsSync(nodeLicense)
     ? readFileSync(nodeLicense, 'utf8')
+        .replaceAll('\r', '')
         .split('\n')
         .map((line) => (line.trim() === '' ? ' .' : ` ${line}`))
         .join('\n')

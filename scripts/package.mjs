@@ -27,10 +27,8 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const argIndex = process.argv.indexOf('--arch');
 const arch = argIndex > 0 ? process.argv[argIndex + 1] : process.arch;
-if (arch !== 'x64' && arch !== 'arm64') {
-  console.error(`package.mjs: --arch must be x64 or arm64, not ${arch}`);
-  process.exit(2);
-}
+if (arch !== 'x64' && arch !== 'arm64')
+  throw new Error(`package.mjs: --arch must be x64 or arm64, not ${arch}`);
 const native = arch === process.arch && process.platform === 'linux';
 const bundle = join(root, 'dist', 'sea', 'incap-cert.cjs');
 const blob = join(root, 'dist', 'sea', `sea-prep-${arch}.blob`);
