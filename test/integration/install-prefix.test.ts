@@ -30,15 +30,9 @@ const ENTRIES = {
 
 /** Folder names that break a sed replacement, a shell word, a cron line or a systemd setting when not escaped. */
 const NASTY = [
-  'my dir',
-  'a&b',
-  'hash#tag',
-  '50%off',
-  "it's",
-  'say "hi"',
-  'semi;colon',
-  'glob*?[x]',
-  '(paren) {brace} <angle>|pipe',
+  'my dir & #50%off',
+  `it's "quoted"`,
+  'semi;colon glob*?[x] (paren) {brace} <angle>|pipe',
   'bang! tilde~ caret^ eq=comma,colon:at@plus+',
   '%%d%s%n%',
   ' leading and trailing ',
@@ -96,7 +90,7 @@ const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 for (const [entry, install] of Object.entries(ENTRIES)) {
   describe(`${entry} --prefix with metacharacters`, () => {
     // The wrapper passes the prefix on as one argument: two names show it; the installer gets them all.
-    const names = entry === 'scripts/install.sh' ? ['my dir & #50%', "it's"] : NASTY;
+    const names = entry === 'scripts/install.sh' ? NASTY.slice(0, 2) : NASTY;
     for (const name of names) {
       it(`works for a folder named ${JSON.stringify(name)}`, async () => {
         const root = temp();

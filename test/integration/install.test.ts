@@ -3,13 +3,23 @@
  * idempotence, --prefix, --uninstall.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { ROOT, runCommand, tempDir } from '../support/harness.js';
+import { ROOT, runCommand, tempDir as newTempDir } from '../support/harness.js';
 
 const INSTALL = join(ROOT, 'scripts', 'install.sh');
+
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = newTempDir();
+  made.push(dir);
+  return dir;
+}
 
 function stub(): string {
   const file = join(tempDir(), 'incap-cert-linux-x64');
