@@ -6,8 +6,10 @@
 # which dehydrated reports and stops on (the failure is also queued for `incap-cert sync`). Every other handler
 # (startup_hook, deploy_challenge, clean_challenge, sync_cert, exit_hook, and ones dehydrated adds later) exits 0
 # silently: dehydrated aborts on a non-zero exit.
-# incap-cert is looked for in INCAP_CERT_BIN, then on PATH, then at ${INCAP_CERT_PREFIX:-/usr/local}/bin/incap-cert.
+# incap-cert is looked for in INCAP_CERT_BIN, then on PATH, then at ${INCAP_CERT_PREFIX:-PREFIX}/bin/incap-cert,
+# where PREFIX is the folder `incap-cert install --prefix` wrote into the line below.
 set -u
+incap_cert_prefix='/usr/local'
 
 incap_cert_bin() {
   if [ -n "${INCAP_CERT_BIN:-}" ]; then
@@ -15,7 +17,7 @@ incap_cert_bin() {
   elif command -v incap-cert 2>/dev/null; then
     :
   else
-    printf '%s\n' "${INCAP_CERT_PREFIX:-/usr/local}/bin/incap-cert"
+    printf '%s\n' "${INCAP_CERT_PREFIX:-$incap_cert_prefix}/bin/incap-cert"
   fi
 }
 

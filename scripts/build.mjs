@@ -5,7 +5,7 @@
 // - dist/sea/incap-cert.cjs: both in one file, for the single executable (Node's SEA runs one CommonJS script).
 // Type checking is `npm run typecheck` (tsc); esbuild only strips types.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const common = {
@@ -30,9 +30,12 @@ const appBeside = {
   },
 };
 
-rmSync('dist', { recursive: true, force: true });
-await Promise.all([
+// Only what this script writes: the executables and packages of npm run package and npm run deb stay.
+for (const old of ['dist/cli.cjs', 'dist/app.cjs', 'dist/sea']) rmSync(old, { recursive: true, force: true });
+const [, , sea] = await Promise.all([
   build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.cjs', plugins: [appBeside] }),
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/app.cjs' }),
-  build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/sea/incap-cert.cjs' }),
+  build({ ...common, entryPoints: ['src/cli.ts'], outfile: 'dist/sea/incap-cert.cjs', metafile: true }),
 ]);
+// What the single executable bundles, for the Debian package's copyright file (scripts/deb.ts).
+writeFileSync('dist/sea/meta.json', JSON.stringify(sea.metafile));

