@@ -1,7 +1,7 @@
 /** Runs the built CLI as a child process, the way Certbot does, with a controlled environment. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,8 +42,17 @@ export function runCommand(
   });
 }
 
+const made: string[] = [];
+// Every temporary folder a test file makes goes when its process ends (set INCAP_CERT_KEEP_TEMP=1 to look at them).
+process.on('exit', () => {
+  if (process.env.INCAP_CERT_KEEP_TEMP === '1') return;
+  for (const dir of made) rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+});
+
 export function tempDir(prefix = 'incap-cert-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** A fresh API key for each test run: a long random string that must never show up anywhere. */
