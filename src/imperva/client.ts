@@ -202,10 +202,13 @@ export async function createImpervaClient(
         finish(
           withoutStack(
             () =>
-              new ApiError(`Imperva answered with more than ${MAX_ANSWER_BYTES / 1048576} MiB (HTTP ${status})`, {
-                status,
-                transient: true,
-              }),
+              new ApiError(
+                `Imperva answered with more than ${MAX_ANSWER_BYTES / 1048576} MiB (HTTP ${status})`,
+                {
+                  status,
+                  transient: true,
+                },
+              ),
           ),
         );
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -239,14 +242,16 @@ export async function createImpervaClient(
     // `attempt` counts failures that use up attempts; throttled answers (429) do not, but are counted as tries.
     let attempt = 1;
     let sent = 0;
+    let last: ApiError | undefined;
     for (;;) {
       if (refused !== undefined) throw notTried(refused, sent);
       if (signal?.aborted === true) throw interrupted(sent);
-      if ((await wait(budget.take(request.siteId, now()), sent)) === undefined) throw deadlinePassed(sent);
+      if ((await wait(budget.take(request.siteId, now()), sent)) === undefined)
+        throw deadlinePassed(sent, last);
       const startedAt = await pacer.acquire(options.deadlineAt, signal).catch(() => {
         throw interrupted(sent);
       });
-      if (startedAt === undefined) throw deadlinePassed(sent);
+      if (startedAt === undefined) throw deadlinePassed(sent, last);
       if (refused !== undefined) {
         pacer.done({ startedAt, throttled: false });
         throw notTried(refused, sent);
@@ -265,6 +270,7 @@ export async function createImpervaClient(
       } catch (thrown) {
         error = asApiError(thrown);
       }
+      last = error;
       const throttled = isThrottled(error);
       pacer.done({
         startedAt,
@@ -321,9 +327,16 @@ export async function createImpervaClient(
     return true;
   }
 
-  function deadlinePassed(sent: number): ClientError {
+  function deadlinePassed(sent: number, last: ApiError | undefined): ClientError {
+    const message =
+      last === undefined
+        ? "not tried: the run's deadline passed"
+        : `${last.message}; no retry: the run's deadline passed`;
     return withAttempts(
-      new ClientError(sent === 0 ? "not tried: the run's deadline passed" : "no retry: the run's deadline passed", { transient: true }, 'DEADLINE'),
+      withoutStack(
+        () =>
+          new ClientError(message, last === undefined ? { transient: true } : detailsOf(last), 'DEADLINE'),
+      ),
       sent,
     );
   }
@@ -374,7 +387,10 @@ export async function createImpervaClient(
         const error = asApiError(thrown);
         if (error instanceof ClientError) throw error;
         // Whatever else kept failing, v1 may still answer.
-        throw withAttempts(new ClientError(error.message, detailsOf(error), 'V3_UNAVAILABLE'), error.attempts);
+        throw withAttempts(
+          new ClientError(error.message, detailsOf(error), 'V3_UNAVAILABLE'),
+          error.attempts,
+        );
       }
     },
     async remove(siteId, keyType) {

@@ -197,7 +197,7 @@ export class Pacer {
 
   private pump(): void {
     const now = this.now();
-    for (let index = 0; index < this.waiting.length; ) {
+    for (let index = 0; index < this.waiting.length;) {
       const waiter = this.waiting[index] as Waiter;
       if (waiter.until <= now) {
         this.waiting.splice(index, 1);

@@ -83,7 +83,7 @@ export function parseAnswer(answer: HttpAnswer): Envelope {
   const res = envelope.res;
   if (res === 0 || res === '0') {
     return {
-      resMessage: typeof envelope.res_message === 'string' ? quote(envelope.res_message) ?? 'OK' : 'OK',
+      resMessage: typeof envelope.res_message === 'string' ? (quote(envelope.res_message) ?? 'OK') : 'OK',
       body: envelope,
     };
   }
@@ -108,7 +108,8 @@ function describeValue(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return value.trim() === '' ? 'an empty string' : 'a string that is not a code';
+  if (typeof value === 'string')
+    return value.trim() === '' ? 'an empty string' : 'a string that is not a code';
   if (typeof value === 'number') return 'a number that is not a code';
   return `a ${typeof value}`;
 }
@@ -148,7 +149,8 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^[0-9]{1,9}(\.[0-9]{1,9})?$/.test(text)) return Number(text);
-  if (!/^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/.test(text)) return undefined;
+  if (!/^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$/.test(text))
+    return undefined;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
@@ -259,9 +261,7 @@ export function parseCertificates(answer: HttpAnswer, siteId?: string): Certific
       );
     }
     if (status === 403 || status === 404) {
-      throw withoutStack(
-        () => new ClientError(message, { status, transient: false }, 'V3_UNAVAILABLE'),
-      );
+      throw withoutStack(() => new ClientError(message, { status, transient: false }, 'V3_UNAVAILABLE'));
     }
     return fail(status >= 500 && isHtml(answer) ? `${message} with an HTML page` : message, {
       status,
@@ -290,7 +290,8 @@ function readCertificateEntry(item: unknown, siteId: string | undefined): Certif
   const site = readId(item.extSiteId) ?? siteId;
   if (keyType === undefined || site === undefined) return undefined;
   const details = isObject(item.customCertificateDetails) ? item.customCertificateDetails : {};
-  const expiration = typeof item.expirationDate === 'number' ? item.expirationDate : Number(item.expirationDate);
+  const expiration =
+    typeof item.expirationDate === 'number' ? item.expirationDate : Number(item.expirationDate);
   return {
     siteId: site,
     keyType,
@@ -324,7 +325,9 @@ function v3Detail(json: unknown): string | undefined {
   const errors = isObject(json) ? json.errors : undefined;
   const first: unknown = Array.isArray(errors) ? errors[0] : undefined;
   if (!isObject(first)) return undefined;
-  const text = [first.title, first.detail].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  const text = [first.title, first.detail]
+    .filter((part) => typeof part === 'string' && part !== '')
+    .join(': ');
   return text === '' ? undefined : quote(text);
 }
 
