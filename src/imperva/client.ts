@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { CertificateBundle, KeyType } from '../certificate/read.js';
 import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
@@ -54,8 +55,6 @@ export interface ImpervaClient {
   remove(siteId: string, keyType: KeyType): Promise<{ resMessage: string }>;
   /** Proves the credentials with one call (v1 `account/verify`). */
   verifyAccount(): Promise<AccountInfo>;
-  /** Requests sent, 429s received, and the pace learned (requests per minute; undefined when never paced). */
-  stats(): { requests: number; throttled: number; ratePerMinute: number | undefined };
 }
 
 export interface RetryNotice {
@@ -86,6 +85,8 @@ export interface ClientOptions extends RetrySettings {
    */
   signal?: AbortSignal | undefined;
   onRetry?: (notice: RetryNotice) => void;
+  /** How host names are resolved (node's `dns.lookup` by default): tests never ask a real DNS server. */
+  lookup?: LookupFunction | undefined;
   /** For tests: the clock and the dice. */
   now?: () => number;
   random?: () => number;
@@ -160,6 +161,7 @@ export async function createImpervaClient(
     throwHttpErrors: false,
     followRedirect: false,
     agent: { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) },
+    ...(options.lookup === undefined ? {} : { dnsLookup: options.lookup }),
   });
 
   const now = options.now ?? Date.now;
@@ -176,9 +178,9 @@ export async function createImpervaClient(
     return new Promise<HttpAnswer>((resolve, reject) => {
       const stream = http.stream(request.url, {
         method: request.method,
-        body: request.body ?? '',
+        // A POST's stream ends with its body (even an empty one); a GET's on its own.
         ...(request.method === 'POST'
-          ? { headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+          ? { body: request.body ?? '', headers: { 'content-type': 'application/x-www-form-urlencoded' } }
           : {}),
         timeout: { request: timeoutMs },
       });
@@ -407,9 +409,6 @@ export async function createImpervaClient(
         accountName: text(body.account_name),
         planName: text(body.plan_name),
       };
-    },
-    stats() {
-      return { requests: pacer.granted, throttled: pacer.throttledCount, ratePerMinute: pacer.ratePerMinute };
     },
   };
 }

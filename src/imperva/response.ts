@@ -169,6 +169,7 @@ function tryJson(body: string): unknown {
 
 /** Imperva's text on one line, or undefined when it is too long to quote whole (see MAX_QUOTED_CHARS). */
 export function quote(text: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
   const line = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
   return line.length <= MAX_QUOTED_CHARS ? line : undefined;
 }
