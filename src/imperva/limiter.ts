@@ -23,21 +23,23 @@ const MIN_SPAN_MS = 1000;
 /** 429s older than this no longer count (someone else sharing the key may have stopped or started). */
 const WINDOW_MS = 60_000;
 /** While no 429 comes, the pace grows by this fraction per second, doubling every GROWTH_DOUBLING_MS of quiet. */
-const GROWTH_PER_SECOND = 0.002;
-const GROWTH_DOUBLING_MS = 10_000;
-const MAX_GROWTH_PER_SECOND = 0.1;
+const GROWTH_PER_SECOND = 0.005;
+const GROWTH_DOUBLING_MS = 5000;
+const MAX_GROWTH_PER_SECOND = 0.2;
 
 /**
  * Learns the rate Imperva lets through (docs: imperva-api.md, "Transport-level failures": HTTP 429, no official
  * figure). Pure: the clock is passed in.
  *
- * - A 429 says the server's bucket was empty at that moment. Between two such moments every token the server made
- *   was either used by one of our successes or wasted while we sent too slowly, so (successes between − 1) / time
- *   between is a lower bound of the server's rate, and an exact one while we keep it busy. The rate is the best
+ * - A 429 says the server's bucket was empty when it answered. Every request we start after we saw that 429
+ *   reaches the server later; each of them that succeeds used a token made since. So when another 429 comes, the
+ *   successes of requests started after an earlier 429, less one (a partial token), over the time between the two,
+ *   is a lower bound of the server's rate — and an exact one while we keep the server busy. The rate is the best
  *   such bound over the last minute (pairs at least 1 s apart).
- * - Before two 429s are 1 s apart, the rate starts at what got through in the last second, and each later 429 of
- *   a request sent after the last cut takes a fifth off. Never below MIN_RATE_PER_SECOND.
- * - While no 429 comes the rate creeps up (0.2 %/s, doubling every 10 s of quiet), so that a low start or a raised
+ * - Until such a pair exists, the rate is what got through in the last second (answers of requests that were
+ *   already under way at the first 429 still count), and each later 429 of a request sent after the last cut takes
+ *   a fifth off. Never below MIN_RATE_PER_SECOND.
+ * - While no 429 comes the rate creeps up (0.5 %/s, doubling every 5 s of quiet), so that a low start or a raised
  *   limit is found, and the next 429 measures again.
  * - `ratePerMinute` sets the rate from the start and is never exceeded.
  */
@@ -47,11 +49,13 @@ export class RateLearner {
   private readonly ceiling: number;
   private lastCut = Number.NEGATIVE_INFINITY;
   private lastChange = 0;
-  private successes = 0;
+  /** When the first 429 came, and whether a pair of 429s has measured the rate since. */
+  private firstThrottled: number | undefined;
+  private measuredOnce = false;
   /** Times of recent successes (for the first guess), oldest first, from `recentHead` on. */
   private recent: number[] = [];
   private recentHead = 0;
-  /** 429s of the last WINDOW_MS: when, and how many successes had arrived by then. */
+  /** 429s of the last WINDOW_MS: when, and how many requests started after it have succeeded. */
   private readonly marks: { at: number; successes: number }[] = [];
 
   constructor(ratePerMinute?: number) {
@@ -73,17 +77,18 @@ export class RateLearner {
     return Math.min(this.ceiling, rate * (1 + perSecond * (quiet / 1000)));
   }
 
-  /** A request got an answer that was not a 429 (the server spent a token on it). */
-  success(now: number): void {
-    this.successes += 1;
-    if (this.rate !== undefined) return;
-    this.recent.push(now);
-    while (this.recentHead < this.recent.length && (this.recent[this.recentHead] ?? now) <= now - 1000)
-      this.recentHead += 1;
-    if (this.recentHead > 1024) {
-      this.recent = this.recent.slice(this.recentHead);
-      this.recentHead = 0;
+  /** A request sent at `startedAt` got an answer at `now` that was not a 429 (the server spent a token on it). */
+  success(now: number, startedAt: number = now): void {
+    for (let index = this.marks.length - 1; index >= 0; index -= 1) {
+      const mark = this.marks[index] as { at: number; successes: number };
+      if (mark.at >= startedAt) break;
+      mark.successes += 1;
     }
+    if (this.measuredOnce) return;
+    this.remember(now);
+    // Answers of requests under way at the first 429 show what the server let through before it.
+    if (this.firstThrottled !== undefined && startedAt <= this.firstThrottled && this.rate !== undefined)
+      this.rate = Math.min(this.ceiling, Math.max(this.rate, this.recentCount(now)));
   }
 
   /** A request sent at `startedAt` was answered 429 at `now`. */
@@ -94,24 +99,38 @@ export class RateLearner {
     for (const mark of this.marks) {
       const span = now - mark.at;
       if (span < MIN_SPAN_MS) break;
-      const rate = (this.successes - mark.successes - 1) / (span / 1000);
+      const rate = (mark.successes - 1) / (span / 1000);
       if (measured === undefined || rate > measured) measured = rate;
     }
-    if (this.marks.length < 256) this.marks.push({ at: now, successes: this.successes });
+    if (this.marks.length >= 256) this.marks.shift();
+    this.marks.push({ at: now, successes: 0 });
     let next: number;
-    if (measured !== undefined && measured > 0) next = measured;
-    else if (current === undefined) next = this.recentCount(now);
-    else if (startedAt > this.lastCut) next = current * 0.8;
+    if (measured !== undefined && measured > 0) {
+      next = measured;
+      this.measuredOnce = true;
+    } else if (current === undefined) {
+      this.firstThrottled = now;
+      next = this.recentCount(now);
+    } else if (startedAt > this.lastCut) next = current * 0.8;
     else {
-      this.lastChange = now; // no growth right after a 429
+      // The same round as the last cut: no growth meanwhile, no further cut.
       if (current < (this.rate ?? current)) this.rate = current;
+      this.lastChange = now;
       return;
     }
     this.rate = Math.min(this.ceiling, Math.max(MIN_RATE_PER_SECOND, next));
     this.lastCut = now;
     this.lastChange = now;
-    this.recent = [];
-    this.recentHead = 0;
+  }
+
+  private remember(now: number): void {
+    this.recent.push(now);
+    while (this.recentHead < this.recent.length && (this.recent[this.recentHead] ?? now) <= now - 1000)
+      this.recentHead += 1;
+    if (this.recentHead > 1024) {
+      this.recent = this.recent.slice(this.recentHead);
+      this.recentHead = 0;
+    }
   }
 
   private recentCount(now: number): number {
@@ -181,7 +200,7 @@ export class Pacer {
   done(outcome: Outcome): void {
     this.inFlight -= 1;
     const now = this.now();
-    if (!outcome.throttled) this.learner.success(now);
+    if (!outcome.throttled) this.learner.success(now, outcome.startedAt);
     else {
       this.throttledCount += 1;
       this.learner.throttled(now, outcome.startedAt);

@@ -45,6 +45,25 @@ describe('RateLearner', () => {
     assert.equal(learner.current(now), 9);
   });
 
+  it('counts the answers of requests under way at the first 429, even when the 429s come back first', () => {
+    const learner = new RateLearner();
+    const sent = 10_000;
+    for (let i = 0; i < 3; i += 1) learner.throttled(sent + 2, sent);
+    assert.equal(learner.current(sent + 2), MIN_RATE_PER_SECOND);
+    for (let i = 0; i < 5; i += 1) learner.success(sent + 20, sent);
+    assert.equal(Math.round(learner.current(sent + 20) ?? 0), 5);
+  });
+
+  it('measures only with requests sent after the earlier 429 (their answers may arrive after it)', () => {
+    const learner = new RateLearner();
+    learner.success(10_000, 10_000);
+    learner.throttled(10_010, 10_000);
+    for (let i = 0; i < 50; i += 1) learner.success(10_050, 10_001); // under way before the 429: not counted
+    for (let i = 0; i < 5; i += 1) learner.success(10_500, 10_400);
+    learner.throttled(12_010, 12_000);
+    assert.equal(learner.current(12_010), 2); // (5 - 1) / 2 s
+  });
+
   it('measures the rate between two 429s at least a second apart, up or down, instead of halving', () => {
     const learner = new RateLearner();
     let now = 10_000;
@@ -84,9 +103,9 @@ describe('RateLearner', () => {
     learner.success(10_000);
     learner.throttled(10_000, 10_000);
     assert.equal(learner.current(10_000), 1);
-    const after10 = learner.current(20_000) ?? 0;
+    const after2 = learner.current(12_000) ?? 0;
     const after60 = learner.current(70_000) ?? 0;
-    assert.ok(after10 > 1 && after10 < 1.1, String(after10));
+    assert.ok(after2 > 1 && after2 < 1.1, String(after2));
     assert.ok(after60 > 2, String(after60));
   });
 
