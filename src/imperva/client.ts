@@ -1,12 +1,26 @@
-import type { Response } from 'got';
+import type { LookupFunction } from 'node:net';
 import type { CertificateBundle, KeyType } from '../certificate/read.js';
 import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { isObject, parseAnswer, readVerdict, type CertificateVerdict } from './response.js';
-import { AdaptiveLimiter } from './limiter.js';
-import { periodicCollector } from './memory.js';
+import { ClientError, NetworkError, UNRESOLVED, detailsOf, withoutStack } from './errors.js';
+import { Pacer } from './limiter.js';
+import {
+  CREDENTIAL_RES,
+  isObject,
+  parseAnswer,
+  parseCertificates,
+  readDns,
+  readVerdict,
+  type CertificateEntry,
+  type CertificateVerdict,
+  type DnsRecord,
+  type Envelope,
+  type HttpAnswer,
+} from './response.js';
 import { isThrottled, retryDelayMs, type RetrySettings } from './retry.js';
+
+export type { CertificateEntry, DnsRecord } from './response.js';
 
 export interface UploadResult {
   resMessage: string;
@@ -18,11 +32,29 @@ export interface SiteStatus {
   domain: string | undefined;
   /** What the site serves as its custom certificate; undefined when it has none. */
   custom: CertificateVerdict | undefined;
+  /** The DNS records Imperva asks for the site: a CNAME's target is the site's edge. */
+  dns: DnsRecord[];
+}
+
+export interface AccountInfo {
+  accountId: string;
+  accountName: string;
+  planName: string;
 }
 
 export interface ImpervaClient {
   upload(siteId: string, bundle: CertificateBundle): Promise<UploadResult>;
   status(siteId: string): Promise<SiteStatus>;
+  /**
+   * The custom certificates (one per key type) from the v3 API: of one site, or of the whole account without
+   * `siteId`. Throws a ClientError with code 'V3_UNAVAILABLE' when v3 is not configured, forbidden, absent or
+   * keeps failing: fall back to `status` (v1).
+   */
+  certificates(siteId?: string): Promise<CertificateEntry[]>;
+  /** Removes the site's custom certificate of one key type (v1 `sites/customCertificate/remove`). */
+  remove(siteId: string, keyType: KeyType): Promise<{ resMessage: string }>;
+  /** Proves the credentials with one call (v1 `account/verify`). */
+  verifyAccount(): Promise<AccountInfo>;
 }
 
 export interface RetryNotice {
@@ -32,142 +64,292 @@ export interface RetryNotice {
   /** Throttling (HTTP 429) uses up no attempt. */
   throttled: boolean;
   /** The attempt about to be made, and how many there may be. */
-  attempt: number;
   attempts: number;
+  attempt: number;
 }
 
 export interface ClientOptions extends RetrySettings {
   /** Per-request timeout. */
   timeoutMs: number;
-  /** The most requests in flight at once; lowered while Imperva throttles (see AdaptiveLimiter). */
+  /** The most requests in flight at once. */
   concurrency: number;
   /** When the whole run must be over (ms since the epoch): no request starts, and no wait ends, after it. */
   deadlineAt: number;
+  /** The v3 API's base URL (`https://api.imperva.com`), without a trailing slash; without it v3 is unavailable. */
+  v3BaseUrl?: string | undefined;
+  /** Pace requests from the start, and never faster than this (config ratePerMinute). */
+  ratePerMinute?: number | undefined;
+  /**
+   * The run is being killed: requests in flight are abandoned and waiting ones end at once, with a transient
+   * ClientError 'INTERRUPTED'.
+   */
+  signal?: AbortSignal | undefined;
   onRetry?: (notice: RetryNotice) => void;
+  /** How host names are resolved (node's `dns.lookup` by default): tests never ask a real DNS server. */
+  lookup?: LookupFunction | undefined;
   /** For tests: the clock and the dice. */
   now?: () => number;
   random?: () => number;
 }
 
-/** How many requests between two garbage collections (see memory.ts). */
-const GC_EVERY_REQUESTS = 50;
+/** An answer longer than this (after decompression) is abandoned: an unexpected answer, retried. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
 
-/** Encoded once per certificate, however many sites it goes to. */
-const encoded = new WeakMap<CertificateBundle, { certificate: string; privateKey: string }>();
+/**
+ * However the answers go, one site gets at most one request a second on average: a burst of PER_SITE_BURST (a
+ * status check, an upload and one quick retry), then one a second.
+ */
+const PER_SITE_BURST = 3;
+const PER_SITE_INTERVAL_MS = 1000;
 
-/** The form fields of one upload (docs/imperva-api.md, "Uploading a certificate (v1)"). */
+/** The encoded form of one certificate, everything but `site_id`: encoded once, however many sites it goes to. */
+const encoded = new WeakMap<CertificateBundle, string>();
+
+/** The form fields of one upload (docs/imperva-api.md, "Upload or replace: v1"). */
 export function uploadForm(siteId: string, bundle: CertificateBundle): Record<string, string> {
-  let base64 = encoded.get(bundle);
-  if (base64 === undefined) {
-    base64 = { certificate: bundle.certPem.toString('base64'), privateKey: bundle.keyPem.toString('base64') };
-    encoded.set(bundle, base64);
-  }
   return {
     site_id: siteId,
-    certificate: base64.certificate,
-    private_key: base64.privateKey,
+    certificate: bundle.certPem.toString('base64'),
+    private_key: bundle.keyPem.toString('base64'),
     auth_type: bundle.keyType satisfies KeyType,
     input_hash: bundle.fingerprint,
   };
+}
+
+/** `uploadForm` as an x-www-form-urlencoded body, the certificate's part encoded once. */
+export function uploadBody(siteId: string, bundle: CertificateBundle): string {
+  let rest = encoded.get(bundle);
+  if (rest === undefined) {
+    const { site_id: _site, ...fields } = uploadForm(siteId, bundle);
+    rest = new URLSearchParams(fields).toString();
+    encoded.set(bundle, rest);
+  }
+  return `site_id=${encodeURIComponent(siteId)}&${rest}`;
+}
+
+interface Request {
+  /** For the per-site budget and the retry notices ('' for account-wide calls). */
+  siteId: string;
+  url: string;
+  host: string;
+  method: 'GET' | 'POST';
+  /** x-www-form-urlencoded, for POST. */
+  body?: string;
 }
 
 /**
  * The one HTTP client for Imperva. got is loaded here, on first need, so that a hook run with nothing to upload
  * never pays for it. Credentials travel only in the x-API-Id / x-API-Key headers: the legacy api_id/api_key form
  * fields put the key in bodies that proxies and logs keep. A got error is never passed on as it is: its options
- * carry our headers.
+ * carry our headers. Retries, pacing and the bounds on every wait are ours (see `call`).
  */
 export async function createImpervaClient(
   api: ApiCredentials,
   options: ClientOptions,
 ): Promise<ImpervaClient> {
-  const { default: got } = await import('got');
+  const [{ default: got }, { Agent: HttpAgent }, { Agent: HttpsAgent }] = await Promise.all([
+    import('got'),
+    import('node:http'),
+    import('node:https'),
+  ]);
+  // One pool of kept-alive connections, as wide as the concurrency: no TLS handshake per upload.
+  const agentOptions = { keepAlive: true, maxSockets: options.concurrency, scheduling: 'lifo' as const };
   const http = got.extend({
-    prefixUrl: `${api.baseUrl}/api/prov/v1/`,
     headers: { 'x-API-Id': api.id, 'x-API-Key': api.key, 'user-agent': `incap-cert/${VERSION}` },
     // Retries are ours (see call): Imperva's transient failures include HTTP 200 answers got cannot judge.
     retry: { limit: 0 },
     throwHttpErrors: false,
     followRedirect: false,
+    agent: { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) },
+    ...(options.lookup === undefined ? {} : { dnsLookup: options.lookup }),
   });
 
   const now = options.now ?? Date.now;
-  const limiter = new AdaptiveLimiter(options.concurrency, now);
-  const collect = periodicCollector(GC_EVERY_REQUESTS);
+  const { signal } = options;
+  const pacer = new Pacer({ concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, now });
+  const budget = new SiteBudget(PER_SITE_BURST, PER_SITE_INTERVAL_MS);
+  const v1 = `${api.baseUrl}/api/prov/v1/`;
+  const v1Host = hostOf(api.baseUrl);
+  /** The first answer that refused the credentials: every later call fails at once with it. */
+  let refused: ApiError | undefined;
 
-  /** One call, with retries of transient failures within the run's deadline. */
-  async function call(path: string, form: Record<string, string>): Promise<ReturnType<typeof parseAnswer>> {
-    const siteId = form.site_id ?? '';
+  /** Sends one request and reads its answer, at most MAX_ANSWER_BYTES of it, as it arrives. */
+  function send(request: Request, timeoutMs: number): Promise<HttpAnswer> {
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      const stream = http.stream(request.url, {
+        method: request.method,
+        // A POST's stream ends with its body (even an empty one); a GET's on its own.
+        ...(request.method === 'POST'
+          ? { body: request.body ?? '', headers: { 'content-type': 'application/x-www-form-urlencoded' } }
+          : {}),
+        timeout: { request: timeoutMs },
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let status = 0;
+      let contentType: string | undefined;
+      let retryAfter: string | undefined;
+      let over = false;
+      const onAbort = () => finish(interrupted(0));
+      function finish(error: ApiError | undefined, answer?: HttpAnswer): void {
+        if (over) return;
+        over = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (error !== undefined) {
+          stream.destroy();
+          reject(error);
+        } else resolve(answer as HttpAnswer);
+      }
+      const tooBig = () =>
+        finish(
+          withoutStack(
+            () =>
+              new ApiError(
+                `Imperva answered with more than ${MAX_ANSWER_BYTES / 1048576} MiB (HTTP ${status})`,
+                {
+                  status,
+                  transient: true,
+                },
+              ),
+          ),
+        );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      stream.once('response', (response: { statusCode: number; headers: Record<string, unknown> }) => {
+        status = response.statusCode;
+        contentType = firstHeader(response.headers['content-type']);
+        retryAfter = firstHeader(response.headers['retry-after']);
+        // A declared length over the bound is not worth reading (a compressed one is counted as it inflates).
+        if (Number(firstHeader(response.headers['content-length']) ?? 0) > MAX_ANSWER_BYTES) tooBig();
+      });
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_ANSWER_BYTES) tooBig();
+        else chunks.push(chunk);
+      });
+      stream.once('end', () =>
+        finish(undefined, {
+          status,
+          contentType,
+          retryAfter,
+          body: Buffer.concat(chunks, size).toString('utf8'),
+        }),
+      );
+      stream.once('error', (error: unknown) => finish(toApiError(error, timeoutMs, request.host)));
+      if (signal?.aborted === true) onAbort();
+    });
+  }
+
+  /** One call, with retries of transient failures within the run's deadline, paced (see Pacer, SiteBudget). */
+  async function call<T>(request: Request, parse: (answer: HttpAnswer) => T): Promise<T> {
     // `attempt` counts failures that use up attempts; throttled answers (429) do not, but are counted as tries.
     let attempt = 1;
-    for (let tries = 1; ; tries += 1) {
-      const left = options.deadlineAt - now();
-      if (left <= 0) {
-        const error = new ApiError("not tried: the run's deadline passed", { transient: true });
-        error.attempts = tries - 1;
-        throw error;
+    let sent = 0;
+    let last: ApiError | undefined;
+    for (;;) {
+      if (refused !== undefined) throw notTried(refused, sent);
+      if (signal?.aborted === true) throw interrupted(sent);
+      if ((await wait(budget.take(request.siteId, now()), sent)) === undefined)
+        throw deadlinePassed(sent, last);
+      const startedAt = await pacer.acquire(options.deadlineAt, signal).catch(() => {
+        throw interrupted(sent);
+      });
+      if (startedAt === undefined) throw deadlinePassed(sent, last);
+      if (refused !== undefined) {
+        pacer.done({ startedAt, throttled: false });
+        throw notTried(refused, sent);
       }
+      sent += 1;
+      let error: ApiError;
       try {
-        return await once(path, form, Math.min(options.timeoutMs, left));
-      } catch (thrown) {
-        const error = thrown as ApiError;
-        error.attempts = tries;
-        const delay = retryDelayMs(error, attempt, options, options.random);
-        if (delay === undefined) throw error;
-        if (now() + delay >= options.deadlineAt) {
-          const late = new ApiError(`${error.message}; no retry: the run's deadline would pass first`, error);
-          late.attempts = tries;
-          throw late;
+        const answer = await send(request, Math.min(options.timeoutMs, options.deadlineAt - now()));
+        try {
+          const result = parse(answer);
+          pacer.done({ startedAt, throttled: false });
+          return result;
+        } catch (thrown) {
+          error = asApiError(thrown);
         }
-        const throttled = isThrottled(error);
-        if (!throttled) attempt += 1;
-        options.onRetry?.({
-          siteId,
-          reason: error.message,
-          delayMs: delay,
-          throttled,
-          attempt,
-          attempts: options.attempts,
-        });
-        await sleep(delay);
+      } catch (thrown) {
+        error = asApiError(thrown);
       }
+      last = error;
+      const throttled = isThrottled(error);
+      pacer.done({
+        startedAt,
+        throttled,
+        retryAfterMs: error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000,
+      });
+      error.attempts = sent;
+      if (isRefusal(error)) {
+        refused ??= error;
+        throw withAttempts(new ClientError(error.message, detailsOf(error), 'CREDENTIALS'), sent);
+      }
+      if (error instanceof ClientError) throw error;
+      const delay = retryDelayMs(error, attempt, options, options.random);
+      if (delay === undefined) throw error;
+      if (now() + delay >= options.deadlineAt) {
+        throw withAttempts(
+          new ClientError(
+            `${error.message}; no retry: the run's deadline would pass first`,
+            detailsOf(error),
+            'DEADLINE',
+          ),
+          sent,
+        );
+      }
+      if (!throttled) attempt += 1;
+      options.onRetry?.({
+        siteId: request.siteId,
+        reason: error.message,
+        delayMs: delay,
+        throttled,
+        attempt,
+        attempts: options.attempts,
+      });
+      await wait(now() + delay, sent);
     }
   }
 
-  /** One request, holding one of the limiter's slots. */
-  async function once(
-    path: string,
-    form: Record<string, string>,
-    timeoutMs: number,
-  ): Promise<ReturnType<typeof parseAnswer>> {
-    const startedAt = await limiter.acquire();
-    let throttledForMs: number | undefined;
-    try {
-      let response: Response<string>;
-      try {
-        response = await http.post(path, { form, timeout: { request: timeoutMs } });
-      } catch (error) {
-        throw toApiError(error, timeoutMs);
-      }
-      return parseAnswer({
-        status: response.statusCode,
-        contentType: response.headers['content-type'],
-        retryAfter: response.headers['retry-after'],
-        body: response.body,
-      });
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 429)
-        throttledForMs = (error.retryAfterSeconds ?? 1) * 1000;
-      throw error;
-    } finally {
-      limiter.done(startedAt, throttledForMs);
-      collect();
-    }
+  /** Waits until `at` (ms since the epoch); undefined when that is past the deadline; throws when interrupted. */
+  async function wait(at: number, sent: number): Promise<true | undefined> {
+    if (at >= options.deadlineAt) return undefined;
+    const ms = at - now();
+    if (ms <= 0) return true;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(interrupted(sent));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return true;
+  }
+
+  function deadlinePassed(sent: number, last: ApiError | undefined): ClientError {
+    const message =
+      last === undefined
+        ? "not tried: the run's deadline passed"
+        : `${last.message}; no retry: the run's deadline passed`;
+    return withAttempts(
+      withoutStack(
+        () =>
+          new ClientError(message, last === undefined ? { transient: true } : detailsOf(last), 'DEADLINE'),
+      ),
+      sent,
+    );
+  }
+
+  async function v1Call(siteId: string, path: string, form?: string): Promise<Envelope> {
+    return call({ siteId, url: v1 + path, host: v1Host, method: 'POST', body: form ?? '' }, parseAnswer);
   }
 
   return {
     async upload(siteId, bundle) {
-      const envelope = await call('sites/customCertificate/upload', uploadForm(siteId, bundle));
+      const envelope = await v1Call(siteId, 'sites/customCertificate/upload', uploadBody(siteId, bundle));
       const debugInfo = envelope.body.debug_info;
       return {
         resMessage: envelope.resMessage,
@@ -175,32 +357,154 @@ export async function createImpervaClient(
       };
     },
     async status(siteId) {
-      const envelope = await call('sites/status', { site_id: siteId });
+      const envelope = await v1Call(siteId, 'sites/status', `site_id=${encodeURIComponent(siteId)}`);
       const ssl = envelope.body.ssl;
       return {
         siteId,
         domain: typeof envelope.body.domain === 'string' ? envelope.body.domain : undefined,
         custom: readVerdict(isObject(ssl) ? ssl.custom_certificate : undefined),
+        dns: readDns(envelope.body.dns),
+      };
+    },
+    async certificates(siteId) {
+      const base = options.v3BaseUrl;
+      if (base === undefined) {
+        throw withoutStack(
+          () => new ClientError('v3 API not configured', { transient: false }, 'V3_UNAVAILABLE'),
+        );
+      }
+      const query = new URLSearchParams({ certType: 'CUSTOM_CERT' });
+      if (siteId !== undefined) query.set('extSiteId', siteId);
+      try {
+        return await call(
+          {
+            siteId: siteId ?? '',
+            url: `${base}/certificates-ui/v3/certificates?${query.toString()}`,
+            host: hostOf(base),
+            method: 'GET',
+          },
+          (answer) => parseCertificates(answer, siteId),
+        );
+      } catch (thrown) {
+        const error = asApiError(thrown);
+        if (error instanceof ClientError) throw error;
+        // Whatever else kept failing, v1 may still answer.
+        throw withAttempts(
+          new ClientError(error.message, detailsOf(error), 'V3_UNAVAILABLE'),
+          error.attempts,
+        );
+      }
+    },
+    async remove(siteId, keyType) {
+      const form = new URLSearchParams({ site_id: siteId, auth_type: keyType }).toString();
+      const envelope = await v1Call(siteId, 'sites/customCertificate/remove', form);
+      return { resMessage: envelope.resMessage };
+    },
+    async verifyAccount() {
+      const { body } = await v1Call('', 'account/verify');
+      const text = (value: unknown) =>
+        typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+      return {
+        accountId: text(body.account_id),
+        accountName: text(body.account_name),
+        planName: text(body.plan_name),
       };
     },
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Imperva refused the credentials: 9403, 9411, 9418 on v1, 401 on v3. */
+function isRefusal(error: ApiError): boolean {
+  if (error instanceof ClientError) return error.code === 'CREDENTIALS';
+  return error.res !== undefined && CREDENTIAL_RES.has(error.res);
 }
 
-/** Turns whatever got threw into an ApiError that carries only what a reader needs. */
-export function toApiError(error: unknown, timeoutMs: number): ApiError {
-  if (error instanceof ApiError) return error;
-  const code = (error as { code?: unknown }).code;
-  const name = typeof code === 'string' ? code : 'unknown error';
-  if (name === 'ETIMEDOUT') {
-    return new ApiError(`no answer from Imperva within ${Math.round(timeoutMs) / 1000} s`, {
-      transient: true,
-    });
+function notTried(refused: ApiError, sent: number): ClientError {
+  return withAttempts(
+    withoutStack(
+      () =>
+        new ClientError(
+          `not tried: Imperva refused the credentials earlier in this run (${refused.message})`,
+          { ...detailsOf(refused), transient: false },
+          'CREDENTIALS',
+        ),
+    ),
+    sent,
+  );
+}
+
+function interrupted(sent: number): ClientError {
+  return withAttempts(
+    withoutStack(() => new ClientError('interrupted', { transient: true }, 'INTERRUPTED')),
+    sent,
+  );
+}
+
+function withAttempts<E extends ApiError>(error: E, attempts: number): E {
+  error.attempts = attempts;
+  return error;
+}
+
+function asApiError(thrown: unknown): ApiError {
+  return thrown instanceof ApiError ? thrown : toApiError(thrown, 0);
+}
+
+function firstHeader(value: unknown): string | undefined {
+  if (Array.isArray(value)) return typeof value[0] === 'string' ? value[0] : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return 'Imperva';
   }
-  // A TLS verification failure will not mend itself on the next attempt; a reset or refusal may.
-  const tls = /^(ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(name);
-  return new ApiError(`cannot reach Imperva (${name})`, { transient: !tls });
+}
+
+/**
+ * Per site, a token bucket of `burst` requests refilled one per `intervalMs`: `take` reserves the next request and
+ * says when it may start.
+ */
+class SiteBudget {
+  private readonly sites = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private readonly burst: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  take(siteId: string, now: number): number {
+    const site = this.sites.get(siteId);
+    const tokens =
+      site === undefined ? this.burst : Math.min(this.burst, site.tokens + (now - site.at) / this.intervalMs);
+    if (site === undefined) this.sites.set(siteId, { tokens: tokens - 1, at: now });
+    else {
+      site.tokens = tokens - 1;
+      site.at = now;
+    }
+    return tokens >= 1 ? now : now + (1 - tokens) * this.intervalMs;
+  }
+}
+
+/**
+ * Turns whatever got threw into an ApiError that carries only what a reader needs. A name that does not resolve
+ * is named in the message (`cannot reach my.imperva.com (ENOTFOUND)`).
+ */
+export function toApiError(error: unknown, timeoutMs: number, host?: string): ApiError {
+  if (error instanceof ApiError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = typeof code === 'string' ? code : 'unknown error';
+  return withoutStack(() => {
+    if (name === 'ETIMEDOUT') {
+      return new NetworkError(
+        `no answer from Imperva within ${Math.round(timeoutMs) / 1000} s`,
+        { transient: true },
+        name,
+      );
+    }
+    // A TLS verification failure will not mend itself on the next attempt; a reset or refusal may.
+    const tls = /^(ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(name);
+    const where = UNRESOLVED.has(name) && host !== undefined ? host : 'Imperva';
+    return new NetworkError(`cannot reach ${where} (${name})`, { transient: !tls }, name);
+  });
 }

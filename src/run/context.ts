@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { loadConfig, type Config, type Env } from '../config/load.js';
 import type { ClientOptions, ImpervaClient } from '../imperva/client.js';
 import type { Log } from '../log/logger.js';
@@ -10,6 +11,8 @@ export interface Deps {
   createClient: (api: Config['api'], options: ClientOptions) => Promise<ImpervaClient>;
   /** Aborted when the process is asked to stop (SIGTERM, SIGINT, SIGHUP): record what is owed, start nothing new. */
   signal?: AbortSignal | undefined;
+  /** How host names are resolved (the API, the edge): tests never ask a real DNS server. */
+  lookup?: LookupFunction | undefined;
 }
 
 /** The options every command takes, whatever the command line called them. */
@@ -91,6 +94,8 @@ export function openRun(
         attempts: config.retry.attempts,
         retryDelayMs: config.retry.retryDelayMs,
         deadlineAt,
+        signal,
+        ...(deps.lookup === undefined ? {} : { lookup: deps.lookup }),
         onRetry: (notice) =>
           logger.info(
             `site ${notice.siteId}: ${notice.reason}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s ` +

@@ -94,6 +94,8 @@ export interface Fault {
   status?: number;
   /** Answer with this body, as it is. */
   body?: string;
+  /** Answer with these bytes, as they are (e.g. gzip with a `content-encoding` header); wins over `body`. */
+  bodyBytes?: Buffer;
   contentType?: string;
   headers?: Record<string, string>;
   /** Answer with a JSON error envelope with this res code. */
@@ -305,7 +307,7 @@ export class FakeImperva {
           'content-type': fault.contentType ?? 'text/html',
           ...fault.headers,
         });
-        res.end(fault.body ?? '');
+        res.end(fault.bodyBytes ?? fault.body ?? '');
         return;
       }
 

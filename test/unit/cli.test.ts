@@ -96,7 +96,10 @@ describe('main, in-process', () => {
         uploads.push([siteId, bundle.keyType, bundle.fingerprint]);
         return { resMessage: 'OK', verdict: undefined };
       },
-      status: async (siteId) => ({ siteId, domain: undefined, custom: undefined }),
+      status: async (siteId) => ({ siteId, domain: undefined, custom: undefined, dns: [] }),
+      certificates: async () => [],
+      remove: async () => ({ resMessage: 'OK' }),
+      verifyAccount: async () => ({ accountId: '1', accountName: 'test', planName: 'test' }),
     };
     const deps: Deps = {
       env: { INCAP_CERT_CONFIG: config },

@@ -1,0 +1,70 @@
+import { ApiError, type ApiErrorDetails } from '../errors.js';
+
+/**
+ * What kind of API failure this is, for callers that act on it (src/errors.ts keeps `code` 'API' for the rest):
+ * - CREDENTIALS: Imperva refused the API id or key (res 9403, 9411, 9418, or v3 HTTP 401). Every later call of the
+ *   run fails at once with this code, without sending anything: the run stops trying further sites.
+ * - V3_UNAVAILABLE: the v3 certificates API is forbidden (403), absent (404), not configured, or kept failing;
+ *   fall back to v1 `sites/status`.
+ * - INTERRUPTED: the run is being killed (ClientOptions.signal); transient.
+ * - DEADLINE: the run's deadline passed before the call could be made or retried; transient. `attempts` is 0 when
+ *   nothing was sent.
+ */
+export type ClientErrorCode = 'CREDENTIALS' | 'V3_UNAVAILABLE' | 'INTERRUPTED' | 'DEADLINE';
+
+export class ClientError extends ApiError {
+  constructor(
+    message: string,
+    details: ApiErrorDetails,
+    override readonly code: ClientErrorCode,
+  ) {
+    super(message, details);
+  }
+}
+
+/** The error's code when it is one of the client's own kinds. */
+export function clientErrorCode(error: unknown): ClientErrorCode | undefined {
+  return error instanceof ClientError ? error.code : undefined;
+}
+
+export const isCredentialsError = (error: unknown): boolean => clientErrorCode(error) === 'CREDENTIALS';
+export const isV3Unavailable = (error: unknown): boolean => clientErrorCode(error) === 'V3_UNAVAILABLE';
+
+/** The details of an ApiError, to make another one from it. */
+export function detailsOf(error: ApiError): ApiErrorDetails {
+  return {
+    res: error.res,
+    resMessage: error.resMessage,
+    status: error.status,
+    transient: error.transient,
+    retryAfterSeconds: error.retryAfterSeconds,
+  };
+}
+
+/**
+ * Expected failures are never shown with a stack (src/cli.ts prints one line), and a run with thousands of failing
+ * sites keeps one error each until the end: capturing a stack for each costs memory for nothing.
+ */
+export function withoutStack<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The request got no HTTP answer: `network` is the system's code (ECONNRESET, ENOTFOUND, ETIMEDOUT...). */
+export class NetworkError extends ApiError {
+  constructor(
+    message: string,
+    details: ApiErrorDetails,
+    readonly network: string,
+  ) {
+    super(message, details);
+  }
+}
+
+/** A name that does not resolve now will not resolve in a few seconds either: at most one retry. */
+export const UNRESOLVED = new Set(['ENOTFOUND', 'EAI_AGAIN']);
