@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MIN_RATE_PER_SECOND, Pacer, RateLearner, mapPool } from '../../src/imperva/limiter.js';
+import { MIN_RATE_PER_SECOND, Pacer, RateLearner } from '../../src/imperva/limiter.js';
+import { mapPool } from '../../src/util/pool.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
