@@ -14,3 +14,7 @@ export const DEFAULT_DEADLINE_SECONDS = 300;
 export const DEFAULT_RETRY_DELAY_SECONDS = 2;
 /** Uploads in flight at once; halved while Imperva throttles. */
 export const DEFAULT_CONCURRENCY = 8;
+/** For a deploy-hook run, retries included: lego kills a hook after 2 minutes; end before that, and queue the rest. */
+export const DEFAULT_HOOK_DEADLINE_SECONDS = 100;
+/** Imperva's v3 API (certificates per key type), on another host than the v1 API. */
+export const DEFAULT_V3_BASE_URL = 'https://api.imperva.com';

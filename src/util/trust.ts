@@ -1,5 +1,5 @@
 import { realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 /**
  * incap-cert runs as root: a file it trusts (its config, the onFailure program, the retry queue's folder) must not be
@@ -8,28 +8,34 @@ import { dirname } from 'node:path';
  * own — or is owned by a user other than root and the user running incap-cert.
  */
 export function untrustedReason(path: string): string | undefined {
+  const given = resolve(path);
   let real: string;
   let info: Stats;
   try {
-    real = realpathSync(path);
+    real = realpathSync.native(given);
     info = statSync(real);
   } catch {
     return undefined; // missing or unreadable: the caller reports that in its own words
   }
   const own = ownReason(real, info, false);
   if (own !== undefined) return own;
-  const parent = dirname(real);
-  try {
-    return ownReason(parent, statSync(parent), true);
-  } catch {
-    return undefined;
+  // The folder of the file, and the folder of the name as given when that is a symbolic link: whoever can write
+  // that one can point the link elsewhere.
+  for (const folder of new Set([dirname(real), dirname(given)])) {
+    try {
+      const reason = ownReason(folder, statSync(folder), true);
+      if (reason !== undefined) return reason;
+    } catch {
+      // a folder we cannot stat: the caller's own read reports what matters
+    }
   }
+  return undefined;
 }
 
 /** Whether the folder itself is one to trust (the state folder). */
 export function untrustedFolderReason(folder: string): string | undefined {
   try {
-    const real = realpathSync(folder);
+    const real = realpathSync.native(folder);
     return ownReason(real, statSync(real), true);
   } catch {
     return undefined;

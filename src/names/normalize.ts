@@ -1,0 +1,30 @@
+import { domainToASCII } from 'node:url';
+
+/** A label as DNS host names have them (letters, digits, hyphens; no hyphen at either end), in lowercase ASCII. */
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * The form in which names are compared: lowercase ASCII (IDNs as punycode, as they stand in a certificate), no
+ * trailing dot. A wildcard keeps its literal `*.` (a wildcard key matches only the same wildcard on the
+ * certificate). Returns undefined for something that is not a DNS host name.
+ *
+ * The ASCII part is checked before IDNA sees it: the WHATWG host parser behind domainToASCII cuts a name at `\`, `?`
+ * or `#` (`example.com\evil` would become `example.com`) and lets `_`, `!`, `$`, `&`, `(`… through. What IDNA
+ * returns is checked again, label by label.
+ */
+export function normalizeName(name: string): string | undefined {
+  let rest = name.endsWith('.') ? name.slice(0, -1) : name;
+  let prefix = '';
+  if (rest.startsWith('*.')) {
+    prefix = '*.';
+    rest = rest.slice(2);
+  }
+  // Only letters, digits, hyphens and dots in ASCII; anything beyond ASCII is for IDNA to map or refuse.
+  if (rest === '' || /[^A-Za-z0-9.\-\u0080-\uffff]/.test(rest)) return undefined;
+  // Plain ASCII names (nearly all) need no IDNA: lowercase is all it would do. Punycode labels it must check.
+  const ascii =
+    /^[A-Za-z0-9.-]+$/.test(rest) && !/(?:^|\.)xn--/i.test(rest) ? rest.toLowerCase() : domainToASCII(rest);
+  if (ascii === '' || ascii.length > 253 || !ascii.split('.').every((label) => LABEL.test(label)))
+    return undefined;
+  return prefix + ascii;
+}
