@@ -5,10 +5,9 @@
  *
  * Every message is written here, never valibot's default: those quote the value, which may be the API key.
  */
-import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import * as v from 'valibot';
-import { normalizeName } from '../names/normalize.js';
+import { isIPv4, isIPv6, normalizeName } from '../names/normalize.js';
 import { isObject } from '../util/strict-json.js';
 import { normalizeSiteId, type SiteMap } from './site-map.js';
 
@@ -152,11 +151,11 @@ export const EdgeAddressSchema = v.pipe(
     const name = match?.[2];
     const host =
       v6 !== undefined
-        ? isIP(v6) === 6
+        ? isIPv6(v6)
           ? v6.toLowerCase()
           : undefined
         : name !== undefined
-          ? isIP(name) === 4
+          ? isIPv4(name)
             ? name
             : normalizeName(name)
           : undefined;
@@ -171,7 +170,7 @@ export const EdgeAddressSchema = v.pipe(
 export function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIPv4(host)) return host.startsWith('127.');
   return host === '::1';
 }
 

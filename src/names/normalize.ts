@@ -28,3 +28,22 @@ export function normalizeName(name: string): string | undefined {
     return undefined;
   return prefix + ascii;
 }
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
+/** Dotted-quad IPv4, as `node:net`'s isIP takes it (without loading node:net on the hook's fast path). */
+export function isIPv4(text: string): boolean {
+  return IPV4.test(text);
+}
+
+/** An IPv6 address without brackets, as the URL parser takes it (the global URL needs no module load). */
+export function isIPv6(text: string): boolean {
+  if (!text.includes(':') || !/^[0-9A-Fa-f:.]+$/.test(text)) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}

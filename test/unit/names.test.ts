@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeName } from '../../src/names/normalize.js';
+import { isIP } from 'node:net';
+import { isIPv4, isIPv6, normalizeName } from '../../src/names/normalize.js';
 
 describe('normalizeName: DNS host names only, in the form certificates hold them', () => {
   const cases: [string, string | undefined][] = [
@@ -45,5 +46,32 @@ describe('normalizeName: DNS host names only, in the form certificates hold them
   ];
   for (const [input, expected] of cases) {
     it(`${JSON.stringify(input)} → ${String(expected)}`, () => assert.equal(normalizeName(input), expected));
+  }
+});
+
+describe('isIPv4 and isIPv6 agree with node:net', () => {
+  for (const text of [
+    '127.0.0.1',
+    '192.0.2.10',
+    '255.255.255.255',
+    '256.1.1.1',
+    '1.2.3',
+    '01.2.3.4',
+    '1.2.3.4.5',
+    '::1',
+    '2001:db8::1',
+    '2001:DB8:0:0:0:0:0:1',
+    '::ffff:192.0.2.1',
+    '1::2::3',
+    ':::',
+    'zz::1',
+    '12345::1',
+    'example.com',
+    '',
+  ]) {
+    it(JSON.stringify(text), () => {
+      assert.equal(isIPv4(text), isIP(text) === 4);
+      assert.equal(isIPv6(text), isIP(text) === 6);
+    });
   }
 });
