@@ -126,7 +126,12 @@ export function loadConfig(
   const issues: string[] = [];
   const at = (field: string, message: string) => issues.push(`${file}: ${field}: ${message}`);
   const { output: data, issues: shape } = validate(ConfigFileSchema, raw);
-  for (const issue of shape ?? []) at(formatPath(issue.path) || '(top level)', issue.message);
+  const reported = new Set<string>();
+  for (const issue of shape ?? []) {
+    const field = formatPath(issue.path) || '(top level)';
+    reported.add(field);
+    at(field, issue.message);
+  }
 
   // Like Certbot's DNS plugins with their credentials files: a key others can read is refused.
   if (rawApi.key !== undefined && (mode & 0o077) !== 0) {
@@ -153,7 +158,9 @@ export function loadConfig(
     const fromEnv = env[envName];
     if (fromEnv) return check(schema, envName, fromEnv);
     if (fileValue === undefined) return fallback === undefined ? undefined : check(schema, field, fallback);
-    return typeof fileValue === 'string' && fileValue !== '' ? check(schema, field, fileValue) : undefined;
+    return typeof fileValue === 'string' && !reported.has(field)
+      ? check(schema, field, fileValue)
+      : undefined;
   };
 
   const id = env.IMPERVA_API_ID ? check(ApiId, 'IMPERVA_API_ID', env.IMPERVA_API_ID) : data?.api?.id;
@@ -190,7 +197,7 @@ export function loadConfig(
     stateDir: resolve(data.stateDir ?? DEFAULT_STATE_DIR),
     logFile: logFile === undefined ? undefined : resolve(logFile),
     liveDir: resolve(data.liveDir ?? DEFAULT_LIVE_DIR),
-    sources: (data.sources ?? []).map((source) => ({ client: source.client, dir: resolve(source.dir) })),
+    sources: data.sources ?? [],
     retry: {
       attempts: data.attempts ?? DEFAULT_ATTEMPTS,
       timeoutMs: (data.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,

@@ -390,7 +390,7 @@ describe('the fields issues 9–12 add', () => {
       ratePerMinute: 90,
       sources: {
         dehydrated: ['/etc/dehydrated/certs'],
-        lego: ['/root/.lego/certificates', '/srv/lego/certificates/', '/root/.lego/certificates'],
+        lego: ['/root/.lego/certificates', '/srv/lego/certificates/', '/root/.lego/certificates/'],
         'acme.sh': ['/root/.acme.sh'],
       },
     });
@@ -500,6 +500,12 @@ describe('the fields issues 9–12 add', () => {
     ['edgeAddress with a wildcard', { edgeAddress: '*.example.net:443' }, {}, [`edgeAddress: ${EDGE}`]],
     ['edgeAddress with a path', { edgeAddress: 'edge.example.net:443/x' }, {}, [`edgeAddress: ${EDGE}`]],
     ['edgeAddress as a number', { edgeAddress: 443 }, {}, [`edgeAddress: ${EDGE}`]],
+    [
+      'edgeAddress with a newline',
+      { edgeAddress: 'a:1\n' },
+      {},
+      ['edgeAddress: must not hold control characters'],
+    ],
     ['INCAP_CERT_EDGE without a port', {}, { INCAP_CERT_EDGE: '192.0.2.1' }, [`INCAP_CERT_EDGE: ${EDGE}`]],
     ['warnDays below 0', { warnDays: -1 }, {}, ['warnDays: must be a number of days from 0 to 3650']],
     ['warnDays as a string', { warnDays: '7' }, {}, ['warnDays: must be a number of days from 0 to 3650']],
