@@ -6,7 +6,7 @@
  *
  * Every message is written here, never valibot's default: those quote the value, which may be the API key.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import * as v from 'valibot';
 import { isIPv4, isIPv6, normalizeName } from '../names/normalize.js';
 import { isObject } from '../util/strict-json.js';
@@ -37,7 +37,6 @@ const API_KEY_CHARACTERS =
   'the API key must hold only printable ASCII characters (no spaces, control or non-ASCII characters)';
 const ON_FAILURE =
   'must be a command as a list of strings, e.g. ["/usr/bin/mail", "-s", "incap-cert failed", "ops@example.com"]';
-const FOLDERS = 'must be a list of absolute folder paths, e.g. ["/root/.acme.sh"]';
 const EDGE = 'must be HOST:PORT, e.g. 192.0.2.10:443, edge.example.net:443 or [2001:db8::1]:443';
 
 /** ASCII control characters (C0 and DEL): never in a path, a key or a name. */
@@ -207,33 +206,47 @@ function toSiteMap(sites: Record<string, SiteIdValue | SiteIdValue[]>): SiteMap 
   return map;
 }
 
-const AbsoluteFolder = v.pipe(
-  v.string('must be an absolute folder path'),
-  v.check((path) => isAbsolute(path) && !hasControlCharacter(path), 'must be an absolute folder path'),
-);
-const Folders = v.array(AbsoluteFolder, FOLDERS);
+const SOURCE_CLIENTS = ['lego', 'acme.sh', 'dehydrated'] as const;
+const FOLDERS = 'must be a list of folder paths';
 
-export type SourceClient = 'lego' | 'acme.sh' | 'dehydrated';
+export type SourceClient = (typeof SOURCE_CLIENTS)[number];
 export interface Source {
   client: SourceClient;
+  /** Absolute (a relative one is taken from the working folder, as stateDir and liveDir are). */
   dir: string;
 }
 
-const Sources = v.pipe(
-  objectOf(
-    { lego: v.optional(Folders), 'acme.sh': v.optional(Folders), dehydrated: v.optional(Folders) },
-    'must be an object mapping lego, acme.sh or dehydrated to lists of folders (Certbot stays in liveDir)',
+const Folders = v.pipe(
+  v.array(v.unknown(), FOLDERS),
+  v.guard(
+    (dirs: unknown[]): dirs is string[] => dirs.every((dir) => typeof dir === 'string' && dir.trim() !== ''),
+    FOLDERS,
   ),
-  v.transform((sources): Source[] => {
-    const list: Source[] = [];
-    for (const client of ['lego', 'acme.sh', 'dehydrated'] as const) {
-      for (const folder of sources[client] ?? []) {
-        const dir = resolve(folder);
-        if (!list.some((known) => known.client === client && known.dir === dir)) list.push({ client, dir });
+  v.check((dirs: string[]) => !dirs.some(hasControlCharacter), 'must not hold control characters'),
+);
+
+/** Problems in the order the file lists the clients; the folders in that order too, each once. */
+const Sources = objectThen(
+  v.pipe(
+    v.record(
+      v.picklist(
+        SOURCE_CLIENTS,
+        `unknown ACME client; one of ${SOURCE_CLIENTS.join(', ')} (Certbot's folder is liveDir)`,
+      ),
+      Folders,
+    ),
+    v.transform((sources): Source[] => {
+      const list: Source[] = [];
+      for (const [client, folders] of Object.entries(sources) as [SourceClient, string[]][]) {
+        for (const folder of folders) {
+          const dir = resolve(folder);
+          if (!list.some((known) => known.client === client && known.dir === dir)) list.push({ client, dir });
+        }
       }
-    }
-    return list;
-  }),
+      return list;
+    }),
+  ),
+  'must be an object naming folders by client, e.g. {"lego": ["/root/.lego/certificates"], "acme.sh": ["/root/.acme.sh"], "dehydrated": ["/etc/dehydrated/certs"]}',
 );
 
 const OnFailure = v.pipe(

@@ -5,3 +5,6 @@ export type SiteMap = ReadonlyMap<string, readonly string[]>;
 export function normalizeSiteId(id: number | string): string {
   return typeof id === 'number' ? String(id) : id.replace(/^0+(?=\d)/, '');
 }
+
+/** Moved to src/names/normalize.ts (certificates use it too); kept here for imports not yet moved. */
+export { normalizeName } from '../names/normalize.js';

@@ -35,7 +35,7 @@ export function untrustedReason(path: string): string | undefined {
 /** Whether the folder itself is one to trust (the state folder). */
 export function untrustedFolderReason(folder: string): string | undefined {
   try {
-    const real = realpathSync.native(folder);
+    const real = realpathSync(folder);
     return ownReason(real, statSync(real), true);
   } catch {
     return undefined;

@@ -391,7 +391,7 @@ describe('the fields issues 9–12 add', () => {
       sources: {
         dehydrated: ['/etc/dehydrated/certs'],
         lego: ['/root/.lego/certificates', '/srv/lego/certificates/', '/root/.lego/certificates/'],
-        'acme.sh': ['/root/.acme.sh'],
+        'acme.sh': ['/root/.acme.sh', 'acme'],
       },
     });
     assert.equal(config.retry.hookDeadlineMs, 50_000);
@@ -403,10 +403,11 @@ describe('the fields issues 9–12 add', () => {
     assert.equal(config.pruneOtherKeyType, true);
     assert.equal(config.ratePerMinute, 90);
     assert.deepEqual(config.sources, [
+      { client: 'dehydrated', dir: '/etc/dehydrated/certs' },
       { client: 'lego', dir: '/root/.lego/certificates' },
       { client: 'lego', dir: '/srv/lego/certificates' },
       { client: 'acme.sh', dir: '/root/.acme.sh' },
-      { client: 'dehydrated', dir: '/etc/dehydrated/certs' },
+      { client: 'acme.sh', dir: join(process.cwd(), 'acme') },
     ]);
   });
 
@@ -539,26 +540,24 @@ describe('the fields issues 9–12 add', () => {
       { sources: ['/root/.acme.sh'] },
       {},
       [
-        'sources: must be an object mapping lego, acme.sh or dehydrated to lists of folders (Certbot stays in liveDir)',
+        'sources: must be an object naming folders by client, e.g. {"lego": ["/root/.lego/certificates"], "acme.sh": ["/root/.acme.sh"], "dehydrated": ["/etc/dehydrated/certs"]}',
       ],
     ],
     [
-      'sources for certbot',
-      { sources: { certbot: ['/etc/letsencrypt/live'] } },
+      "an unknown client, a folder that is one string, an empty folder: each, in the file's order",
+      { sources: { certbot: ['/etc/letsencrypt/live'], 'acme.sh': '/root/.acme.sh', lego: [''] } },
       {},
-      ['sources.certbot: unknown field'],
+      [
+        "sources.certbot: unknown ACME client; one of lego, acme.sh, dehydrated (Certbot's folder is liveDir)",
+        'sources["acme.sh"]: must be a list of folder paths',
+        'sources.lego: must be a list of folder paths',
+      ],
     ],
     [
-      'a source that is one string',
-      { sources: { lego: '/root/.lego/certificates' } },
+      'a source folder with a control character',
+      { sources: { dehydrated: ['/etc/dehydrated/certs\n'] } },
       {},
-      ['sources.lego: must be a list of absolute folder paths, e.g. ["/root/.acme.sh"]'],
-    ],
-    [
-      'a relative source folder',
-      { sources: { 'acme.sh': ['/root/.acme.sh', 'acme'] } },
-      {},
-      ['sources["acme.sh"][1]: must be an absolute folder path'],
+      ['sources.dehydrated: must not hold control characters'],
     ],
     [
       'stateDir with a control character',
