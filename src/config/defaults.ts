@@ -10,11 +10,11 @@ export const DEFAULT_ATTEMPTS = 4;
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 /** For the whole run, retries included. */
 export const DEFAULT_DEADLINE_SECONDS = 300;
+/** For a hook run (deploy): over before lego's 2-minute hook kill (docs/acme-clients.md). */
+export const DEFAULT_HOOK_DEADLINE_SECONDS = 100;
 /** The first retry waits about this long; each later one about twice as long as the one before, capped. */
 export const DEFAULT_RETRY_DELAY_SECONDS = 2;
 /** Uploads in flight at once; halved while Imperva throttles. */
 export const DEFAULT_CONCURRENCY = 8;
-/** For a deploy-hook run, retries included: lego kills a hook after 2 minutes; end before that, and queue the rest. */
-export const DEFAULT_HOOK_DEADLINE_SECONDS = 100;
 /** Imperva's v3 API (certificates per key type), on another host than the v1 API. */
 export const DEFAULT_V3_BASE_URL = 'https://api.imperva.com';

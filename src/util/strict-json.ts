@@ -96,11 +96,14 @@ const SPACE = /[ \t\n\r]*/y;
 const STRING = /"((?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4}))*)"/y;
 const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9A-Fa-f]{4})/y;
 
-class SyntaxProblem {
+/** Thrown inside the parser, caught at its top: an Error only so that lint and stack tools treat it as one. */
+class SyntaxProblem extends Error {
   constructor(
     readonly reason: string,
     readonly at: number,
-  ) {}
+  ) {
+    super(reason);
+  }
 }
 
 class Parser {
