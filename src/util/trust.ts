@@ -1,4 +1,4 @@
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -9,18 +9,21 @@ import { dirname, resolve } from 'node:path';
  */
 export function untrustedReason(path: string): string | undefined {
   const given = resolve(path);
-  let real: string;
+  let real = given;
   let info: Stats;
   try {
-    real = realpathSync.native(given);
-    info = statSync(real);
+    info = lstatSync(given);
+    // A symbolic link: judge what it points at, and the folders of both (whoever can write the link's folder can
+    // point it elsewhere).
+    if (info.isSymbolicLink()) {
+      real = realpathSync.native(given);
+      info = statSync(real);
+    }
   } catch {
     return undefined; // missing or unreadable: the caller reports that in its own words
   }
   const own = ownReason(real, info, false);
   if (own !== undefined) return own;
-  // The folder of the file, and the folder of the name as given when that is a symbolic link: whoever can write
-  // that one can point the link elsewhere.
   for (const folder of new Set([dirname(real), dirname(given)])) {
     try {
       const reason = ownReason(folder, statSync(folder), true);
