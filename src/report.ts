@@ -13,7 +13,9 @@ export type SiteAction =
   /** A dry run: would upload. */
   | 'planned'
   /** The run was stopped (signal) before this site: still owed, recorded for sync. */
-  | 'not-reached';
+  | 'not-reached'
+  /** The run's deadline came before this site (sync): still owed, the next sync goes on from here. */
+  | 'deferred';
 
 export interface SiteError {
   code: string;

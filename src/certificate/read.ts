@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { normalizeName } from '../config/site-map.js';
+import { normalizeName } from '../names/normalize.js';
 import { CertificateError } from '../errors.js';
 
 /** Imperva keeps one custom certificate per site per key type and calls the types RSA and ECC. */

@@ -16,3 +16,5 @@ export const DEFAULT_HOOK_DEADLINE_SECONDS = 100;
 export const DEFAULT_RETRY_DELAY_SECONDS = 2;
 /** Uploads in flight at once; halved while Imperva throttles. */
 export const DEFAULT_CONCURRENCY = 8;
+/** Imperva's v3 API (certificates per key type), on another host than the v1 API. */
+export const DEFAULT_V3_BASE_URL = 'https://api.imperva.com';

@@ -1,8 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { GenericSchema } from 'valibot';
 import { ConfigError } from '../errors.js';
-import type { ClientSource } from '../sources/clients.js';
+import { isObject, parseStrictJson, StrictJsonError } from '../util/strict-json.js';
+import { untrustedReason } from '../util/trust.js';
 import {
   DEFAULT_ATTEMPTS,
   DEFAULT_BASE_URL,
@@ -14,23 +15,45 @@ import {
   DEFAULT_RETRY_DELAY_SECONDS,
   DEFAULT_STATE_DIR,
   DEFAULT_TIMEOUT_SECONDS,
+  DEFAULT_V3_BASE_URL,
 } from './defaults.js';
-import { checkConfigFile, isObject } from './schema.js';
-import { normalizeName, normalizeSiteId, type SiteMap } from './site-map.js';
+import {
+  ApiId,
+  ApiKey,
+  ApiUrl,
+  ConfigFileSchema,
+  EdgeAddressSchema,
+  isLoopback,
+  PLACEHOLDER_API_ID,
+  PLACEHOLDER_API_KEY,
+  PLACEHOLDER_SITES,
+  validate,
+  type EdgeAddress,
+  type Source,
+} from './schema.js';
+import type { SiteMap } from './site-map.js';
+
+export { isLoopback } from './schema.js';
+export type { EdgeAddress, Source, SourceClient } from './schema.js';
 
 export interface ApiCredentials {
   id: string;
   key: string;
-  /** Without a trailing slash. */
+  /** The v1 API (uploads, site status). Without a trailing slash. */
   baseUrl: string;
+  /** The v3 API (certificates per key type). Without a trailing slash. */
+  v3BaseUrl: string;
+  /** Where the key came from, for error messages: `IMPERVA_API_KEY` or `/etc/incap-cert/config.json (api.key)`. */
+  keySource: string;
 }
 
 export interface RetryPolicy {
   /** Attempts per call, the first included. */
   attempts: number;
   timeoutMs: number;
+  /** For push and sync runs. */
   deadlineMs: number;
-  /** The deadline of a hook run (deploy). */
+  /** For deploy (hook) runs: ends before lego's 2-minute hook kill. */
   hookDeadlineMs: number;
   retryDelayMs: number;
 }
@@ -42,23 +65,40 @@ export interface Config {
   sites: SiteMap;
   stateDir: string;
   logFile: string | undefined;
+  /** Certbot's live folder. */
   liveDir: string;
+  /** Where the other ACME clients keep their certificates (absolute folders). */
+  sources: readonly Source[];
   retry: RetryPolicy;
   /** The most requests in flight to Imperva at once. */
   concurrency: number;
+  /** Requests per minute to pace to from the start; undefined: learn the rate from Imperva's 429s. */
+  ratePerMinute: number | undefined;
   /** A command (argv, no shell) run once for a run that ended with a failed site. */
   onFailure: readonly string[] | undefined;
-  /** Other ACME clients' certificate folders (config `sources`), read by `sync`. */
-  sources?: ClientSource[] | undefined;
+  /** Where `verify` connects instead of each site's own address. */
+  edgeAddress: EdgeAddress | undefined;
+  /** Days before expiry to warn; undefined: a third of the certificate's lifetime, at most 14 days. */
+  warnDays: number | undefined;
+  /** A Prometheus text file replaced after each run (absolute), or undefined for none. */
+  metricsFile: string | undefined;
+  /** Whether sync removes the key type this host does not deploy, once the other is seen served. */
+  pruneOtherKeyType: boolean;
+  /** Fields still holding the config template's placeholder values (`api.id`, `api.key`, `sites`). */
+  placeholders: readonly string[];
 }
 
 /** What the command line says about configuration. */
 export interface ConfigFlags {
   config?: string | undefined;
   logFile?: string | undefined;
+  metricsFile?: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A config file is a few KB; more is a mistake (or a device), not a config. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Which config file to read: --config, then INCAP_CERT_CONFIG, then the default. */
 export function configPath(flags: ConfigFlags, env: Env): string {
@@ -67,7 +107,7 @@ export function configPath(flags: ConfigFlags, env: Env): string {
 
 /**
  * One pass: defaults, then the config file, then environment variables, then flags. Every problem found is
- * reported at once, each naming the file and the field.
+ * reported at once, each naming the file and the field (or the environment variable).
  */
 export function loadConfig(
   flags: ConfigFlags,
@@ -75,148 +115,173 @@ export function loadConfig(
   onSecret: (secret: string) => void = () => {},
 ): Config {
   const file = configPath(flags, env);
-  const { raw, mode } = readJson(file);
+  // Root runs what this file says (onFailure) and sends its key: refuse one that someone else could have written.
+  const untrusted = untrustedReason(file);
+  if (untrusted !== undefined) throw new ConfigError([`${file}: not trusted: ${untrusted}`]);
+  const { text, mode } = readConfigText(file);
+  const raw = parseConfigText(file, text);
+  const rawApi = isObject(raw) && isObject(raw.api) ? raw.api : {};
   // Known as soon as the file is parsed, so that even an error about the file cannot repeat the key.
-  if (isObject(raw) && isObject(raw.api) && typeof raw.api.key === 'string') onSecret(raw.api.key);
+  if (typeof rawApi.key === 'string') onSecret(rawApi.key);
+
   const issues: string[] = [];
   const at = (field: string, message: string) => issues.push(`${file}: ${field}: ${message}`);
-
-  // Go on with whatever parts are well-formed, so that one run reports every problem, not just the shape's.
-  const { value: data, issues: shape } = checkConfigFile(raw);
-  for (const issue of shape) at(formatPath(issue.path) || '(top level)', issue.message);
-  const api = data.api ?? {};
+  const { output: data, issues: shape } = validate(ConfigFileSchema, raw);
+  const reported = new Set<string>();
+  for (const issue of shape ?? []) {
+    const field = formatPath(issue.path) || '(top level)';
+    reported.add(field);
+    at(field, issue.message);
+  }
 
   // Like Certbot's DNS plugins with their credentials files: a key others can read is refused.
-  if (isObject(raw) && isObject(raw.api) && raw.api.key !== undefined && (mode & 0o077) !== 0) {
+  if (rawApi.key !== undefined && (mode & 0o077) !== 0) {
     at(
       'api.key',
       `the file holds the API key but is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run: chmod 600 ${file}`,
     );
   }
 
-  // A field that is present but malformed was reported above; only a missing one is reported as missing.
-  const rawApi = isObject(raw) && isObject(raw.api) ? raw.api : {};
-  const id = env.IMPERVA_API_ID || (api.id === undefined ? undefined : String(api.id));
-  const key = env.IMPERVA_API_KEY || api.key;
-  if (!id && rawApi.id === undefined) {
+  // The values the environment may override are checked where they take effect, named by where they came from.
+  // A file value that is malformed was reported above; only a missing one is reported as missing.
+  const check = <TSchema extends GenericSchema>(schema: TSchema, source: string, value: string) => {
+    const result = validate(schema, value);
+    for (const issue of result.issues ?? []) at(source, issue.message);
+    return result.output;
+  };
+  const setting = <TSchema extends GenericSchema>(
+    schema: TSchema,
+    envName: string,
+    field: string,
+    fileValue: unknown,
+    fallback?: string,
+  ) => {
+    const fromEnv = env[envName];
+    if (fromEnv) return check(schema, envName, fromEnv);
+    if (fileValue === undefined) return fallback === undefined ? undefined : check(schema, field, fallback);
+    return typeof fileValue === 'string' && !reported.has(field)
+      ? check(schema, field, fileValue)
+      : undefined;
+  };
+
+  const id = env.IMPERVA_API_ID ? check(ApiId, 'IMPERVA_API_ID', env.IMPERVA_API_ID) : data?.api?.id;
+  const key = env.IMPERVA_API_KEY ? check(ApiKey, 'IMPERVA_API_KEY', env.IMPERVA_API_KEY) : data?.api?.key;
+  if (!env.IMPERVA_API_ID && rawApi.id === undefined) {
     at('api.id', 'no API id: set api.id in the file or IMPERVA_API_ID in the environment');
   }
-  if (!key && rawApi.key === undefined) {
+  if (!env.IMPERVA_API_KEY && rawApi.key === undefined) {
     at('api.key', 'no API key: set api.key in the file (mode 0600) or IMPERVA_API_KEY in the environment');
   }
-  const urlSource = env.IMPERVA_API_URL ? 'IMPERVA_API_URL' : 'api.baseUrl';
-  const urlValue = env.IMPERVA_API_URL || api.baseUrl || DEFAULT_BASE_URL;
-  const baseUrl = checkBaseUrl(urlValue, (message) => at(urlSource, message));
+  const baseUrl = setting(ApiUrl, 'IMPERVA_API_URL', 'api.baseUrl', rawApi.baseUrl, DEFAULT_BASE_URL);
+  // A v1 API on loopback is the fake one, which serves v3 too: never reach out to Imperva's real v3 host beside it.
+  const v3Default =
+    typeof baseUrl === 'string' && isLoopback(new URL(baseUrl).hostname) ? baseUrl : DEFAULT_V3_BASE_URL;
+  const v3BaseUrl = setting(ApiUrl, 'IMPERVA_V3_URL', 'api.v3BaseUrl', rawApi.v3BaseUrl, v3Default);
+  const edgeAddress = setting(
+    EdgeAddressSchema,
+    'INCAP_CERT_EDGE',
+    'edgeAddress',
+    isObject(raw) ? raw.edgeAddress : undefined,
+  );
 
-  const sites = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(data.sites ?? {})) {
-    const normal = normalizeName(name);
-    if (normal === undefined) {
-      at(formatPath(['sites', name]), 'not a domain name');
-      continue;
-    }
-    const ids = sites.get(normal) ?? [];
-    for (const siteId of Array.isArray(value) ? value : [value]) {
-      const canonical = normalizeSiteId(siteId);
-      if (!ids.includes(canonical)) ids.push(canonical);
-    }
-    sites.set(normal, ids);
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0 || data === undefined) throw new ConfigError(issues);
   const logFile = flags.logFile ?? data.logFile;
+  const metricsFile = flags.metricsFile ?? data.metricsFile;
+  const api: ApiCredentials = {
+    id: id as string,
+    key: key as string,
+    baseUrl: baseUrl as string,
+    v3BaseUrl: v3BaseUrl as string,
+    keySource: env.IMPERVA_API_KEY ? 'IMPERVA_API_KEY' : `${file} (api.key)`,
+  };
   return {
     file,
-    api: { id: id as string, key: key as string, baseUrl: baseUrl as string },
-    sites,
+    api,
+    sites: data.sites,
     stateDir: resolve(data.stateDir ?? DEFAULT_STATE_DIR),
     logFile: logFile === undefined ? undefined : resolve(logFile),
     liveDir: resolve(data.liveDir ?? DEFAULT_LIVE_DIR),
+    sources: data.sources ?? [],
     retry: {
       attempts: data.attempts ?? DEFAULT_ATTEMPTS,
       timeoutMs: (data.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
       deadlineMs: (data.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS) * 1000,
-      hookDeadlineMs: DEFAULT_HOOK_DEADLINE_SECONDS * 1000,
+      hookDeadlineMs: (data.hookDeadlineSeconds ?? DEFAULT_HOOK_DEADLINE_SECONDS) * 1000,
       retryDelayMs: (data.retryDelaySeconds ?? DEFAULT_RETRY_DELAY_SECONDS) * 1000,
     },
     concurrency: data.concurrency ?? DEFAULT_CONCURRENCY,
+    ratePerMinute: data.ratePerMinute,
     onFailure: data.onFailure,
-    sources: Object.entries(data.sources ?? {}).flatMap(([client, dirs]) =>
-      dirs.map((dir) => ({ client: client as ClientSource['client'], dir: resolve(dir) })),
-    ),
+    edgeAddress,
+    warnDays: data.warnDays,
+    metricsFile: metricsFile === undefined ? undefined : resolve(metricsFile),
+    pruneOtherKeyType: data.pruneOtherKeyType ?? false,
+    placeholders: placeholders(api, data.sites),
   };
 }
 
-function readJson(file: string): { raw: unknown; mode: number } {
-  let text: string;
-  let mode: number;
-  try {
-    mode = statSync(file).mode;
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'config file not found (create it, or name another with --config or INCAP_CERT_CONFIG)'
-        : code === 'EACCES'
-          ? 'cannot read the config file: permission denied'
-          : code === 'EISDIR'
-            ? 'is a folder, not a config file'
-            : `cannot read the config file (${code ?? 'unknown error'})`;
-    throw new ConfigError([`${file}: ${why}`]);
-  }
-  try {
-    return { raw: JSON.parse(text), mode };
-  } catch (error) {
-    throw new ConfigError([`${file}: not valid JSON: ${describeJsonError(text, (error as Error).message)}`]);
-  }
+/** The template's values still in effect: not errors (the template loads), but `check` refuses them. */
+function placeholders(api: ApiCredentials, sites: SiteMap): string[] {
+  const found: string[] = [];
+  if (api.id === PLACEHOLDER_API_ID) found.push('api.id');
+  if (api.key === PLACEHOLDER_API_KEY) found.push('api.key');
+  const same =
+    sites.size === PLACEHOLDER_SITES.size &&
+    [...PLACEHOLDER_SITES].every(([name, ids]) => sites.get(name)?.join() === ids.join());
+  if (same) found.push('sites');
+  return found;
 }
 
-/**
- * V8's JSON messages may quote part of the text (which can hold the API key), so keep only the reason and turn
- * the position into a line and column.
- */
-export function describeJsonError(text: string, message: string): string {
-  const reason = message
-    .replace(/,?\s*".*" is not valid JSON$/s, '')
-    .replace(/\s+in JSON at position \d+.*$/s, '')
-    .replace(/^Unexpected token '?(.)'?$/, 'unexpected character $1');
-  const position = /at position (\d+)/.exec(message)?.[1];
-  if (position === undefined) return reason.charAt(0).toLowerCase() + reason.slice(1);
-  const before = text.slice(0, Number(position));
-  const line = before.split('\n').length;
-  const column = Number(position) - before.lastIndexOf('\n');
-  return `${reason.charAt(0).toLowerCase() + reason.slice(1)} at line ${line}, column ${column}`;
-}
-
-/** Plain http is for tests against a loopback fake only; anything that leaves the machine must be https. */
-function checkBaseUrl(value: string, report: (message: string) => void): string | undefined {
-  let url: URL;
+/** A regular file of at most MAX_CONFIG_BYTES (a FIFO or a device would hang or flood the read). */
+function readConfigText(file: string): { text: string; mode: number } {
+  let fd: number;
   try {
-    url = new URL(value);
-  } catch {
-    report('not a URL');
-    return undefined;
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw readError(file, error);
   }
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))) {
-    if (url.username || url.password || url.search || url.hash) {
-      report('must not carry credentials, a query or a fragment');
-      return undefined;
+  try {
+    const info = fstatSync(fd);
+    if (info.isDirectory()) throw new ConfigError([`${file}: is a folder, not a config file`]);
+    if (!info.isFile()) throw new ConfigError([`${file}: not a regular file`]);
+    if (info.size > MAX_CONFIG_BYTES) {
+      throw new ConfigError([`${file}: larger than ${MAX_CONFIG_BYTES / 1024} KiB; not a config file`]);
     }
-    return url.href.replace(/\/+$/, '');
+    return { text: readFileSync(fd, 'utf8'), mode: info.mode };
+  } catch (error) {
+    throw error instanceof ConfigError ? error : readError(file, error);
+  } finally {
+    closeSync(fd);
   }
-  report(
-    url.protocol === 'http:'
-      ? 'must use https:// (plain http:// is allowed only to loopback addresses, for tests)'
-      : 'must be an https:// URL',
-  );
-  return undefined;
 }
 
-export function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
+function readError(file: string, error: unknown): ConfigError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT'
+      ? 'config file not found (create it, or name another with --config or INCAP_CERT_CONFIG)'
+      : code === 'EACCES'
+        ? 'cannot read the config file: permission denied'
+        : code === 'EISDIR'
+          ? 'is a folder, not a config file'
+          : `cannot read the config file (${code ?? 'unknown error'})`;
+  return new ConfigError([`${file}: ${why}`]);
+}
+
+/** Strict JSON: a syntax error says what and where but quotes nothing (the text may hold the key). */
+function parseConfigText(file: string, text: string): unknown {
+  try {
+    return parseStrictJson(text);
+  } catch (error) {
+    if (!(error instanceof StrictJsonError)) throw error;
+    throw new ConfigError(
+      error.problems.map((problem) =>
+        problem.path === undefined
+          ? `${file}: not valid JSON: ${problem.reason} at line ${problem.line}, column ${problem.column}`
+          : `${file}: ${formatPath(problem.path) || '(top level)'}: ${problem.reason} (line ${problem.line}, column ${problem.column})`,
+      ),
+    );
+  }
 }
 
 /** `sites["www.example.com"][1]`, `api.key` */
@@ -226,7 +291,9 @@ export function formatPath(path: readonly PropertyKey[]): string {
     if (typeof part === 'number') out += `[${part}]`;
     else if (typeof part === 'string' && /^[A-Za-z_$][\w$]*$/.test(part))
       out += out === '' ? part : `.${part}`;
-    else out += `[${JSON.stringify(String(part))}]`;
+    // Escaped so that a hostile key cannot break the line or reorder what is shown (bidi controls).
+    else
+      out += `[${JSON.stringify(String(part)).replace(/\p{C}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)}]`;
   }
   return out;
 }

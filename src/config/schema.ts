@@ -1,185 +1,393 @@
 /**
- * The config file's shape, checked by hand: every problem is reported at once as `path: message`, and what is
- * well-formed is kept so that the loader can go on to find the rest. (A schema library did the same at ~20 ms of
- * start-up; a hook run for a lineage with nothing to upload has a budget of ~30 ms in all — see README.)
+ * The config file's one schema. The file's types are derived from it: ConfigFileInput is what a user writes,
+ * ConfigFile what the loader gets back (site names normalized, ids canonical, sources listed). valibot, bundled into
+ * the hook's entry (~16 KB), costs the unmapped hook run about 1.5 ms of start-up as measured here; zod cost ~20 ms
+ * of a budget of ~30 ms in all (see README, Performance).
+ *
+ * Every message is written here, never valibot's default: those quote the value, which may be the API key.
  */
+import { resolve } from 'node:path';
+import * as v from 'valibot';
+import { isIPv4, isIPv6, normalizeName } from '../names/normalize.js';
+import { isObject } from '../util/strict-json.js';
+import { normalizeSiteId, type SiteMap } from './site-map.js';
+
+/** What the template (scripts/config.example.json) holds until the operator fills it in. */
+export const PLACEHOLDER_API_ID = 'YOUR_API_ID';
+export const PLACEHOLDER_API_KEY = 'YOUR_API_KEY';
+/** The template's example map (RFC 2606 names): still there as it stands means nobody filled in `sites`. */
+export const PLACEHOLDER_SITES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['example.com', ['1234567']],
+  ['www.example.com', ['1234567', '7654321']],
+  ['*.example.org', ['2345678']],
+]);
 
 export type SiteIdValue = number | string;
-
-export interface ConfigFile {
-  api?: { id?: SiteIdValue; key?: string; baseUrl?: string };
-  sites?: Record<string, SiteIdValue | SiteIdValue[]>;
-  stateDir?: string;
-  logFile?: string;
-  liveDir?: string;
-  attempts?: number;
-  timeoutSeconds?: number;
-  deadlineSeconds?: number;
-  retryDelaySeconds?: number;
-  concurrency?: number;
-  onFailure?: string[];
-  /** Other ACME clients' certificate folders, by client: `{"lego": ["/root/.lego/certificates"]}`. */
-  sources?: Record<string, string[]>;
-}
 
 export interface Issue {
   path: (string | number)[];
   message: string;
 }
 
+const UNKNOWN = 'unknown field';
+const SITES = 'sites must be an object mapping domain names to site ids';
 const SITE_ID = 'a site id must be a positive whole number or a string of digits';
 const API_ID = 'the API id must be a number or a string of digits';
+const API_KEY_CHARACTERS =
+  'the API key must hold only printable ASCII characters (no spaces, control or non-ASCII characters)';
 const ON_FAILURE =
   'must be a command as a list of strings, e.g. ["/usr/bin/mail", "-s", "incap-cert failed", "ops@example.com"]';
+const EDGE = 'must be HOST:PORT, e.g. 192.0.2.10:443, edge.example.net:443 or [2001:db8::1]:443';
 
-type Check = (value: unknown) => string | undefined;
+/** ASCII control characters (C0 and DEL): never in a path, a key or a name. */
+export function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
-const text =
-  (message: string): Check =>
-  (value) =>
-    typeof value === 'string' && value.trim() !== '' ? undefined : message;
-
-const number =
-  (min: number, max: number, whole: boolean, message: string): Check =>
-  (value) =>
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    value >= min &&
-    value <= max &&
-    (!whole || Number.isInteger(value))
-      ? undefined
-      : message;
-
-const seconds = (min: number, max: number) =>
-  number(min, max, false, `must be a number of seconds from ${min} to ${max}`);
+const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 export const isSiteId = (value: unknown): value is SiteIdValue =>
   (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) ||
   (typeof value === 'string' && /^[1-9]\d*$/.test(value));
 
-/** The optional top-level fields that hold one simple value. */
-const SIMPLE: Record<string, Check> = {
-  stateDir: text('must be a folder path'),
-  logFile: text('must be a file path'),
-  liveDir: text('must be a folder path'),
-  attempts: number(1, 10, true, 'must be a whole number from 1 to 10'),
-  timeoutSeconds: seconds(0.1, 600),
-  deadlineSeconds: seconds(1, 86_400),
-  retryDelaySeconds: seconds(0, 600),
-  concurrency: number(1, 64, true, 'must be a whole number from 1 to 64'),
-};
+const isApiId = (value: unknown): value is SiteIdValue =>
+  (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
+  (typeof value === 'string' && (/^\d+$/.test(value) || value === PLACEHOLDER_API_ID));
 
-const API: Record<string, Check> = {
-  id: (value) =>
-    (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
-    (typeof value === 'string' && /^\d+$/.test(value))
-      ? undefined
-      : API_ID,
-  key: (value) =>
-    typeof value !== 'string'
-      ? 'the API key must be a string'
-      : value === ''
-        ? 'the API key must not be empty'
-        : undefined,
-  baseUrl: (value) =>
-    typeof value !== 'string'
-      ? 'the base URL must be a string'
-      : value === ''
-        ? 'the base URL must not be empty'
-        : undefined,
-};
+/** A JSON object (not an array) checked by `schema`; anything else gets `message`. */
+function objectThen<const TSchema extends v.GenericSchema>(schema: TSchema, message: string) {
+  const notObject = v.custom<never>(() => false, message);
+  return v.lazy((input) => (isObject(input) ? schema : notObject));
+}
 
-export function checkConfigFile(raw: unknown): { value: ConfigFile; issues: Issue[] } {
-  const issues: Issue[] = [];
-  const value: Record<string, unknown> = {};
-  if (!isObject(raw)) return { value, issues: [{ path: [], message: 'the config must be a JSON object' }] };
+/**
+ * An object with exactly these fields: every unknown one is reported, not just the first. `message` is also what a
+ * missing required field gets.
+ */
+function objectOf<const TEntries extends v.ObjectEntries>(
+  entries: TEntries,
+  message: string,
+  notObjectMessage = message,
+) {
+  return objectThen(v.objectWithRest(entries, v.never(UNKNOWN), message), notObjectMessage);
+}
 
-  for (const [key, field] of Object.entries(raw)) {
-    const simple = SIMPLE[key];
-    if (simple !== undefined) {
-      const problem = simple(field);
-      if (problem === undefined) value[key] = field;
-      else issues.push({ path: [key], message: problem });
-    } else if (key === 'api') {
-      if (!isObject(field)) {
-        issues.push({ path: ['api'], message: 'must be an object with id, key and baseUrl' });
-        continue;
-      }
-      const api: Record<string, unknown> = {};
-      for (const [name, item] of Object.entries(field)) {
-        const check = API[name];
-        const problem = check === undefined ? 'unknown field' : check(item);
-        if (problem === undefined) api[name] = item;
-        else issues.push({ path: ['api', name], message: problem });
-      }
-      value.api = api;
-    } else if (key === 'sites') {
-      value.sites = checkSites(field, issues);
-    } else if (key === 'onFailure') {
-      if (!Array.isArray(field) || field.length === 0)
-        issues.push({ path: ['onFailure'], message: ON_FAILURE });
-      else if (field.some((item) => typeof item !== 'string' || item === '')) {
-        issues.push({ path: ['onFailure'], message: 'must hold only non-empty strings' });
-      } else value.onFailure = field;
-    } else if (key === 'sources') {
-      value.sources = checkSources(field, issues);
-    } else {
-      issues.push({ path: [key], message: 'unknown field' });
+const text = (message: string) =>
+  v.pipe(
+    v.string(message),
+    v.check((value) => value.trim() !== '', message),
+    v.check((value) => !hasControlCharacter(value), 'must not hold control characters'),
+  );
+
+const number = (min: number, max: number, whole: boolean, message: string) =>
+  v.pipe(
+    v.number(message),
+    v.check(
+      (value) =>
+        Number.isFinite(value) && value >= min && value <= max && (!whole || Number.isInteger(value)),
+      message,
+    ),
+  );
+
+const seconds = (min: number, max: number) =>
+  number(min, max, false, `must be a number of seconds from ${min} to ${max}`);
+
+// ---- Values that the environment may also give: each schema checks one value, wherever it comes from. ----
+
+export const ApiId = v.pipe(v.custom<SiteIdValue>(isApiId, API_ID), v.transform(String));
+
+export const ApiKey = v.pipe(
+  v.string('the API key must be a string'),
+  v.check((value) => value !== '', 'the API key must not be empty'),
+  // It travels in an HTTP header: a control character would make the request fail inside the HTTP client.
+  v.check((value) => /^[\x21-\x7e]+$/.test(value), API_KEY_CHARACTERS),
+);
+
+/** Plain http is for tests against a loopback fake only; anything that leaves the machine must be https. */
+export const ApiUrl = v.pipe(
+  v.string('the URL must be a string'),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    let url: URL;
+    try {
+      url = new URL(dataset.value);
+    } catch {
+      addIssue({ message: 'not a URL' });
+      return NEVER;
     }
-  }
-  if (!('sites' in raw))
-    issues.push({ path: ['sites'], message: 'sites must be an object mapping domain names to site ids' });
-  return { value, issues };
-}
-
-function checkSites(field: unknown, issues: Issue[]): Record<string, SiteIdValue | SiteIdValue[]> {
-  const sites: Record<string, SiteIdValue | SiteIdValue[]> = {};
-  if (!isObject(field)) {
-    issues.push({ path: ['sites'], message: 'sites must be an object mapping domain names to site ids' });
-    return sites;
-  }
-  for (const [name, ids] of Object.entries(field)) {
-    if (Array.isArray(ids)) {
-      if (ids.length === 0)
-        issues.push({ path: ['sites', name], message: 'the list of site ids must not be empty' });
-      const good = ids.filter((id, index) => {
-        if (isSiteId(id)) return true;
-        issues.push({ path: ['sites', name, index], message: SITE_ID });
-        return false;
-      });
-      sites[name] = good as SiteIdValue[];
-    } else if (isSiteId(ids)) {
-      sites[name] = ids;
-    } else {
-      issues.push({ path: ['sites', name], message: `${SITE_ID}, or a list of them` });
+    if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))) {
+      if (url.username || url.password || url.search || url.hash) {
+        addIssue({ message: 'must not carry credentials, a query or a fragment' });
+        return NEVER;
+      }
+      return url.href.replace(/\/+$/, '');
     }
-  }
-  return sites;
+    addIssue({
+      message:
+        url.protocol === 'http:'
+          ? 'must use https:// (plain http:// is allowed only to loopback addresses, for tests)'
+          : 'must be an https:// URL',
+    });
+    return NEVER;
+  }),
+);
+
+export interface EdgeAddress {
+  /** A name (lowercase ASCII) or an IP address (IPv6 without brackets). */
+  host: string;
+  port: number;
 }
 
-const SOURCE_CLIENTS = ['lego', 'acme.sh', 'dehydrated'];
-const SOURCES =
-  'must be an object naming folders by client, e.g. {"lego": ["/root/.lego/certificates"], "acme.sh": ["/root/.acme.sh"], "dehydrated": ["/etc/dehydrated/certs"]}';
+/** `HOST:PORT`, IPv6 as `[::1]:443`: where `verify` connects instead of the site's own name. */
+export const EdgeAddressSchema = v.pipe(
+  v.string(EDGE),
+  v.rawTransform(({ dataset, addIssue, NEVER }): EdgeAddress => {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(dataset.value);
+    const port = Number(match?.[3]);
+    const v6 = match?.[1];
+    const name = match?.[2];
+    const host =
+      v6 !== undefined
+        ? isIPv6(v6)
+          ? v6.toLowerCase()
+          : undefined
+        : name !== undefined
+          ? isIPv4(name)
+            ? name
+            : normalizeName(name)
+          : undefined;
+    if (match === null || host === undefined || host.startsWith('*') || port < 1 || port > 65_535) {
+      addIssue({ message: EDGE });
+      return NEVER;
+    }
+    return { host, port };
+  }),
+);
 
-function checkSources(field: unknown, issues: Issue[]): Record<string, string[]> {
-  const sources: Record<string, string[]> = {};
-  if (!isObject(field)) {
-    issues.push({ path: ['sources'], message: SOURCES });
-    return sources;
-  }
-  for (const [client, dirs] of Object.entries(field)) {
-    if (!SOURCE_CLIENTS.includes(client)) {
-      issues.push({
-        path: ['sources', client],
-        message: `unknown ACME client; one of ${SOURCE_CLIENTS.join(', ')} (Certbot's folder is liveDir)`,
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost') return true;
+  if (isIPv4(host)) return host.startsWith('127.');
+  return host === '::1';
+}
+
+// ---- The file. ----
+
+const NOT_A_NAME = 'not a domain name (letters, digits, hyphens and dots; IDNs and a leading *. are fine)';
+
+/**
+ * Names as certificates hold them; two spellings of one name share one entry, ids in the order first listed. One
+ * loop rather than a schema per entry: a config maps hundreds of names, and this runs on the hook's fast path (a
+ * record of per-entry schemas cost ~9 µs a name there, cold).
+ */
+const Sites = v.pipe(
+  v.custom<Record<string, unknown>>(isObject, SITES),
+  v.rawTransform(({ dataset, addIssue, NEVER }): SiteMap => {
+    const sites = dataset.value;
+    const at = (message: string, name: string, index?: number) => {
+      const entry = {
+        type: 'object' as const,
+        origin: 'value' as const,
+        input: sites,
+        key: name,
+        value: sites[name],
+      };
+      const list = Array.isArray(entry.value) ? (entry.value as unknown[]) : [];
+      addIssue({
+        message,
+        path:
+          index === undefined
+            ? [entry]
+            : [entry, { type: 'array', origin: 'value', input: list, key: index, value: list[index] }],
       });
-    } else if (!Array.isArray(dirs) || dirs.some((dir) => typeof dir !== 'string' || dir.trim() === '')) {
-      issues.push({ path: ['sources', client], message: 'must be a list of folder paths' });
-    } else sources[client] = dirs as string[];
-  }
-  return sources;
+    };
+    const map = new Map<string, string[]>();
+    for (const [name, value] of Object.entries(sites)) {
+      const normal = normalizeName(name);
+      if (normal === undefined) at(NOT_A_NAME, name);
+      let list: readonly unknown[] = [value];
+      if (Array.isArray(value)) {
+        if (value.length === 0) at('the list of site ids must not be empty', name);
+        list = value;
+        value.forEach((id, index) => {
+          if (!isSiteId(id)) at(SITE_ID, name, index);
+        });
+      } else if (!isSiteId(value)) at(`${SITE_ID}, or a list of them`, name);
+      if (normal === undefined) continue;
+      const ids = map.get(normal) ?? [];
+      for (const siteId of list) {
+        if (!isSiteId(siteId)) continue;
+        const canonical = normalizeSiteId(siteId);
+        if (!ids.includes(canonical)) ids.push(canonical);
+      }
+      map.set(normal, ids);
+    }
+    return dataset.issues === undefined ? map : NEVER;
+  }),
+);
+
+const SOURCE_CLIENTS = ['lego', 'acme.sh', 'dehydrated'] as const;
+const FOLDERS = 'must be a list of folder paths';
+
+export type SourceClient = (typeof SOURCE_CLIENTS)[number];
+export interface Source {
+  client: SourceClient;
+  /** Absolute (a relative one is taken from the working folder, as stateDir and liveDir are). */
+  dir: string;
 }
 
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+const Folders = v.pipe(
+  v.array(v.unknown(), FOLDERS),
+  v.guard(
+    (dirs: unknown[]): dirs is string[] => dirs.every((dir) => typeof dir === 'string' && dir.trim() !== ''),
+    FOLDERS,
+  ),
+  v.check((dirs: string[]) => !dirs.some(hasControlCharacter), 'must not hold control characters'),
+);
+
+/** Problems in the order the file lists the clients; the folders in that order too, each once. */
+const Sources = objectThen(
+  v.pipe(
+    v.record(
+      v.picklist(
+        SOURCE_CLIENTS,
+        `unknown ACME client; one of ${SOURCE_CLIENTS.join(', ')} (Certbot's folder is liveDir)`,
+      ),
+      Folders,
+    ),
+    v.transform((sources): Source[] => {
+      const list: Source[] = [];
+      for (const [client, folders] of Object.entries(sources) as [SourceClient, string[]][]) {
+        for (const folder of folders) {
+          const dir = resolve(folder);
+          if (!list.some((known) => known.client === client && known.dir === dir)) list.push({ client, dir });
+        }
+      }
+      return list;
+    }),
+  ),
+  'must be an object naming folders by client, e.g. {"lego": ["/root/.lego/certificates"], "acme.sh": ["/root/.acme.sh"], "dehydrated": ["/etc/dehydrated/certs"]}',
+);
+
+const OnFailure = v.pipe(
+  v.array(v.unknown(), ON_FAILURE),
+  v.minLength(1, ON_FAILURE),
+  v.guard(
+    (words: unknown[]): words is string[] => words.every(isNonEmptyString),
+    'must hold only non-empty strings',
+  ),
+  v.check((words: string[]) => !words.some((word) => word.includes('\0')), 'must not hold NUL characters'),
+);
+
+/** The fields in the order their problems are reported. */
+export const ConfigFileSchema = objectOf(
+  {
+    api: v.optional(
+      objectOf(
+        {
+          id: v.optional(ApiId),
+          key: v.optional(ApiKey),
+          // The rule for URLs is applied to the value in effect (file or environment), by the loader.
+          baseUrl: v.optional(
+            v.pipe(
+              v.string('the base URL must be a string'),
+              v.check((value) => value !== '', 'the base URL must not be empty'),
+            ),
+          ),
+          v3BaseUrl: v.optional(
+            v.pipe(
+              v.string('the v3 base URL must be a string'),
+              v.check((value) => value !== '', 'the v3 base URL must not be empty'),
+            ),
+          ),
+        },
+        'must be an object with id, key and baseUrl',
+      ),
+    ),
+    sites: Sites,
+    stateDir: v.optional(text('must be a folder path')),
+    logFile: v.optional(text('must be a file path')),
+    liveDir: v.optional(text('must be a folder path')),
+    sources: v.optional(Sources),
+    metricsFile: v.optional(text('must be a file path')),
+    attempts: v.optional(number(1, 10, true, 'must be a whole number from 1 to 10')),
+    timeoutSeconds: v.optional(seconds(0.1, 600)),
+    deadlineSeconds: v.optional(seconds(1, 86_400)),
+    hookDeadlineSeconds: v.optional(seconds(1, 86_400)),
+    retryDelaySeconds: v.optional(seconds(0, 600)),
+    concurrency: v.optional(number(1, 64, true, 'must be a whole number from 1 to 64')),
+    ratePerMinute: v.optional(
+      number(
+        Number.MIN_VALUE,
+        100_000,
+        false,
+        'must be a number of requests per minute above 0, at most 100000',
+      ),
+    ),
+    edgeAddress: v.optional(text(EDGE)),
+    warnDays: v.optional(number(0, 3650, false, 'must be a number of days from 0 to 3650')),
+    pruneOtherKeyType: v.optional(v.boolean('must be true or false')),
+    onFailure: v.optional(OnFailure),
+  },
+  SITES,
+  'the config must be a JSON object',
+);
+
+/** What a user writes in the file. */
+export type ConfigFileInput = v.InferInput<typeof ConfigFileSchema>;
+/** What the loader gets from a valid file. */
+export type ConfigFile = v.InferOutput<typeof ConfigFileSchema>;
+
+/** Validates with every message ours, one per field (the first problem of each). */
+export function validate<const TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  input: unknown,
+): { output: v.InferOutput<TSchema>; issues: undefined } | { output: undefined; issues: Issue[] } {
+  const result = v.safeParse(schema, input, { abortPipeEarly: true, message: 'not valid here' });
+  if (result.success) return { output: result.output, issues: undefined };
+  return {
+    output: undefined,
+    issues: result.issues.map((issue) => ({
+      path: (issue.path ?? []).map((item) => item.key as string | number),
+      message: issue.message,
+    })),
+  };
+}
+
+/**
+ * The file checked: every issue, and the parts of the file that are well-formed (for tools that want to go on with
+ * them; the loader needs only the issues).
+ */
+export function checkConfigFile(raw: unknown): { value: ConfigFileInput; issues: Issue[] } {
+  const { issues } = validate(ConfigFileSchema, raw);
+  if (issues === undefined) return { value: raw as ConfigFileInput, issues: [] };
+  if (!isObject(raw)) return { value: {} as ConfigFileInput, issues };
+  const value = structuredClone(raw);
+  for (const { path } of issues) mark(value, path);
+  return { value: sweep(value) as ConfigFileInput, issues };
+}
+
+const BAD = Symbol('bad');
+
+function mark(root: unknown, path: (string | number)[]): void {
+  let parent: unknown = root;
+  for (const key of path.slice(0, -1))
+    parent = isObject(parent) || Array.isArray(parent) ? parent[key as never] : undefined;
+  const key = path[path.length - 1];
+  if ((isObject(parent) || Array.isArray(parent)) && key !== undefined && key in parent) {
+    (parent as Record<string | number, unknown>)[key] = BAD;
+  }
+}
+
+function sweep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((item) => item !== BAD).map(sweep);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, item]) => item !== BAD)
+      .map(([key, item]) => [key, sweep(item)]),
+  );
 }

@@ -2,15 +2,16 @@ import { hostname } from 'node:os';
 import type { CertificateBundle, CertificateChain } from '../certificate/read.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
+import { clientErrorCode, isCredentialsError } from '../imperva/errors.js';
 import { verdictWarnings } from '../imperva/response.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
-import { emptyReport, type Report, type SiteResult } from '../report.js';
+import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue, type Intent } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
 import { VERSION } from '../version.js';
 import { bundleFor, dryRunLine, type Want } from './plan.js';
-import { servesCertificate } from './served.js';
+import { holdsCertificate, ImpervaView } from './held.js';
 
 export interface ReconcileOptions {
   /** Ask Imperva what each site serves first, and upload only where it is not the wanted certificate (sync). */
@@ -20,6 +21,11 @@ export interface ReconcileOptions {
    * sync (deploy and push: sync cannot find their certificates again by itself).
    */
   recordIntent: boolean;
+  /**
+   * A site the run's deadline left unreached (nothing sent) is deferred, not failed: still owed, no onFailure, no
+   * failing exit (sync, which continues where it stopped). Elsewhere it is a failure like any other.
+   */
+  deferOnDeadline?: boolean;
 }
 
 /** One want, with its key read and checked. */
@@ -60,10 +66,11 @@ export async function reconcile(
   }
 
   const client = options.compare || !ctx.dryRun ? await ctx.client() : undefined;
+  const view = options.compare && client !== undefined ? new ImpervaView(client, ctx.log) : undefined;
   const done = await mapPool(
     ready,
     ctx.config.concurrency,
-    (want) => settleOne(want, client, ctx, options),
+    (want) => settleOne(want, client, view, ctx, options),
     (one) => one.report(),
   );
   report.sites.push(...done.map((one) => one.result));
@@ -71,6 +78,8 @@ export async function reconcile(
   if (ctx.dryRun) return report;
 
   const failed = done.filter((one) => one.result.action === 'failed');
+  const deferred = done.filter((one) => one.result.action === 'deferred');
+  const refused = failed.filter((one) => isCredentialsError(one.error));
   let queued = false;
   try {
     await queue.settle({
@@ -79,6 +88,7 @@ export async function reconcile(
         error: one.error?.message ?? '',
         attempts: one.error?.attempts ?? 1,
       })),
+      deferred: deferred.map((one) => intentOf(one.ready)),
       delivered: done
         .filter((one) => one.result.action === 'uploaded' || one.result.action === 'current')
         .map((one) => ({
@@ -96,6 +106,13 @@ export async function reconcile(
   } catch (error) {
     if (!(error instanceof StateError)) throw error;
     unrecorded ??= error;
+  }
+  if (refused[0]?.error !== undefined) {
+    // One line for all of them: every site after the first was not even tried (the client stops sending).
+    ctx.log.error(
+      `Imperva refused the API credentials: ${refused[0].error.message}; the key comes from ${ctx.config.api.keySource}; ` +
+        `${refused.length} site${refused.length === 1 ? '' : 's'} ${queued ? 'queued for sync' : 'not delivered'}`,
+    );
   }
   if (unrecorded !== undefined) {
     ctx.log.error(
@@ -161,6 +178,7 @@ function prepare(want: Want, ctx: RunContext): CertificateBundle {
 async function settleOne(
   want: Ready,
   client: ImpervaClient | undefined,
+  view: ImpervaView | undefined,
   ctx: RunContext,
   options: ReconcileOptions,
 ): Promise<Done> {
@@ -175,13 +193,14 @@ async function settleOne(
   };
   const quiet = { result, ready: want, report: () => {} };
   if (ctx.signal.aborted) return quiet;
-  if (options.compare && client !== undefined) {
+  if (view !== undefined) {
     let current = false;
     try {
-      current = servesCertificate((await client.status(siteId)).custom, bundle);
+      current = holdsCertificate(await view.held(siteId), bundle);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (ctx.signal.aborted) return quiet;
+      if (stopped(error, result, options) !== undefined) return { ...quiet, error };
       // The upload is harmless if the site had the certificate after all, and says whether the site is reachable.
       ctx.log.debug(`${where(want)}: cannot read what it serves (${error.message}); uploading`);
     }
@@ -219,15 +238,9 @@ async function settleOne(
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (ctx.signal.aborted) return quiet;
+    if (stopped(error, result, options) !== undefined) return { ...quiet, error };
     result.action = 'failed';
-    result.error = {
-      code: error.code,
-      message: error.message,
-      res: error.res,
-      httpStatus: error.status,
-      transient: error.transient,
-      attempts: error.attempts,
-    };
+    result.error = siteError(error);
     return {
       ...quiet,
       error,
@@ -241,6 +254,39 @@ async function settleOne(
         }),
     };
   }
+}
+
+/**
+ * The failures that end a site's turn without a line of its own: credentials refused (one line for the run, after
+ * the uploads) and, where the run defers, a deadline that came before anything was sent.
+ */
+function stopped(
+  error: ApiError,
+  result: SiteResult,
+  options: ReconcileOptions,
+): SiteResult['action'] | undefined {
+  const code = clientErrorCode(error);
+  if (code === 'DEADLINE' && error.attempts === 0 && options.deferOnDeadline === true) {
+    result.action = 'deferred';
+    return result.action;
+  }
+  if (code === 'CREDENTIALS') {
+    result.action = 'failed';
+    result.error = siteError(error);
+    return result.action;
+  }
+  return undefined;
+}
+
+function siteError(error: ApiError): SiteError {
+  return {
+    code: error.code,
+    message: error.message,
+    res: error.res,
+    httpStatus: error.status,
+    transient: error.transient,
+    attempts: error.attempts,
+  };
 }
 
 function intentOf(want: Ready): Intent {

@@ -144,7 +144,7 @@ interface Request {
  * carry our headers. Retries, pacing and the bounds on every wait are ours (see `call`).
  */
 export async function createImpervaClient(
-  api: ApiCredentials,
+  api: Pick<ApiCredentials, 'id' | 'key' | 'baseUrl'>,
   options: ClientOptions,
 ): Promise<ImpervaClient> {
   const [{ default: got }, { Agent: HttpAgent }, { Agent: HttpsAgent }] = await Promise.all([

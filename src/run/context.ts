@@ -95,6 +95,8 @@ export function openRun(
         retryDelayMs: config.retry.retryDelayMs,
         deadlineAt,
         signal,
+        v3BaseUrl: config.api.v3BaseUrl,
+        ratePerMinute: config.ratePerMinute,
         ...(deps.lookup === undefined ? {} : { lookup: deps.lookup }),
         onRetry: (notice) =>
           logger.info(

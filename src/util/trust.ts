@@ -1,5 +1,5 @@
-import { realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /**
  * incap-cert runs as root: a file it trusts (its config, the onFailure program, the retry queue's folder) must not be
@@ -8,22 +8,31 @@ import { dirname } from 'node:path';
  * own — or is owned by a user other than root and the user running incap-cert.
  */
 export function untrustedReason(path: string): string | undefined {
-  let real: string;
+  const given = resolve(path);
+  let real = given;
   let info: Stats;
   try {
-    real = realpathSync(path);
-    info = statSync(real);
+    info = lstatSync(given);
+    // A symbolic link: judge what it points at, and the folders of both (whoever can write the link's folder can
+    // point it elsewhere).
+    if (info.isSymbolicLink()) {
+      real = realpathSync.native(given);
+      info = statSync(real);
+    }
   } catch {
     return undefined; // missing or unreadable: the caller reports that in its own words
   }
   const own = ownReason(real, info, false);
   if (own !== undefined) return own;
-  const parent = dirname(real);
-  try {
-    return ownReason(parent, statSync(parent), true);
-  } catch {
-    return undefined;
+  for (const folder of new Set([dirname(real), dirname(given)])) {
+    try {
+      const reason = ownReason(folder, statSync(folder), true);
+      if (reason !== undefined) return reason;
+    } catch {
+      // a folder we cannot stat: the caller's own read reports what matters
+    }
   }
+  return undefined;
 }
 
 /**

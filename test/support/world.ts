@@ -38,7 +38,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const dir = tempDir();
   const stateDir = join(dir, 'state');
   const configFile = writeConfig(dir, {
-    api: { id: API_ID, key: apiKey, baseUrl: fake.url },
+    api: { id: API_ID, key: apiKey, baseUrl: fake.url, v3BaseUrl: fake.url },
     sites: options.map ?? { 'example.com': 1234567, 'www.example.com': [7654321] },
     stateDir,
     // Retries as in production, but without the waits.

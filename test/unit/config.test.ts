@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { describeJsonError, formatPath, isLoopback, loadConfig } from '../../src/config/load.js';
+import { formatPath, isLoopback, loadConfig } from '../../src/config/load.js';
 import { checkConfigFile } from '../../src/config/schema.js';
-import { normalizeName } from '../../src/config/site-map.js';
+import { normalizeName } from '../../src/names/normalize.js';
 import { ConfigError } from '../../src/errors.js';
 import { tempDir, writeConfig } from '../support/harness.js';
 
@@ -39,7 +39,13 @@ describe('loadConfig', () => {
     });
     const config = result();
     assert.equal(config.file, file);
-    assert.deepEqual(config.api, { id: '12345', key: KEY, baseUrl: 'https://my.imperva.com' });
+    assert.deepEqual(config.api, {
+      id: '12345',
+      key: KEY,
+      baseUrl: 'https://my.imperva.com',
+      v3BaseUrl: 'https://api.imperva.com',
+      keySource: `${file} (api.key)`,
+    });
     assert.deepEqual(
       [...config.sites],
       [
@@ -60,7 +66,14 @@ describe('loadConfig', () => {
       { IMPERVA_API_ID: '99', IMPERVA_API_KEY: 'env-key-000', IMPERVA_API_URL: 'http://127.0.0.1:8080' },
     );
     const config = result();
-    assert.deepEqual(config.api, { id: '99', key: 'env-key-000', baseUrl: 'http://127.0.0.1:8080' });
+    assert.deepEqual(config.api, {
+      id: '99',
+      key: 'env-key-000',
+      baseUrl: 'http://127.0.0.1:8080',
+      // A loopback v1 API is the fake one, which serves v3 too: the default follows it, never Imperva's real host.
+      v3BaseUrl: 'http://127.0.0.1:8080',
+      keySource: 'IMPERVA_API_KEY',
+    });
     const file = writeConfig(tempDir(), { sites: {}, logFile: '/tmp/a.log' });
     const flagged = loadConfig(
       { config: file, logFile: '/tmp/b.log' },
@@ -144,26 +157,6 @@ describe('loadConfig', () => {
     assert.match(issues[0] ?? '', new RegExp(`^${file}: not valid JSON: .* at line 2, column \\d+$`));
     assert.ok(!issues[0]?.includes(KEY));
   });
-});
-
-describe('describeJsonError', () => {
-  for (const [text, message, expected] of [
-    ['{"a":}', 'Unexpected token } in JSON at position 5', 'unexpected character } at line 1, column 6'],
-    [
-      '{\n"a"',
-      "Expected ':' after property name in JSON at position 4",
-      "expected ':' after property name at line 2, column 3",
-    ],
-    ['', 'Unexpected end of JSON input', 'unexpected end of JSON input'],
-    [
-      '{"k": "SECRET"x}',
-      `Unexpected token 'x', "{"k": "SECRET"x}" is not valid JSON`,
-      'unexpected character x',
-    ],
-  ] as const) {
-    it(`${JSON.stringify(message)} → ${expected}`, () =>
-      assert.equal(describeJsonError(text, message), expected));
-  }
 });
 
 describe('names, paths and hosts', () => {

@@ -1,0 +1,90 @@
+import type { CertificateChain, KeyType } from '../certificate/read.js';
+import type { CertificateEntry, ImpervaClient, SiteStatus } from '../imperva/client.js';
+import { isV3Unavailable } from '../imperva/errors.js';
+import { normalizeFingerprint } from '../imperva/response.js';
+import type { Log } from '../log/logger.js';
+import { servesCertificate } from './served.js';
+
+/** What Imperva holds for a site: per key type from v3, or v1's single custom certificate. */
+export type Held = { source: 'v3'; certificates: CertificateEntry[] } | { source: 'v1'; status: SiteStatus };
+
+/**
+ * What each site holds, asked as cheaply as Imperva allows: the v3 account-wide listing once, else v3 per site,
+ * else v1 `sites/status` (which shows one custom certificate and cannot tell the key types apart). The fall-back is
+ * said once per run. One answer per site, however many key types ask.
+ */
+export class ImpervaView {
+  private accountWide: Promise<Map<string, CertificateEntry[]> | undefined> | undefined;
+  private v3 = true;
+  private readonly bySite = new Map<string, Promise<Held>>();
+
+  constructor(
+    private readonly client: ImpervaClient,
+    private readonly log: Log,
+  ) {}
+
+  held(siteId: string): Promise<Held> {
+    let held = this.bySite.get(siteId);
+    if (held === undefined) {
+      held = this.ask(siteId);
+      this.bySite.set(siteId, held);
+      // A failure is the caller's to report, once; a later caller asks again.
+      held.catch(() => this.bySite.delete(siteId));
+    }
+    return held;
+  }
+
+  private async ask(siteId: string): Promise<Held> {
+    if (this.v3) {
+      this.accountWide ??= this.client.certificates().then(
+        (entries) => {
+          const map = new Map<string, CertificateEntry[]>();
+          for (const entry of entries) map.set(entry.siteId, [...(map.get(entry.siteId) ?? []), entry]);
+          return map;
+        },
+        (error: unknown) => {
+          if (isV3Unavailable(error)) return undefined;
+          throw error;
+        },
+      );
+      const all = await this.accountWide;
+      if (all !== undefined) return { source: 'v3', certificates: all.get(siteId) ?? [] };
+      try {
+        return { source: 'v3', certificates: await this.client.certificates(siteId) };
+      } catch (error) {
+        if (!isV3Unavailable(error)) throw error;
+        if (this.v3) {
+          this.v3 = false;
+          this.log.info(
+            `Imperva's v3 certificates API is not available to this key (${(error as Error).message}); ` +
+              'judging by v1 sites/status, which shows one custom certificate per site',
+          );
+        }
+      }
+    }
+    return { source: 'v1', status: await this.client.status(siteId) };
+  }
+}
+
+/** The SHA-1 of a leaf as v3 shows it, normalized. */
+export function sha1Of(chain: CertificateChain): string | undefined {
+  return normalizeFingerprint(chain.leaf.fingerprint);
+}
+
+/** The certificate of this key type that the site holds, from v3. */
+export function heldOfType(held: Held, keyType: KeyType): CertificateEntry | undefined {
+  return held.source === 'v3' ? held.certificates.find((entry) => entry.keyType === keyType) : undefined;
+}
+
+/**
+ * Whether the site holds this certificate, judged for its own key type: a site that also holds a certificate of
+ * the other key type is not outdated for it. v3: our input hash, else the SHA-1, else the expiry; v1: see served.ts.
+ */
+export function holdsCertificate(held: Held, chain: CertificateChain): boolean {
+  if (held.source === 'v1') return servesCertificate(held.status.custom, chain);
+  const entry = heldOfType(held, chain.keyType);
+  if (entry === undefined) return false;
+  if (entry.inputHash !== undefined && entry.inputHash !== '') return entry.inputHash === chain.fingerprint;
+  if (entry.fingerprintSha1 !== undefined) return entry.fingerprintSha1 === sha1Of(chain);
+  return entry.expirationDate === chain.notAfter.getTime();
+}
