@@ -36,11 +36,15 @@ import type { SiteMap } from './site-map.js';
 export { isLoopback } from './schema.js';
 export type { EdgeAddress, Source, SourceClient } from './schema.js';
 
+/** What the v1 API client needs. */
 export interface ApiCredentials {
   id: string;
   key: string;
   /** The v1 API (uploads, site status). Without a trailing slash. */
   baseUrl: string;
+}
+
+export interface ApiSettings extends ApiCredentials {
   /** The v3 API (certificates per key type). Without a trailing slash. */
   v3BaseUrl: string;
   /** Where the key came from, for error messages: `IMPERVA_API_KEY` or `/etc/incap-cert/config.json (api.key)`. */
@@ -61,7 +65,7 @@ export interface RetryPolicy {
 export interface Config {
   /** The file this was loaded from (absolute). */
   file: string;
-  api: ApiCredentials;
+  api: ApiSettings;
   sites: SiteMap;
   stateDir: string;
   logFile: string | undefined;
@@ -187,7 +191,7 @@ export function loadConfig(
   if (issues.length > 0 || data === undefined) throw new ConfigError(issues);
   const logFile = flags.logFile ?? data.logFile;
   const metricsFile = flags.metricsFile ?? data.metricsFile;
-  const api: ApiCredentials = {
+  const api: ApiSettings = {
     id: id as string,
     key: key as string,
     baseUrl: baseUrl as string,
@@ -221,7 +225,7 @@ export function loadConfig(
 }
 
 /** The template's values still in effect: not errors (the template loads), but `check` refuses them. */
-function placeholders(api: ApiCredentials, sites: SiteMap): string[] {
+function placeholders(api: ApiSettings, sites: SiteMap): string[] {
   const found: string[] = [];
   if (api.id === PLACEHOLDER_API_ID) found.push('api.id');
   if (api.key === PLACEHOLDER_API_KEY) found.push('api.key');
