@@ -64,8 +64,8 @@ const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 const PRIVATE_KEY_LABEL = /^(?:[A-Z0-9]+ )?PRIVATE KEY$/;
 
 /**
- * Size caps (docs/hardening.md): a chain of a leaf and a few intermediates is 2–10 KiB and an RSA 8192 key under
- * 7 KiB; anything near the caps is not a certificate file, and a device or a runaway file must not take memory.
+ * Size caps: a chain of a leaf and a few intermediates is 2–10 KiB and an RSA 8192 key under 7 KiB; anything near
+ * the caps is not a certificate file, and a device or a runaway file must not take memory.
  */
 export const MAX_CHAIN_BYTES = 1024 * 1024;
 export const MAX_KEY_BYTES = 64 * 1024;
