@@ -1,15 +1,12 @@
 #!/usr/bin/env node
 import { constants } from 'node:os';
 import { quickAnswer } from './cli/help.js';
+import { guardStreams } from './log/guard.js';
 import { quickPlan } from './quick.js';
 
-// A reader that goes away (`incap-cert status | head -1`) is not a failure of ours: stop writing, keep the exit code,
-// print no stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
-  });
-}
+// Output that cannot be written (a reader gone, stdout or stderr closed or full) is not a failure of ours: stop
+// writing, keep the exit code, print no stack trace.
+guardStreams();
 
 // Argv after the program: `node cli.cjs …` and the single executable (`incap-cert …`, argv[1] repeats argv[0]).
 const argv = process.argv.slice(2);

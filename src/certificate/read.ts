@@ -1,5 +1,15 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  readlinkSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { normalizeName } from '../names/normalize.js';
 import { CertificateError } from '../errors.js';
@@ -20,9 +30,15 @@ export interface CertificateFiles {
 /** A certificate chain, read and parsed: enough to know which sites it is for. */
 export interface CertificateChain {
   certFile: string;
-  /** Exactly the bytes to upload as `certificate` (base64 of these). */
+  /**
+   * Exactly the bytes to upload as `certificate` (base64 of these): the certificate blocks only, leaf first, each
+   * re-encoded as canonical PEM (64-character lines, `\n`), one `\n` after each — no other text, key or parameter
+   * block, no trailing bytes, whatever the file held around them.
+   */
   certPem: Buffer;
   leaf: X509Certificate;
+  /** Set when the file did not hold the leaf first and the chain was put in order (leaf, its issuer, …). */
+  reordered?: boolean | undefined;
   /** How many certificates the chain holds, leaf included. */
   chainLength: number;
   /** The leaf's DNS names (subjectAltName, else the subject CN), normalized as config keys are. */
@@ -38,11 +54,21 @@ export interface CertificateChain {
 /** A chain with its key, checked and ready to upload. */
 export interface CertificateBundle extends CertificateChain {
   keyFile: string;
-  /** Exactly the bytes to upload as `private_key` (base64 of these). A secret. */
+  /** Exactly the bytes to upload as `private_key` (base64 of these): the key's one PEM block. A secret. */
   keyPem: Buffer;
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+/** Any PEM block, its label captured. */
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+const PRIVATE_KEY_LABEL = /^(?:[A-Z0-9]+ )?PRIVATE KEY$/;
+
+/**
+ * Size caps: a chain of a leaf and a few intermediates is 2–10 KiB and an RSA 8192 key under 7 KiB; anything near
+ * the caps is not a certificate file, and a device or a runaway file must not take memory.
+ */
+export const MAX_CHAIN_BYTES = 1024 * 1024;
+export const MAX_KEY_BYTES = 64 * 1024;
 
 /** Certbot's live folder holds fullchain.pem and privkey.pem, symlinks into ../../archive. */
 export function lineageFiles(dir: string): CertificateFiles {
@@ -67,40 +93,28 @@ export function readCertificate(files: CertificateFiles, now: Date = new Date())
  * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go.
  */
 export function readChain(files: CertificateFiles): CertificateChain {
-  let certPem = readPemFile(files.cert, 'certificate');
-  const certText = certPem.toString('latin1');
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(certText)) {
+  const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES).toString('latin1');
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(certText)) {
     throw new CertificateError(
       `certificate ${files.cert} holds a private key (are the certificate and key swapped?)`,
     );
   }
-  let blocks: string[] = certText.match(PEM_CERT) ?? [];
-  if (blocks.length === 0) throw new CertificateError(`certificate ${files.cert} is not a PEM certificate`);
+  const blocks = parseCertificates(files.cert, 'certificate', certText);
   if (blocks.length === 1 && files.issuer !== undefined) {
     // lego 4 may write the leaf alone; its issuer file completes the chain Imperva needs.
-    const issuerPem = readPemFile(files.issuer, 'issuer certificate');
-    const issuerBlocks = issuerPem.toString('latin1').match(PEM_CERT) ?? [];
-    if (issuerBlocks.length === 0) {
-      throw new CertificateError(`issuer certificate ${files.issuer} is not a PEM certificate`);
+    const issuerText = readPemFile(files.issuer, 'issuer certificate', MAX_CHAIN_BYTES).toString('latin1');
+    if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(issuerText)) {
+      throw new CertificateError(`issuer certificate ${files.issuer} holds a private key`);
     }
-    const separator = certPem.at(-1) === 0x0a ? '' : '\n';
-    certPem = Buffer.concat([certPem, Buffer.from(separator), issuerPem]);
-    blocks = [...blocks, ...issuerBlocks];
+    blocks.push(...parseCertificates(files.issuer, 'issuer certificate', issuerText));
   }
-  const chain = blocks.map((block, index) => {
-    try {
-      return new X509Certificate(block);
-    } catch {
-      throw new CertificateError(
-        `certificate ${files.cert} holds a PEM block that does not parse as a certificate (block ${index + 1})`,
-      );
-    }
-  });
+  const { chain, reordered } = orderChain(files.cert, blocks);
   const leaf = chain[0] as X509Certificate;
   return {
     certFile: files.cert,
-    certPem,
+    certPem: Buffer.from(chain.map(canonicalPem).join(''), 'latin1'),
     leaf,
+    ...(reordered ? { reordered } : {}),
     chainLength: chain.length,
     names: certificateNames(leaf),
     fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
@@ -110,16 +124,104 @@ export function readChain(files: CertificateFiles): CertificateChain {
   };
 }
 
-/** Reads the key and checks it against the leaf: PEM, unencrypted, RSA or EC, matching; the leaf not expired. */
+/** Every CERTIFICATE block of a file, parsed; text and other blocks around them are ignored, never uploaded. */
+function parseCertificates(file: string, role: string, text: string): X509Certificate[] {
+  const blocks = text.match(PEM_CERT) ?? [];
+  if (blocks.length === 0) throw new CertificateError(`${role} ${file} is not a PEM certificate`);
+  return blocks.map((block, index) => {
+    try {
+      return new X509Certificate(block);
+    } catch {
+      throw new CertificateError(
+        `${role} ${file} holds a PEM block that does not parse as a certificate (block ${index + 1})`,
+      );
+    }
+  });
+}
+
+/** Whether `issuer` signed `cert`: names (and key identifiers) match and the signature verifies. */
+function issued(issuer: X509Certificate, cert: X509Certificate): boolean {
+  if (issuer === cert || !cert.checkIssued(issuer)) return false;
+  try {
+    return cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds the leaf by structure, not by position: the one certificate that is not a CA and signed no other
+ * certificate of the file (a self-signed certificate alone is its own leaf). The key is read later and only checked
+ * against this leaf, so a file that lists an intermediate first is put in order — leaf, its issuer, that one's
+ * issuer, then anything else in file order — instead of being planned by the intermediate's names. A file with no
+ * leaf or with two is refused.
+ */
+function orderChain(
+  file: string,
+  parsed: X509Certificate[],
+): { chain: X509Certificate[]; reordered: boolean } {
+  // The same certificate twice (a leaf pasted into fullchain twice) is one certificate.
+  const certs = parsed.filter(
+    (cert, index) => parsed.findIndex((other) => other.fingerprint256 === cert.fingerprint256) === index,
+  );
+  const issuesNothing = certs.filter((cert) => !certs.some((other) => issued(cert, other)));
+  let leaves = issuesNothing.filter((cert) => !cert.ca);
+  if (leaves.length === 0 && certs.length === 1 && selfSigned(certs[0] as X509Certificate)) leaves = certs;
+  if (leaves.length === 0) {
+    throw new CertificateError(
+      `certificate ${file} holds no leaf certificate, only CA certificates (is it chain.pem rather than fullchain.pem?)`,
+    );
+  }
+  if (leaves.length > 1) {
+    const names = leaves.map((cert) => certificateNames(cert)[0] ?? cert.serialNumber.toLowerCase());
+    throw new CertificateError(
+      `certificate ${file} holds ${leaves.length} leaf certificates (${names.join(', ')}); it must hold one leaf and its issuers`,
+    );
+  }
+  const chain = [leaves[0] as X509Certificate];
+  const rest = certs.filter((cert) => cert !== chain[0]);
+  for (;;) {
+    const last = chain.at(-1) as X509Certificate;
+    const index = rest.findIndex((cert) => issued(cert, last));
+    if (index < 0) break;
+    chain.push(...rest.splice(index, 1));
+  }
+  chain.push(...rest);
+  return { chain, reordered: chain.some((cert, index) => cert !== certs[index]) };
+}
+
+function selfSigned(cert: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** The certificate's DER as canonical PEM: 64-character base64 lines, `\n` line ends, one `\n` at the end. */
+function canonicalPem(cert: X509Certificate): string {
+  const body = cert.raw.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+
+/**
+ * Reads the key and checks it against the leaf that readChain identified: one PEM key, unencrypted, RSA or EC,
+ * matching; the leaf valid now (neither expired nor not yet valid).
+ */
 export function withKey(chain: CertificateChain, keyFile: string, now: Date = new Date()): CertificateBundle {
-  const keyPem = readPemFile(keyFile, 'private key');
-  const key = parseKey(keyFile, keyPem);
+  const { key, pem: keyPem } = parseKey(keyFile, readPemFile(keyFile, 'private key', MAX_KEY_BYTES));
   keyTypeOf(key, keyFile, 'private key');
   if (!chain.leaf.checkPrivateKey(key)) {
     throw new CertificateError(`private key ${keyFile} does not match certificate ${chain.certFile}`);
   }
   if (chain.notAfter.getTime() <= now.getTime()) {
     throw new CertificateError(`certificate ${chain.certFile} expired on ${chain.notAfter.toISOString()}`);
+  }
+  const notBefore = new Date(chain.leaf.validFrom);
+  if (notBefore.getTime() > now.getTime()) {
+    throw new CertificateError(
+      `certificate ${chain.certFile} is not valid until ${notBefore.toISOString()} (is this host's clock right?)`,
+    );
   }
   return { ...chain, keyFile, keyPem };
 }
@@ -140,18 +242,39 @@ export function certificateNames(leaf: X509Certificate): string[] {
   return names;
 }
 
-function parseKey(file: string, pem: Buffer): KeyObject {
-  const text = pem.toString('latin1');
+/**
+ * The key file must hold exactly one PEM private key. EC PARAMETERS blocks (what `openssl ecparam -genkey` writes
+ * before the key) and text outside blocks are dropped; any other block, or a second key, is refused: the file is
+ * not what it claims to be, and only the key block is ever uploaded.
+ */
+function parseKey(file: string, bytes: Buffer): { key: KeyObject; pem: Buffer } {
+  const text = bytes.toString('latin1');
   if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(text)) {
     throw new CertificateError(
       `private key ${file} is encrypted; Imperva needs the key without a passphrase`,
     );
   }
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
-    throw new CertificateError(`private key ${file} is not a PEM private key`);
+  const begins = text.match(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/g) ?? [];
+  if (begins.length === 0) throw new CertificateError(`private key ${file} is not a PEM private key`);
+  if (begins.length > 1) {
+    throw new CertificateError(
+      `private key ${file} holds ${begins.length} private keys; it must hold exactly one`,
+    );
   }
+  let keyBlock: string | undefined;
+  for (const [block, label = ''] of text.matchAll(PEM_BLOCK)) {
+    if (PRIVATE_KEY_LABEL.test(label)) keyBlock = block;
+    else if (label !== 'EC PARAMETERS') {
+      throw new CertificateError(
+        `private key ${file} holds a ${label} block besides the key; it must hold the private key alone`,
+      );
+    }
+  }
+  if (keyBlock === undefined)
+    throw new CertificateError(`private key ${file} does not parse as a private key`);
+  const pem = Buffer.from(`${keyBlock}\n`, 'latin1');
   try {
-    return createPrivateKey(pem);
+    return { key: createPrivateKey(pem), pem };
   } catch (error) {
     // Never repeat the library's message: it may quote the key. Say what we know.
     const code = (error as { code?: string }).code;
@@ -178,30 +301,88 @@ export function keyTypeOf(key: KeyObject, file: string, role: string): KeyType {
   }
 }
 
-function readPemFile(file: string, role: string): Buffer {
+/**
+ * Reads a certificate or key file that must be a regular file (through symlinks: Certbot's live/ links into
+ * archive/) of at most `cap` bytes. A FIFO, a device or a folder is refused before it is opened — opening a FIFO
+ * waits for a writer — and the file is opened non-blocking and checked again on its descriptor, so that nothing
+ * swapped in between can hang the run; at most `cap + 1` bytes are read whatever the file claims.
+ */
+function readPemFile(file: string, role: string, cap: number): Buffer {
+  let fd: number;
   try {
-    return readFileSync(file);
+    refuseUnlessFile(file, role, statSync(file), cap);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      let target: string | undefined;
-      try {
-        if (lstatSync(file).isSymbolicLink()) target = readlinkSync(file);
-      } catch {
-        // not there at all
-      }
-      throw new CertificateError(
-        target === undefined
-          ? `${role} ${file} does not exist`
-          : `${role} ${file} is a dangling symlink (its target ${target} does not exist)`,
-      );
-    }
-    if (code === 'EACCES') {
-      throw new CertificateError(
-        `${role} ${file} cannot be read: permission denied (run as the user Certbot runs as)`,
-      );
-    }
-    if (code === 'EISDIR') throw new CertificateError(`${role} ${file} is a folder, not a file`);
-    throw new CertificateError(`${role} ${file} cannot be read (${code ?? 'unknown error'})`);
+    if (error instanceof CertificateError) throw error;
+    throw openError(file, role, error);
   }
+  try {
+    refuseUnlessFile(file, role, fstatSync(fd), cap);
+    // Not the size fstat gave: a file may grow while it is read (or, in /proc, claim 0 bytes).
+    const buffer = Buffer.allocUnsafe(cap + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        throw new CertificateError(
+          `${role} ${file} is larger than ${describeSize(cap)}; it cannot be a ${role}`,
+        );
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.subarray(0, length);
+  } catch (error) {
+    if (error instanceof CertificateError) throw error;
+    throw openError(file, role, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function refuseUnlessFile(file: string, role: string, info: Stats, cap: number): void {
+  if (info.isDirectory()) throw new CertificateError(`${role} ${file} is a folder, not a file`);
+  if (!info.isFile()) {
+    throw new CertificateError(`${role} ${file} is a ${fileKind(info)}, not a regular file`);
+  }
+  if (info.size > cap) {
+    throw new CertificateError(`${role} ${file} is larger than ${describeSize(cap)}; it cannot be a ${role}`);
+  }
+}
+
+function fileKind(info: Stats): string {
+  if (info.isFIFO()) return 'named pipe (FIFO)';
+  if (info.isCharacterDevice()) return 'character device';
+  if (info.isBlockDevice()) return 'block device';
+  if (info.isSocket()) return 'socket';
+  return 'special file';
+}
+
+function describeSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;
+}
+
+function openError(file: string, role: string, error: unknown): CertificateError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    let target: string | undefined;
+    try {
+      if (lstatSync(file).isSymbolicLink()) target = readlinkSync(file);
+    } catch {
+      // not there at all
+    }
+    return new CertificateError(
+      target === undefined
+        ? `${role} ${file} does not exist`
+        : `${role} ${file} is a dangling symlink (its target ${target} does not exist)`,
+    );
+  }
+  if (code === 'EACCES') {
+    return new CertificateError(
+      `${role} ${file} cannot be read: permission denied (run as the user Certbot runs as)`,
+    );
+  }
+  if (code === 'EISDIR') return new CertificateError(`${role} ${file} is a folder, not a file`);
+  if (code === 'ELOOP') return new CertificateError(`${role} ${file} is a symlink loop`);
+  return new CertificateError(`${role} ${file} cannot be read (${code ?? 'unknown error'})`);
 }

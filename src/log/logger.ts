@@ -1,7 +1,17 @@
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  fchmodSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  type WriteStream,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
+import { guardStreams } from './guard.js';
 import { Redactor } from './redact.js';
 
 /** What the core needs of a logger. */
@@ -14,11 +24,31 @@ export interface Log {
 
 const CONSOLE_PREFIX: Record<string, string> = { warn: 'warning: ', error: 'error: ', debug: 'debug: ' };
 
+/** A line (and any string of its metadata) longer than this is cut — after redaction, so no cut hides a secret. */
+export const MAX_LINE = 4000;
+
+/** close() waits at most this long for the log file (a hung disk must not hold the hook's exit). */
+const CLOSE_CEILING_MS = 5_000;
+
+/** Cuts every string of a redacted log entry to MAX_LINE characters. */
+function limitLine<T extends object>(info: T): T {
+  for (const key of Reflect.ownKeys(info)) {
+    const value = (info as Record<string | symbol, unknown>)[key];
+    if (typeof value === 'string' && value.length > MAX_LINE) {
+      (info as Record<string | symbol, unknown>)[key] =
+        `${value.slice(0, MAX_LINE)}… (${value.length - MAX_LINE} more characters)`;
+    }
+  }
+  return info;
+}
+
 /**
  * The one logger of a run. Console: info (and, with --verbose, debug) to stdout, warnings and errors to stderr, one
  * line each — Certbot shows a hook's stdout and logs anything on its stderr as a warning
- * (docs/acme-clients.md). File: JSON lines with a timestamp, mode 0600. Redaction runs first, before
- * any transport sees a line; the run registers every secret it learns with `redactor`.
+ * (docs/acme-clients.md). File: JSON lines with a timestamp, mode 0600, opened without following a
+ * symlink. Redaction runs first, before any transport sees a line, and only then are long lines cut; the run
+ * registers every secret it learns with `redactor`. Output that fails (stdout or stderr closed or full, the log file's
+ * disk full) is dropped, never thrown: it must not end the run before the failure is queued and the exit code set.
  */
 export interface ConsoleStreams {
   stdout: Writable;
@@ -29,11 +59,14 @@ export class Logger implements Log {
   readonly redactor = new Redactor();
   private readonly stdout: winston.transport;
   private readonly winston: winston.Logger;
-  private file: winston.transport | undefined;
+  private file: { path: string; stream: WriteStream; transport: winston.transport } | undefined;
 
   constructor(streams: ConsoleStreams = { stdout: process.stdout, stderr: process.stderr }) {
+    guardStreams([streams.stdout, streams.stderr]);
     const redactor = this.redactor;
-    const redact = winston.format((info) => Object.assign(info, redactor.redactValue({ ...info })));
+    const redact = winston.format((info) =>
+      limitLine(Object.assign(info, redactor.redactValue({ ...info }))),
+    );
     const line = winston.format.printf(
       (info) => `${CONSOLE_PREFIX[info.level] ?? ''}${String(info.message).replace(/\s*\n\s*/g, ' ')}`,
     );
@@ -55,6 +88,8 @@ export class Logger implements Log {
       format: redact(),
       transports: [this.stdout, stderr],
     });
+    // A transport's error is re-emitted here; without a listener it would be thrown.
+    this.winston.on('error', () => {});
   }
 
   setVerbose(verbose: boolean): void {
@@ -66,25 +101,60 @@ export class Logger implements Log {
     this.stdout.silent = quiet;
   }
 
-  /** Adds the JSON-lines file. A file that cannot be written is a warning, not a reason to skip the upload. */
+  /**
+   * Adds the JSON-lines file. A file that cannot be written is a warning (console only), not a reason to skip the
+   * upload. The file is opened by us, not by name in winston: O_NOFOLLOW (a symlink planted where root writes its
+   * log is refused, not followed), O_NONBLOCK (a FIFO there cannot stall the open), and only a regular file (mode
+   * 0600) or a character device such as /dev/null is written to.
+   */
   attachFile(file: string | undefined): void {
     if (file === undefined || this.file !== undefined) return;
+    let fd: number | undefined;
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      closeSync(openSync(file, 'a', 0o600));
-      chmodSync(file, 0o600);
+      fd = openSync(
+        file,
+        constants.O_WRONLY |
+          constants.O_APPEND |
+          constants.O_CREAT |
+          constants.O_NOFOLLOW |
+          constants.O_NONBLOCK,
+        0o600,
+      );
+      const info = fstatSync(fd);
+      if (info.isFile()) fchmodSync(fd, 0o600);
+      else if (!info.isCharacterDevice())
+        throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-      this.warn(`cannot write log file ${file} (${code}); logging to the console only`);
+      if (fd !== undefined) closeSync(fd);
+      const code = (error as NodeJS.ErrnoException).code;
+      this.warn(
+        code === 'ELOOP'
+          ? `log file ${file} is a symlink; it is not followed (root writes there); logging to the console only`
+          : `cannot write log file ${file} (${code ?? 'unknown error'}); logging to the console only`,
+      );
       return;
     }
-    this.file = new winston.transports.File({
-      filename: file,
+    const stream = createWriteStream('', { fd, flags: 'a' });
+    const transport = new winston.transports.Stream({
+      stream,
       level: 'debug',
-      options: { flags: 'a', mode: 0o600 },
       format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     });
-    this.winston.add(this.file);
+    const entry = { path: file, stream, transport };
+    let failed = false;
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      // A full disk, an I/O error: stop writing the file, say so once on the console, and carry on.
+      if (failed) return;
+      failed = true;
+      if (this.file === entry) this.file = undefined;
+      this.winston.remove(transport);
+      this.warn(
+        `cannot write log file ${file} (${error.code ?? error.message}); logging to the console only`,
+      );
+    });
+    this.file = entry;
+    this.winston.add(transport);
   }
 
   info(message: string, meta?: Record<string, unknown>): void {
@@ -100,15 +170,28 @@ export class Logger implements Log {
     this.winston.debug(message, meta);
   }
 
-  /** Waits until the log file has everything written. */
+  /** Waits until the log file has everything written (or has failed, or CLOSE_CEILING_MS have passed). */
   async close(): Promise<void> {
     const file = this.file;
     if (file === undefined) return;
+    // Let winston hand over what was logged last before the file leaves it.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.file !== file) return;
+    this.file = undefined;
+    this.winston.remove(file.transport);
+    const { stream } = file;
+    if (stream.destroyed || stream.writableFinished) return;
     await new Promise<void>((resolve) => {
-      file.once('finish', () => resolve());
-      file.once('error', () => resolve());
-      this.winston.remove(file);
-      file.end();
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, CLOSE_CEILING_MS);
+      timer.unref();
+      stream.once('finish', done);
+      stream.once('error', done);
+      stream.once('close', done);
+      stream.end();
     });
   }
 }
