@@ -66,6 +66,8 @@ export class Queue {
     private readonly log: Log,
     private readonly now: () => Date = () => new Date(),
     private readonly redact: (text: string) => string = (text) => text,
+    /** How long to wait for another run's lock before writing the change aside (tests shorten it). */
+    private readonly lockWaitMs = 15_000,
   ) {
     this.file = join(stateDir, 'queue.json');
     this.lockFile = join(stateDir, 'queue.lock');
@@ -209,16 +211,20 @@ export class Queue {
     try {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
       this.checkTrust();
-      return await withLock(this.lockFile, async () => {
-        const loaded = await this.load(true);
-        const entries = loaded.entries;
-        fn(entries);
-        await this.write(entries, loaded.existed);
-        for (const merged of loaded.merged) await rm(merged, { force: true });
-        if (this.intentFile !== undefined) await rm(this.intentFile, { force: true });
-        this.intentFile = undefined;
-        return entries;
-      });
+      return await withLock(
+        this.lockFile,
+        async () => {
+          const loaded = await this.load(true);
+          const entries = loaded.entries;
+          fn(entries);
+          await this.write(entries, loaded.existed);
+          for (const merged of loaded.merged) await rm(merged, { force: true });
+          if (this.intentFile !== undefined) await rm(this.intentFile, { force: true });
+          this.intentFile = undefined;
+          return entries;
+        },
+        { waitMs: this.lockWaitMs },
+      );
     } catch (error) {
       if (error instanceof StateError && !(error instanceof LockTimeoutError)) throw error;
       const code = (error as NodeJS.ErrnoException).code;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { withLock } from '../../src/state/lock.js';
 import { Queue } from '../../src/state/queue.js';
 import { tempDir } from '../support/harness.js';
 
@@ -101,6 +102,60 @@ describe('a 0.1 queue file', () => {
     assert.deepEqual(
       (await queue.entries()).map((entry) => entry.siteId),
       ['1234567'],
+    );
+  });
+});
+
+describe('a queue whose lock another run holds too long', () => {
+  it('records the failure in a file of its own, says so, and the next change merges it', async () => {
+    const stateDir = tempDir();
+    const { lines, log } = memoryLog();
+    const queue = new Queue(
+      stateDir,
+      log,
+      () => new Date('2026-11-27T06:00:00Z'),
+      (text) => text,
+      200,
+    );
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holder = withLock(join(stateDir, 'queue.lock'), () => held);
+    await queue.settle(
+      [
+        {
+          siteId: '77',
+          authType: 'RSA',
+          names: ['example.com'],
+          source: { cert: '/srv/a.pem', key: '/srv/a.key' },
+          fingerprint: 'cd'.repeat(32),
+          notAfter: new Date('2027-01-01T00:00:00Z'),
+          error: 'HTTP 503',
+          attempts: 4,
+        },
+      ],
+      [],
+    );
+    assert.ok(
+      lines.some((line) =>
+        /^warn: the retry queue in .* is locked by another run; recorded in .*queue\.d\/.*\.json instead/.test(
+          line,
+        ),
+      ),
+      lines.join('\n'),
+    );
+    assert.deepEqual(
+      (await queue.entries()).map((entry) => [entry.siteId, entry.state, entry.attempts]),
+      [['77', 'failed', 4]],
+      'readers see it at once',
+    );
+    release();
+    await holder;
+    await queue.settle([], [{ siteId: '999', notAfter: new Date('2027-01-01T00:00:00Z') }]);
+    assert.deepEqual(readdirSync(join(stateDir, 'queue.d')), [], 'merged and cleared');
+    const written = JSON.parse(readFileSync(queue.file, 'utf8')) as { entries: { siteId: string }[] };
+    assert.deepEqual(
+      written.entries.map((entry) => entry.siteId),
+      ['77'],
     );
   });
 });
