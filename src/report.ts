@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { KeyType } from './certificate/read.js';
+import type { ExpirySample, ExpirySource } from './metrics/textfile.js';
 import { ExitCode, IncapCertError } from './errors.js';
 
 /** What happened to one site (and key type) in a run. */
@@ -53,6 +54,12 @@ export interface Report {
   interrupted?: NodeJS.Signals | undefined;
   /** What the command adds to its --json document (status: its rows as `sites`). */
   data?: Record<string, unknown> | undefined;
+  /** For the metrics file: expiries the command saw (beyond the local ones of `sites`). */
+  expiries?: ExpirySample[] | undefined;
+  /** For the metrics file: sources whose whole picture the command saw (their older samples go). */
+  replaceSources?: ExpirySource[] | undefined;
+  /** For the metrics file: site and key type pairs that hold nothing any more (remove). */
+  forget?: { siteId: string; keyType: KeyType }[] | undefined;
 }
 
 export function emptyReport(command: string): Report {

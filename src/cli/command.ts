@@ -2,7 +2,8 @@ import type { ArgumentsCamelCase, CommandModule, InferredOptionTypes, Options } 
 import type { HookPlan } from '../engine/plan.js';
 import type { Logger } from '../log/logger.js';
 import type { Report } from '../report.js';
-import type { Deps } from '../run/context.js';
+import type { Config } from '../config/load.js';
+import type { Deps, RunContext, RunOptions } from '../run/context.js';
 import type { GlobalArgs } from './options.js';
 
 /** What a command module gets: the run's dependencies, its logger, and where its report goes. */
@@ -12,6 +13,8 @@ export interface CommandIO {
   /** A hook run that the fast path (src/quick.ts) already planned: config and certificate are not read twice. */
   preplanned?: HookPlan | undefined;
   finish: (report: Report) => void;
+  /** Opens the command's run (config, logger, client) and remembers it, for what main does after the command. */
+  open: (command: string, options: RunOptions, loaded?: Config) => RunContext;
 }
 
 export type ArgsOf<O extends Record<string, Options>> = GlobalArgs & InferredOptionTypes<O>;

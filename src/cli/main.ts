@@ -4,7 +4,8 @@ import { IncapCertError, UsageError } from '../errors.js';
 import { createImpervaClient } from '../imperva/client.js';
 import { Logger, type ConsoleStreams } from '../log/logger.js';
 import { emptyReport, exitCodeOf, isReport } from '../report.js';
-import type { Deps } from '../run/context.js';
+import { recordMetrics } from '../metrics/record.js';
+import { openRun, type Deps, type RunContext } from '../run/context.js';
 import type { CommandIO } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { defaultCommand, deployCommand } from './commands/deploy.js';
@@ -13,6 +14,7 @@ import { pushCommand } from './commands/push.js';
 import { queueCommand } from './commands/queue.js';
 import { statusCommand } from './commands/status.js';
 import { syncCommand } from './commands/sync.js';
+import { verifyCommand } from './commands/verify.js';
 import { COMMANDS, didYouMean, flagsOf, quickAnswer } from './help.js';
 import { globalOptions } from './options.js';
 
@@ -38,6 +40,7 @@ export function buildParser(io: CommandIO, argv: readonly string[] = []) {
       .command(checkCommand(io))
       .command(syncCommand(io))
       .command(statusCommand(io))
+      .command(verifyCommand(io))
       .command(queueCommand(io))
       .command(installCommand(io))
       .command(uninstallCommand(io))
@@ -114,6 +117,7 @@ export async function main(
   }
   const logger = new Logger(streams);
   let outcome: unknown = emptyReport(argv[0] ?? 'deploy');
+  let ctx: RunContext | undefined;
   try {
     await buildParser(
       {
@@ -123,6 +127,7 @@ export async function main(
         finish: (report) => {
           outcome = report;
         },
+        open: (command, options, loaded) => (ctx = openRun(command, options, deps, logger, loaded)),
       },
       argv,
     ).parseAsync([...argv]);
@@ -131,6 +136,7 @@ export async function main(
     tell(error, logger, argv.includes('--verbose'));
   }
   const code = exitCodeOf(outcome);
+  if (ctx !== undefined) await recordMetrics(ctx, outcome, code);
   // --json: one document on stdout whatever happened, never an empty stdout.
   if (argv.includes('--json'))
     out.stdout.write(`${logger.redactor.redact(JSON.stringify(jsonOf(outcome, code, argv)))}\n`);

@@ -35,6 +35,10 @@ export interface RunContext {
   dryRun: boolean;
   now: () => Date;
   signal: AbortSignal;
+  /** How host names are resolved (the edge probes; the client has its own copy). */
+  lookup: LookupFunction | undefined;
+  /** The metrics file to write after the run (--metrics-file, else config metricsFile). */
+  metricsFile: string | undefined;
   client: () => Promise<ImpervaClient>;
 }
 
@@ -86,6 +90,8 @@ export function openRun(
     dryRun: options.dryRun,
     now: deps.now,
     signal,
+    lookup: deps.lookup,
+    metricsFile: options.metricsFile ?? config.metricsFile,
     // Created on first need: a run with nothing to upload never loads the HTTP client.
     client: () =>
       (client ??= deps.createClient(config.api, {

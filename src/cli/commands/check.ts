@@ -1,5 +1,4 @@
 import { check } from '../../commands/check.js';
-import { openRun } from '../../run/context.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { liveDirOption, runOptions } from '../options.js';
 
@@ -8,7 +7,6 @@ export const checkCommand = (io: CommandIO) =>
     command: 'check',
     describe: 'Validate the config and the credentials, and print the plan; uploads nothing',
     options: liveDirOption,
-    run: (argv) =>
-      check({ liveDir: argv['live-dir'] }, openRun('check', runOptions(argv), io.deps, io.logger)),
+    run: (argv) => check({ liveDir: argv['live-dir'] }, io.open('check', runOptions(argv))),
     io,
   });

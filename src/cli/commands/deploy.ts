@@ -1,7 +1,6 @@
 import { deploy } from '../../commands/deploy.js';
 import { planHook } from '../../engine/plan.js';
 import { UsageError } from '../../errors.js';
-import { openRun } from '../../run/context.js';
 import { isHookEnvironment } from '../../sources/env.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { runOptions, type GlobalArgs } from '../options.js';
@@ -21,7 +20,7 @@ export async function runDeploy(argv: GlobalArgs, io: CommandIO) {
       logger.redactor.addSecret(key),
     );
   if (plan === undefined) throw new UsageError(NO_HOOK);
-  return deploy(plan, openRun('deploy', options, deps, logger, plan.config));
+  return deploy(plan, io.open('deploy', options, plan.config));
 }
 
 export const deployCommand = (io: CommandIO) =>

@@ -1,6 +1,5 @@
 import { push, type PushOptions } from '../../commands/push.js';
 import { UsageError } from '../../errors.js';
-import { openRun } from '../../run/context.js';
 import { defineCommand, type ArgsOf, type CommandIO } from '../command.js';
 import { pushFlags, runOptions, type GlobalArgs } from '../options.js';
 
@@ -40,7 +39,7 @@ export const pushCommand = (io: CommandIO) =>
     options: pushFlags,
     run: async (argv) => {
       const options = pushOptions(argv);
-      return push(options, openRun('push', runOptions(argv), io.deps, io.logger));
+      return push(options, io.open('push', runOptions(argv)));
     },
     io,
   });

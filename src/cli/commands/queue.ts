@@ -1,6 +1,5 @@
 import { queueDrop, queueList, queueTable } from '../../commands/queue.js';
 import { UsageError } from '../../errors.js';
-import { openRun } from '../../run/context.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { queueFlags, runOptions } from '../options.js';
 
@@ -16,7 +15,7 @@ export const queueCommand = (io: CommandIO) =>
           `queue ${action}: the queue command takes list or drop; see incap-cert queue --help`,
         );
       }
-      const ctx = openRun('queue', runOptions(argv), io.deps, io.logger);
+      const ctx = io.open('queue', runOptions(argv));
       if (action === 'drop') return queueDrop({ siteIds: argv['site-id'], all: argv.all }, ctx);
       if (argv['site-id'] !== undefined || argv.all) {
         throw new UsageError('--site-id and --all go with queue drop; see incap-cert queue --help');

@@ -1,5 +1,4 @@
 import { status, statusTable } from '../../commands/status.js';
-import { openRun } from '../../run/context.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { runOptions, statusFlags } from '../options.js';
 
@@ -9,10 +8,7 @@ export const statusCommand = (io: CommandIO) =>
     describe: 'One row per mapped site: local certificate, what Imperva serves, queued failures',
     options: statusFlags,
     run: async (argv) => {
-      const report = await status(
-        { liveDir: argv['live-dir'] },
-        openRun('status', runOptions(argv), io.deps, io.logger),
-      );
+      const report = await status({ liveDir: argv['live-dir'] }, io.open('status', runOptions(argv)));
       if (!argv.json) for (const line of statusTable(report.rows)) io.logger.info(line);
       return report;
     },

@@ -1,5 +1,4 @@
 import { sync } from '../../commands/sync.js';
-import { openRun } from '../../run/context.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { runOptions, syncFlags } from '../options.js';
 
@@ -8,6 +7,6 @@ export const syncCommand = (io: CommandIO) =>
     command: 'sync',
     describe: 'Upload wherever Imperva does not serve the certificate on disk, and deliver queued failures',
     options: syncFlags,
-    run: (argv) => sync({ liveDir: argv['live-dir'] }, openRun('sync', runOptions(argv), io.deps, io.logger)),
+    run: (argv) => sync({ liveDir: argv['live-dir'] }, io.open('sync', runOptions(argv))),
     io,
   });

@@ -1,0 +1,46 @@
+import { StateError } from '../errors.js';
+import { isReport } from '../report.js';
+import type { RunContext } from '../run/context.js';
+import { Queue } from '../state/queue.js';
+import { writeMetrics, type ExpirySample, type MetricsUpdate } from './textfile.js';
+
+/** The commands whose runs the metrics file reports. */
+const MEASURED = new Set(['deploy', 'push', 'sync', 'status', 'verify', 'remove']);
+
+/**
+ * After a command that has a metrics file to write (--metrics-file, config metricsFile): what it learned, merged
+ * into what earlier commands wrote. A file that cannot be written is a warning: the run's outcome stands.
+ */
+export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode: number): Promise<void> {
+  if (ctx.metricsFile === undefined || !MEASURED.has(ctx.command)) return;
+  const report = isReport(outcome) ? outcome : undefined;
+  const expiries: ExpirySample[] = [...(report?.expiries ?? [])];
+  for (const site of report?.sites ?? []) {
+    if (site.action === 'uploaded' || site.action === 'current' || site.action === 'planned') {
+      expiries.push({
+        siteId: site.siteId,
+        keyType: site.keyType,
+        source: 'local',
+        notAfter: new Date(site.notAfter),
+      });
+    }
+  }
+  const update: MetricsUpdate = {
+    command: ctx.command,
+    success: exitCode === 0,
+    at: ctx.now(),
+    expiries,
+    ...(report?.replaceSources === undefined ? {} : { replaceSources: report.replaceSources }),
+    ...(report?.forget === undefined ? {} : { forget: report.forget }),
+  };
+  try {
+    update.queueEntries = (await new Queue(ctx.config.stateDir, ctx.log, ctx.now).entries()).length;
+  } catch (error) {
+    if (!(error instanceof StateError)) throw error;
+  }
+  try {
+    await writeMetrics(ctx.metricsFile, update);
+  } catch (error) {
+    ctx.log.warn(`cannot write the metrics file: ${(error as Error).message}`);
+  }
+}
