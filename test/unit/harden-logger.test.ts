@@ -66,8 +66,10 @@ describe('Logger output failures', () => {
       logger.attachFile('/dev/full');
       logger.info('one');
       logger.error('two');
-      await tick();
-      await tick();
+      // The write error arrives when the file's stream gets to it; on a loaded machine that is a while.
+      for (let wait = 0; wait < 250 && !out.stderr.includes('cannot write log file'); wait += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       logger.info('three');
       await logger.close();
       await tick();
