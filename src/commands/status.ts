@@ -1,23 +1,37 @@
-import { mappedSites } from '../engine/plan.js';
-import { servesCertificate } from '../engine/served.js';
+import type { KeyType } from '../certificate/read.js';
+import { isExpiring, daysLeft } from '../certificate/expiry.js';
+import { heldOfType, holdsCertificate, ImpervaView, type Held } from '../engine/held.js';
+import { mappedSites, type Want } from '../engine/plan.js';
+import type { EdgeState } from '../edge/judge.js';
 import { ApiError, StateError } from '../errors.js';
+import type { ExpirySample } from '../metrics/textfile.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
+import { probeAll } from './verify.js';
 
 export interface StatusOptions {
   liveDir: string | undefined;
+  /** Also ask the edge (a TLS handshake per site and key type). */
+  live?: boolean | undefined;
 }
 
-/** current: Imperva serves the local certificate; outdated: it serves another; missing: no custom certificate. */
-export type SiteState = 'current' | 'outdated' | 'missing' | 'no-local-certificate' | 'error';
+/**
+ * current: Imperva holds the local certificate (for its key type); outdated: it holds another; missing: none of
+ * that key type; expiring: what it holds expires within the warning window; error: Imperva could not be asked.
+ */
+export type SiteState = 'current' | 'outdated' | 'missing' | 'expiring' | 'no-local-certificate' | 'error';
 
 export interface SiteStatusRow {
   siteId: string;
   names: string[];
+  /** The local certificate's key type; null when this host has none for the site. */
+  keyType: KeyType | null;
   state: SiteState;
+  /** Whole days left on what Imperva holds for this key type (the local certificate when current). */
+  daysLeft: number | null;
   local: {
     lineage: string | undefined;
     serial: string;
@@ -26,14 +40,21 @@ export interface SiteStatusRow {
     fingerprint: string;
   } | null;
   imperva: { expirationDate: string | null; inputHash: string | null; error: string | null };
-  queued: { lastError: string; attempts: number; firstFailure: string; lastFailure: string } | null;
+  queued: {
+    lastError: string;
+    attempts: number;
+    firstFailure: string;
+    lastFailure: string;
+    state: string;
+  } | null;
+  edge?: { state: EdgeState; detail: string; notAfter: string | null } | undefined;
 }
 
 export interface StatusReport extends Report {
   rows: SiteStatusRow[];
 }
 
-/** One row per mapped site: the local certificate, what Imperva serves, and any queued failure. */
+/** One row per mapped site and key type: the local certificate, what Imperva holds, any queued entry. */
 export async function status(options: StatusOptions, ctx: RunContext): Promise<StatusReport> {
   const { config, log } = ctx;
   let entries: QueueEntry[] = [];
@@ -46,103 +67,221 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   const liveDir = options.liveDir ?? config.liveDir;
   const wants = localWants(liveDir, config, log);
   const uncovered = warnUncovered(liveDir, config, wants, log);
-  const client = await ctx.client();
-  const rows = await mapPool([...mappedSites(config.sites)], config.concurrency, async ([siteId, names]) => {
-    // The newest local certificate for the site, whatever its key type (both key types: see verify).
-    const local = wants
-      .filter((want) => want.siteId === siteId)
-      .sort((a, b) => b.chain.notAfter.getTime() - a.chain.notAfter.getTime())[0];
-    const entry = entries.find((candidate) => candidate.siteId === siteId);
-    const row: SiteStatusRow = {
-      siteId,
-      names,
-      state: 'no-local-certificate',
-      local:
-        local === undefined
-          ? null
-          : {
-              lineage: local.files.lineage,
-              serial: local.chain.serial,
-              keyType: local.chain.keyType,
-              notAfter: local.chain.notAfter.toISOString(),
-              fingerprint: local.chain.fingerprint,
-            },
-      imperva: { expirationDate: null, inputHash: null, error: null },
-      queued:
-        entry === undefined
-          ? null
-          : {
-              lastError: entry.lastError,
-              attempts: entry.attempts,
-              firstFailure: entry.firstFailure ?? entry.since,
-              lastFailure: entry.lastFailure ?? entry.since,
-            },
-    };
+  const view = new ImpervaView(await ctx.client(), log);
+  const sites = [...mappedSites(config.sites)];
+  const perSite = await mapPool(sites, config.concurrency, async ([siteId, names]) => {
+    const local = wants.filter((want) => want.siteId === siteId);
+    let held: Held | undefined;
+    let problem: string | undefined;
     try {
-      const served = (await client.status(siteId)).custom;
-      row.imperva.expirationDate =
-        served?.expirationDate === undefined ? null : new Date(served.expirationDate).toISOString();
-      row.imperva.inputHash = served?.inputHash ?? null;
-      if (local !== undefined) {
-        row.state =
-          served === undefined ? 'missing' : servesCertificate(served, local.chain) ? 'current' : 'outdated';
-      }
+      held = await view.held(siteId);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      row.imperva.error = error.message;
-      row.state = 'error';
+      problem = error.message;
     }
-    return row;
+    const rows = (local.length === 0 ? [undefined] : local).map((want) =>
+      row(siteId, names, want, held, problem, entries, ctx),
+    );
+    warnLeftover(siteId, names, local, held, log);
+    return rows;
   });
+  const rows = perSite.flat();
   // What the queue owes to sites the map does not name (an explicit push --site-id) is shown too.
   for (const entry of entries) {
-    if (rows.some((row) => row.siteId === entry.siteId)) continue;
+    if (rows.some((one) => one.siteId === entry.siteId)) continue;
     rows.push({
       siteId: entry.siteId,
       names: entry.names,
+      keyType: entry.authType,
       state: 'no-local-certificate',
+      daysLeft: null,
       local: null,
       imperva: { expirationDate: null, inputHash: null, error: null },
-      queued: {
-        lastError: entry.lastError,
-        attempts: entry.attempts,
-        firstFailure: entry.firstFailure ?? entry.since,
-        lastFailure: entry.lastFailure ?? entry.since,
-      },
+      queued: queuedOf(entry),
     });
   }
+  if (options.live === true) {
+    const probed = wants.filter((want) => rows.some((one) => one.siteId === want.siteId));
+    const edges = await probeAll(probed, ctx, undefined);
+    for (const edge of edges) {
+      const one = rows.find(
+        (candidate) => candidate.siteId === edge.siteId && candidate.keyType === edge.keyType,
+      );
+      if (one !== undefined) {
+        one.edge = { state: edge.state, detail: edge.detail, notAfter: edge.served?.notAfter ?? null };
+      }
+    }
+  }
   const healthy = rows.every(
-    (row) => (row.state === 'current' || row.state === 'no-local-certificate') && row.queued === null,
+    (one) =>
+      (one.state === 'current' || (one.state === 'no-local-certificate' && one.queued === null)) &&
+      one.queued === null &&
+      (one.edge === undefined || one.edge.state === 'served'),
   );
-  return { ...emptyReport(ctx.command), unhealthy: !healthy || uncovered, rows, data: { sites: rows } };
+  const expiries: ExpirySample[] = rows.flatMap((one) => [
+    ...(one.local === null || one.keyType === null
+      ? []
+      : [
+          {
+            siteId: one.siteId,
+            keyType: one.keyType,
+            source: 'local' as const,
+            notAfter: new Date(one.local.notAfter),
+          },
+        ]),
+    ...(one.imperva.expirationDate === null || one.keyType === null
+      ? []
+      : [
+          {
+            siteId: one.siteId,
+            keyType: one.keyType,
+            source: 'imperva' as const,
+            notAfter: new Date(one.imperva.expirationDate),
+          },
+        ]),
+    ...(one.edge?.notAfter == null || one.keyType === null
+      ? []
+      : [
+          {
+            siteId: one.siteId,
+            keyType: one.keyType,
+            source: 'edge' as const,
+            notAfter: new Date(one.edge.notAfter),
+          },
+        ]),
+  ]);
+  return {
+    ...emptyReport(ctx.command),
+    unhealthy: !healthy || uncovered,
+    rows,
+    data: { sites: rows },
+    expiries,
+    replaceSources: ['local', 'imperva', ...(options.live === true ? (['edge'] as const) : [])],
+  };
 }
 
-/** The status table, one line per site, then one line per problem. */
-export function statusTable(rows: readonly SiteStatusRow[]): string[] {
-  const cells = rows.map((row) => [
-    row.siteId,
-    row.names.join(','),
-    row.local === null
-      ? '-'
-      : `${row.local.keyType} ${row.local.notAfter.slice(0, 10)} #${row.local.serial.slice(0, 12)}`,
-    row.imperva.error !== null ? 'error' : (row.imperva.expirationDate?.slice(0, 10) ?? 'none'),
-    row.state,
-    row.queued === null
-      ? '-'
-      : `${row.queued.attempts} attempt${row.queued.attempts === 1 ? '' : 's'} since ${row.queued.firstFailure.slice(0, 16)}`,
-  ]);
-  const header = ['SITE', 'NAMES', 'LOCAL', 'IMPERVA', 'STATE', 'QUEUED'];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...cells.map((row) => row[column]?.length ?? 0)),
+function queuedOf(entry: QueueEntry): NonNullable<SiteStatusRow['queued']> {
+  return {
+    lastError: entry.lastError,
+    attempts: entry.attempts,
+    firstFailure: entry.firstFailure ?? entry.since,
+    lastFailure: entry.lastFailure ?? entry.since,
+    state: entry.state,
+  };
+}
+
+function row(
+  siteId: string,
+  names: string[],
+  want: Want | undefined,
+  held: Held | undefined,
+  problem: string | undefined,
+  entries: readonly QueueEntry[],
+  ctx: RunContext,
+): SiteStatusRow {
+  const keyType = want?.chain.keyType ?? null;
+  const entry = entries.find(
+    (candidate) => candidate.siteId === siteId && (keyType === null || candidate.authType === keyType),
   );
-  const format = (row: string[]) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+  const out: SiteStatusRow = {
+    siteId,
+    names,
+    keyType,
+    state: 'no-local-certificate',
+    daysLeft: null,
+    local:
+      want === undefined
+        ? null
+        : {
+            lineage: want.files.lineage,
+            serial: want.chain.serial,
+            keyType: want.chain.keyType,
+            notAfter: want.chain.notAfter.toISOString(),
+            fingerprint: want.chain.fingerprint,
+          },
+    imperva: { expirationDate: null, inputHash: null, error: problem ?? null },
+    queued: entry === undefined ? null : queuedOf(entry),
+  };
+  if (problem !== undefined) {
+    out.state = 'error';
+    return out;
+  }
+  if (held === undefined || want === undefined) return out;
+  const { chain } = want;
+  const expiration =
+    held.source === 'v3'
+      ? heldOfType(held, chain.keyType)?.expirationDate
+      : held.status.custom?.expirationDate;
+  const inputHash =
+    held.source === 'v3' ? heldOfType(held, chain.keyType)?.inputHash : held.status.custom?.inputHash;
+  out.imperva.expirationDate = expiration === undefined ? null : new Date(expiration).toISOString();
+  out.imperva.inputHash = inputHash ?? null;
+  const holds =
+    held.source === 'v3' ? heldOfType(held, chain.keyType) !== undefined : held.status.custom !== undefined;
+  out.state = !holds ? 'missing' : holdsCertificate(held, chain) ? 'current' : 'outdated';
+  if (holds && expiration !== undefined) {
+    const served = new Date(expiration);
+    out.daysLeft = daysLeft(served, ctx.now());
+    const notBefore = new Date(chain.leaf.validFrom);
+    if (isExpiring(notBefore, served, ctx.now(), ctx.config.warnDays)) out.state = 'expiring';
+  }
+  return out;
+}
+
+/**
+ * A certificate of the other key type that this host does not deploy, expiring before the local one: RSA-only
+ * clients keep getting it until it expires. Said once per site, with the command that removes it.
+ */
+function warnLeftover(
+  siteId: string,
+  names: readonly string[],
+  local: readonly Want[],
+  held: Held | undefined,
+  log: RunContext['log'],
+): void {
+  if (held?.source !== 'v3' || local.length === 0) return;
+  const newest = Math.max(...local.map((want) => want.chain.notAfter.getTime()));
+  for (const entry of held.certificates) {
+    if (local.some((want) => want.chain.keyType === entry.keyType)) continue;
+    if (entry.expirationDate === undefined || entry.expirationDate >= newest) continue;
+    log.warn(
+      `site ${siteId} (${names.join(', ')}): Imperva also holds an ${entry.keyType} certificate that this host does not deploy, ` +
+        `expiring ${new Date(entry.expirationDate).toISOString()}; remove it with: incap-cert remove --site-id ${siteId} --auth-type ${entry.keyType}`,
+    );
+  }
+}
+
+/** The status table, one line per site and key type, then one line per problem. Times carry their zone. */
+export function statusTable(rows: readonly SiteStatusRow[]): string[] {
+  const live = rows.some((one) => one.edge !== undefined);
+  const cells = rows.map((one) => [
+    one.siteId,
+    one.names.join(','),
+    one.local === null
+      ? '-'
+      : `${one.local.keyType} ${one.local.notAfter.slice(0, 10)} #${one.local.serial.slice(0, 12)}`,
+    one.imperva.error !== null ? 'error' : (one.imperva.expirationDate?.slice(0, 10) ?? 'none'),
+    one.state + (one.state === 'expiring' && one.daysLeft !== null ? ` (${one.daysLeft} d left)` : ''),
+    ...(live ? [one.edge?.state ?? '-'] : []),
+    one.queued === null
+      ? '-'
+      : `${one.queued.attempts} attempt${one.queued.attempts === 1 ? '' : 's'} since ${one.queued.firstFailure.replace(/\.\d{3}Z$/, 'Z')}`,
+  ]);
+  const header = ['SITE', 'NAMES', 'LOCAL', 'IMPERVA', 'STATE', ...(live ? ['EDGE'] : []), 'QUEUED'];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...cells.map((cell) => cell[column]?.length ?? 0)),
+  );
+  const format = (cell: string[]) =>
+    cell
+      .map((text, column) => text.padEnd(widths[column] ?? 0))
       .join('  ')
       .trimEnd();
-  const problems = rows.flatMap((row) => [
-    ...(row.imperva.error === null ? [] : [`site ${row.siteId}: ${row.imperva.error}`]),
-    ...(row.queued === null ? [] : [`site ${row.siteId}: queued: ${row.queued.lastError}`]),
+  const problems = rows.flatMap((one) => [
+    ...(one.imperva.error === null ? [] : [`site ${one.siteId}: ${one.imperva.error}`]),
+    ...(one.queued === null ? [] : [`site ${one.siteId}: queued: ${one.queued.lastError}`]),
+    ...(one.edge === undefined || one.edge.state === 'served'
+      ? []
+      : [`site ${one.siteId} ${one.keyType ?? ''}: edge ${one.edge.state}: ${one.edge.detail}`]),
   ]);
   return [format(header), ...cells.map(format), ...problems];
 }

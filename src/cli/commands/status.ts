@@ -8,7 +8,10 @@ export const statusCommand = (io: CommandIO) =>
     describe: 'One row per mapped site: local certificate, what Imperva serves, queued failures',
     options: statusFlags,
     run: async (argv) => {
-      const report = await status({ liveDir: argv['live-dir'] }, io.open('status', runOptions(argv)));
+      const report = await status(
+        { liveDir: argv['live-dir'], live: argv.live },
+        io.open('status', runOptions(argv)),
+      );
       if (!argv.json) for (const line of statusTable(report.rows)) io.logger.info(line);
       return report;
     },
