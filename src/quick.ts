@@ -32,7 +32,7 @@ export function quickPlan(
     }
     // A dry run that also writes a log file takes the full path, which owns the log file.
     if (!flags.dryRun || plan.config.logFile !== undefined) return { plan };
-    const bundles = plan.wants.map((want) => bundleFor(want, now()));
+    const bundles = plan.wants.map((want) => bundleFor(want, now(), plan.config.warnDays));
     for (const warning of new Set(bundles.flatMap((one) => one.warnings))) err(`warning: ${warning}\n`);
     plan.wants.forEach((want, index) => {
       const bundle = bundles[index]?.bundle;

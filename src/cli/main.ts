@@ -14,6 +14,7 @@ import { pushCommand } from './commands/push.js';
 import { queueCommand } from './commands/queue.js';
 import { statusCommand } from './commands/status.js';
 import { syncCommand } from './commands/sync.js';
+import { removeCommand } from './commands/remove.js';
 import { verifyCommand } from './commands/verify.js';
 import { COMMANDS, didYouMean, flagsOf, quickAnswer } from './help.js';
 import { globalOptions } from './options.js';
@@ -41,6 +42,7 @@ export function buildParser(io: CommandIO, argv: readonly string[] = []) {
       .command(syncCommand(io))
       .command(statusCommand(io))
       .command(verifyCommand(io))
+      .command(removeCommand(io))
       .command(queueCommand(io))
       .command(installCommand(io))
       .command(uninstallCommand(io))

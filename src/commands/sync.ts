@@ -1,16 +1,25 @@
 import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
 import { planTargets, type Want } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
-import { CertificateError, ExitCode, StateError } from '../errors.js';
+import { ImpervaView } from '../engine/held.js';
+import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
+import { probeAll, verify, type EdgeRow } from './verify.js';
 
 export interface SyncOptions {
   /** Certbot's live folder (default: the config's liveDir). */
   liveDir: string | undefined;
+  /** After the uploads, check that the edge serves what each reconciled site should (exit 1 while it does not). */
+  verify?: boolean | undefined;
+  /** With verify: poll until served, for at most this many seconds. */
+  waitSeconds?: number | undefined;
 }
+
+/** A site deferred for longer than this by runs that kept reaching their deadline is a failure, not a delay. */
+const DEFERRED_TOO_LONG_MS = 86_400_000;
 
 /**
  * Reconciles what Imperva serves with what is on disk. For every mapped site and key type: the newest certificate
@@ -47,18 +56,121 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     return report;
   }
 
-  const outcome = await reconcile(wants, ctx, { compare: true, recordIntent: false });
+  // Where the last run stopped comes first: what its deadline deferred (oldest first), then what else is owed, then
+  // the rest. Over successive runs every site is reached; none starves behind the others.
+  const rank = (want: Want) => {
+    const entry = entries.find((one) => one.siteId === want.siteId && one.authType === want.chain.keyType);
+    if (entry === undefined) return [2, 0] as const;
+    return [entry.state === 'deferred' ? 0 : 1, Date.parse(entry.since)] as const;
+  };
+  const ordered = wants
+    .map((want, index) => ({ want, index, rank: rank(want) }))
+    .sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.index - b.index)
+    .map((one) => one.want);
+
+  const view = new ImpervaView(await ctx.client(), log);
+  const outcome = await reconcile(ordered, ctx, {
+    compare: true,
+    recordIntent: false,
+    deferOnDeadline: true,
+    view,
+  });
   outcome.problems.unshift(...report.problems);
   outcome.unhealthy ||= report.unhealthy;
-  if (!ctx.dryRun) {
-    const count = (action: string) => outcome.sites.filter((site) => site.action === action).length;
-    const failed = count('failed');
-    log.info(
-      `sync: ${count('current')} current, ${count('uploaded')} uploaded, ${failed} failed` +
-        (failed > 0 ? ` (queued in ${config.stateDir})` : ''),
-    );
+  if (ctx.dryRun) return outcome;
+
+  const count = (action: string) => outcome.sites.filter((site) => site.action === action).length;
+  const failed = count('failed');
+  const deferred = count('deferred');
+  log.info(
+    `sync: ${count('current')} current, ${count('uploaded')} uploaded, ${failed} failed` +
+      (failed > 0 ? ` (queued in ${config.stateDir})` : '') +
+      (deferred > 0 ? `, ${deferred} deferred to the next sync (the run's deadline came first)` : ''),
+  );
+  if (deferred > 0) outcome.unhealthy ||= deferredTooLong(outcome, entries, ctx);
+
+  const reconciled = ordered.filter((want) =>
+    outcome.sites.some(
+      (site) =>
+        site.siteId === want.siteId &&
+        site.keyType === want.chain.keyType &&
+        (site.action === 'uploaded' || site.action === 'current'),
+    ),
+  );
+  if (options.verify === true) {
+    const edges = await verify({ liveDir, waitSeconds: options.waitSeconds, wants: reconciled }, ctx);
+    outcome.unhealthy ||= edges.unhealthy;
+    outcome.expiries = edges.expiries;
+    await prune(reconciled, edges.edges, view, ctx);
+  } else if (config.pruneOtherKeyType) {
+    await prune(reconciled, undefined, view, ctx);
   }
   return outcome;
+}
+
+/** A site the deadline has kept deferring for more than a day: said, and the run fails. */
+function deferredTooLong(outcome: Report, entries: readonly QueueEntry[], ctx: RunContext): boolean {
+  let late = false;
+  for (const site of outcome.sites.filter((one) => one.action === 'deferred')) {
+    const entry = entries.find((one) => one.siteId === site.siteId && one.authType === site.keyType);
+    if (entry?.state !== 'deferred' || ctx.now().getTime() - Date.parse(entry.since) <= DEFERRED_TOO_LONG_MS)
+      continue;
+    ctx.log.error(
+      `site ${site.siteId} (${site.names.join(', ')}): deferred by every sync since ${entry.since}; raise deadlineSeconds or ratePerMinute, or run sync more often`,
+    );
+    late = true;
+  }
+  return late;
+}
+
+/**
+ * pruneOtherKeyType: a site that also holds a custom certificate of the key type this host does not deploy loses it,
+ * but only once the edge has been seen serving the local one in this run, and never a key type this host has a
+ * certificate of its own for.
+ */
+async function prune(
+  reconciled: readonly Want[],
+  edges: readonly EdgeRow[] | undefined,
+  view: ImpervaView,
+  ctx: RunContext,
+): Promise<void> {
+  if (!ctx.config.pruneOtherKeyType) return;
+  const bySite = new Map<string, Want[]>();
+  for (const want of reconciled) bySite.set(want.siteId, [...(bySite.get(want.siteId) ?? []), want]);
+  for (const [siteId, mine] of bySite) {
+    const held = await view.held(siteId).catch(() => undefined);
+    if (held?.source !== 'v3') continue;
+    const others = held.certificates.filter(
+      (entry) => !mine.some((want) => want.chain.keyType === entry.keyType),
+    );
+    if (others.length === 0) continue;
+    const seen = edges ?? (await probeAll(mine, ctx, undefined));
+    const served = mine.every((want) =>
+      seen.some(
+        (row) => row.siteId === siteId && row.keyType === want.chain.keyType && row.state === 'served',
+      ),
+    );
+    const names = mine[0]?.names.join(', ') ?? '';
+    if (!served) {
+      ctx.log.info(
+        `site ${siteId} (${names}): not removing the other key type yet: the edge does not serve ours yet`,
+      );
+      continue;
+    }
+    for (const other of others) {
+      try {
+        await (await ctx.client()).remove(siteId, other.keyType);
+        ctx.log.info(
+          `site ${siteId} (${names}): removed the ${other.keyType} custom certificate (pruneOtherKeyType; the edge serves ours)`,
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        ctx.log.error(
+          `site ${siteId} (${names}): cannot remove the ${other.keyType} custom certificate: ${error.message}`,
+        );
+      }
+    }
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   type CertificateChain,
   type CertificateFiles,
 } from '../certificate/read.js';
+import { DAY_MS, daysLeft, isExpiring, warnWindowMs } from '../certificate/expiry.js';
 import { loadConfig, type Config, type ConfigFlags, type Env } from '../config/load.js';
 import type { SiteMap } from '../config/site-map.js';
 import { hookSource, type HookSource } from '../sources/env.js';
@@ -104,12 +105,23 @@ export function planHook(
 }
 
 /** Reads and checks the key of a certificate that has somewhere to go; what is worth a warning about it. */
-export function bundleFor(want: Want, now: Date): { bundle: CertificateBundle; warnings: string[] } {
+export function bundleFor(
+  want: Want,
+  now: Date,
+  warnDays?: number,
+): { bundle: CertificateBundle; warnings: string[] } {
   const bundle = withKey(want.chain, want.files.key, now);
   const warnings =
     bundle.chainLength === 1
       ? [`certificate ${bundle.certFile} holds only the leaf; Imperva needs the full chain (fullchain.pem)`]
       : [];
+  const notBefore = new Date(bundle.leaf.validFrom);
+  if (isExpiring(notBefore, bundle.notAfter, now, warnDays)) {
+    warnings.push(
+      `certificate ${bundle.certFile} expires ${bundle.notAfter.toISOString()}, in ${daysLeft(bundle.notAfter, now)} ` +
+        `days: within the warning window (${Math.round(warnWindowMs(notBefore, bundle.notAfter, warnDays) / DAY_MS)} days); is renewal working?`,
+    );
+  }
   return { bundle, warnings };
 }
 

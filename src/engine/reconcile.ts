@@ -26,6 +26,8 @@ export interface ReconcileOptions {
    * failing exit (sync, which continues where it stopped). Elsewhere it is a failure like any other.
    */
   deferOnDeadline?: boolean;
+  /** What Imperva holds, shared with the caller (sync asks it again after the uploads, to prune). */
+  view?: ImpervaView | undefined;
 }
 
 /** One want, with its key read and checked. */
@@ -66,7 +68,8 @@ export async function reconcile(
   }
 
   const client = options.compare || !ctx.dryRun ? await ctx.client() : undefined;
-  const view = options.compare && client !== undefined ? new ImpervaView(client, ctx.log) : undefined;
+  const view =
+    options.compare && client !== undefined ? (options.view ?? new ImpervaView(client, ctx.log)) : undefined;
   const done = await mapPool(
     ready,
     ctx.config.concurrency,
@@ -165,7 +168,7 @@ function prepareAll(wants: readonly Want[], ctx: RunContext, report: Report): Re
 }
 
 function prepare(want: Want, ctx: RunContext): CertificateBundle {
-  const { bundle, warnings } = bundleFor(want, ctx.now());
+  const { bundle, warnings } = bundleFor(want, ctx.now(), ctx.config.warnDays);
   ctx.redactor.addPrivateKey(bundle.keyPem);
   ctx.log.debug(
     `certificate ${bundle.certFile}: ${bundle.keyType}, serial ${bundle.serial}, sha256 ${bundle.fingerprint}, ` +

@@ -156,11 +156,12 @@ describe('--json on every command', () => {
     assert.equal(sync.code, 0, sync.stderr);
     const synced = JSON.parse(sync.stdout) as JsonDoc;
     assert.equal(synced.ok, true);
+    // What the queue owed comes first (sync goes on where the last run stopped).
     assert.deepEqual(
       synced.sites.map((site) => [site.siteId, site.action]),
       [
-        ['1234567', 'current'],
         ['7654321', 'uploaded'],
+        ['1234567', 'current'],
       ],
     );
 

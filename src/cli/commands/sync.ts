@@ -7,6 +7,10 @@ export const syncCommand = (io: CommandIO) =>
     command: 'sync',
     describe: 'Upload wherever Imperva does not serve the certificate on disk, and deliver queued failures',
     options: syncFlags,
-    run: (argv) => sync({ liveDir: argv['live-dir'] }, io.open('sync', runOptions(argv))),
+    run: (argv) =>
+      sync(
+        { liveDir: argv['live-dir'], verify: argv.verify, waitSeconds: argv.wait },
+        io.open('sync', runOptions(argv)),
+      ),
     io,
   });

@@ -1,0 +1,60 @@
+import type { KeyType } from '../certificate/read.js';
+import { heldOfType, ImpervaView } from '../engine/held.js';
+import { UsageError } from '../errors.js';
+import { emptyReport, type Report } from '../report.js';
+import type { RunContext } from '../run/context.js';
+import { localWants } from '../sources/local.js';
+
+export interface RemoveOptions {
+  siteId: string;
+  keyType: KeyType;
+  force: boolean;
+  liveDir?: string | undefined;
+}
+
+/**
+ * Removes a site's custom certificate of one key type (v1 `sites/customCertificate/remove`). Without --force it
+ * refuses, sending no removal, the key type this host deploys to the site (the next sync would only upload it
+ * again, and until then the site has none) and the site's only custom certificate (the site would fall back to
+ * Imperva's own, if it still has one).
+ */
+export async function remove(options: RemoveOptions, ctx: RunContext): Promise<Report> {
+  const { siteId, keyType, force } = options;
+  if (!/^[1-9]\d*$/.test(siteId))
+    throw new UsageError(`--site-id ${siteId}: a site id is a positive whole number`);
+  const what = `the ${keyType} custom certificate of site ${siteId}`;
+  const mine = localWants(options.liveDir ?? ctx.config.liveDir, ctx.config, {
+    ...ctx.log,
+    warn: () => {},
+    info: () => {},
+  }).find((want) => want.siteId === siteId && want.chain.keyType === keyType);
+  if (mine !== undefined && !force) {
+    throw new UsageError(
+      `not removing ${what}: this host deploys it (${mine.files.lineage ?? mine.files.cert}); add --force to remove it anyway`,
+    );
+  }
+  const held = await new ImpervaView(await ctx.client(), ctx.log).held(siteId);
+  if (held.source === 'v3') {
+    if (heldOfType(held, keyType) === undefined) {
+      ctx.log.info(`site ${siteId} holds no ${keyType} custom certificate; nothing to remove`);
+      return emptyReport(ctx.command);
+    }
+    if (held.certificates.length === 1 && !force) {
+      throw new UsageError(
+        `not removing ${what}: it is the site's only custom certificate (the site would fall back to Imperva's own, if it has one); add --force to remove it anyway`,
+      );
+    }
+  } else if (!force) {
+    throw new UsageError(
+      `not removing ${what}: Imperva's v3 API, which tells the key types apart, is not available, so it cannot be ` +
+        "told whether this is the site's only custom certificate; add --force to remove it anyway",
+    );
+  }
+  if (ctx.dryRun) {
+    ctx.log.info(`dry run: would remove ${what}`);
+    return emptyReport(ctx.command);
+  }
+  const { resMessage } = await (await ctx.client()).remove(siteId, keyType);
+  ctx.log.info(`removed ${what} (Imperva: ${resMessage})`);
+  return { ...emptyReport(ctx.command), forget: [{ siteId, keyType }] };
+}
