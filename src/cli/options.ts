@@ -111,6 +111,7 @@ export const removeFlags = {
     describe: 'Which key type to remove',
   },
   force: flag("Also remove the key type this host deploys, or the site's only custom certificate"),
+  ...liveDirOption,
 } as const satisfies Record<string, Options>;
 
 export const queueFlags = {

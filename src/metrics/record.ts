@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { StateError } from '../errors.js';
 import { isReport } from '../report.js';
 import type { RunContext } from '../run/context.js';
@@ -39,6 +41,7 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
     if (!(error instanceof StateError)) throw error;
   }
   try {
+    await mkdir(dirname(ctx.metricsFile), { recursive: true, mode: 0o755 });
     await writeMetrics(ctx.metricsFile, update);
   } catch (error) {
     ctx.log.warn(`cannot write the metrics file: ${(error as Error).message}`);

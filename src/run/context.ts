@@ -106,7 +106,7 @@ export function openRun(
         ...(deps.lookup === undefined ? {} : { lookup: deps.lookup }),
         onRetry: (notice) =>
           logger.info(
-            `site ${notice.siteId}: ${notice.reason}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s ` +
+            `${notice.siteId === '' ? "the account's certificate listing" : `site ${notice.siteId}`}: ${notice.reason}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s ` +
               (notice.throttled
                 ? '(throttled: uses up no attempt)'
                 : `(attempt ${notice.attempt} of ${notice.attempts})`),

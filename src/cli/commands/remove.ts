@@ -13,7 +13,12 @@ export const removeCommand = (io: CommandIO) =>
     options: removeFlags,
     run: (argv) =>
       remove(
-        { siteId: argv['site-id'], keyType: keyTypeOf(argv['auth-type']), force: argv.force },
+        {
+          siteId: argv['site-id'],
+          keyType: keyTypeOf(argv['auth-type']),
+          force: argv.force,
+          liveDir: argv['live-dir'],
+        },
         io.open('remove', runOptions(argv)),
       ),
     io,
