@@ -6,6 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { FakeEdge } from '../test/support/fake-edge.js';
 import { FakeImperva } from '../test/support/fake-imperva.js';
 import { newApiKey, runCli, tempDir, writeConfig, type CliResult } from '../test/support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../test/support/pki.js';
@@ -27,6 +28,8 @@ const fake = await FakeImperva.start({
   apiKey,
   sites: { '1234567': 'example.com', '7654321': 'www.example.com' },
 });
+// Imperva's edge, as a TLS server on 127.0.0.1 that serves, per SNI name and key type, what the fake API holds.
+const edge = await FakeEdge.start({ imperva: fake });
 const checks: [string, boolean][] = [];
 try {
   step(`A fake Imperva API is listening on ${fake.url} (sites 1234567 example.com, 7654321 www.example.com)`);
@@ -49,7 +52,12 @@ try {
     retryDelaySeconds: 1,
   });
   console.log(`  ${config}`);
-  const env = { IMPERVA_API_KEY: apiKey, INCAP_CERT_CONFIG: config, RENEWED_LINEAGE: lineage };
+  const env = {
+    IMPERVA_API_KEY: apiKey,
+    INCAP_CERT_CONFIG: config,
+    RENEWED_LINEAGE: lineage,
+    INCAP_CERT_EDGE: edge.address,
+  };
 
   step('Dry run: what would be uploaded where');
   show('incap-cert deploy --dry-run', await runCli(['deploy', '--dry-run'], env));
@@ -70,6 +78,13 @@ try {
         ` key in headers only: ${request.headers['x-api-key'] === apiKey && !('api_key' in request.form)}`,
     );
   }
+
+  step(
+    `Does the site serve it? verify asks the edge (here ${edge.address}) with each site's name, offering ECDSA only`,
+  );
+  const verified = await runCli(['verify'], env);
+  show('incap-cert verify', verified);
+  checks.push(['the edge serves the certificate Certbot wrote', verified.code === 0]);
 
   step("60 days on, Certbot renews; Imperva's front answers one upload with an HTML error page: retried");
   const renewed = await issueLeaf(pki, { names: ['example.com', 'www.example.com'], keyType: 'ec' });
@@ -118,6 +133,7 @@ try {
   step(ok ? 'Every site serves the renewed certificate. Demo complete.' : 'The demo did not go as expected.');
   process.exitCode = ok ? 0 : 1;
 } finally {
+  await edge.close();
   await fake.close();
   rmSync(work, { recursive: true, force: true });
 }
