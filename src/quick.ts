@@ -1,5 +1,5 @@
 import type { Env } from './config/load.js';
-import { bundleFor, dryRunLine, noSiteLine, planHook, type HookPlan } from './engine/plan.js';
+import { bundleFor, dryRunLine, nothingToUpload, planHook, type HookPlan } from './engine/plan.js';
 
 export interface QuickIO {
   out: (line: string) => void;
@@ -27,7 +27,7 @@ export function quickPlan(
     const plan = planHook({ config: flags.config }, env);
     if (plan === undefined) return undefined;
     if (plan.wants.length === 0) {
-      out(`${noSiteLine(plan.chain.names)}\n`);
+      out(`${nothingToUpload(plan)}\n`);
       return { code: 0 };
     }
     // A dry run that also writes a log file takes the full path, which owns the log file.

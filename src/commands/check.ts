@@ -1,6 +1,8 @@
 import { lineageFiles, readChain } from '../certificate/read.js';
+import { ImpervaView } from '../engine/held.js';
 import { describeNames, mappedSites, planTargets } from '../engine/plan.js';
-import { ApiError, CertificateError } from '../errors.js';
+import { ApiError, CertificateError, ConfigError } from '../errors.js';
+import { isCredentialsError } from '../imperva/errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
@@ -11,35 +13,71 @@ export interface CheckOptions {
   liveDir: string | undefined;
 }
 
+const FILL_IN: Record<string, string> = {
+  'api.id': 'your Imperva API id (or IMPERVA_API_ID)',
+  'api.key': 'your API key with the "Manage SSL Certificates" permission (or IMPERVA_API_KEY)',
+  sites: 'your names and their Imperva site ids',
+};
+
 /**
- * Validates the config, proves the credentials with one read-only `sites/status` call per mapped site, and prints
- * the plan for every lineage in the live folder. Uploads nothing.
+ * Validates the config (the template's placeholders are refused), proves the credentials with one account/verify
+ * call, says what each mapped site holds, and prints the plan for every lineage. Uploads nothing.
  */
 export async function check(options: CheckOptions, ctx: RunContext): Promise<Report> {
   const { config, log } = ctx;
+  if (config.placeholders.length > 0) {
+    throw new ConfigError(
+      config.placeholders.map(
+        (field) =>
+          `${config.file}: ${field}: still the template's placeholder; fill in ${FILL_IN[field] ?? 'a value'}`,
+      ),
+    );
+  }
   log.info(`config ${config.file} is valid: ${config.sites.size} names, API ${config.api.baseUrl}`);
 
-  const namesBySite = mappedSites(config.sites);
   const client = await ctx.client();
   let failed = false;
+  try {
+    const account = await client.verifyAccount();
+    log.info(
+      `credentials: account ${account.accountName} (${account.accountId}), plan ${account.planName}; key from ${config.api.keySource}`,
+    );
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    log.error(
+      isCredentialsError(error)
+        ? `Imperva refused the API credentials: ${error.message}; the key comes from ${config.api.keySource}`
+        : `cannot prove the credentials: ${error.message}`,
+    );
+    return { ...emptyReport(ctx.command), unhealthy: true };
+  }
+
+  const namesBySite = mappedSites(config.sites);
+  const view = new ImpervaView(client, log);
   await mapPool(
     [...namesBySite],
     config.concurrency,
     async ([siteId, names]) => {
+      const where = `site ${siteId} (${names.join(', ')})`;
       try {
-        const status = await client.status(siteId);
-        const serving =
-          status.custom?.expirationDate === undefined
-            ? 'no custom certificate'
-            : `a custom certificate expiring ${new Date(status.custom.expirationDate).toISOString()}`;
+        const held = await view.held(siteId);
+        const holds =
+          held.source === 'v3'
+            ? held.certificates.map(
+                (entry) =>
+                  `${entry.keyType}${entry.expirationDate === undefined ? '' : ` until ${new Date(entry.expirationDate).toISOString()}`}`,
+              )
+            : held.status.custom === undefined
+              ? []
+              : [
+                  `a custom certificate${held.status.custom.expirationDate === undefined ? '' : ` until ${new Date(held.status.custom.expirationDate).toISOString()}`}`,
+                ];
         return () =>
-          log.info(
-            `site ${siteId} (${names.join(', ')}): reachable, domain ${status.domain ?? 'unknown'}, serves ${serving}`,
-          );
+          log.info(`${where}: holds ${holds.length === 0 ? 'no custom certificate' : holds.join(', ')}`);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         failed = true;
-        return () => log.error(`site ${siteId} (${names.join(', ')}): ${error.message}`);
+        return () => log.error(`${where}: ${error.message}`);
       }
     },
     (report) => report(),

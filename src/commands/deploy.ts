@@ -1,4 +1,4 @@
-import { noSiteLine, type HookPlan } from '../engine/plan.js';
+import { nothingToUpload, type HookPlan } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
@@ -9,7 +9,7 @@ export async function deploy(plan: HookPlan, ctx: RunContext): Promise<Report> {
     `certificate from ${plan.source.client}: ${plan.source.files.cert}, key ${plan.source.files.key}`,
   );
   if (plan.wants.length === 0) {
-    ctx.log.info(noSiteLine(plan.chain.names));
+    ctx.log.info(nothingToUpload(plan));
     return emptyReport(ctx.command);
   }
   return reconcile(plan.wants, ctx, { compare: false, recordIntent: true });

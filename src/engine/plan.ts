@@ -75,6 +75,19 @@ export function describeNames(names: readonly string[]): string {
   return names.length === 0 ? 'a certificate with no DNS names' : names.join(', ');
 }
 
+/** What a hook run says while the config is still the template. */
+export function unconfiguredLine(config: Config): string {
+  return (
+    `incap-cert is not configured yet: ${config.file} still holds the template's ${config.placeholders.join(', ')}; ` +
+    'nothing uploaded (fill them in, then run: incap-cert check)'
+  );
+}
+
+/** The one line of a hook run with nothing to upload. */
+export function nothingToUpload(plan: HookPlan): string {
+  return plan.config.placeholders.length > 0 ? unconfiguredLine(plan.config) : noSiteLine(plan.chain.names);
+}
+
 export function noSiteLine(names: readonly string[]): string {
   return `no Imperva site is mapped to ${describeNames(names)}; nothing to upload`;
 }
@@ -101,6 +114,8 @@ export function planHook(
   if (source === undefined) return undefined;
   const config = loadConfig(flags, env, onSecret);
   const chain = readChain(source.files);
+  // The untouched template: a fresh install stays quiet (one line, exit 0) until it is filled in.
+  if (config.placeholders.length > 0) return { config, source, chain, wants: [] };
   return { config, source, chain, wants: wantsFor(chain, source.files, config.sites, 'hook') };
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { runCli, tempDir } from '../support/harness.js';
+import { ROOT, runCli, runCommand, tempDir, writeConfig } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { assertOneLineError, createWorld, type World } from '../support/world.js';
 
@@ -283,5 +283,65 @@ describe('the safety net is never silently empty', () => {
       result.stderr,
       'warning: site 7654321 (www.example.com): no certificate on this host covers it; nothing keeps it current\n',
     );
+  });
+});
+
+describe('credential problems are one line, at once', () => {
+  for (const [title, setup] of [
+    ['bad key (9411)', (w: World) => w.fake.inject({ times: Infinity, fault: { res: 9411 } })],
+    ['disabled key (9418)', (w: World) => (w.fake.disabledKey = true)],
+  ] as const) {
+    it(`${title}: 20 sites, the first answer stops the run; the rest are queued; one error line naming the key's source`, async () => {
+      const ids = Array.from({ length: 20 }, (_, index) => String(3001 + index));
+      world = await createWorld({
+        sites: Object.fromEntries(ids.map((id) => [id, 'example.com'])),
+        map: { 'example.com': ids.map(Number) },
+        config: { concurrency: 1 },
+      });
+      setup(world);
+      const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+      const result = await runCli(['push', '--lineage', lineage], world.env);
+      assert.equal(result.code, 1);
+      assertOneLineError(
+        result.stderr,
+        new RegExp(
+          `^error: Imperva refused the API credentials: .*; the key comes from ${world.configFile} \\(api\\.key\\); 20 sites queued for sync$`,
+        ),
+      );
+      assert.equal(world.fake.uploads().length, 1, 'nothing sent after the first refusal');
+      const queue = JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: unknown[] };
+      assert.equal(queue.entries.length, 20);
+    });
+  }
+});
+
+describe('a fresh install is quiet until configured', () => {
+  const template = JSON.parse(readFileSync(join(ROOT, 'scripts', 'config.example.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  it('the Certbot drop-in prints one line on stdout and exits 0 with the untouched template; check says what to fill in', async () => {
+    const dir = tempDir();
+    const config = writeConfig(dir, { ...template, stateDir: join(dir, 'state'), logFile: join(dir, 'log') });
+    const lineage = writeCertbotLineage(join(dir, 'le'), 'example.com', leaf);
+    const env = { INCAP_CERT_CONFIG: config, RENEWED_LINEAGE: lineage };
+    const hook = await runCommand(join(ROOT, 'hooks', 'certbot-deploy.sh'), [], {
+      ...env,
+      INCAP_CERT_BIN: join(ROOT, 'dist', 'cli.cjs'),
+    });
+    assert.equal(hook.code, 0, hook.stderr);
+    assert.equal(hook.stderr, '');
+    assert.equal(hook.stdout.trimEnd().split('\n').length, 1);
+    assert.match(
+      hook.stdout,
+      /^incap-cert is not configured yet: .* still holds the template's api\.id, api\.key, sites; nothing uploaded/,
+    );
+    const check = await runCli(['check'], env);
+    assert.equal(check.code, 2);
+    assert.match(
+      check.stderr,
+      /^error: .*: api\.id: still the template's placeholder; fill in your Imperva API id/m,
+    );
+    assert.match(check.stderr, /^error: .*: api\.key: still the template's placeholder/m);
   });
 });

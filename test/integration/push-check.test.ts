@@ -123,7 +123,7 @@ describe('incap-cert push (by hand)', () => {
 });
 
 describe('incap-cert check', () => {
-  it('proves the credentials with one sites/status call per mapped site and prints the plan', async () => {
+  it('proves the credentials with one account/verify call, says what each site holds, and prints the plan', async () => {
     world = await createWorld({
       sites: { '1234567': 'example.com', '7654321': 'www.example.com', '42': 'old.example.com' },
       map: { 'example.com': 1234567, 'www.example.com': [7654321, 1234567], 'old.example.com': 42 },
@@ -133,21 +133,19 @@ describe('incap-cert check', () => {
     const result = await runCli(['check', '--live-dir', join(le, 'live')], world.env);
     // Site 42 has no certificate on this host: a warning on stderr and exit 1 (issue 12), not only a stdout line.
     assert.equal(result.code, 1, result.stderr);
+    // Issue 12: one account/verify call proves the credentials; the account-wide v3 listing says what every site holds.
     assert.deepEqual(
-      world.fake.requests.map((r) => [r.endpoint, r.siteId, r.headers['x-api-key'] === world.apiKey]),
+      world.fake.requests.map((r) => [r.endpoint, r.headers['x-api-key'] === world.apiKey]),
       [
-        ['status', '1234567', true],
-        ['status', '7654321', true],
-        ['status', '42', true],
+        ['verify', true],
+        ['certificates', true],
       ],
     );
     assert.equal(world.fake.uploads().length, 0);
     const out = result.stdout;
     assert.match(out, /^config .* is valid: 3 names/m);
-    assert.match(
-      out,
-      /^site 1234567 \(example\.com, www\.example\.com\): reachable, domain example\.com, serves no custom certificate$/m,
-    );
+    assert.match(out, /^credentials: account .* \(\d+\), plan .*; key from .*config\.json \(api\.key\)$/m);
+    assert.match(out, /^site 1234567 \(example\.com, www\.example\.com\): holds no custom certificate$/m);
     assert.match(
       out,
       new RegExp(
@@ -162,7 +160,7 @@ describe('incap-cert check', () => {
     );
   });
 
-  it('exits 1 naming the site when Imperva refuses the credentials', async () => {
+  it('exits 1 with one line naming where the key came from when Imperva refuses the credentials', async () => {
     world = await createWorld({ map: { 'example.com': 1234567 } });
     const le = join(world.dir, 'le');
     writeCertbotLineage(le, 'example.com', ec);
@@ -174,8 +172,9 @@ describe('incap-cert check', () => {
     assert.equal(result.code, 1);
     assertOneLineError(
       result.stderr,
-      /^error: site 1234567 \(example\.com\): Imperva answered res 9411 .*check api\.id and api\.key\)$/,
+      /^error: Imperva refused the API credentials: Imperva answered res 9411 .*check api\.id and api\.key\); the key comes from IMPERVA_API_KEY$/,
     );
+    assert.equal(world.fake.requests.length, 1, 'one call, and no more');
     assert.equal(world.fake.requests[0]?.headers['x-api-id'], API_ID);
     assertNoSecrets({ stdout: result.stdout, stderr: result.stderr }, [wrongKey, world.apiKey]);
   });
