@@ -1,4 +1,5 @@
 import type { LookupFunction } from 'node:net';
+import { proxyFor, type Proxy } from './proxy.js';
 import type { CertificateBundle, KeyType } from '../certificate/read.js';
 import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
@@ -164,6 +165,12 @@ export async function createImpervaClient(
     ...(options.lookup === undefined ? {} : { dnsLookup: options.lookup }),
   });
 
+  // A proxy, when the environment names one for a host: per host, since NO_PROXY may name one and not the other.
+  const proxies = new Map<string, Proxy | undefined>();
+  for (const base of [api.baseUrl, options.v3BaseUrl]) {
+    if (base !== undefined) proxies.set(hostOf(base), await proxyFor(base, agentOptions));
+  }
+
   const now = options.now ?? Date.now;
   const { signal } = options;
   const pacer = new Pacer({ concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, now });
@@ -176,8 +183,10 @@ export async function createImpervaClient(
   /** Sends one request and reads its answer, at most MAX_ANSWER_BYTES of it, as it arrives. */
   function send(request: Request, timeoutMs: number): Promise<HttpAnswer> {
     return new Promise<HttpAnswer>((resolve, reject) => {
+      const proxy = proxies.get(request.host);
       const stream = http.stream(request.url, {
         method: request.method,
+        ...(proxy === undefined ? {} : { agent: proxy.agents }),
         // A POST's stream ends with its body (even an empty one); a GET's on its own.
         ...(request.method === 'POST'
           ? { body: request.body ?? '', headers: { 'content-type': 'application/x-www-form-urlencoded' } }
@@ -234,7 +243,9 @@ export async function createImpervaClient(
           body: Buffer.concat(chunks, size).toString('utf8'),
         }),
       );
-      stream.once('error', (error: unknown) => finish(toApiError(error, timeoutMs, request.host)));
+      stream.once('error', (error: unknown) =>
+        finish(toApiError(error, timeoutMs, request.host, proxy?.shown)),
+      );
       if (signal?.aborted === true) onAbort();
     });
   }
@@ -490,7 +501,7 @@ class SiteBudget {
  * Turns whatever got threw into an ApiError that carries only what a reader needs. A name that does not resolve
  * is named in the message (`cannot reach my.imperva.com (ENOTFOUND)`).
  */
-export function toApiError(error: unknown, timeoutMs: number, host?: string): ApiError {
+export function toApiError(error: unknown, timeoutMs: number, host?: string, proxy?: string): ApiError {
   if (error instanceof ApiError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const name = typeof code === 'string' ? code : 'unknown error';
@@ -504,7 +515,8 @@ export function toApiError(error: unknown, timeoutMs: number, host?: string): Ap
     }
     // A TLS verification failure will not mend itself on the next attempt; a reset or refusal may.
     const tls = /^(ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(name);
-    const where = UNRESOLVED.has(name) && host !== undefined ? host : 'Imperva';
-    return new NetworkError(`cannot reach ${where} (${name})`, { transient: !tls }, name);
+    const where = (UNRESOLVED.has(name) || proxy !== undefined) && host !== undefined ? host : 'Imperva';
+    const through = proxy === undefined ? '' : ` through the proxy ${proxy}`;
+    return new NetworkError(`cannot reach ${where}${through} (${name})`, { transient: !tls }, name);
   });
 }
