@@ -201,6 +201,14 @@ export class FakeImperva {
     return fake;
   }
 
+  /** Imperva's throttling from now on (a benchmark sets up state first, then limits). */
+  setRateLimit(limit: { perSecond: number; burst: number } | undefined): void {
+    if (limit === undefined) delete this.options.rateLimit;
+    else this.options.rateLimit = limit;
+    this.tokens = limit?.burst ?? 0;
+    this.tokensAt = Date.now();
+  }
+
   addSite(id: string, domain: string, names: readonly string[] = []): void {
     this.sites.set(id, {
       id,
