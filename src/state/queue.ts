@@ -189,7 +189,11 @@ export class Queue {
   }
 
   private checkTrust(): void {
-    const reason = untrustedFolderReason(this.stateDir) ?? untrustedReason(this.file);
+    // queue.d holds changes that are merged as they are (explicit entries included): it is trusted like the folder.
+    const reason =
+      untrustedFolderReason(this.stateDir) ??
+      untrustedReason(this.file) ??
+      untrustedFolderReason(this.pendingDir);
     if (reason !== undefined) {
       throw new StateError(`not using the retry queue in ${this.stateDir}: ${reason}`, true);
     }
