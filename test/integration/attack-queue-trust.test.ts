@@ -4,12 +4,20 @@
  * link to such a folder could plant an entry that uploads any key root can read to any site the API key reaches.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { runCli, tempDir } from '../support/harness.js';
+import { runCli, tempDir, writeConfig } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
-import { assertOneLineError, createWorld, type World } from '../support/world.js';
+import { API_ID, assertOneLineError, createWorld, type World } from '../support/world.js';
 
 let leaf: Leaf;
 let other: Leaf;
@@ -113,4 +121,57 @@ describe('a queue.d that others could have written', () => {
       assert.deepEqual(readdirSync(pending), ['planted.json']);
     });
   }
+});
+
+describe('a state folder that is a symbolic link someone else planted', () => {
+  it('a link owned by another user in a sticky folder such as /tmp is refused, though it points at a root folder', async () => {
+    world = await createWorld();
+    const sticky = join(tempDir(), 'sticky');
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const target = join(tempDir(), 'root-only');
+    mkdirSync(target, { mode: 0o755 });
+    const stateDir = join(sticky, 'state');
+    symlinkSync(target, stateDir);
+    lchownSync(stateDir, 1000, 1000);
+    writeConfig(world.dir, {
+      api: { id: API_ID, key: world.apiKey, baseUrl: world.fake.url },
+      sites: { 'example.com': 1234567 },
+      stateDir,
+      retryDelaySeconds: 0.01,
+    });
+    world.fake.inject({ endpoint: 'upload', times: Infinity, fault: { status: 500 } });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(world.fake.uploads().length, 4, 'still tried');
+    assert.match(
+      result.stderr,
+      new RegExp(`^error: not using the retry queue in ${stateDir}: .*symbolic link owned by user 1000`, 'm'),
+    );
+    assert.deepEqual(readdirSync(target), [], 'nothing written where the link points');
+    const sync = await runCli(['sync', '--live-dir', tempDir()], world.env);
+    assert.equal(sync.code, 2, sync.stderr);
+    assertOneLineError(sync.stderr, /symbolic link owned by user 1000/);
+  });
+
+  it('a link root made in a folder root owns still works', async () => {
+    world = await createWorld();
+    const target = join(tempDir(), 'real-state');
+    mkdirSync(target, { mode: 0o700 });
+    const stateDir = join(world.dir, 'state-link');
+    symlinkSync(target, stateDir);
+    writeConfig(world.dir, {
+      api: { id: API_ID, key: world.apiKey, baseUrl: world.fake.url },
+      sites: { 'example.com': 1234567 },
+      stateDir,
+      retryDelaySeconds: 0.01,
+    });
+    world.fake.inject({ endpoint: 'upload', times: Infinity, fault: { status: 500 } });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+    assert.equal(result.code, 1, result.stderr);
+    assert.doesNotMatch(result.stderr, /not using the retry queue/);
+    assert.ok(readdirSync(target).includes('queue.json'), 'the queue is kept where the link points');
+  });
 });
