@@ -337,9 +337,13 @@ export class Queue {
     try {
       await handle.writeFile(text);
       await handle.sync();
-    } finally {
+    } catch (error) {
+      // A full disk: leave no temp file behind (each run would add one, and none would ever go).
       await handle.close();
+      await rm(temp, { force: true });
+      throw error;
     }
+    await handle.close();
     await rename(temp, file);
     await syncFolder(folder);
   }
