@@ -326,7 +326,7 @@ async function main(): Promise<void> {
       sites: Object.fromEntries(ids.map((id) => [id, `site${id}.example.com`])),
     });
     const dir = tempDir('incap-cert-bench-');
-    const lineage = writeCertbotLineage(join(dir, 'le'), 'example.com', leaf);
+    writeCertbotLineage(join(dir, 'le'), 'example.com', leaf);
     // Half the sites already hold the certificate, the other half an older one: uploaded before the limit bites.
     const old = await issueLeaf(pki, { names: ['*.example.com', 'example.com'] });
     for (const [index, id] of ids.entries()) {

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import yargs from 'yargs';
 import type { HookPlan } from '../engine/plan.js';
 import { IncapCertError, UsageError } from '../errors.js';
@@ -137,7 +138,14 @@ export async function main(
     outcome = error;
     tell(error, logger, argv.includes('--verbose'));
   }
-  const code = exitCodeOf(outcome);
+  // A run stopped by a signal exits 128 + its number, whichever command it was and however it ended (status and
+  // check stop their reads without a report that says so).
+  const stoppedBy = signalName(deps.signal);
+  if (stoppedBy !== undefined && isReport(outcome)) outcome.interrupted ??= stoppedBy;
+  const code =
+    stoppedBy !== undefined && !isReport(outcome)
+      ? 128 + (constants.signals[stoppedBy] ?? 15)
+      : exitCodeOf(outcome);
   if (ctx !== undefined) await recordMetrics(ctx, outcome, code);
   // --json: one document on stdout whatever happened, never an empty stdout.
   if (argv.includes('--json'))
@@ -177,4 +185,11 @@ function tell(error: unknown, logger: Logger, verbose: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   logger.error(`internal error: ${message}`);
   if (verbose && error instanceof Error && error.stack !== undefined) logger.debug(error.stack);
+}
+
+/** The catchable signal that aborted the run, if one did (src/cli.ts aborts with the signal's name). */
+function signalName(signal: AbortSignal | undefined): NodeJS.Signals | undefined {
+  if (signal?.aborted !== true) return undefined;
+  const reason: unknown = signal.reason;
+  return typeof reason === 'string' && /^SIG[A-Z]+$/.test(reason) ? (reason as NodeJS.Signals) : 'SIGTERM';
 }

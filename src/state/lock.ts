@@ -96,9 +96,13 @@ async function create(file: string, holder: Holder): Promise<boolean> {
   const handle = await open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(`${JSON.stringify(holder)}\n`);
-  } finally {
+  } catch (error) {
+    // A full disk: leave no temp file behind (each run would add one, and none would ever go).
     await handle.close();
+    await unlink(temp).catch(() => {});
+    throw error;
   }
+  await handle.close();
   try {
     await link(temp, file);
     return true;
@@ -124,9 +128,13 @@ async function createExclusive(file: string, holder: Holder): Promise<boolean> {
   }
   try {
     await handle.writeFile(`${JSON.stringify(holder)}\n`);
-  } finally {
+  } catch (error) {
+    // An empty lock left by a full disk would read as "being written" to every later run.
     await handle.close();
+    await unlink(file).catch(() => {});
+    throw error;
   }
+  await handle.close();
   return true;
 }
 

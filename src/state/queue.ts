@@ -189,7 +189,11 @@ export class Queue {
   }
 
   private checkTrust(): void {
-    const reason = untrustedFolderReason(this.stateDir) ?? untrustedReason(this.file);
+    // queue.d holds changes that are merged as they are (explicit entries included): it is trusted like the folder.
+    const reason =
+      untrustedFolderReason(this.stateDir) ??
+      untrustedReason(this.file) ??
+      untrustedFolderReason(this.pendingDir);
     if (reason !== undefined) {
       throw new StateError(`not using the retry queue in ${this.stateDir}: ${reason}`, true);
     }
@@ -333,9 +337,13 @@ export class Queue {
     try {
       await handle.writeFile(text);
       await handle.sync();
-    } finally {
+    } catch (error) {
+      // A full disk: leave no temp file behind (each run would add one, and none would ever go).
       await handle.close();
+      await rm(temp, { force: true });
+      throw error;
     }
+    await handle.close();
     await rename(temp, file);
     await syncFolder(folder);
   }

@@ -41,6 +41,18 @@ export function untrustedReason(path: string): string | undefined {
  */
 export function untrustedFolderReason(folder: string): string | undefined {
   try {
+    const given = resolve(folder);
+    const link = lstatSync(given);
+    if (link.isSymbolicLink()) {
+      // Whoever owns the link, or can replace it, chooses where root reads and writes: a link planted in /tmp by
+      // another user is refused even when it points at a folder root owns. (A link's own mode means nothing.)
+      const me = process.getuid?.() ?? 0;
+      if (link.uid !== 0 && link.uid !== me) {
+        return `${given} is a symbolic link owned by user ${link.uid}, not by root${me === 0 ? '' : ` or user ${me}`}`;
+      }
+      const reason = ownReason(dirname(given), statSync(dirname(given)), true);
+      if (reason !== undefined) return reason;
+    }
     const real = realpathSync(folder);
     return ownReason(real, statSync(real), false);
   } catch {
