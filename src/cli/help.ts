@@ -246,9 +246,11 @@ export function renderHelp(command?: string): string {
       ...table(COMMANDS.map((one) => [one.name, firstSentence(one.summary)])),
       '',
       'Options of every command:',
-      ...table(optionLines(globalOptions)),
-      '  -h, --help                        This help; incap-cert COMMAND --help for a command’s',
-      '      --version                     The version',
+      ...table([
+        ...optionLines(globalOptions),
+        ['-h, --help', 'This help; incap-cert COMMAND --help for a command’s'],
+        ['    --version', 'The version'],
+      ]),
       ...footer(),
       '',
     ].join('\n');

@@ -172,7 +172,7 @@ function jsonOf(outcome: unknown, exitCode: number, argv: readonly string[]): Re
     outcome instanceof IncapCertError
       ? { code: outcome.code, message: outcome.lines().join('; ') }
       : { code: 'INTERNAL', message: outcome instanceof Error ? outcome.message : String(outcome) };
-  const command = COMMANDS.find((spec) => spec.name === argv[0])?.name ?? 'deploy';
+  const command = argv.find((arg) => COMMANDS.some((spec) => spec.name === arg)) ?? 'deploy';
   return { ok: false, command, exitCode, sites: [], error };
 }
 

@@ -1,7 +1,8 @@
 import { lineageFiles, readChain } from '../certificate/read.js';
 import { ImpervaView } from '../engine/held.js';
 import { describeNames, mappedSites, planTargets } from '../engine/plan.js';
-import { ApiError, CertificateError, ConfigError } from '../errors.js';
+import { ApiError, CertificateError } from '../errors.js';
+import { refusePlaceholders } from '../config/placeholders.js';
 import { isCredentialsError } from '../imperva/errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
@@ -13,26 +14,13 @@ export interface CheckOptions {
   liveDir: string | undefined;
 }
 
-const FILL_IN: Record<string, string> = {
-  'api.id': 'your Imperva API id (or IMPERVA_API_ID)',
-  'api.key': 'your API key with the "Manage SSL Certificates" permission (or IMPERVA_API_KEY)',
-  sites: 'your names and their Imperva site ids',
-};
-
 /**
  * Validates the config (the template's placeholders are refused), proves the credentials with one account/verify
  * call, says what each mapped site holds, and prints the plan for every lineage. Uploads nothing.
  */
 export async function check(options: CheckOptions, ctx: RunContext): Promise<Report> {
   const { config, log } = ctx;
-  if (config.placeholders.length > 0) {
-    throw new ConfigError(
-      config.placeholders.map(
-        (field) =>
-          `${config.file}: ${field}: still the template's placeholder; fill in ${FILL_IN[field] ?? 'a value'}`,
-      ),
-    );
-  }
+  refusePlaceholders(config);
   log.info(`config ${config.file} is valid: ${config.sites.size} names, API ${config.api.baseUrl}`);
 
   const client = await ctx.client();

@@ -1,5 +1,5 @@
 import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
-import { noSiteLine, wantsFor } from '../engine/plan.js';
+import { noSiteLine, unconfiguredLine, wantsFor } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
@@ -14,6 +14,11 @@ export interface PushOptions {
 
 /** A one-off push by hand: a lineage folder, or a full chain and its key. */
 export async function push(options: PushOptions, ctx: RunContext): Promise<Report> {
+  // The dehydrated and acme.sh hooks run push: a fresh install stays quiet until it is configured.
+  if (ctx.config.placeholders.length > 0) {
+    ctx.log.info(unconfiguredLine(ctx.config));
+    return emptyReport(ctx.command);
+  }
   const files: CertificateFiles =
     'lineage' in options.input ? lineageFiles(options.input.lineage) : options.input;
   const chain = readChain(files);

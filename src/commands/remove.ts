@@ -1,3 +1,4 @@
+import { refusePlaceholders } from '../config/placeholders.js';
 import type { KeyType } from '../certificate/read.js';
 import { heldOfType, ImpervaView } from '../engine/held.js';
 import { UsageError } from '../errors.js';
@@ -20,6 +21,7 @@ export interface RemoveOptions {
  */
 export async function remove(options: RemoveOptions, ctx: RunContext): Promise<Report> {
   const { siteId, keyType, force } = options;
+  refusePlaceholders(ctx.config);
   if (!/^[1-9]\d*$/.test(siteId))
     throw new UsageError(`--site-id ${siteId}: a site id is a positive whole number`);
   const what = `the ${keyType} custom certificate of site ${siteId}`;

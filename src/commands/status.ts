@@ -1,6 +1,7 @@
+import { refusePlaceholders } from '../config/placeholders.js';
 import type { KeyType } from '../certificate/read.js';
 import { isExpiring, daysLeft } from '../certificate/expiry.js';
-import { heldOfType, holdsCertificate, ImpervaView, type Held } from '../engine/held.js';
+import { heldOfType, holdsCertificate, ImpervaView, warnLeftover, type Held } from '../engine/held.js';
 import { mappedSites, type Want } from '../engine/plan.js';
 import type { EdgeState } from '../edge/judge.js';
 import { ApiError, StateError } from '../errors.js';
@@ -57,6 +58,7 @@ export interface StatusReport extends Report {
 /** One row per mapped site and key type: the local certificate, what Imperva holds, any queued entry. */
 export async function status(options: StatusOptions, ctx: RunContext): Promise<StatusReport> {
   const { config, log } = ctx;
+  refusePlaceholders(config);
   let entries: QueueEntry[] = [];
   try {
     entries = await new Queue(config.stateDir, log, ctx.now).entries();
@@ -226,29 +228,6 @@ function row(
     if (isExpiring(notBefore, served, ctx.now(), ctx.config.warnDays)) out.state = 'expiring';
   }
   return out;
-}
-
-/**
- * A certificate of the other key type that this host does not deploy, expiring before the local one: RSA-only
- * clients keep getting it until it expires. Said once per site, with the command that removes it.
- */
-function warnLeftover(
-  siteId: string,
-  names: readonly string[],
-  local: readonly Want[],
-  held: Held | undefined,
-  log: RunContext['log'],
-): void {
-  if (held?.source !== 'v3' || local.length === 0) return;
-  const newest = Math.max(...local.map((want) => want.chain.notAfter.getTime()));
-  for (const entry of held.certificates) {
-    if (local.some((want) => want.chain.keyType === entry.keyType)) continue;
-    if (entry.expirationDate === undefined || entry.expirationDate >= newest) continue;
-    log.warn(
-      `site ${siteId} (${names.join(', ')}): Imperva also holds an ${entry.keyType} certificate that this host does not deploy, ` +
-        `expiring ${new Date(entry.expirationDate).toISOString()}; remove it with: incap-cert remove --site-id ${siteId} --auth-type ${entry.keyType}`,
-    );
-  }
 }
 
 /** The status table, one line per site and key type, then one line per problem. Times carry their zone. */

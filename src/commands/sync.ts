@@ -1,5 +1,5 @@
 import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
-import { planTargets, type Want } from '../engine/plan.js';
+import { planTargets, unconfiguredLine, type Want } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
@@ -30,6 +30,11 @@ const DEFERRED_TOO_LONG_MS = 86_400_000;
  */
 export async function sync(options: SyncOptions, ctx: RunContext): Promise<Report> {
   const { config, log } = ctx;
+  // The daily timer runs sync: a fresh install stays quiet until it is configured.
+  if (config.placeholders.length > 0) {
+    log.info(unconfiguredLine(config));
+    return emptyReport(ctx.command);
+  }
   const liveDir = options.liveDir ?? config.liveDir;
   const queue = new Queue(config.stateDir, log, ctx.now, (text) => ctx.redactor.redact(text));
   let entries: QueueEntry[] = [];

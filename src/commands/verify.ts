@@ -1,5 +1,7 @@
+import { refusePlaceholders } from '../config/placeholders.js';
 import type { KeyType } from '../certificate/read.js';
 import type { Want } from '../engine/plan.js';
+import { ImpervaView, warnLeftover } from '../engine/held.js';
 import { judgeEdge, type EdgeState } from '../edge/judge.js';
 import { probeEdge } from '../edge/probe.js';
 import { edgeTarget } from '../edge/target.js';
@@ -46,6 +48,7 @@ const POLL_MS = 2_000;
  */
 export async function verify(options: VerifyOptions, ctx: RunContext): Promise<VerifyReport> {
   const { config, log } = ctx;
+  refusePlaceholders(config);
   const liveDir = options.liveDir ?? config.liveDir;
   let uncovered = false;
   let wants = options.wants;
@@ -54,6 +57,7 @@ export async function verify(options: VerifyOptions, ctx: RunContext): Promise<V
     uncovered = warnUncovered(liveDir, config, wants, log);
   }
   const edges = await probeAll(wants, ctx, options.waitSeconds);
+  if (options.wants === undefined) await warnLeftovers(wants, ctx);
   for (const row of edges) {
     const line = `site ${row.siteId} (${row.names.join(', ')}) ${row.keyType}: ${row.state}: ${row.detail}${row.edge === undefined ? '' : ` [${row.edge}]`}`;
     if (row.state === 'served') log.info(line);
@@ -80,6 +84,17 @@ export async function verify(options: VerifyOptions, ctx: RunContext): Promise<V
     ),
     ...(options.wants === undefined ? { replaceSources: ['edge' as const] } : {}),
   };
+}
+
+/** The other key type left behind at Imperva, as status says it (one v3 listing for the account, where it answers). */
+async function warnLeftovers(wants: readonly Want[], ctx: RunContext): Promise<void> {
+  const view = new ImpervaView(await ctx.client(), ctx.log);
+  const bySite = new Map<string, Want[]>();
+  for (const want of wants) bySite.set(want.siteId, [...(bySite.get(want.siteId) ?? []), want]);
+  for (const [siteId, local] of bySite) {
+    const held = await view.held(siteId).catch(() => undefined);
+    warnLeftover(siteId, local[0]?.names ?? [], local, held, ctx.log);
+  }
 }
 
 /** Probes every want, again and again for the ones not yet served while --wait allows. */

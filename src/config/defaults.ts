@@ -14,7 +14,7 @@ export const DEFAULT_DEADLINE_SECONDS = 300;
 export const DEFAULT_HOOK_DEADLINE_SECONDS = 100;
 /** The first retry waits about this long; each later one about twice as long as the one before, capped. */
 export const DEFAULT_RETRY_DELAY_SECONDS = 2;
-/** Uploads in flight at once; halved while Imperva throttles. */
+/** Requests in flight at once; after a 429 the client paces itself to the rate it learned (src/imperva/limiter.ts). */
 export const DEFAULT_CONCURRENCY = 8;
 /** Imperva's v3 API (certificates per key type), on another host than the v1 API. */
 export const DEFAULT_V3_BASE_URL = 'https://api.imperva.com';

@@ -126,7 +126,8 @@ export function loadConfig(
   const raw = parseConfigText(file, text);
   const rawApi = isObject(raw) && isObject(raw.api) ? raw.api : {};
   // Known as soon as the file is parsed, so that even an error about the file cannot repeat the key.
-  if (typeof rawApi.key === 'string') onSecret(rawApi.key);
+  // The template's placeholder is no secret (and redacting it would garble the very hint that names it).
+  if (typeof rawApi.key === 'string' && rawApi.key !== PLACEHOLDER_API_KEY) onSecret(rawApi.key);
 
   const issues: string[] = [];
   const at = (field: string, message: string) => issues.push(`${file}: ${field}: ${message}`);

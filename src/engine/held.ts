@@ -3,6 +3,7 @@ import type { CertificateEntry, ImpervaClient, SiteStatus } from '../imperva/cli
 import { isV3Unavailable } from '../imperva/errors.js';
 import { normalizeFingerprint } from '../imperva/response.js';
 import type { Log } from '../log/logger.js';
+import type { Want } from './plan.js';
 import { servesCertificate } from './served.js';
 
 /** What Imperva holds for a site: per key type from v3, or v1's single custom certificate. */
@@ -87,4 +88,27 @@ export function holdsCertificate(held: Held, chain: CertificateChain): boolean {
   if (entry.inputHash !== undefined && entry.inputHash !== '') return entry.inputHash === chain.fingerprint;
   if (entry.fingerprintSha1 !== undefined) return entry.fingerprintSha1 === sha1Of(chain);
   return entry.expirationDate === chain.notAfter.getTime();
+}
+
+/**
+ * A certificate of the other key type that this host does not deploy, expiring before the local one: RSA-only
+ * clients keep getting it until it expires. Said once per site, with the command that removes it.
+ */
+export function warnLeftover(
+  siteId: string,
+  names: readonly string[],
+  local: readonly Want[],
+  held: Held | undefined,
+  log: Log,
+): void {
+  if (held?.source !== 'v3' || local.length === 0) return;
+  const newest = Math.max(...local.map((want) => want.chain.notAfter.getTime()));
+  for (const entry of held.certificates) {
+    if (local.some((want) => want.chain.keyType === entry.keyType)) continue;
+    if (entry.expirationDate === undefined || entry.expirationDate >= newest) continue;
+    log.warn(
+      `site ${siteId} (${names.join(', ')}): Imperva also holds an ${entry.keyType} certificate that this host does not deploy, ` +
+        `expiring ${new Date(entry.expirationDate).toISOString()}; remove it with: incap-cert remove --site-id ${siteId} --auth-type ${entry.keyType}`,
+    );
+  }
 }

@@ -14,7 +14,8 @@ const MEASURED = new Set(['deploy', 'push', 'sync', 'status', 'verify', 'remove'
  * into what earlier commands wrote. A file that cannot be written is a warning: the run's outcome stands.
  */
 export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode: number): Promise<void> {
-  if (ctx.metricsFile === undefined || !MEASURED.has(ctx.command)) return;
+  // A dry run changes nothing, and says nothing about what the sites serve: the metrics stay as they were.
+  if (ctx.metricsFile === undefined || ctx.dryRun || !MEASURED.has(ctx.command)) return;
   const report = isReport(outcome) ? outcome : undefined;
   const expiries: ExpirySample[] = [...(report?.expiries ?? [])];
   for (const site of report?.sites ?? []) {

@@ -70,7 +70,7 @@ export function openRun(
     loadConfig({ config: options.config, logFile: options.logFile }, deps.env, (key) =>
       logger.redactor.addSecret(key),
     );
-  logger.redactor.addSecret(config.api.key);
+  if (!config.placeholders.includes('api.key')) logger.redactor.addSecret(config.api.key);
   logger.attachFile(config.logFile);
   logger.debug(`config ${config.file}: ${config.sites.size} names mapped, API ${config.api.baseUrl}`);
   // A hook run must be over before the ACME client gives up on it (lego kills its hook after 2 minutes); a shorter

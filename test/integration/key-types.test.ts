@@ -180,6 +180,23 @@ describe('expiry is watched', () => {
   });
 });
 
+describe('the leftover other key type, seen by verify too', () => {
+  it('verify names it with the command that removes it', async () => {
+    const { w, le, live } = await newWorld();
+    edge = await FakeEdge.start({ imperva: w.fake });
+    await uploadedElsewhere(w, oldRsa, 'RSA');
+    const lineage = writeCertbotLineage(le, 'example.com', ecc);
+    const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
+    assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
+    const result = await runCli(['verify', '--live-dir', live], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /^warning: site 1234567 \(example\.com\): Imperva also holds an RSA certificate .*remove it with: incap-cert remove --site-id 1234567 --auth-type RSA$/m,
+    );
+  });
+});
+
 describe('remove', () => {
   it('refuses the key type this host deploys (exit 2, nothing sent); removes the other; --dry-run sends none', async () => {
     const { w, le, live } = await newWorld();
@@ -302,5 +319,18 @@ describe('metrics', () => {
       );
     }
     assert.match(text, /^incap_cert_queue_entries 0$/m);
+    // A dry run changes nothing and leaves the file as it was.
+    const before = readFileSync(file, 'utf8');
+    assert.equal(
+      (
+        await runCli(['deploy', '--dry-run', '--metrics-file', file], {
+          ...env,
+          RENEWED_LINEAGE: lineage,
+          INCAP_CERT_CONFIG: w.configFile,
+        })
+      ).code,
+      0,
+    );
+    assert.equal(readFileSync(file, 'utf8'), before);
   });
 });

@@ -188,6 +188,12 @@ describe('--json on every command', () => {
     });
   }
 
+  it('names the command even when a flag comes first', async () => {
+    const result = await runCli(['-c', '/nonexistent/config.json', 'status', '--json']);
+    assert.equal(result.code, 2);
+    assert.equal((JSON.parse(result.stdout) as JsonDoc).command, 'status');
+  });
+
   for (const command of ['check', 'status', 'queue']) {
     it(`${command} --json is one JSON document with ok`, async () => {
       world = await createWorld();
@@ -335,6 +341,19 @@ describe('a fresh install is quiet until configured', () => {
     assert.match(
       hook.stdout,
       /^incap-cert is not configured yet: .* still holds the template's api\.id, api\.key, sites; nothing uploaded/,
+    );
+    // push (the dehydrated and acme.sh hooks) and sync (the daily timer) stay quiet too; status says what to fill in.
+    for (const argv of [['push', '--lineage', lineage], ['sync']]) {
+      const quiet = await runCli(argv, env);
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(quiet.stderr, '');
+      assert.match(quiet.stdout, /^incap-cert is not configured yet: /);
+    }
+    const status = await runCli(['status'], env);
+    assert.equal(status.code, 2);
+    assert.match(
+      status.stderr,
+      /api\.key: still the template's placeholder; fill in your API key .*\(or IMPERVA_API_KEY\)/,
     );
     const check = await runCli(['check'], env);
     assert.equal(check.code, 2);

@@ -40,7 +40,9 @@ export const defaultCommand = (io: CommandIO) =>
     options: {},
     run: (argv) => {
       if (!isHookEnvironment(io.deps.env)) {
-        throw new UsageError('no command given (deploy, push, check, sync or status); see incap-cert --help');
+        throw new UsageError(
+          'no command given (deploy, push, sync, status, check, verify, remove, queue, install, uninstall, completion or help); see incap-cert --help',
+        );
       }
       return runDeploy(argv, io);
     },
