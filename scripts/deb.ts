@@ -323,16 +323,34 @@ mapped sites. Certbot runs it from /etc/letsencrypt/renewal-hooks/deploy.
 .B push
 Upload a certificate by hand: a lineage folder, or a full chain and a key.
 .TP
-.B check
-Validate the config and the credentials, and print the plan; uploads nothing.
-.TP
 .B sync
-Upload wherever Imperva does not serve the certificate on disk, and deliver
-queued failures. The incap-cert-sync.timer runs it daily.
+Upload wherever Imperva does not hold the certificate on disk, and deliver what
+the retry queue owes; with \\-\\-verify, check the edge too. The
+incap-cert-sync.timer runs it daily.
 .TP
 .B status
-One row per mapped site: local certificate, what Imperva serves, queued
-failures.
+One row per mapped site and key type: the local certificate, what Imperva holds,
+what is queued or expiring; \\-\\-live adds the edge.
+.TP
+.B check
+Validate the config, prove the credentials (account/verify), print the plan.
+.TP
+.B verify
+Ask the edge which certificate it serves each site: served, stale, wrong or
+unreachable.
+.TP
+.B remove
+Remove a site's custom certificate of one key type (refuses the one this host
+deploys, and a site's only one, without \\-\\-force).
+.TP
+.B queue
+List what the retry queue owes, or drop entries (queue drop).
+.TP
+.B install\fR, \fBuninstall
+Install or remove by hand (refused for what this package installed).
+.TP
+.B completion\fR, \fBhelp
+A bash completion script; the help of a command.
 .PP
 Run
 .B incap-cert \\-\\-help
@@ -353,7 +371,9 @@ The retry queue of uploads that failed.
 Hooks for dehydrated and acme.sh.
 .SH EXIT STATUS
 0 every mapped site has the certificate (or nothing is mapped); 1 a site
-failed; 2 usage or configuration error; 3 certificate or key problem.
+failed, or status/verify found one behind; 2 usage or configuration error, or a
+file root should not trust; 3 certificate or key problem; 128+N stopped by
+signal N, with what was not delivered recorded for sync.
 .SH SEE ALSO
 .BR certbot (1)
 .PP
