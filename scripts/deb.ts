@@ -128,8 +128,19 @@ if [ "$1" = configure ]; then
 	fi
 fi
 
-# The daily sync, as dh_installsystemd would enable and start it.
-if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] || [ "$1" = abort-remove ]; then
+# A by-hand install (incap-cert install, scripts/install.sh) beside the package: said, and never two daily syncs.
+if [ "$1" = configure ]; then
+	for by_hand in /usr/local/bin/incap-cert /etc/systemd/system/incap-cert-sync.timer /etc/cron.d/incap-cert; do
+		if [ -e "$by_hand" ]; then
+			echo "incap-cert: $by_hand comes from an install by hand; the package's own files are under /usr; remove the other with: /usr/local/bin/incap-cert uninstall (it keeps the config and the state)" >&2
+		fi
+	done
+fi
+
+# The daily sync, as dh_installsystemd would enable and start it; not while a by-hand cron line runs it already.
+if [ -e /etc/cron.d/incap-cert ]; then
+	echo "incap-cert: /etc/cron.d/incap-cert runs the daily sync already; incap-cert-sync.timer is left disabled" >&2
+elif [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] || [ "$1" = abort-remove ]; then
 	deb-systemd-helper unmask 'incap-cert-sync.timer' >/dev/null || true
 	if deb-systemd-helper --quiet was-enabled 'incap-cert-sync.timer'; then
 		deb-systemd-helper enable 'incap-cert-sync.timer' >/dev/null || true

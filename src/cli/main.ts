@@ -1,4 +1,3 @@
-import { constants } from 'node:os';
 import yargs from 'yargs';
 import type { HookPlan } from '../engine/plan.js';
 import { IncapCertError, UsageError } from '../errors.js';
@@ -142,10 +141,7 @@ export async function main(
   // check stop their reads without a report that says so).
   const stoppedBy = signalName(deps.signal);
   if (stoppedBy !== undefined && isReport(outcome)) outcome.interrupted ??= stoppedBy;
-  const code =
-    stoppedBy !== undefined && !isReport(outcome)
-      ? 128 + (constants.signals[stoppedBy] ?? 15)
-      : exitCodeOf(outcome);
+  const code = exitCodeOf(outcome, stoppedBy);
   if (ctx !== undefined) await recordMetrics(ctx, outcome, code);
   // --json: one document on stdout whatever happened, never an empty stdout.
   if (argv.includes('--json'))

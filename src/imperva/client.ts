@@ -1,14 +1,14 @@
 import type { LookupFunction } from 'node:net';
+import { isObject } from '../util/strict-json.js';
 import { proxyFor, type Proxy } from './proxy.js';
 import type { CertificateBundle, KeyType } from '../certificate/read.js';
 import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { ClientError, NetworkError, UNRESOLVED, detailsOf, withoutStack } from './errors.js';
+import { ClientError, NetworkError, detailsOf, withoutStack } from './errors.js';
 import { Pacer } from './limiter.js';
 import {
   CREDENTIAL_RES,
-  isObject,
   parseAnswer,
   parseCertificates,
   readDns,
@@ -515,7 +515,8 @@ export function toApiError(error: unknown, timeoutMs: number, host?: string, pro
     }
     // A TLS verification failure will not mend itself on the next attempt; a reset or refusal may.
     const tls = /^(ERR_TLS|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(name);
-    const where = (UNRESOLVED.has(name) || proxy !== undefined) && host !== undefined ? host : 'Imperva';
+    // The host, so that an operator sees which name or proxy is at fault (check, a proxy, a stage base URL).
+    const where = host ?? 'Imperva';
     const through = proxy === undefined ? '' : ` through the proxy ${proxy}`;
     return new NetworkError(`cannot reach ${where}${through} (${name})`, { transient: !tls }, name);
   });

@@ -1,3 +1,4 @@
+import { isObject } from '../util/strict-json.js';
 import { ApiError } from '../errors.js';
 import { ClientError, withoutStack } from './errors.js';
 
@@ -172,10 +173,6 @@ export function quote(text: string): string | undefined {
   // eslint-disable-next-line no-control-regex -- control characters are what is being removed
   const line = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
   return line.length <= MAX_QUOTED_CHARS ? line : undefined;
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Imperva's verdict on an uploaded certificate, from `debug_info.details` or `ssl.custom_certificate`. */

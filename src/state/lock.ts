@@ -1,3 +1,4 @@
+import { LockTimeoutError } from '../errors.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, open, unlink } from 'node:fs/promises';
@@ -14,13 +15,12 @@ export interface LockOptions {
 }
 
 /** The lock could not be taken within `waitMs`: another run holds it. The caller records its change elsewhere. */
-export class LockBusyError extends Error {
+export class LockBusyError extends LockTimeoutError {
   constructor(
     readonly file: string,
     waitedMs: number,
   ) {
     super(`lock ${file} is held by another incap-cert run (waited ${Math.round(waitedMs / 1000)} s)`);
-    this.name = 'LockBusyError';
   }
 }
 

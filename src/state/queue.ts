@@ -5,7 +5,7 @@ import type { CertificateFiles, KeyType } from '../certificate/read.js';
 import { LockTimeoutError, StateError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
-import { LockBusyError, withLock } from './lock.js';
+import { withLock } from './lock.js';
 import { parseQueueFile, type QueueEntry } from './schema.js';
 
 export type { QueueEntry } from './schema.js';
@@ -418,5 +418,5 @@ function definedOnly(files: CertificateFiles): QueueEntry['source'] {
 }
 
 function isLockTimeout(error: unknown): boolean {
-  return error instanceof LockTimeoutError || error instanceof LockBusyError;
+  return error instanceof LockTimeoutError;
 }

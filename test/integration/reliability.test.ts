@@ -56,7 +56,7 @@ describe('retries of transient failures', () => {
     ],
     ['res 3015', { res: 3015 }, /Imperva answered res 3015 "Internal error"/],
     ['res 4', { res: 4 }, /Imperva answered res 4 /],
-    ['a connection reset', { reset: true }, /cannot reach Imperva \(ECONNRESET\)/],
+    ['a connection reset', { reset: true }, /cannot reach 127\.0\.0\.1 \(ECONNRESET\)/],
     ['truncated JSON', { contentType: 'application/json', body: '{"res":0,"res_mess' }, /not JSON/],
   ];
   for (const [title, fault, reason] of transient) {

@@ -45,7 +45,7 @@ const scenarios: {
     title: 'a connection reset',
     fault: { reset: true },
     code: 1,
-    stderr: /cannot reach Imperva \(ECONNRESET\)/,
+    stderr: /cannot reach 127\.0\.0\.1 \(ECONNRESET\)/,
   },
 ];
 
