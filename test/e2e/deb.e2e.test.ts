@@ -333,6 +333,24 @@ describe('the amd64 package on this machine', () => {
       assert.ok(!exists(path), `${path} is gone`);
     }
   });
+
+  it('beside a by-hand cron line: says so, and leaves the timer disabled (never two daily syncs)', () => {
+    const cron = '/etc/cron.d/incap-cert';
+    writeFileSync(cron, '17 3 * * * root /usr/local/bin/incap-cert sync\n', { mode: 0o644 });
+    try {
+      const installed = dpkg('-i', DEB.amd64);
+      assert.equal(installed.code, 0, output(installed));
+      assert.match(output(installed), /\/etc\/cron\.d\/incap-cert comes from an install by hand/);
+      assert.match(output(installed), /incap-cert-sync\.timer is left disabled/);
+      assert.ok(
+        !exists('/etc/systemd/system/timers.target.wants/incap-cert-sync.timer'),
+        'the timer is not enabled',
+      );
+    } finally {
+      dpkg('--purge', 'incap-cert');
+      rmSync(cron, { force: true });
+    }
+  });
 });
 
 describe('arm64 under qemu-aarch64-static', () => {
