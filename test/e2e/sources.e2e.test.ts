@@ -42,14 +42,17 @@ after(async () => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-/** A config for one client: its folder in `sources`, an empty live folder, a state folder of its own. */
-function setup(name: string, sources: Record<string, string[]>) {
+/**
+ * A config for one client: its folder in `sources`, its one site (a mapped site nothing covers is a warning and
+ * exit 1 of its own), an empty live folder, a state folder of its own.
+ */
+function setup(name: string, sources: Record<string, string[]>, sites: Record<string, number>) {
   const dir = join(work, `config-${name}`);
   mkdirSync(join(dir, 'live'), { recursive: true });
   const stateDir = join(dir, 'state');
   const config = writeConfig(dir, {
     api: { id: API_ID, key: apiKey, baseUrl: fake.url },
-    sites: { 'lego.example.com': 201, 'dh.example.com': 202 },
+    sites,
     stateDir,
     liveDir: join(dir, 'live'),
     retryDelaySeconds: 0.01,
@@ -95,7 +98,11 @@ async function wipeAndSync(stateDir: string, env: Record<string, string>, siteId
 describe('sync from the folders real clients wrote, after a failed hook and a wiped state folder', () => {
   it('lego run --no-bundle --run-hook "incap-cert deploy"', async () => {
     const path = join(work, 'lego');
-    const { stateDir, env } = setup('lego', { lego: [join(path, 'certificates')] });
+    const { stateDir, env } = setup(
+      'lego',
+      { lego: [join(path, 'certificates')] },
+      { 'lego.example.com': 201 },
+    );
     fake.inject({ endpoint: 'upload', times: Infinity, fault: { status: 502, body: '<html/>' } });
     const run = await runCommand(
       'lego',
@@ -145,7 +152,11 @@ describe('sync from the folders real clients wrote, after a failed hook and a wi
       ].join('\n'),
     );
     writeFileSync(join(dir, 'domains.txt'), 'dh.example.com\n');
-    const { stateDir, env } = setup('dehydrated', { dehydrated: [join(dir, 'certs')] });
+    const { stateDir, env } = setup(
+      'dehydrated',
+      { dehydrated: [join(dir, 'certs')] },
+      { 'dh.example.com': 202 },
+    );
     const registered = await runCommand(
       'dehydrated',
       ['--config', join(dir, 'config'), '--register', '--accept-terms'],
