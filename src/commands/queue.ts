@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
+import { formatTable } from '../util/table.js';
 
 export interface QueueReport extends Report {
   entries: QueueEntry[];
@@ -56,17 +57,8 @@ export function queueTable(entries: readonly QueueEntry[]): string[] {
     String(entry.attempts),
     entry.source.lineage ?? entry.source.cert,
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
-  );
-  const format = (row: string[]) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd();
   return [
-    format(header),
-    ...rows.map(format),
+    ...formatTable(header, rows),
     ...entries
       .filter((entry) => entry.lastError !== '')
       .map((entry) => `site ${entry.siteId} (${entry.authType}): last error: ${entry.lastError}`),

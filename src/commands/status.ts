@@ -11,6 +11,7 @@ import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
+import { formatTable } from '../util/table.js';
 import { probeAll } from './verify.js';
 
 export interface StatusOptions {
@@ -247,14 +248,6 @@ export function statusTable(rows: readonly SiteStatusRow[]): string[] {
       : `${one.queued.attempts} attempt${one.queued.attempts === 1 ? '' : 's'} since ${one.queued.firstFailure.replace(/\.\d{3}Z$/, 'Z')}`,
   ]);
   const header = ['SITE', 'NAMES', 'LOCAL', 'IMPERVA', 'STATE', ...(live ? ['EDGE'] : []), 'QUEUED'];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...cells.map((cell) => cell[column]?.length ?? 0)),
-  );
-  const format = (cell: string[]) =>
-    cell
-      .map((text, column) => text.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd();
   const problems = rows.flatMap((one) => [
     ...(one.imperva.error === null ? [] : [`site ${one.siteId}: ${one.imperva.error}`]),
     ...(one.queued === null ? [] : [`site ${one.siteId}: queued: ${one.queued.lastError}`]),
@@ -262,5 +255,5 @@ export function statusTable(rows: readonly SiteStatusRow[]): string[] {
       ? []
       : [`site ${one.siteId} ${one.keyType ?? ''}: edge ${one.edge.state}: ${one.edge.detail}`]),
   ]);
-  return [format(header), ...cells.map(format), ...problems];
+  return [...formatTable(header, cells), ...problems];
 }
