@@ -13,7 +13,13 @@ export function start(argv: readonly string[]): void {
 
   // Help is rendered from the option definitions (src/cli/help.ts), loaded only when asked for: a hook run never
   // pays for it.
-  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help' || argv[0] === 'completion') {
+  if (
+    argv.includes('--help') ||
+    argv.includes('-h') ||
+    argv.includes('--version') ||
+    argv.includes('help') ||
+    argv.includes('completion')
+  ) {
     void import('./cli/help.js').then(({ quickAnswer }) => {
       const answer = quickAnswer(argv);
       if (answer === undefined) return full(argv, undefined);

@@ -356,27 +356,58 @@ export function completionScript(): string {
 export function quickAnswer(
   argv: readonly string[],
 ): { out?: string; err?: string; code: number } | undefined {
-  if (argv.length === 1 && argv[0] === '--version') return { out: `${VERSION}\n`, code: 0 };
-  if (argv.length === 1 && argv[0] === 'completion') return { out: completionScript(), code: 0 };
-  const first = argv[0];
+  // The options every command takes may come first (`-q help status`, `-c FILE status --help`): the words that
+  // decide the answer are the others.
+  const words = withoutGlobalOptions(argv);
+  // --version is a flag of every command (`incap-cert status --version`), as --help is.
+  if (words.includes('--version')) return { out: `${VERSION}\n`, code: 0 };
+  if (words.length === 1 && words[0] === 'completion') return { out: completionScript(), code: 0 };
+  const first = words[0];
   if (first === 'help') {
-    const topic = argv[1];
-    if (argv.length > 2) return undefined;
+    const topic = words[1];
+    if (words.length > 2) return undefined;
     if (topic === undefined) return { out: renderHelp(), code: 0 };
     if (COMMANDS.some((spec) => spec.name === topic)) return { out: renderHelp(topic), code: 0 };
     const guess = didYouMean(
       topic,
       COMMANDS.map((spec) => spec.name),
     );
+    const message = `unknown command ${topic}${guess === undefined ? '' : ` (did you mean ${guess}?)`}; see incap-cert --help`;
     return {
-      err: `error: unknown command ${topic}${guess === undefined ? '' : ` (did you mean ${guess}?)`}; see incap-cert --help\n`,
+      err: `error: ${message}\n`,
+      // --json: never an empty stdout, errors included.
+      ...(argv.includes('--json')
+        ? {
+            out: `${JSON.stringify({ ok: false, command: 'help', exitCode: 2, sites: [], error: { code: 'USAGE', message } })}\n`,
+          }
+        : {}),
       code: 2,
     };
   }
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (words.includes('--help') || words.includes('-h')) {
     const command = first !== undefined && !first.startsWith('-') ? first : undefined;
     if (command !== undefined && !COMMANDS.some((spec) => spec.name === command)) return undefined;
     return { out: renderHelp(command), code: 0 };
   }
   return undefined;
+}
+
+/** The options of every command that take a value (in the next word, unless written `--name=value`). */
+const GLOBAL_WITH_VALUE = new Set(['-c', '--config', '--log-file', '--metrics-file']);
+const GLOBAL_FLAGS = new Set(['--dry-run', '-v', '--verbose', '-q', '--quiet', '--json']);
+
+/** argv without the options every command takes, and their values. */
+export function withoutGlobalOptions(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let index = 0; index < argv.length; index += 1) {
+    const word = argv[index] ?? '';
+    if (GLOBAL_FLAGS.has(word)) continue;
+    if (GLOBAL_WITH_VALUE.has(word)) {
+      index += 1;
+      continue;
+    }
+    if ([...GLOBAL_WITH_VALUE].some((name) => name.startsWith('--') && word.startsWith(`${name}=`))) continue;
+    words.push(word);
+  }
+  return words;
 }

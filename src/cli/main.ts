@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import type { HookPlan } from '../engine/plan.js';
 import { IncapCertError, UsageError } from '../errors.js';
 import { createImpervaClient } from '../imperva/client.js';
+import { ClientError, credentialsMessage, detailsOf, isCredentialsError } from '../imperva/errors.js';
 import { Logger, type ConsoleStreams } from '../log/logger.js';
 import { emptyReport, exitCodeOf, isReport } from '../report.js';
 import { recordMetrics } from '../metrics/record.js';
@@ -133,7 +134,16 @@ export async function main(
       },
       argv,
     ).parseAsync([...argv]);
-  } catch (error) {
+  } catch (thrown) {
+    // Refused credentials say where the key came from, whichever command met them (remove, status...).
+    const error =
+      ctx !== undefined && thrown instanceof ClientError && isCredentialsError(thrown)
+        ? new ClientError(
+            credentialsMessage(thrown, ctx.config.api.keySource),
+            detailsOf(thrown),
+            'CREDENTIALS',
+          )
+        : thrown;
     outcome = error;
     tell(error, logger, argv.includes('--verbose'));
   }

@@ -3,7 +3,7 @@ import { ImpervaView } from '../engine/held.js';
 import { describeNames, mappedSites, planTargets } from '../engine/plan.js';
 import { ApiError, CertificateError } from '../errors.js';
 import { refusePlaceholders } from '../config/placeholders.js';
-import { isCredentialsError } from '../imperva/errors.js';
+import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
@@ -34,7 +34,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     if (!(error instanceof ApiError)) throw error;
     log.error(
       isCredentialsError(error)
-        ? `Imperva refused the API credentials: ${error.message}; the key comes from ${config.api.keySource}`
+        ? credentialsMessage(error, config.api.keySource)
         : `cannot prove the credentials: ${error.message}`,
     );
     return { ...emptyReport(ctx.command), unhealthy: true };

@@ -5,6 +5,7 @@ import { heldOfType, holdsCertificate, ImpervaView, warnLeftover, type Held } fr
 import { mappedSites, type Want } from '../engine/plan.js';
 import type { EdgeState } from '../edge/judge.js';
 import { ApiError, StateError } from '../errors.js';
+import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
 import type { ExpirySample } from '../metrics/textfile.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
@@ -72,6 +73,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   const uncovered = warnUncovered(liveDir, config, wants, log);
   const view = new ImpervaView(await ctx.client(), log);
   const sites = [...mappedSites(config.sites)];
+  let refused: ApiError | undefined;
   const perSite = await mapPool(sites, config.concurrency, async ([siteId, names]) => {
     const local = wants.filter((want) => want.siteId === siteId);
     let held: Held | undefined;
@@ -81,6 +83,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       problem = error.message;
+      if (isCredentialsError(error)) refused ??= error;
     }
     const rows = (local.length === 0 ? [undefined] : local).map((want) =>
       row(siteId, names, want, held, problem, entries, ctx),
@@ -89,6 +92,8 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
     return rows;
   });
   const rows = perSite.flat();
+  // Refused credentials are one error on stderr, once, naming where the key came from; not only a table of "error".
+  if (refused !== undefined) log.error(credentialsMessage(refused, config.api.keySource));
   // What the queue owes to sites the map does not name (an explicit push --site-id) is shown too.
   for (const entry of entries) {
     if (rows.some((one) => one.siteId === entry.siteId)) continue;

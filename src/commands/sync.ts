@@ -46,7 +46,18 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   }
 
   const report = emptyReport(ctx.command);
-  const wants = localWants(liveDir, config, log);
+  // A lineage or source that could not be read (a warning) may be of either key type: pruning waits for a run that
+  // read them all.
+  let unread = false;
+  const wants = localWants(liveDir, config, {
+    info: (message, meta) => log.info(message, meta),
+    warn: (message, meta) => {
+      unread = true;
+      log.warn(message, meta);
+    },
+    error: (message, meta) => log.error(message, meta),
+    debug: (message, meta) => log.debug(message, meta),
+  });
   const unmapped: QueueEntry[] = [];
   for (const entry of entries) {
     if (wants.some((want) => want.siteId === entry.siteId && want.chain.keyType === entry.authType)) continue;
@@ -102,13 +113,14 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
         (site.action === 'uploaded' || site.action === 'current'),
     ),
   );
+  const pruning = { reconciled, mine: ordered, unread };
   if (options.verify === true) {
     const edges = await verify({ liveDir, waitSeconds: options.waitSeconds, wants: reconciled }, ctx);
     outcome.unhealthy ||= edges.unhealthy;
     outcome.expiries = edges.expiries;
-    await prune(reconciled, edges.edges, view, ctx);
+    await prune(pruning, edges.edges, view, ctx);
   } else if (config.pruneOtherKeyType) {
-    await prune(reconciled, undefined, view, ctx);
+    await prune(pruning, undefined, view, ctx);
   }
   return outcome;
 }
@@ -134,19 +146,30 @@ function deferredTooLong(outcome: Report, entries: readonly QueueEntry[], ctx: R
  * certificate of its own for.
  */
 async function prune(
-  reconciled: readonly Want[],
+  wants: {
+    /** What this run delivered or found current. */
+    reconciled: readonly Want[];
+    /** Every certificate this host has for a site, delivered or not (a failed upload is still ours). */
+    mine: readonly Want[];
+    /** Some lineage or source could not be read: its key type is unknown. */
+    unread: boolean;
+  },
   edges: readonly EdgeRow[] | undefined,
   view: ImpervaView,
   ctx: RunContext,
 ): Promise<void> {
   if (!ctx.config.pruneOtherKeyType) return;
+  if (wants.unread) {
+    ctx.log.info('not removing any other key type: a certificate on this host could not be read (see above)');
+    return;
+  }
   const bySite = new Map<string, Want[]>();
-  for (const want of reconciled) bySite.set(want.siteId, [...(bySite.get(want.siteId) ?? []), want]);
+  for (const want of wants.reconciled) bySite.set(want.siteId, [...(bySite.get(want.siteId) ?? []), want]);
   for (const [siteId, mine] of bySite) {
     const held = await view.held(siteId).catch(() => undefined);
     if (held?.source !== 'v3') continue;
     const others = held.certificates.filter(
-      (entry) => !mine.some((want) => want.chain.keyType === entry.keyType),
+      (entry) => !wants.mine.some((want) => want.siteId === siteId && want.chain.keyType === entry.keyType),
     );
     if (others.length === 0) continue;
     const seen = edges ?? (await probeAll(mine, ctx, undefined));

@@ -173,7 +173,8 @@ async function probeOne(
     row.detail = target.error;
     return row;
   }
-  row.edge = `${target.host}:${target.port} SNI ${target.servername}`;
+  // An IPv6 address in brackets, as in edgeAddress: `::1:443` would read as another address.
+  row.edge = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port} SNI ${target.servername}`;
   const probe = await probeEdge({
     host: target.host,
     port: target.port,

@@ -28,6 +28,11 @@ export function clientErrorCode(error: unknown): ClientErrorCode | undefined {
 }
 
 export const isCredentialsError = (error: unknown): boolean => clientErrorCode(error) === 'CREDENTIALS';
+/** The one line for refused credentials: Imperva's answer and where the key came from (never the key). */
+export function credentialsMessage(error: ApiError, keySource: string): string {
+  return `Imperva refused the API credentials: ${error.message}; the key comes from ${keySource}`;
+}
+
 export const isV3Unavailable = (error: unknown): boolean => clientErrorCode(error) === 'V3_UNAVAILABLE';
 
 /** The details of an ApiError, to make another one from it. */
