@@ -7,7 +7,9 @@ import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
-import { localWants, warnUncovered } from '../sources/local.js';
+import { deriveLog, silent } from '../log/derive.js';
+import { clientWants } from '../sources/clients.js';
+import { warnUncovered } from '../sources/local.js';
 import { mapPool } from '../util/pool.js';
 
 export interface CheckOptions {
@@ -94,7 +96,14 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
       log.info(`plan: site ${siteId} (${names.join(', ')}) gets no certificate from ${liveDir}`);
   }
   // The config's other sources count too; what nothing covers is a warning and a non-zero exit.
-  const quietLog = { ...log, warn: () => {}, info: () => {} };
-  const uncovered = warnUncovered(liveDir, config, localWants(liveDir, config, quietLog), log);
+  // (The live folder's lineages were read just above: only the sources are read here.)
+  const quietLog = deriveLog(log, { warn: silent, info: silent });
+  const fromSources = clientWants(config.sources ?? [], config.sites, quietLog);
+  const uncovered = warnUncovered(
+    liveDir,
+    config,
+    [...[...covered].map((siteId) => ({ siteId })), ...fromSources],
+    log,
+  );
   return { ...emptyReport(ctx.command), unhealthy: failed || uncovered };
 }

@@ -4,7 +4,8 @@ import { heldOfType, ImpervaView } from '../engine/held.js';
 import { UsageError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { localWants } from '../sources/local.js';
+import { deriveLog, silent } from '../log/derive.js';
+import { readLocal } from '../sources/local.js';
 
 export interface RemoveOptions {
   siteId: string;
@@ -25,14 +26,21 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
   if (!/^[1-9]\d*$/.test(siteId))
     throw new UsageError(`--site-id ${siteId}: a site id is a positive whole number`);
   const what = `the ${keyType} custom certificate of site ${siteId}`;
-  const mine = localWants(options.liveDir ?? ctx.config.liveDir, ctx.config, {
-    ...ctx.log,
-    warn: () => {},
-    info: () => {},
-  }).find((want) => want.siteId === siteId && want.chain.keyType === keyType);
+  const local = readLocal(
+    options.liveDir ?? ctx.config.liveDir,
+    ctx.config,
+    deriveLog(ctx.log, { warn: silent, info: silent }),
+  );
+  const mine = local.wants.find((want) => want.siteId === siteId && want.chain.keyType === keyType);
   if (mine !== undefined && !force) {
     throw new UsageError(
       `not removing ${what}: this host deploys it (${mine.files.lineage ?? mine.files.cert}); add --force to remove it anyway`,
+    );
+  }
+  // A certificate this host could not read may be the very one: as with pruning, its absence proves nothing.
+  if (local.unreadable && !force) {
+    throw new UsageError(
+      `not removing ${what}: a certificate on this host could not be read, and it may be of this key type (see incap-cert check); add --force to remove it anyway`,
     );
   }
   const held = await new ImpervaView(await ctx.client(), ctx.log).held(siteId);

@@ -5,7 +5,7 @@ import { ImpervaView } from '../engine/held.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { localWants, warnUncovered } from '../sources/local.js';
+import { readLocal, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
 import { probeAll, verify, type EdgeRow } from './verify.js';
 
@@ -46,18 +46,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   }
 
   const report = emptyReport(ctx.command);
-  // A lineage or source that could not be read (a warning) may be of either key type: pruning waits for a run that
-  // read them all.
-  let unread = false;
-  const wants = localWants(liveDir, config, {
-    info: (message, meta) => log.info(message, meta),
-    warn: (message, meta) => {
-      unread = true;
-      log.warn(message, meta);
-    },
-    error: (message, meta) => log.error(message, meta),
-    debug: (message, meta) => log.debug(message, meta),
-  });
+  // A lineage or source that could not be read may be of either key type: pruning waits for a run that read them all.
+  const { wants, unreadable: unread } = readLocal(liveDir, config, log);
   const unmapped: QueueEntry[] = [];
   for (const entry of entries) {
     if (wants.some((want) => want.siteId === entry.siteId && want.chain.keyType === entry.authType)) continue;

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load.js';
 import { mappedSites, type Want } from '../engine/plan.js';
+import { deriveLog, silent } from '../log/derive.js';
 import type { Log } from '../log/logger.js';
 import { clientWants, newestPerSiteAndKeyType } from './clients.js';
 import { listLineages, liveWants } from './live.js';
@@ -9,10 +10,26 @@ import { listLineages, liveWants } from './live.js';
  * (lego, acme.sh, dehydrated); per site and key type, the one that expires last.
  */
 export function localWants(liveDir: string, config: Config, log: Log): Want[] {
-  return newestPerSiteAndKeyType([
-    ...liveWants(liveDir, config.sites, log),
-    ...clientWants(config.sources ?? [], config.sites, log),
+  return readLocal(liveDir, config, log).wants;
+}
+
+/**
+ * The same, and whether anything could not be read (a lineage or a source folder, each a warning): what it held, and
+ * of which key type, is then unknown, and nothing may be removed at Imperva on the strength of its absence.
+ */
+export function readLocal(liveDir: string, config: Config, log: Log): { wants: Want[]; unreadable: boolean } {
+  let unreadable = false;
+  const counting = deriveLog(log, {
+    warn: (message, meta) => {
+      unreadable = true;
+      log.warn(message, meta);
+    },
+  });
+  const wants = newestPerSiteAndKeyType([
+    ...liveWants(liveDir, config.sites, counting),
+    ...clientWants(config.sources ?? [], config.sites, counting),
   ]);
+  return { wants, unreadable };
 }
 
 /**
@@ -29,7 +46,10 @@ export function warnUncovered(
   const mapped = mappedSites(config.sites);
   if (mapped.size === 0) return false;
   let found = false;
-  if ((config.sources ?? []).length === 0 && listLineages(liveDir, { ...log, info: () => {} }).length === 0) {
+  if (
+    (config.sources ?? []).length === 0 &&
+    listLineages(liveDir, deriveLog(log, { info: silent })).length === 0
+  ) {
     log.warn(
       `no certificate lineages in ${liveDir}, but ${mapped.size} site${mapped.size === 1 ? ' is' : 's are'} mapped: ` +
         'is liveDir right (or are sources missing from the config)?',

@@ -4,7 +4,7 @@
  * Through the built CLI against the fake API and the fake edge, all on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeEdge } from '../support/fake-edge.js';
@@ -241,6 +241,35 @@ describe('remove', () => {
     assert.equal(w.fake.acceptedRemovals().length, 0);
     const forced = await runCli(
       ['remove', '--site-id', SITE, '--auth-type', 'RSA', '--force', '--live-dir', empty],
+      w.env,
+    );
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(w.fake.serving(SITE, 'RSA'), undefined);
+  });
+});
+
+describe('remove beside a certificate it cannot read', () => {
+  it('refuses without --force (the unreadable one may be of that key type), nothing sent; --force removes', async () => {
+    const { w, le, live } = await newWorld();
+    const rsaLineage = writeCertbotLineage(le, 'example.com', rsa);
+    writeCertbotLineage(le, 'example.com-ecdsa', ecc);
+    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, ecc, 'ECC');
+    // Mid-renewal, the RSA lineage's certificate cannot be read: its key type is unknown to this run.
+    rmSync(join(rsaLineage, 'fullchain.pem'));
+    const before = w.fake.requests.length;
+    const refused = await runCli(
+      ['remove', '--site-id', SITE, '--auth-type', 'RSA', '--live-dir', live],
+      w.env,
+    );
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /^error: not removing the RSA custom certificate of site 1234567: a certificate on this host could not be read/,
+    );
+    assert.equal(w.fake.requests.length, before, 'nothing sent');
+    const forced = await runCli(
+      ['remove', '--site-id', SITE, '--auth-type', 'RSA', '--live-dir', live, '--force'],
       w.env,
     );
     assert.equal(forced.code, 0, forced.stderr);
