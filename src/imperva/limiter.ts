@@ -1,3 +1,5 @@
+import { onAbort } from '../util/abort.js';
+
 /** What the pacer needs to know about one request that is over. */
 export interface Outcome {
   /** When the request was granted (what `acquire` returned). */
@@ -181,15 +183,15 @@ export class Pacer {
         reject(signal.reason as Error);
         return;
       }
-      const waiter: Waiter = { resolve, until, signal, onAbort: undefined };
+      const waiter: Waiter = { resolve, until, stopWatching: undefined };
       if (signal !== undefined) {
-        waiter.onAbort = () => {
+        // onAbort, not addEventListener: see util/abort.ts.
+        waiter.stopWatching = onAbort(signal, () => {
           const index = this.waiting.indexOf(waiter);
           if (index >= 0) this.waiting.splice(index, 1);
           reject(signal.reason as Error);
           this.pump();
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        });
       }
       this.waiting.push(waiter);
       this.pump();
@@ -235,7 +237,7 @@ export class Pacer {
   }
 
   private settle(waiter: Waiter, value: number | undefined): void {
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.stopWatching?.();
     waiter.resolve(value);
   }
 
@@ -263,6 +265,5 @@ export class Pacer {
 interface Waiter {
   resolve: (value: number | undefined) => void;
   until: number;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  stopWatching: (() => void) | undefined;
 }

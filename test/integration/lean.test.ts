@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CLI, runCommand } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+let world: World | undefined;
+after(() => world?.close());
+
+/**
+ * Preloaded into the built CLI: counts what loads data a run never uses — ICU's list formats and segmenter
+ * (@sindresorhus/is, string-width: made lazily by scripts/build.mjs) and a TLS socket (http2-wrapper: left out).
+ */
+const PROBE = `
+const tls = require('node:tls');
+const { writeFileSync } = require('node:fs');
+const made = { ListFormat: 0, Segmenter: 0, TLSSocket: 0 };
+for (const name of ['ListFormat', 'Segmenter']) {
+  const Real = Intl[name];
+  Intl[name] = class extends Real { constructor(...args) { super(...args); made[name] += 1; } };
+}
+const RealSocket = tls.TLSSocket;
+tls.TLSSocket = class extends RealSocket { constructor(...args) { super(...args); made.TLSSocket += 1; } };
+process.on('exit', () => writeFileSync(process.env.PROBE_OUT, JSON.stringify(made)));
+`;
+
+describe('what a run loads', () => {
+  it('makes no ICU list format or segmenter and no TLS socket to push over HTTP', async () => {
+    world = await createWorld();
+    const pki = await createPki();
+    const leaf = await issueLeaf(pki, { names: ['example.com', 'www.example.com'] });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const probe = join(world.dir, 'probe.cjs');
+    const out = join(world.dir, 'made.json');
+    writeFileSync(probe, PROBE);
+    const pushed = await runCommand(
+      process.execPath,
+      ['--require', probe, CLI, 'push', '--lineage', lineage],
+      {
+        ...world.env,
+        PROBE_OUT: out,
+      },
+    );
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.equal(world.fake.acceptedUploads().length, 2);
+    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { ListFormat: 0, Segmenter: 0, TLSSocket: 0 });
+  });
+});
