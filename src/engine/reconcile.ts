@@ -7,7 +7,7 @@ import { verdictWarnings } from '../imperva/response.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { Queue, type Intent } from '../state/queue.js';
+import { Queue, type Failure, type Intent } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
 import { VERSION } from '../version.js';
 import { bundleFor, dryRunLine, type Want } from './plan.js';
@@ -86,11 +86,7 @@ export async function reconcile(
   let queued = false;
   try {
     await queue.settle({
-      failures: failed.map((one) => ({
-        ...intentOf(one.ready),
-        error: one.error?.message ?? '',
-        attempts: one.error?.attempts ?? 1,
-      })),
+      failures: failed.map((one) => failureOf(one.ready, one.error)),
       deferred: deferred.map((one) => intentOf(one.ready)),
       delivered: done
         .filter((one) => one.result.action === 'uploaded' || one.result.action === 'current')
@@ -162,7 +158,15 @@ function prepareAll(wants: readonly Want[], ctx: RunContext, report: Report): Re
       }
       continue;
     }
-    ready.push({ ...want, bundle });
+    ready.push({
+      siteId: want.siteId,
+      names: want.names,
+      chain: want.chain,
+      files: want.files,
+      origin: want.origin,
+      explicit: want.explicit,
+      bundle,
+    });
   }
   return ready;
 }
@@ -194,7 +198,8 @@ async function settleOne(
     notAfter: bundle.notAfter.toISOString(),
     action: 'not-reached',
   };
-  const quiet = { result, ready: want, report: () => {} };
+  // Every Done is made by doneOf, one literal: see wantOf on spreads.
+  const quiet = doneOf(result, want);
   if (ctx.signal.aborted) return quiet;
   if (view !== undefined) {
     let current = false;
@@ -203,61 +208,64 @@ async function settleOne(
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (ctx.signal.aborted) return quiet;
-      if (stopped(error, result, options) !== undefined) return { ...quiet, error };
+      if (stopped(error, result, options) !== undefined) return doneOf(result, want, undefined, error);
       // The upload is harmless if the site had the certificate after all, and says whether the site is reachable.
       ctx.log.debug(`${where(want)}: cannot read what it serves (${error.message}); uploading`);
     }
     if (current) {
       result.action = 'current';
-      return {
-        ...quiet,
-        report: () =>
-          ctx.log.debug(
-            `${where(want)}: serves the current certificate (sha256 ${bundle.fingerprint.slice(0, 16)}…)`,
-          ),
-      };
+      return doneOf(result, want, () =>
+        ctx.log.debug(
+          `${where(want)}: serves the current certificate (sha256 ${bundle.fingerprint.slice(0, 16)}…)`,
+        ),
+      );
     }
   }
   if (ctx.dryRun || client === undefined) {
     result.action = 'planned';
-    return { ...quiet, report: () => ctx.log.info(dryRunLine(bundle, siteId, names)) };
+    return doneOf(result, want, () => ctx.log.info(dryRunLine(bundle, siteId, names)));
   }
   if (ctx.signal.aborted) return quiet;
   try {
     const uploaded = await client.upload(siteId, bundle);
     result.action = 'uploaded';
-    return {
-      ...quiet,
-      report: () => {
-        ctx.log.info(`uploaded ${names.join(', ')} → site ${siteId}`, {
-          siteId,
-          fingerprint: bundle.fingerprint,
-          authType: bundle.keyType,
-        });
-        for (const warning of verdictWarnings(uploaded.verdict, bundle.notAfter))
-          ctx.log.warn(`${where(want)}: ${warning}`);
-      },
-    };
+    return doneOf(result, want, () => {
+      ctx.log.info(`uploaded ${names.join(', ')} → site ${siteId}`, {
+        siteId,
+        fingerprint: bundle.fingerprint,
+        authType: bundle.keyType,
+      });
+      for (const warning of verdictWarnings(uploaded.verdict, bundle.notAfter))
+        ctx.log.warn(`${where(want)}: ${warning}`);
+    });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (ctx.signal.aborted) return quiet;
-    if (stopped(error, result, options) !== undefined) return { ...quiet, error };
+    if (stopped(error, result, options) !== undefined) return doneOf(result, want, undefined, error);
     result.action = 'failed';
     result.error = siteError(error);
-    return {
-      ...quiet,
-      error,
-      report: () =>
+    return doneOf(
+      result,
+      want,
+      () =>
+        // An undefined res or status is left out of the log file's JSON line.
         ctx.log.error(`${where(want)}: upload failed: ${error.message}`, {
           siteId,
           fingerprint: bundle.fingerprint,
           attempts: error.attempts,
-          ...(error.res === undefined ? {} : { res: error.res }),
-          ...(error.status === undefined ? {} : { status: error.status }),
+          res: error.res,
+          status: error.status,
         }),
-    };
+      error,
+    );
   }
 }
+
+function doneOf(result: SiteResult, ready: Ready, report: () => void = nothing, error?: ApiError): Done {
+  return { result, ready, report, error };
+}
+
+function nothing(): void {}
 
 /**
  * The failures that end a site's turn without a line of its own: credentials refused (one line for the run, after
@@ -301,6 +309,20 @@ function intentOf(want: Ready): Intent {
     fingerprint: want.bundle.fingerprint,
     notAfter: want.bundle.notAfter,
     explicit: want.explicit,
+  };
+}
+
+function failureOf(want: Ready, error: ApiError | undefined): Failure {
+  return {
+    siteId: want.siteId,
+    authType: want.bundle.keyType,
+    names: want.names,
+    source: want.files,
+    fingerprint: want.bundle.fingerprint,
+    notAfter: want.bundle.notAfter,
+    explicit: want.explicit,
+    error: error?.message ?? '',
+    attempts: error?.attempts ?? 1,
   };
 }
 

@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats
 import { join, resolve } from 'node:path';
 import { readChain, type CertificateChain, type CertificateFiles } from '../certificate/read.js';
 import type { SiteMap } from '../config/site-map.js';
-import { planTargets, type Want } from '../engine/plan.js';
+import { planTargets, wantOf, type Want } from '../engine/plan.js';
 import { CertificateError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 
@@ -44,7 +44,7 @@ export function clientWants(sources: readonly ClientSource[], sites: SiteMap, lo
         continue;
       }
       for (const target of planTargets(chain.names, sites)) {
-        wants.push({ ...target, chain, files: found.files, origin: 'live', explicit: false });
+        wants.push(wantOf(target, chain, found.files, 'live', false));
       }
     }
   }

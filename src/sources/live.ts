@@ -7,7 +7,7 @@ import {
   type CertificateFiles,
 } from '../certificate/read.js';
 import type { SiteMap } from '../config/site-map.js';
-import { planTargets, type Want } from '../engine/plan.js';
+import { planTargets, wantOf, type Want } from '../engine/plan.js';
 import { CertificateError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 
@@ -34,7 +34,7 @@ export function liveWants(liveDir: string, sites: SiteMap, log: Log): Want[] {
       const key = `${target.siteId}/${chain.keyType}`;
       const known = wanted.get(key);
       if (known === undefined || chain.notAfter > known.chain.notAfter) {
-        wanted.set(key, { ...target, chain, files, origin: 'live', explicit: false });
+        wanted.set(key, wantOf(target, chain, files, 'live', false));
       }
     }
   }
