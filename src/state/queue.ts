@@ -60,6 +60,12 @@ export class Queue {
   private readonly pendingDir: string;
   /** This run's intent, written by `begin`. */
   private intentFile: string | undefined;
+  /**
+   * What this run wrote to intentFile: settle merges these rather than read back and check its own file (for a
+   * run over thousands of sites, megabytes parsed again at its peak). Only while the file is there: a run that
+   * merged it first has them in queue.json.
+   */
+  private intentEntries: QueueEntry[] | undefined;
 
   constructor(
     readonly stateDir: string,
@@ -93,7 +99,9 @@ export class Queue {
     try {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
       this.checkTrust();
-      this.intentFile = await this.writeAside(intents.map((intent) => this.entry(intent, 'pending', at)));
+      const entries = intents.map((intent) => this.entry(intent, 'pending', at));
+      this.intentFile = await this.writeAside(entries);
+      this.intentEntries = entries;
     } catch (error) {
       if (error instanceof StateError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
@@ -127,23 +135,24 @@ export class Queue {
       ...deferred.map((intent) => this.entry(intent, 'deferred', at)),
     ];
     return this.change((entries) => {
-      for (let index = entries.length - 1; index >= 0; index -= 1) {
-        const entry = entries[index] as QueueEntry;
-        const gone = done.some(
-          (delivery) =>
-            delivery.siteId === entry.siteId &&
-            (delivery.authType === undefined || delivery.authType === entry.authType) &&
-            delivery.notAfter.getTime() >= Date.parse(entry.notAfter),
-        );
-        if (gone) entries.splice(index, 1);
-      }
+      const deliveries = groupBy(done, (delivery) => delivery.siteId);
+      keepOnly(
+        entries,
+        (entry) =>
+          !(deliveries.get(entry.siteId) ?? []).some(
+            (delivery) =>
+              (delivery.authType === undefined || delivery.authType === entry.authType) &&
+              delivery.notAfter.getTime() >= Date.parse(entry.notAfter),
+          ),
+      );
+      const index = new EntryIndex(entries);
       for (const failure of failures) {
-        const same = find(entries, failure);
+        const same = index.find(failure);
         // A newer certificate for the site replaces the entry; an older one never displaces a newer.
         if (same !== undefined && Date.parse(same.notAfter) > failure.notAfter.getTime()) continue;
-        upsert(entries, this.failed(failure, same, at), 'replace');
+        index.upsert(this.failed(failure, same, at), 'replace');
       }
-      for (const intent of deferred) upsert(entries, this.entry(intent, 'deferred', at), 'keep-state');
+      for (const intent of deferred) index.upsert(this.entry(intent, 'deferred', at), 'keep-state');
     }, recorded);
   }
 
@@ -152,9 +161,11 @@ export class Queue {
     if (!(await this.holdsAnything())) return [];
     const removed: QueueEntry[] = [];
     await this.change((entries) => {
-      for (let index = entries.length - 1; index >= 0; index -= 1) {
-        if (drop(entries[index] as QueueEntry)) removed.unshift(...entries.splice(index, 1));
-      }
+      keepOnly(entries, (entry) => {
+        if (!drop(entry)) return true;
+        removed.push(entry);
+        return false;
+      });
     });
     return removed;
   }
@@ -175,10 +186,17 @@ export class Queue {
     };
   }
 
+  /** A failed entry, as one literal (a spread of entry() would give each its own hidden class: see wantOf). */
   private failed(failure: Failure, same: QueueEntry | undefined, at: string): QueueEntry {
     const carried = same !== undefined && same.fingerprint === failure.fingerprint;
     return {
-      ...this.entry(failure, 'failed', at),
+      siteId: failure.siteId,
+      authType: failure.authType,
+      names: [...failure.names],
+      source: definedOnly(failure.source),
+      fingerprint: failure.fingerprint,
+      notAfter: failure.notAfter.toISOString(),
+      state: 'failed',
       explicit: failure.explicit === true || (carried && same.explicit),
       since: carried ? same.since : at,
       lastError: this.redact(failure.error).slice(0, MAX_ERROR),
@@ -225,6 +243,7 @@ export class Queue {
           for (const merged of loaded.merged) await rm(merged, { force: true });
           if (this.intentFile !== undefined) await rm(this.intentFile, { force: true });
           this.intentFile = undefined;
+          this.intentEntries = undefined;
           return entries;
         },
         { waitMs: this.lockWaitMs },
@@ -238,6 +257,7 @@ export class Queue {
         // This run's intent file, if any, is replaced by what is still owed: what was delivered is not.
         const aside = await this.writeAside(fallback(), this.intentFile);
         this.intentFile = undefined;
+        this.intentEntries = undefined;
         this.log.warn(`${message}; recorded in ${aside} instead, for the next run to merge`);
         return [];
       }
@@ -256,6 +276,7 @@ export class Queue {
   ): Promise<{ entries: QueueEntry[]; merged: string[]; existed: boolean }> {
     const entries: QueueEntry[] = [];
     const merged: string[] = [];
+    let index: EntryIndex | undefined;
     const text = await this.read(this.file);
     if (text !== undefined) {
       const parsed = parseJson(text);
@@ -276,9 +297,11 @@ export class Queue {
     }
     for (const name of await this.pendingFiles()) {
       const file = join(this.pendingDir, name);
-      const parsed = parseJson((await this.read(file)) ?? '');
+      const own = file === this.intentFile ? this.intentEntries : undefined;
+      const parsed = own === undefined ? parseJson((await this.read(file)) ?? '') : { entries: own };
       if (parsed === undefined) continue; // being written, or junk: left for a later run
-      for (const entry of parsed.entries) upsert(entries, entry, 'merge');
+      index ??= new EntryIndex(entries);
+      for (const entry of parsed.entries) index.upsert(entry, 'merge');
       merged.push(file);
     }
     return { entries, merged, existed: text !== undefined };
@@ -330,12 +353,14 @@ export class Queue {
     await this.atomicWrite(this.file, serialize(entries));
   }
 
-  private async atomicWrite(file: string, text: string): Promise<void> {
+  /** Writes `text` (or its pieces, in order) to a temporary file, syncs it, and renames it over `file`. */
+  private async atomicWrite(file: string, text: string | Iterable<string>): Promise<void> {
     const folder = join(file, '..');
     const temp = join(folder, `.queue.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o600);
     try {
-      await handle.writeFile(text);
+      if (typeof text === 'string') await handle.writeFile(text);
+      else for (const piece of batched(text, WRITE_BATCH)) await handle.write(piece);
       await handle.sync();
     } catch (error) {
       // A full disk: leave no temp file behind (each run would add one, and none would ever go).
@@ -353,8 +378,38 @@ export class Queue {
   }
 }
 
-function serialize(entries: readonly QueueEntry[]): string {
-  return `${JSON.stringify({ version: 2, entries }, null, 2)}\n`;
+/**
+ * The queue file's text, `JSON.stringify({ version: 2, entries }, null, 2)` and a newline, in pieces of an entry
+ * each: a queue of thousands of sites is megabytes, and as one string (and its bytes) it would be the largest thing
+ * a run holds, at its peak.
+ */
+function* serialize(entries: readonly QueueEntry[]): Generator<string> {
+  if (entries.length === 0) {
+    yield '{\n  "version": 2,\n  "entries": []\n}\n';
+    return;
+  }
+  yield '{\n  "version": 2,\n  "entries": [';
+  for (let index = 0; index < entries.length; index += 1) {
+    const entry = JSON.stringify(entries[index], null, 2).replaceAll('\n', '\n    ');
+    yield `${index === 0 ? '' : ','}\n    ${entry}`;
+  }
+  yield '\n  ]\n}\n';
+}
+
+/** How much of the queue file goes to the disk at once. */
+const WRITE_BATCH = 64 * 1024;
+
+/** The pieces joined into strings of about `size` characters (the last may be shorter). */
+function* batched(pieces: Iterable<string>, size: number): Generator<string> {
+  let batch = '';
+  for (const piece of pieces) {
+    batch += piece;
+    if (batch.length >= size) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch !== '') yield batch;
 }
 
 function parseJson(text: string) {
@@ -374,41 +429,78 @@ async function syncFolder(folder: string): Promise<void> {
   }
 }
 
-function find(entries: readonly QueueEntry[], key: { siteId: string; authType: KeyType }) {
-  return entries.find((entry) => entry.siteId === key.siteId && entry.authType === key.authType);
+function keyOf(entry: { siteId: string; authType: KeyType }): string {
+  return `${entry.siteId} ${entry.authType}`;
 }
 
 /**
- * Puts `entry` in place of the entry for its site and key type. 'replace' as it is; 'keep-state' keeps a failed
- * entry's history for the same certificate (an intent does not erase a failure); 'merge' (changes written aside)
- * keeps whichever certificate expires later. An older certificate never displaces a newer one.
+ * Where each site and key type's entry is in `entries` (the first, should a hand-edited file hold two): finding and
+ * replacing take constant time, so a change to a queue of thousands of sites is not quadratic.
  */
-function upsert(entries: QueueEntry[], entry: QueueEntry, how: 'replace' | 'keep-state' | 'merge'): void {
-  const index = entries.findIndex(
-    (candidate) => candidate.siteId === entry.siteId && candidate.authType === entry.authType,
-  );
-  if (index < 0) {
-    entries.push(entry);
-    return;
+class EntryIndex {
+  private readonly at = new Map<string, number>();
+
+  constructor(private readonly entries: QueueEntry[]) {
+    entries.forEach((entry, index) => {
+      const key = keyOf(entry);
+      if (!this.at.has(key)) this.at.set(key, index);
+    });
   }
-  const same = entries[index] as QueueEntry;
-  if (how === 'replace') {
-    entries[index] = entry;
-    return;
+
+  find(key: { siteId: string; authType: KeyType }): QueueEntry | undefined {
+    const index = this.at.get(keyOf(key));
+    return index === undefined ? undefined : this.entries[index];
   }
-  if (Date.parse(same.notAfter) > Date.parse(entry.notAfter)) return;
-  if (same.fingerprint === entry.fingerprint) {
-    entries[index] =
-      how === 'merge' && entry.state === 'failed'
-        ? { ...entry, since: same.since, attempts: Math.max(same.attempts, entry.attempts) }
-        : {
-            ...same,
-            explicit: same.explicit || entry.explicit,
-            state: same.state === 'failed' ? 'failed' : entry.state,
-          };
-    return;
+
+  /**
+   * Puts `entry` in place of the entry for its site and key type. 'replace' as it is; 'keep-state' keeps a failed
+   * entry's history for the same certificate (an intent does not erase a failure); 'merge' (changes written aside)
+   * keeps whichever certificate expires later. An older certificate never displaces a newer one.
+   */
+  upsert(entry: QueueEntry, how: 'replace' | 'keep-state' | 'merge'): void {
+    const key = keyOf(entry);
+    const index = this.at.get(key);
+    if (index === undefined) {
+      this.at.set(key, this.entries.length);
+      this.entries.push(entry);
+      return;
+    }
+    const same = this.entries[index] as QueueEntry;
+    if (how === 'replace') {
+      this.entries[index] = entry;
+      return;
+    }
+    if (Date.parse(same.notAfter) > Date.parse(entry.notAfter)) return;
+    if (same.fingerprint === entry.fingerprint) {
+      this.entries[index] =
+        how === 'merge' && entry.state === 'failed'
+          ? { ...entry, since: same.since, attempts: Math.max(same.attempts, entry.attempts) }
+          : {
+              ...same,
+              explicit: same.explicit || entry.explicit,
+              state: same.state === 'failed' ? 'failed' : entry.state,
+            };
+      return;
+    }
+    this.entries[index] = entry;
   }
-  entries[index] = entry;
+}
+
+/** Keeps, in order and in place, the entries `keep` says yes to: one pass, however many go. */
+function keepOnly(entries: QueueEntry[], keep: (entry: QueueEntry) => boolean): void {
+  let kept = 0;
+  for (const entry of entries) if (keep(entry)) entries[kept++] = entry;
+  entries.length = kept;
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(keyOf(item));
+    if (group === undefined) groups.set(keyOf(item), [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 function definedOnly(files: CertificateFiles): QueueEntry['source'] {

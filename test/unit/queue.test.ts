@@ -127,6 +127,92 @@ describe('Queue', () => {
     });
   });
 
+  it('writes its file as JSON.stringify(…, null, 2) writes it, in pieces (a queue of thousands is megabytes)', async () => {
+    const dir = tempDir();
+    const queue = new Queue(dir, memoryLog().log);
+    const file = join(dir, 'queue.json');
+    const canonical = (text: string) => `${JSON.stringify(JSON.parse(text), null, 2)}\n`;
+    await queue.settle([failure({ siteId: '1' })], []);
+    const one = readFileSync(file, 'utf8');
+    assert.equal(one, canonical(one));
+    const many = Array.from({ length: 2500 }, (_, index) => failure({ siteId: String(index + 2) }));
+    await queue.settle(many, []);
+    const text = readFileSync(file, 'utf8');
+    assert.ok(text.length > 64 * 1024 * 4, 'large enough to be written in several pieces');
+    assert.equal(text, canonical(text));
+    assert.equal((JSON.parse(text) as { entries: unknown[] }).entries.length, 2501);
+    await queue.settle(
+      [],
+      [...many, failure({ siteId: '1' })].map((one) => ({ siteId: one.siteId, notAfter: one.notAfter })),
+    );
+    const empty = readFileSync(file, 'utf8');
+    assert.equal(empty, canonical(empty));
+    assert.deepEqual(JSON.parse(empty), { version: 2, entries: [] });
+  });
+
+  it('settles thousands of sites at once, each kept, replaced or removed by its own site and key type', async () => {
+    const queue = new Queue(tempDir(), memoryLog().log);
+    const sites = Array.from({ length: 3000 }, (_, index) => String(index + 1));
+    await queue.settle(
+      sites.map((siteId) => failure({ siteId })),
+      [],
+    );
+    // RSA entries beside the ECC ones; then a newer certificate for the even sites, and delivery of every third.
+    await queue.settle(
+      sites.slice(0, 10).map((siteId) => failure({ siteId, authType: 'RSA' })),
+      [],
+    );
+    const newer = new Date('2027-02-01T00:00:00Z');
+    await queue.settle(
+      sites
+        .filter((siteId) => Number(siteId) % 2 === 0)
+        .map((siteId) => failure({ siteId, notAfter: newer, fingerprint: 'bb' })),
+      sites
+        .filter((siteId) => Number(siteId) % 3 === 0)
+        .map((siteId) => ({ siteId, authType: 'ECC' as const, notAfter: new Date('2027-01-01T00:00:00Z') })),
+    );
+    const entries = await queue.entries();
+    const ecc = new Map(
+      entries.filter((entry) => entry.authType === 'ECC').map((entry) => [entry.siteId, entry]),
+    );
+    for (const siteId of sites) {
+      const entry = ecc.get(siteId);
+      const n = Number(siteId);
+      if (n % 2 === 0) assert.equal(entry?.fingerprint, 'bb', `site ${siteId}: the newer certificate`);
+      else if (n % 3 === 0) assert.equal(entry, undefined, `site ${siteId}: delivered`);
+      else assert.equal(entry?.attempts, 4, `site ${siteId}: kept as it was`);
+    }
+    assert.equal(entries.filter((entry) => entry.authType === 'RSA').length, 10);
+    assert.equal(new Set(entries.map((entry) => `${entry.siteId} ${entry.authType}`)).size, entries.length);
+  });
+
+  it("settles this run's own intent from memory, not by reading its file back", async () => {
+    const dir = tempDir();
+    const queue = new Queue(dir, memoryLog().log);
+    const intents = ['1', '2', '3'].map((siteId) => {
+      const { error: _error, attempts: _attempts, ...intent } = failure({ siteId });
+      return intent;
+    });
+    await queue.begin(intents);
+    const [intentFile] = readdirSync(join(dir, 'queue.d'));
+    assert.ok(intentFile !== undefined);
+    // Whatever the file holds now, settle merges what this run wrote, and clears the file.
+    writeFileSync(join(dir, 'queue.d', intentFile), '{"version": 2, "entries": []}\n');
+    await queue.settle({
+      failures: [failure({ siteId: '2' })],
+      delivered: [{ siteId: '1', notAfter: new Date('2027-01-01T00:00:00Z') }],
+    });
+    const entries = await queue.entries();
+    assert.deepEqual(
+      entries.map((entry) => [entry.siteId, entry.state]),
+      [
+        ['2', 'failed'],
+        ['3', 'pending'],
+      ],
+    );
+    assert.deepEqual(readdirSync(join(dir, 'queue.d')), []);
+  });
+
   it('loses no entry when many processes record failures at the same moment', async () => {
     const stateDir = tempDir();
     const writers = Array.from(
