@@ -21,6 +21,11 @@ export class Redactor {
   private readonly secrets = new Set<string>();
   /** Every MIN_FRAGMENT-long window of every form of every secret: a text window found here is part of a secret. */
   private readonly grams = new Set<string>();
+  /**
+   * The windows' hashes (windowHash): a text's windows are hashed as the scan rolls along, and only a window whose
+   * hash is here is cut out and looked up in `grams`. Lines with no secret in them (nearly all) allocate nothing.
+   */
+  private readonly hashes = new Set<number>();
   /** The secrets longest first, so that a secret that contains another is removed whole; made on first need. */
   private ordered: string[] | undefined;
 
@@ -69,12 +74,13 @@ export class Redactor {
     return out as T;
   }
 
-  private add(form: string): void {
+  protected add(form: string): void {
     if (form.length < 4) return;
     this.ordered = undefined;
     this.secrets.add(form);
     for (let index = 0; index + MIN_FRAGMENT <= form.length; index += 1) {
       this.grams.add(form.slice(index, index + MIN_FRAGMENT));
+      this.hashes.add(windowHash(form, index) & HASH_MASK);
     }
   }
 
@@ -88,7 +94,11 @@ export class Redactor {
     let copied = 0;
     let coveredTo = -1;
     let start = -1;
+    let hash = windowHash(text, 0);
     for (let index = 0; index + MIN_FRAGMENT <= text.length; index += 1) {
+      if (index > 0)
+        hash = rollHash(hash, text.charCodeAt(index - 1), text.charCodeAt(index + MIN_FRAGMENT - 1));
+      if (!this.hashes.has(hash & HASH_MASK)) continue;
       if (!this.grams.has(text.slice(index, index + MIN_FRAGMENT))) continue;
       if (index > coveredTo) {
         if (start >= 0) {
@@ -103,6 +113,31 @@ export class Redactor {
     else return text;
     return out + text.slice(coveredTo);
   }
+}
+
+/**
+ * A polynomial hash of a window of MIN_FRAGMENT characters, in 32-bit integer arithmetic (Math.imul wraps as the
+ * roll needs); kept as a small integer (HASH_MASK) so that a Set holds it without a heap number.
+ */
+const HASH_BASE = 0x01000193;
+const HASH_MASK = 0x3fffffff;
+/** HASH_BASE ** (MIN_FRAGMENT - 1), mod 2³²: the weight of the character that leaves the window. */
+const HASH_LEAVING = Array.from({ length: MIN_FRAGMENT - 1 }).reduce<number>(
+  (power) => Math.imul(power, HASH_BASE),
+  1,
+);
+
+function windowHash(text: string, start: number): number {
+  let hash = 0;
+  for (let index = start; index < start + MIN_FRAGMENT && index < text.length; index += 1) {
+    hash = (Math.imul(hash, HASH_BASE) + text.charCodeAt(index)) | 0;
+  }
+  return hash;
+}
+
+/** The window's hash moved on by one character: `leaving` drops out at the front, `entering` comes in at the end. */
+function rollHash(hash: number, leaving: number, entering: number): number {
+  return (Math.imul((hash - Math.imul(leaving, HASH_LEAVING)) | 0, HASH_BASE) + entering) | 0;
 }
 
 /**
