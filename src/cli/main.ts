@@ -19,6 +19,7 @@ import { removeCommand } from './commands/remove.js';
 import { verifyCommand } from './commands/verify.js';
 import { COMMANDS, didYouMean, flagsOf, quickAnswer } from './help.js';
 import { globalOptions } from './options.js';
+import { isObject } from '../util/strict-json.js';
 
 export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal): Deps => ({
   env,
@@ -32,7 +33,7 @@ export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal
  * tests can run it in-process. Each command hands its report to `io.finish`.
  */
 export function buildParser(io: CommandIO, argv: readonly string[] = []) {
-  return (
+  return withoutHelpCache(
     yargs()
       .scriptName('incap-cert')
       .usage('$0 [command] [options]\n\nKeeps Imperva serving the certificates your ACME client renews.')
@@ -57,8 +58,25 @@ export function buildParser(io: CommandIO, argv: readonly string[] = []) {
         // yargs' own validation errors (YError) are usage errors; anything else came from a command.
         if (error !== undefined && error !== null && error.name !== 'YError') throw error;
         throw new UsageError(usageMessage(message ?? error?.message ?? 'bad command line', argv));
-      })
+      }),
   );
+}
+
+/**
+ * yargs renders a command's whole help text as it starts the command (`cacheHelpMessage`), in case a later failure
+ * shows it. Ours never does (`.help(false)`: help comes from cli/help.ts), and the rendering cost every run about
+ * 10 ms and the Unicode segmenter's data (string-width): it is made a no-op. Reached through yargs' internal
+ * methods, by looking, so that a yargs without them leaves the parser as it was (test/unit/cli-parser.test.ts).
+ */
+export function withoutHelpCache<T extends object>(parser: T): T {
+  const internal: unknown = Reflect.get(parser, 'getInternalMethods');
+  if (typeof internal !== 'function') return parser;
+  const methods: unknown = Reflect.apply(internal, parser, []);
+  const usageOf: unknown = isObject(methods) ? methods.getUsageInstance : undefined;
+  if (typeof usageOf !== 'function') return parser;
+  const usage: unknown = Reflect.apply(usageOf, methods, []);
+  if (isObject(usage) && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+  return parser;
 }
 
 /** yargs' own words, made one line that says what to do (and what was probably meant). */

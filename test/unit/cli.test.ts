@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
-import { main, usageMessage } from '../../src/cli/main.js';
+import { main, usageMessage, withoutHelpCache } from '../../src/cli/main.js';
 import type { Deps } from '../../src/run/context.js';
 import { pushOptions, type PushArgs as PushFlags } from '../../src/cli/commands/push.js';
 import { UsageError } from '../../src/errors.js';
@@ -165,5 +165,45 @@ describe('main, in-process', () => {
     );
     assert.equal(code, 1);
     assert.equal(streams.stderr.text, 'error: internal error: boom with [redacted] inside\n');
+  });
+});
+
+describe('withoutHelpCache', () => {
+  it("stops yargs rendering a command's help as the command starts (nothing shows it)", async () => {
+    const yargs = (await import('yargs')).default;
+    let ran = false;
+    const parser = withoutHelpCache(
+      yargs()
+        .command('go', 'go somewhere', {}, () => {
+          ran = true;
+        })
+        .help(false),
+    );
+    await parser.parseAsync(['go']);
+    assert.equal(ran, true);
+    const usage = (
+      Reflect.apply(Reflect.get(parser, 'getInternalMethods') as () => unknown, parser, []) as {
+        getUsageInstance(): { hasCachedHelpMessage(): boolean };
+      }
+    ).getUsageInstance();
+    assert.equal(usage.hasCachedHelpMessage(), false);
+    // The same parser as yargs leaves it renders and keeps it: this test can tell.
+    const plain = yargs()
+      .command('go', 'go somewhere', {}, () => {})
+      .help(false);
+    await plain.parseAsync(['go']);
+    const plainUsage = (
+      Reflect.apply(Reflect.get(plain, 'getInternalMethods') as () => unknown, plain, []) as {
+        getUsageInstance(): { hasCachedHelpMessage(): boolean };
+      }
+    ).getUsageInstance();
+    assert.equal(plainUsage.hasCachedHelpMessage(), true);
+  });
+
+  it('leaves alone a parser without the internal methods it looks for', () => {
+    const parser = { parse: () => undefined };
+    assert.equal(withoutHelpCache(parser), parser);
+    const odd = { getInternalMethods: () => ({ getUsageInstance: () => null }) };
+    assert.equal(withoutHelpCache(odd), odd);
   });
 });
