@@ -1,6 +1,7 @@
 import { guardStreams } from './log/guard.js';
 import type { HookPlan } from './engine/plan.js';
 import { quickPlan } from './quick.js';
+import { tuneHeap } from './run/heap.js';
 
 /** The signals a run is asked to stop with, and their numbers (the same on every Linux). */
 const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
@@ -40,6 +41,8 @@ export function start(argv: readonly string[]): void {
 
 /** The full command line, loaded only now. */
 function full(argv: readonly string[], plan: HookPlan | undefined): void {
+  // Before the full command line loads: the heap stays small however many sites the run reaches (run/heap.ts).
+  tuneHeap();
   // Asked to stop (SIGTERM from systemd or lego's hook timeout, ^C, a closed terminal): every site not yet delivered
   // is already recorded as owed (intent is written before the first upload); the run records what it finished and
   // exits 128 + the signal's number. A second signal, or a run that cannot settle within a few seconds, ends at once.

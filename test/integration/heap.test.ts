@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { HEAP_FLAGS_V8, tuneHeap } from '../../src/run/heap.js';
+import { CLI, runCommand } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+let world: World | undefined;
+after(() => world?.close());
+
+/** Preloaded into the CLI: the largest the young generation got, in bytes, written to a file at exit. */
+const PROBE = `
+const { getHeapSpaceStatistics } = require('node:v8');
+const { writeFileSync } = require('node:fs');
+let most = 0;
+const look = () => {
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  most = Math.max(most, young ? young.space_size : 0);
+};
+setInterval(look, 2).unref();
+process.on('exit', () => { look(); writeFileSync(process.env.PROBE_OUT, String(most)); });
+`;
+
+describe('the heap of a long run', () => {
+  it('keeps a small young generation while it uploads to hundreds of sites, and says nothing about it', async () => {
+    const ids = Array.from({ length: 400 }, (_, index) => String(5001 + index));
+    world = await createWorld({
+      sites: Object.fromEntries(ids.map((id) => [id, `s${id}.example.com`])),
+      map: { '*.example.com': ids.map(Number) },
+    });
+    const pki = await createPki();
+    const leaf = await issueLeaf(pki, { names: ['*.example.com'] });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const probe = join(world.dir, 'probe.cjs');
+    const out = join(world.dir, 'young.txt');
+    writeFileSync(probe, PROBE);
+    const result = await runCommand(
+      process.execPath,
+      ['--require', probe, CLI, 'push', '--lineage', lineage],
+      {
+        ...world.env,
+        PROBE_OUT: out,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '', 'no V8 warning, nothing else on stderr');
+    assert.equal(world.fake.acceptedUploads().length, 400);
+    const young = Number(readFileSync(out, 'utf8'));
+    if (process.versions.v8.startsWith(HEAP_FLAGS_V8)) {
+      // V8's default lets it double up to 32 MiB (16 per semi-space) within such a run.
+      assert.ok(young <= 4 * 1024 * 1024, `young generation reached ${(young / 1048576).toFixed(1)} MiB`);
+    } else {
+      assert.equal(tuneHeap(process.versions.v8), false, 'left at its defaults on a V8 not checked');
+    }
+  });
+
+  it('is tuned only on the V8 the flags were checked on', () => {
+    assert.equal(tuneHeap('12.4.254.21-node.33'), false);
+    assert.equal(tuneHeap('11.2.214.17'), false);
+  });
+});
