@@ -41,8 +41,6 @@ export function start(argv: readonly string[]): void {
 
 /** The full command line, loaded only now. */
 function full(argv: readonly string[], plan: HookPlan | undefined): void {
-  // Before the full command line loads: the heap stays small however many sites the run reaches (run/heap.ts).
-  tuneHeap();
   // Asked to stop (SIGTERM from systemd or lego's hook timeout, ^C, a closed terminal): every site not yet delivered
   // is already recorded as owed (intent is written before the first upload); the run records what it finished and
   // exits 128 + the signal's number. A second signal, or a run that cannot settle within a few seconds, ends at once.
@@ -57,9 +55,13 @@ function full(argv: readonly string[], plan: HookPlan | undefined): void {
       watchdog = setTimeout(() => process.exit(code), 5_000);
     });
   }
-  // Everything else goes through the full command line, loaded only now.
-  void import('./cli/main.js').then(async ({ main, defaultDeps }) => {
-    process.exitCode = await main(argv, defaultDeps(process.env, stop.signal), undefined, plan);
-    clearTimeout(watchdog);
-  });
+  // Everything else goes through the full command line, loaded only now; first the heap is set to stay small
+  // however many sites the run reaches (run/heap.ts).
+  void import('node:v8')
+    .then((v8) => tuneHeap(v8))
+    .then(() => import('./cli/main.js'))
+    .then(async ({ main, defaultDeps }) => {
+      process.exitCode = await main(argv, defaultDeps(process.env, stop.signal), undefined, plan);
+      clearTimeout(watchdog);
+    });
 }

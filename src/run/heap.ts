@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-
 /**
  * V8's heap heuristics, set for memory rather than throughput, before a run that may make thousands of requests.
  *
@@ -27,10 +25,16 @@ export const HEAP_FLAGS_V8 = '11.3.';
 
 let tuned = false;
 
-/** Sets HEAP_FLAGS once, on the V8 they were checked on; says whether they are set. */
-export function tuneHeap(v8Version: string = process.versions.v8): boolean {
+/**
+ * Sets HEAP_FLAGS once, on the V8 they were checked on; says whether they are set. `v8` is node:v8, passed in so
+ * that a hook run with nothing to upload never loads it.
+ */
+export function tuneHeap(
+  v8: { setFlagsFromString(flag: string): void },
+  v8Version: string = process.versions.v8,
+): boolean {
   if (!v8Version.startsWith(HEAP_FLAGS_V8)) return false;
-  if (!tuned) for (const flag of HEAP_FLAGS) setFlagsFromString(flag);
+  if (!tuned) for (const flag of HEAP_FLAGS) v8.setFlagsFromString(flag);
   tuned = true;
   return true;
 }
