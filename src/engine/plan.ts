@@ -1,4 +1,6 @@
 import {
+  quickLeafNames,
+  readCertificateText,
   readChain,
   withKey,
   type CertificateBundle,
@@ -100,7 +102,7 @@ export function unconfiguredLine(config: Config): string {
 
 /** The one line of a hook run with nothing to upload. */
 export function nothingToUpload(plan: HookPlan): string {
-  return plan.config.placeholders.length > 0 ? unconfiguredLine(plan.config) : noSiteLine(plan.chain.names);
+  return plan.config.placeholders.length > 0 ? unconfiguredLine(plan.config) : noSiteLine(plan.names);
 }
 
 export function noSiteLine(names: readonly string[]): string {
@@ -111,7 +113,8 @@ export function noSiteLine(names: readonly string[]): string {
 export interface HookPlan {
   config: Config;
   source: HookSource;
-  chain: CertificateChain;
+  /** The leaf's DNS names. */
+  names: string[];
   wants: Want[];
 }
 
@@ -128,10 +131,18 @@ export function planHook(
   const source = hookSource(env);
   if (source === undefined) return undefined;
   const config = loadConfig(flags, env, onSecret);
-  const chain = readChain(source.files);
-  // The untouched template: a fresh install stays quiet (one line, exit 0) until it is filled in.
-  if (config.placeholders.length > 0) return { config, source, chain, wants: [] };
-  return { config, source, chain, wants: wantsFor(chain, source.files, config.sites, 'hook') };
+  const text = readCertificateText(source.files);
+  // Most hook runs end here: the certificate maps to no site (or the config is still the template, which stays
+  // quiet, one line and exit 0, until it is filled in), told by the names alone, without OpenSSL.
+  const names = quickLeafNames(source.files, text);
+  if (
+    names !== undefined &&
+    (config.placeholders.length > 0 || planTargets(names, config.sites).length === 0)
+  )
+    return { config, source, names, wants: [] };
+  const chain = readChain(source.files, text);
+  if (config.placeholders.length > 0) return { config, source, names: chain.names, wants: [] };
+  return { config, source, names: chain.names, wants: wantsFor(chain, source.files, config.sites, 'hook') };
 }
 
 /** Reads and checks the key of a certificate that has somewhere to go; what is worth a warning about it. */

@@ -48,3 +48,50 @@ describe('what a run loads', () => {
     assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { ListFormat: 0, Segmenter: 0, TLSSocket: 0 });
   });
 });
+
+describe('a hook run for a certificate mapped to no site', () => {
+  it('reads the names from the DER, without loading node:crypto; a mapped one parses with it', async () => {
+    const own = await createWorld();
+    try {
+      const probe = join(own.dir, 'modules.cjs');
+      const out = join(own.dir, 'modules.json');
+      writeFileSync(
+        probe,
+        "process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify(process.moduleLoadList)));\n",
+      );
+      const pki = await createPki();
+      const unmapped = writeCertbotLineage(
+        join(own.dir, 'le'),
+        'unmapped.example.org',
+        await issueLeaf(pki, { names: ['unmapped.example.org', 'www.unmapped.example.org'] }),
+      );
+      const mapped = writeCertbotLineage(
+        join(own.dir, 'le'),
+        'example.com',
+        await issueLeaf(pki, { names: ['example.com'] }),
+      );
+      const hook = async (lineage: string, args: string[]) => {
+        const result = await runCommand(process.execPath, ['--require', probe, CLI, ...args], {
+          ...own.env,
+          RENEWED_LINEAGE: lineage,
+          PROBE_OUT: out,
+        });
+        return { ...result, modules: JSON.parse(readFileSync(out, 'utf8')) as string[] };
+      };
+      const quiet = await hook(unmapped, []);
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(
+        quiet.stdout,
+        'no Imperva site is mapped to unmapped.example.org, www.unmapped.example.org; nothing to upload\n',
+      );
+      assert.ok(!quiet.modules.includes('NativeModule crypto'), 'node:crypto loaded for an unmapped lineage');
+      const dry = await hook(mapped, ['deploy', '--dry-run']);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /^dry run: would upload example\.com \(ECC, sha256 [0-9a-f]{16}…/);
+      assert.ok(dry.modules.includes('NativeModule crypto'), 'a mapped lineage is parsed with node:crypto');
+      assert.equal(own.fake.acceptedUploads().length, 0);
+    } finally {
+      await own.close();
+    }
+  });
+});
