@@ -100,9 +100,11 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   if (refused !== undefined) log.error(credentialsMessage(refused, config.api.keySource));
   // What the queue owes to sites the map does not name (an explicit push --site-id) is shown too.
   const shown = new Set(rows.map((one) => one.siteId));
+  // One row per key type owed: push --site-id of an RSA and an ECC certificate queues two entries for the site.
+  const owed = new Set<string>();
   for (const entry of entries) {
-    if (shown.has(entry.siteId)) continue;
-    shown.add(entry.siteId);
+    if (shown.has(entry.siteId) || owed.has(siteKey(entry.siteId, entry.authType))) continue;
+    owed.add(siteKey(entry.siteId, entry.authType));
     rows.push({
       siteId: entry.siteId,
       names: entry.names,
@@ -115,7 +117,8 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
     });
   }
   if (options.live === true) {
-    const probed = wants.filter((want) => shown.has(want.siteId));
+    const listed = new Set(rows.map((one) => one.siteId));
+    const probed = wants.filter((want) => listed.has(want.siteId));
     const edges = await probeAll(probed, ctx, undefined);
     const rowOf = firstByKey(
       rows.filter((one) => one.keyType !== null),
