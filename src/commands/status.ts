@@ -11,6 +11,7 @@ import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
+import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { mapPool } from '../util/pool.js';
 import { formatTable } from '../util/table.js';
 import { probeAll } from './verify.js';
@@ -74,8 +75,11 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   const view = new ImpervaView(await ctx.client(), log);
   const sites = [...mappedSites(config.sites)];
   let refused: ApiError | undefined;
+  // Looked up by site once: a scan of every site's wants or entries per site is quadratic at thousands of sites.
+  const wantsOf = groupByKey(wants, (want) => want.siteId);
+  const entriesOf = groupByKey(entries, (entry) => entry.siteId);
   const perSite = await mapPool(sites, config.concurrency, async ([siteId, names]) => {
-    const local = wants.filter((want) => want.siteId === siteId);
+    const local = wantsOf.get(siteId) ?? [];
     let held: Held | undefined;
     let problem: string | undefined;
     try {
@@ -86,7 +90,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
       if (isCredentialsError(error)) refused ??= error;
     }
     const rows = (local.length === 0 ? [undefined] : local).map((want) =>
-      row(siteId, names, want, held, problem, entries, ctx),
+      row(siteId, names, want, held, problem, entriesOf.get(siteId) ?? [], ctx),
     );
     warnLeftover(siteId, names, local, held, log);
     return rows;
@@ -95,8 +99,12 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   // Refused credentials are one error on stderr, once, naming where the key came from; not only a table of "error".
   if (refused !== undefined) log.error(credentialsMessage(refused, config.api.keySource));
   // What the queue owes to sites the map does not name (an explicit push --site-id) is shown too.
+  const shown = new Set(rows.map((one) => one.siteId));
+  // One row per key type owed: push --site-id of an RSA and an ECC certificate queues two entries for the site.
+  const owed = new Set<string>();
   for (const entry of entries) {
-    if (rows.some((one) => one.siteId === entry.siteId)) continue;
+    if (shown.has(entry.siteId) || owed.has(siteKey(entry.siteId, entry.authType))) continue;
+    owed.add(siteKey(entry.siteId, entry.authType));
     rows.push({
       siteId: entry.siteId,
       names: entry.names,
@@ -109,12 +117,15 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
     });
   }
   if (options.live === true) {
-    const probed = wants.filter((want) => rows.some((one) => one.siteId === want.siteId));
+    const listed = new Set(rows.map((one) => one.siteId));
+    const probed = wants.filter((want) => listed.has(want.siteId));
     const edges = await probeAll(probed, ctx, undefined);
+    const rowOf = firstByKey(
+      rows.filter((one) => one.keyType !== null),
+      (one) => siteKey(one.siteId, one.keyType ?? ''),
+    );
     for (const edge of edges) {
-      const one = rows.find(
-        (candidate) => candidate.siteId === edge.siteId && candidate.keyType === edge.keyType,
-      );
+      const one = rowOf.get(siteKey(edge.siteId, edge.keyType));
       if (one !== undefined) {
         one.edge = { state: edge.state, detail: edge.detail, notAfter: edge.served?.notAfter ?? null };
       }
@@ -184,13 +195,12 @@ function row(
   want: Want | undefined,
   held: Held | undefined,
   problem: string | undefined,
+  /** The queue's entries for this site. */
   entries: readonly QueueEntry[],
   ctx: RunContext,
 ): SiteStatusRow {
   const keyType = want?.chain.keyType ?? null;
-  const entry = entries.find(
-    (candidate) => candidate.siteId === siteId && (keyType === null || candidate.authType === keyType),
-  );
+  const entry = entries.find((candidate) => keyType === null || candidate.authType === keyType);
   const out: SiteStatusRow = {
     siteId,
     names,

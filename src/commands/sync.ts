@@ -7,6 +7,7 @@ import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { readLocal, warnUncovered } from '../sources/local.js';
 import { Queue, type QueueEntry } from '../state/queue.js';
+import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { probeAll, verify, type EdgeRow } from './verify.js';
 
 export interface SyncOptions {
@@ -49,11 +50,16 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   // A lineage or source that could not be read may be of either key type: pruning waits for a run that read them all.
   const { wants, unreadable: unread } = readLocal(liveDir, config, log);
   const unmapped: QueueEntry[] = [];
+  // Every lookup by site and key type below is made once: loops over thousands of sites must not scan them all.
+  const wanted = new Set(wants.map(wantKey));
   for (const entry of entries) {
-    if (wants.some((want) => want.siteId === entry.siteId && want.chain.keyType === entry.authType)) continue;
+    if (wanted.has(entryKey(entry))) continue;
     const want = queuedWant(entry, ctx, report);
     if (want === 'unmapped') unmapped.push(entry);
-    else if (want !== undefined) wants.push(want);
+    else if (want !== undefined) {
+      wants.push(want);
+      wanted.add(wantKey(want));
+    }
   }
   if (unmapped.length > 0) await dropUnmapped(queue, unmapped, ctx);
   report.unhealthy = warnUncovered(liveDir, config, wants, log);
@@ -64,8 +70,9 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
 
   // Where the last run stopped comes first: what its deadline deferred (oldest first), then what else is owed, then
   // the rest. Over successive runs every site is reached; none starves behind the others.
+  const entryOf = firstByKey(entries, entryKey);
   const rank = (want: Want) => {
-    const entry = entries.find((one) => one.siteId === want.siteId && one.authType === want.chain.keyType);
+    const entry = entryOf.get(wantKey(want));
     if (entry === undefined) return [2, 0] as const;
     return [entry.state === 'deferred' ? 0 : 1, Date.parse(entry.since)] as const;
   };
@@ -93,16 +100,14 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
       (failed > 0 ? ` (queued in ${config.stateDir})` : '') +
       (deferred > 0 ? `, ${deferred} deferred to the next sync (the run's deadline came first)` : ''),
   );
-  if (deferred > 0) outcome.unhealthy ||= deferredTooLong(outcome, entries, ctx);
+  if (deferred > 0) outcome.unhealthy ||= deferredTooLong(outcome, entryOf, ctx);
 
-  const reconciled = ordered.filter((want) =>
-    outcome.sites.some(
-      (site) =>
-        site.siteId === want.siteId &&
-        site.keyType === want.chain.keyType &&
-        (site.action === 'uploaded' || site.action === 'current'),
-    ),
+  const delivered = new Set(
+    outcome.sites
+      .filter((site) => site.action === 'uploaded' || site.action === 'current')
+      .map((site) => siteKey(site.siteId, site.keyType)),
   );
+  const reconciled = ordered.filter((want) => delivered.has(wantKey(want)));
   const pruning = { reconciled, mine: ordered, unread };
   if (options.verify === true) {
     const edges = await verify({ liveDir, waitSeconds: options.waitSeconds, wants: reconciled }, ctx);
@@ -116,10 +121,14 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
 }
 
 /** A site the deadline has kept deferring for more than a day: said, and the run fails. */
-function deferredTooLong(outcome: Report, entries: readonly QueueEntry[], ctx: RunContext): boolean {
+function deferredTooLong(
+  outcome: Report,
+  entryOf: ReadonlyMap<string, QueueEntry>,
+  ctx: RunContext,
+): boolean {
   let late = false;
   for (const site of outcome.sites.filter((one) => one.action === 'deferred')) {
-    const entry = entries.find((one) => one.siteId === site.siteId && one.authType === site.keyType);
+    const entry = entryOf.get(siteKey(site.siteId, site.keyType));
     if (entry?.state !== 'deferred' || ctx.now().getTime() - Date.parse(entry.since) <= DEFERRED_TOO_LONG_MS)
       continue;
     ctx.log.error(
@@ -153,21 +162,18 @@ async function prune(
     ctx.log.info('not removing any other key type: a certificate on this host could not be read (see above)');
     return;
   }
-  const bySite = new Map<string, Want[]>();
-  for (const want of wants.reconciled) bySite.set(want.siteId, [...(bySite.get(want.siteId) ?? []), want]);
+  const bySite = groupByKey(wants.reconciled, (want) => want.siteId);
+  const ours = new Set(wants.mine.map(wantKey));
+  const servedOf = (rows: readonly EdgeRow[]) =>
+    new Set(rows.filter((row) => row.state === 'served').map((row) => siteKey(row.siteId, row.keyType)));
+  const servedEverywhere = edges === undefined ? undefined : servedOf(edges);
   for (const [siteId, mine] of bySite) {
     const held = await view.held(siteId).catch(() => undefined);
     if (held?.source !== 'v3') continue;
-    const others = held.certificates.filter(
-      (entry) => !wants.mine.some((want) => want.siteId === siteId && want.chain.keyType === entry.keyType),
-    );
+    const others = held.certificates.filter((entry) => !ours.has(siteKey(siteId, entry.keyType)));
     if (others.length === 0) continue;
-    const seen = edges ?? (await probeAll(mine, ctx, undefined));
-    const served = mine.every((want) =>
-      seen.some(
-        (row) => row.siteId === siteId && row.keyType === want.chain.keyType && row.state === 'served',
-      ),
-    );
+    const seen = servedEverywhere ?? servedOf(await probeAll(mine, ctx, undefined));
+    const served = mine.every((want) => seen.has(wantKey(want)));
     const names = mine[0]?.names.join(', ') ?? '';
     if (!served) {
       ctx.log.info(
@@ -227,12 +233,19 @@ async function dropUnmapped(queue: Queue, unmapped: readonly QueueEntry[], ctx: 
     );
   }
   if (ctx.dryRun) return;
+  const gone = new Set(unmapped.map(entryKey));
   try {
-    await queue.remove((entry) =>
-      unmapped.some((gone) => gone.siteId === entry.siteId && gone.authType === entry.authType),
-    );
+    await queue.remove((entry) => gone.has(entryKey(entry)));
   } catch (error) {
     if (!(error instanceof StateError)) throw error;
     ctx.log.error(error.message);
   }
+}
+
+function wantKey(want: Want): string {
+  return siteKey(want.siteId, want.chain.keyType);
+}
+
+function entryKey(entry: QueueEntry): string {
+  return siteKey(entry.siteId, entry.authType);
 }

@@ -33,7 +33,9 @@ export class Redactor {
   addSecret(secret: string | undefined): void {
     if (secret === undefined || secret.length < 4) return;
     this.add(secret);
-    this.add(encodeURIComponent(secret));
+    // A string with a lone surrogate (a config's "\ud800") has no URL-encoded form, and so is never sent as one;
+    // encodeURIComponent throws on it, which would end the run before the config's check could name the field.
+    if (isWellFormed(secret)) this.add(encodeURIComponent(secret));
     for (const form of base64Forms(Buffer.from(secret))) this.add(form);
   }
 
@@ -152,4 +154,9 @@ function base64Forms(bytes: Buffer): string[] {
     forms.push(base64, encodeURIComponent(base64), bytes.subarray(skip).toString('base64url'));
   }
   return forms;
+}
+
+/** Whether `text` holds no lone surrogate (String.prototype.isWellFormed, which Node 20's TypeScript lib lacks). */
+function isWellFormed(text: string): boolean {
+  return !/\p{Surrogate}/u.test(text);
 }

@@ -56,8 +56,9 @@ export function warnUncovered(
     );
     found = true;
   }
+  const covered = new Set(wants.map((want) => want.siteId));
   for (const [siteId, names] of mapped) {
-    if (wants.some((want) => want.siteId === siteId)) continue;
+    if (covered.has(siteId)) continue;
     log.warn(
       `site ${siteId} (${names.join(', ')}): no certificate on this host covers it; nothing keeps it current`,
     );

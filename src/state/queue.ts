@@ -359,8 +359,11 @@ export class Queue {
     const temp = join(folder, `.queue.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(temp, 'wx', 0o600);
     try {
+      // writeFile, not write: on a disk that fills up part way through, write(2) writes what fits and says so
+      // without an error (a short write); writeFile writes the rest, which then fails. A piece cut short and renamed
+      // over queue.json would lose every entry after it. Each writeFile goes on from where the last one ended.
       if (typeof text === 'string') await handle.writeFile(text);
-      else for (const piece of batched(text, WRITE_BATCH)) await handle.write(piece);
+      else for (const piece of batched(text, WRITE_BATCH)) await handle.writeFile(piece);
       await handle.sync();
     } catch (error) {
       // A full disk: leave no temp file behind (each run would add one, and none would ever go).

@@ -1,0 +1,103 @@
+/**
+ * Attack: loops over sites that scan every site (a find or some over all wants, entries or rows, per site). Each is
+ * quadratic: millions of comparisons per run at Imperva's scale (issue 11), in status and in the daily sync.
+ * Measured without a clock: a probe preloaded into the built CLI counts the elements that Array search methods
+ * visit (the callbacks of some/find/findIndex/filter/every, the length of includes/indexOf). Twice the sites must
+ * cost about twice the visits (got, winston and the engine do a fixed amount per request), never four times.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Queue } from '../../src/state/queue.js';
+import { CLI, runCommand, tempDir } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+const PROBE = `
+const { writeFileSync } = require('node:fs');
+let visited = 0;
+for (const name of ['some', 'find', 'findIndex', 'filter', 'every']) {
+  const real = Array.prototype[name];
+  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (fn, self) {
+    return real.call(this, function (...args) { visited += 1; return fn.apply(self, args); });
+  } });
+}
+for (const name of ['includes', 'indexOf']) {
+  const real = Array.prototype[name];
+  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (...args) {
+    visited += this.length;
+    return real.apply(this, args);
+  } });
+}
+process.on('exit', () => writeFileSync(process.env.PROBE_OUT, String(visited)));
+`;
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+const worlds: World[] = [];
+let probe: string;
+before(() => {
+  probe = join(tempDir(), 'probe.cjs');
+  writeFileSync(probe, PROBE);
+});
+after(() => Promise.all(worlds.map((world) => world.close())));
+
+/** The visits of `status` (with nothing yet uploaded) and `sync`, for `count` sites each queued and mapped. */
+async function visits(count: number): Promise<{ status: number; sync: number }> {
+  const ids = Array.from({ length: count }, (_, index) => String(5001 + index));
+  const nameOf = (id: string) => `s${id}.example.com`;
+  const world = await createWorld({
+    sites: Object.fromEntries(ids.map((id) => [id, nameOf(id)])),
+    map: Object.fromEntries(ids.map((id) => [nameOf(id), Number(id)])),
+  });
+  worlds.push(world);
+  const leaf = await issueLeaf(await createPki(), { names: ids.map(nameOf) });
+  const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+  // Every site owed from an earlier run: the queue is as large as the map.
+  await new Queue(world.stateDir, quiet).settle(
+    ids.map((id) => ({
+      siteId: id,
+      authType: 'ECC' as const,
+      names: [nameOf(id)],
+      source: { cert: join(lineage, 'fullchain.pem'), key: join(lineage, 'privkey.pem'), lineage },
+      fingerprint: 'ab',
+      notAfter: new Date('2026-01-01T00:00:00Z'),
+      error: 'HTTP 503',
+      attempts: 1,
+    })),
+    [],
+  );
+  const run = async (command: string) => {
+    const out = join(world.dir, `${command}.visits`);
+    const result = await runCommand(
+      process.execPath,
+      ['--require', probe, CLI, command, '--live-dir', join(world.dir, 'le', 'live')],
+      { ...world.env, PROBE_OUT: out },
+    );
+    return { result, visited: Number(readFileSync(out, 'utf8')) };
+  };
+  const status = await run('status');
+  assert.equal(
+    status.result.code,
+    1,
+    `status: every site is missing its certificate\n${status.result.stderr}`,
+  );
+  const sync = await run('sync');
+  assert.equal(sync.result.code, 0, sync.result.stderr);
+  assert.equal(world.fake.acceptedUploads().length, count, 'sync uploaded to every site');
+  return { status: status.visited, sync: sync.visited };
+}
+
+describe('loops over sites', () => {
+  it('status and sync over twice the sites visit about twice the elements, not four times', async () => {
+    const small = await visits(150);
+    const large = await visits(300);
+    for (const command of ['status', 'sync'] as const) {
+      const ratio = large[command] / small[command];
+      assert.ok(
+        ratio < 2.5,
+        `${command}: ${small[command]} visits for 150 sites, ${large[command]} for 300 (x${ratio.toFixed(2)})`,
+      );
+    }
+  });
+});
