@@ -25,13 +25,13 @@ export function leafNamesFromPem(text: string): string[] | undefined {
   }
   const leaf = leaves.length === 1 ? leaves[0] : undefined;
   if (leaf === undefined || !leaf.knownKey || leaf.dnsNames.length === 0) return undefined;
-  const names: string[] = [];
+  const names = new Set<string>();
   for (const raw of leaf.dnsNames) {
     if (!/^[A-Za-z0-9*._-]+$/.test(raw)) return undefined;
     const name = normalizeName(raw);
-    if (name !== undefined && !names.includes(name)) names.push(name);
+    if (name !== undefined) names.add(name);
   }
-  return names.length > 0 ? names : undefined;
+  return names.size > 0 ? [...names] : undefined;
 }
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g;

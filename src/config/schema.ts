@@ -204,7 +204,7 @@ const Sites = v.pipe(
             : [entry, { type: 'array', origin: 'value', input: list, key: index, value: list[index] }],
       });
     };
-    const map = new Map<string, string[]>();
+    const map = new Map<string, Set<string>>();
     for (const [name, value] of Object.entries(sites)) {
       const normal = normalizeName(name);
       if (normal === undefined) at(NOT_A_NAME, name);
@@ -217,15 +217,14 @@ const Sites = v.pipe(
         });
       } else if (!isSiteId(value)) at(`${SITE_ID}, or a list of them`, name);
       if (normal === undefined) continue;
-      const ids = map.get(normal) ?? [];
-      for (const siteId of list) {
-        if (!isSiteId(siteId)) continue;
-        const canonical = normalizeSiteId(siteId);
-        if (!ids.includes(canonical)) ids.push(canonical);
-      }
+      // A Set per name: a wildcard may list thousands of site ids, and includes() per id was quadratic.
+      const ids = map.get(normal) ?? new Set<string>();
+      for (const siteId of list) if (isSiteId(siteId)) ids.add(normalizeSiteId(siteId));
       map.set(normal, ids);
     }
-    return dataset.issues === undefined ? map : NEVER;
+    return dataset.issues === undefined
+      ? new Map([...map].map(([name, ids]) => [name, [...ids]] as const))
+      : NEVER;
   }),
 );
 

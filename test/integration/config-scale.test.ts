@@ -1,0 +1,67 @@
+/**
+ * The config's site map at Imperva's scale: one wildcard listing thousands of site ids is read in time linear in
+ * them. Without a clock: a probe preloaded into the built CLI counts the elements Array search methods visit (as in
+ * attack3-sites-scale.test.ts); twice the ids must cost about twice the visits, never four times.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CLI, newApiKey, runCommand, tempDir, writeConfig } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
+
+const PROBE = `
+const { writeFileSync } = require('node:fs');
+let visited = 0;
+for (const name of ['some', 'find', 'findIndex', 'filter', 'every']) {
+  const real = Array.prototype[name];
+  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (fn, self) {
+    return real.call(this, function (...args) { visited += 1; return fn.apply(self, args); });
+  } });
+}
+for (const name of ['includes', 'indexOf']) {
+  const real = Array.prototype[name];
+  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (...args) {
+    visited += this.length;
+    return real.apply(this, args);
+  } });
+}
+process.on('exit', () => writeFileSync(process.env.PROBE_OUT, String(visited)));
+`;
+
+describe('a site map with thousands of ids under one name', () => {
+  it('is read in time linear in the ids (a mapped dry run, 1,500 then 3,000 ids)', async () => {
+    const dir = tempDir();
+    const probe = join(dir, 'probe.cjs');
+    writeFileSync(probe, PROBE);
+    const leaf = await issueLeaf(await createPki(), { names: ['*.example.com'] });
+    const lineage = writeCertbotLineage(join(dir, 'le'), 'example.com', leaf);
+    const visits = async (count: number) => {
+      const ids = Array.from({ length: count }, (_, index) => 100001 + index);
+      // Each id twice: the map keeps one of each.
+      const config = writeConfig(tempDir(), {
+        api: { id: '12345', key: newApiKey(), baseUrl: 'https://my.imperva.com' },
+        sites: { '*.example.com': [...ids, ...ids] },
+        stateDir: join(dir, 'state'),
+      });
+      const out = join(dir, `visits-${count}`);
+      const result = await runCommand(process.execPath, ['--require', probe, CLI, 'deploy', '--dry-run'], {
+        INCAP_CERT_CONFIG: config,
+        RENEWED_LINEAGE: lineage,
+        PROBE_OUT: out,
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(
+        result.stdout.split('\n').filter((line) => line.startsWith('dry run: would upload')).length,
+        count,
+      );
+      return Number(readFileSync(out, 'utf8'));
+    };
+    const small = await visits(1500);
+    const large = await visits(3000);
+    assert.ok(
+      large / small < 2.5,
+      `twice the ids cost ${(large / small).toFixed(2)}x the visits (${small} → ${large})`,
+    );
+  });
+});
