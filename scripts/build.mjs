@@ -61,11 +61,15 @@ PATCHES.push({
     ],
   ],
 });
+/** How many files each patch was applied to, over all bundles: one that matched no file fails the build below. */
+const applied = new Map(PATCHES.map((patch) => [patch, 0]));
 const patched = {
   name: 'patched',
   setup(plugin) {
-    for (const { file, replace } of PATCHES) {
+    for (const patch of PATCHES) {
+      const { file, replace } = patch;
       plugin.onLoad({ filter: file }, ({ path }) => {
+        applied.set(patch, (applied.get(patch) ?? 0) + 1);
         let text = readFileSync(path, 'utf8');
         for (const [from, to] of replace) {
           if (!text.includes(from)) throw new Error(`build patch: ${path} no longer holds: ${from}`);
@@ -98,5 +102,12 @@ const [, , sea] = await Promise.all([
     plugins: [patched],
   }),
 ]);
+// A dependency that moved the patched code elsewhere (or was dropped) leaves a patch that matched nothing.
+for (const [patch, count] of applied) {
+  if (count === 0)
+    throw new Error(
+      `build patch: no bundled file matches ${patch.file}; update PATCHES in scripts/build.mjs`,
+    );
+}
 // What the single executable bundles, for the Debian package's copyright file (scripts/deb.ts).
 writeFileSync('dist/sea/meta.json', JSON.stringify(sea.metafile));
