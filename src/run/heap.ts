@@ -10,7 +10,8 @@
  *   doubling to 16; a young collection of a few dead requests is cheap.
  * - heap-growing-percent=30: after a full collection the old generation may grow 30 % over what was live before
  *   the next one starts, rather than up to 4×.
- * Measured by scripts/bench.ts (peak memory, CPU per upload).
+ * Measured by scripts/bench.ts (peak memory, CPU per upload). An operator who starts node with a flag of their own
+ * for either part (its command line or NODE_OPTIONS) keeps theirs.
  *
  * Node documents that V8 flags set after start-up may do nothing or worse. These two are plain numbers V8 reads
  * each time it decides (growing the young generation; setting the old generation's limit after a full
@@ -20,21 +21,35 @@
  */
 export const HEAP_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=30'] as const;
 
+/** Each flag, and the flags by which an operator who sized that part of the heap says so (theirs stand). */
+const OPERATOR_SAYS: Record<(typeof HEAP_FLAGS)[number], RegExp> = {
+  '--semi-space-growth-factor=1':
+    /^--(?:semi[-_]space[-_]growth[-_]factor|(?:max|min)[-_]semi[-_]space[-_]size)\b/,
+  '--heap-growing-percent=30': /^--heap[-_]growing[-_]percent\b/,
+};
+
 /** The V8 the flags were checked on (process.versions.v8 starts with it). */
 export const HEAP_FLAGS_V8 = '11.3.';
 
-let tuned = false;
+/** The flags node was started with: its command line, then NODE_OPTIONS. */
+function operatorFlags(): string[] {
+  return [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter(
+    (flag) => flag !== '',
+  );
+}
 
 /**
- * Sets HEAP_FLAGS once, on the V8 they were checked on; says whether they are set. `v8` is node:v8, passed in so
- * that a hook run with nothing to upload never loads it.
+ * Sets HEAP_FLAGS, on the V8 they were checked on, except where the operator started node with a flag of their own
+ * for that part of the heap; returns the flags set. `v8` is node:v8, passed in so that a hook run with nothing to
+ * upload never loads it.
  */
 export function tuneHeap(
   v8: { setFlagsFromString(flag: string): void },
   v8Version: string = process.versions.v8,
-): boolean {
-  if (!v8Version.startsWith(HEAP_FLAGS_V8)) return false;
-  if (!tuned) for (const flag of HEAP_FLAGS) v8.setFlagsFromString(flag);
-  tuned = true;
-  return true;
+  given: readonly string[] = operatorFlags(),
+): string[] {
+  if (!v8Version.startsWith(HEAP_FLAGS_V8)) return [];
+  const set = HEAP_FLAGS.filter((flag) => !given.some((theirs) => OPERATOR_SAYS[flag].test(theirs)));
+  for (const flag of set) v8.setFlagsFromString(flag);
+  return set;
 }

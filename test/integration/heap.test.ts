@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as v8 from 'node:v8';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HEAP_FLAGS_V8, tuneHeap } from '../../src/run/heap.js';
+import { HEAP_FLAGS, HEAP_FLAGS_V8, tuneHeap } from '../../src/run/heap.js';
 import { CLI, runCommand } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
@@ -53,15 +53,34 @@ describe('the heap of a long run', () => {
       // V8's default lets it double up to 32 MiB (16 per semi-space) within such a run.
       assert.ok(young <= 4 * 1024 * 1024, `young generation reached ${(young / 1048576).toFixed(1)} MiB`);
     } else {
-      assert.equal(tuneHeap(v8, process.versions.v8), false, 'left at its defaults on a V8 not checked');
+      assert.deepEqual(tuneHeap(v8, process.versions.v8), [], 'left at its defaults on a V8 not checked');
     }
   });
 
   it('is tuned only on the V8 the flags were checked on', () => {
     const set: string[] = [];
     const record = { setFlagsFromString: (flag: string) => set.push(flag) };
-    assert.equal(tuneHeap(record, '12.4.254.21-node.33'), false);
-    assert.equal(tuneHeap(record, '11.2.214.17'), false);
+    assert.deepEqual(tuneHeap(record, '12.4.254.21-node.33', []), []);
+    assert.deepEqual(tuneHeap(record, '11.2.214.17', []), []);
     assert.deepEqual(set, []);
+    assert.deepEqual(tuneHeap(record, '11.3.244.8-node.33', []), [...HEAP_FLAGS]);
+  });
+
+  it('leaves alone what the operator set when starting node (its command line or NODE_OPTIONS)', () => {
+    const set: string[] = [];
+    const record = { setFlagsFromString: (flag: string) => set.push(flag) };
+    assert.deepEqual(tuneHeap(record, '11.3.244.8', ['--max-semi-space-size=8']), [
+      '--heap-growing-percent=30',
+    ]);
+    assert.deepEqual(tuneHeap(record, '11.3.244.8', ['--heap_growing_percent=50']), [
+      '--semi-space-growth-factor=1',
+    ]);
+    assert.deepEqual(
+      tuneHeap(record, '11.3.244.8', ['--semi-space-growth-factor=4', '--heap-growing-percent=10']),
+      [],
+    );
+    assert.deepEqual(tuneHeap(record, '11.3.244.8', ['--max-old-space-size=64', '--expose-gc']), [
+      ...HEAP_FLAGS,
+    ]);
   });
 });
