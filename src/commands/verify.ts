@@ -11,6 +11,7 @@ import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
 import { mapPool } from '../util/pool.js';
+import { onAbort } from '../util/abort.js';
 
 export interface VerifyOptions {
   liveDir: string | undefined;
@@ -117,7 +118,16 @@ export async function probeAll(
       `verify: ${wants.length - pending.length} of ${wants.length} served; waiting for ${pending.length} more ` +
         `(${Math.ceil(left / 1000)} s left, round ${round})`,
     );
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
+    // A stop (SIGTERM, ^C) ends the wait at once: the run reports what it saw rather than being cut off.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(POLL_MS, left));
+      const stopWatching = onAbort(ctx.signal, done);
+      function done(): void {
+        clearTimeout(timer);
+        stopWatching();
+        resolve();
+      }
+    });
   }
   return wants.map((want) => rows.get(want) as EdgeRow);
 }
