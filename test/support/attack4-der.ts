@@ -2,7 +2,7 @@
  * A small DER writer for attack tests: certificates built byte by byte (any version, any extensions, duplicates,
  * odd encodings), signed with node:crypto so that OpenSSL's issuer checks see real signatures.
  */
-import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 
 export function tlv(tag: number, ...content: Buffer[]): Buffer {
   const body = Buffer.concat(content);
@@ -168,8 +168,5 @@ export function pem(der: Buffer, label = 'CERTIFICATE'): string {
 }
 
 export function keyPem(key: KeyObject): string {
-  return createPrivateKey(key.export({ type: 'pkcs8', format: 'pem' })).export({
-    type: 'pkcs8',
-    format: 'pem',
-  }) as string;
+  return key.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
