@@ -121,7 +121,7 @@ export interface CertOptions {
   signer: KeyObject;
   extensions?: Buffer[] | undefined;
   /** undefined: v3 ([0] INTEGER 2); null: no version field (v1). */
-  version?: number | null;
+  version?: number | null | undefined;
   serial?: number;
   notBefore?: Date;
   notAfter?: Date;
