@@ -132,8 +132,23 @@ export function readChain(
     fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
     serial: leaf.serialNumber.toLowerCase(),
     notAfter: new Date(leaf.validTo),
-    keyType: keyTypeOf(leaf.publicKey, files.cert, 'certificate'),
+    keyType: keyTypeOf(publicKeyOf(leaf, files.cert), files.cert, 'certificate'),
   };
+}
+
+/**
+ * The leaf's public key. OpenSSL loads a certificate whose key it cannot decode (an EC point off its curve, an
+ * unknown curve, a malformed RSA key) and fails only when the key is asked for: a certificate problem (exit 3), not
+ * a crash with OpenSSL's message.
+ */
+function publicKeyOf(leaf: X509Certificate, file: string): KeyObject {
+  try {
+    return leaf.publicKey;
+  } catch {
+    throw new CertificateError(
+      `certificate ${file} holds a public key that does not parse; Imperva takes RSA or ECDSA keys only`,
+    );
+  }
 }
 
 /** The certificate file's text (latin1: PEM is ASCII), read with readPemFile's checks. */
