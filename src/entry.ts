@@ -1,3 +1,4 @@
+import { writeDirect } from './log/direct.js';
 import { guardStreams } from './log/guard.js';
 import type { HookPlan } from './engine/plan.js';
 import { quickPlan } from './quick.js';
@@ -8,10 +9,6 @@ const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
 /** Everything but `--version`: see src/cli.ts. */
 export function start(argv: readonly string[]): void {
-  // Output that cannot be written (a reader gone, stdout or stderr closed or full) is not a failure of ours: stop
-  // writing, keep the exit code, print no stack trace.
-  guardStreams();
-
   // Help is rendered from the option definitions (src/cli/help.ts), loaded only when asked for: a hook run never
   // pays for it.
   if (
@@ -21,6 +18,7 @@ export function start(argv: readonly string[]): void {
     argv.includes('help') ||
     argv.includes('completion')
   ) {
+    guardStreams();
     void import('./cli/help.js').then(({ quickAnswer }) => {
       const answer = quickAnswer(argv);
       if (answer === undefined) return full(argv, undefined);
@@ -30,9 +28,10 @@ export function start(argv: readonly string[]): void {
     });
     return;
   }
+  // Written straight to the descriptors (log/direct.ts): a run that ends here never loads node:stream.
   const quick = quickPlan(argv, process.env, {
-    out: (line) => process.stdout.write(line),
-    err: (line) => process.stderr.write(line),
+    out: (line) => writeDirect(1, line),
+    err: (line) => writeDirect(2, line),
     now: () => new Date(),
   });
   if (quick !== undefined && 'code' in quick) process.exitCode = quick.code;
@@ -41,6 +40,9 @@ export function start(argv: readonly string[]): void {
 
 /** The full command line, loaded only now. */
 function full(argv: readonly string[], plan: HookPlan | undefined): void {
+  // Output that cannot be written (a reader gone, stdout or stderr closed or full) is not a failure of ours: stop
+  // writing, keep the exit code, print no stack trace.
+  guardStreams();
   // Asked to stop (SIGTERM from systemd or lego's hook timeout, ^C, a closed terminal): every site not yet delivered
   // is already recorded as owed (intent is written before the first upload); the run records what it finished and
   // exits 128 + the signal's number. A second signal, or a run that cannot settle within a few seconds, ends at once.

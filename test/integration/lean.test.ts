@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, runCommand } from '../support/harness.js';
+import { CLI, ROOT, runCommand } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -85,6 +85,12 @@ describe('a hook run for a certificate mapped to no site', () => {
         'no Imperva site is mapped to unmapped.example.org, www.unmapped.example.org; nothing to upload\n',
       );
       assert.ok(!quiet.modules.includes('NativeModule crypto'), 'node:crypto loaded for an unmapped lineage');
+      // Its one line goes straight to the descriptor: process.stdout would load node:stream and node:net.
+      assert.ok(!quiet.modules.includes('NativeModule stream'), 'node:stream loaded for an unmapped lineage');
+      const version = await hook(unmapped, ['--version']);
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      assert.equal(version.stdout, `${pkg.version}\n`);
+      assert.ok(!version.modules.includes('NativeModule stream'), 'node:stream loaded for --version');
       const dry = await hook(mapped, ['deploy', '--dry-run']);
       assert.equal(dry.code, 0, dry.stderr);
       assert.match(dry.stdout, /^dry run: would upload example\.com \(ECC, sha256 [0-9a-f]{16}…/);
