@@ -179,6 +179,17 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   };
 }
 
+/**
+ * What the queue owes a site: a failure's attempts since the first, or a site still pending — deferred by a sync's
+ * deadline, or about to be uploaded by a run that has not settled (or was killed).
+ */
+function queuedCell(queued: NonNullable<SiteStatusRow['queued']>): string {
+  const since = queued.firstFailure.replace(/\.\d{3}Z$/, 'Z');
+  if (queued.state === 'failed')
+    return `${queued.attempts} attempt${queued.attempts === 1 ? '' : 's'} since ${since}`;
+  return `pending (${queued.state}) since ${since}`;
+}
+
 function queuedOf(entry: QueueEntry): NonNullable<SiteStatusRow['queued']> {
   return {
     lastError: entry.lastError,
@@ -258,14 +269,14 @@ export function statusTable(rows: readonly SiteStatusRow[]): string[] {
     one.imperva.error !== null ? 'error' : (one.imperva.expirationDate?.slice(0, 10) ?? 'none'),
     one.state + (one.state === 'expiring' && one.daysLeft !== null ? ` (${one.daysLeft} d left)` : ''),
     ...(live ? [one.edge?.state ?? '-'] : []),
-    one.queued === null
-      ? '-'
-      : `${one.queued.attempts} attempt${one.queued.attempts === 1 ? '' : 's'} since ${one.queued.firstFailure.replace(/\.\d{3}Z$/, 'Z')}`,
+    one.queued === null ? '-' : queuedCell(one.queued),
   ]);
   const header = ['SITE', 'NAMES', 'LOCAL', 'IMPERVA', 'STATE', ...(live ? ['EDGE'] : []), 'QUEUED'];
   const problems = rows.flatMap((one) => [
     ...(one.imperva.error === null ? [] : [`site ${one.siteId}: ${one.imperva.error}`]),
-    ...(one.queued === null ? [] : [`site ${one.siteId}: queued: ${one.queued.lastError}`]),
+    ...(one.queued === null || one.queued.lastError === ''
+      ? []
+      : [`site ${one.siteId}: queued: ${one.queued.lastError}`]),
     ...(one.edge === undefined || one.edge.state === 'served'
       ? []
       : [`site ${one.siteId} ${one.keyType ?? ''}: edge ${one.edge.state}: ${one.edge.detail}`]),

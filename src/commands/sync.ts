@@ -19,9 +19,6 @@ export interface SyncOptions {
   waitSeconds?: number | undefined;
 }
 
-/** A site deferred for longer than this by runs that kept reaching their deadline is a failure, not a delay. */
-const DEFERRED_TOO_LONG_MS = 86_400_000;
-
 /**
  * Reconciles what Imperva serves with what is on disk. For every mapped site and key type: the newest certificate
  * that covers it in the live folder or another ACME client's folder (config sources), else the certificate a queued
@@ -86,6 +83,11 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     compare: true,
     recordIntent: false,
     deferOnDeadline: true,
+    // A site the deadline has kept deferring for more than a day fails (the engine says so, queues it, onFailure).
+    deferredSince: (siteId, keyType) => {
+      const entry = entryOf.get(siteKey(siteId, keyType));
+      return entry?.state === 'deferred' ? entry.since : undefined;
+    },
     view,
   });
   outcome.problems.unshift(...report.problems);
@@ -100,7 +102,6 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
       (failed > 0 ? ` (queued in ${config.stateDir})` : '') +
       (deferred > 0 ? `, ${deferred} deferred to the next sync (the run's deadline came first)` : ''),
   );
-  if (deferred > 0) outcome.unhealthy ||= deferredTooLong(outcome, entryOf, ctx);
 
   const delivered = new Set(
     outcome.sites
@@ -118,25 +119,6 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     await prune(pruning, undefined, view, ctx);
   }
   return outcome;
-}
-
-/** A site the deadline has kept deferring for more than a day: said, and the run fails. */
-function deferredTooLong(
-  outcome: Report,
-  entryOf: ReadonlyMap<string, QueueEntry>,
-  ctx: RunContext,
-): boolean {
-  let late = false;
-  for (const site of outcome.sites.filter((one) => one.action === 'deferred')) {
-    const entry = entryOf.get(siteKey(site.siteId, site.keyType));
-    if (entry?.state !== 'deferred' || ctx.now().getTime() - Date.parse(entry.since) <= DEFERRED_TOO_LONG_MS)
-      continue;
-    ctx.log.error(
-      `site ${site.siteId} (${site.names.join(', ')}): deferred by every sync since ${entry.since}; raise deadlineSeconds or ratePerMinute, or run sync more often`,
-    );
-    late = true;
-  }
-  return late;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import type { CertificateBundle, CertificateChain } from '../certificate/read.js';
+import type { CertificateBundle, CertificateChain, KeyType } from '../certificate/read.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
-import { clientErrorCode, isCredentialsError } from '../imperva/errors.js';
+import { ClientError, clientErrorCode, isCredentialsError } from '../imperva/errors.js';
 import { verdictWarnings } from '../imperva/response.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
@@ -26,6 +26,8 @@ export interface ReconcileOptions {
    * failing exit (sync, which continues where it stopped). Elsewhere it is a failure like any other.
    */
   deferOnDeadline?: boolean;
+  /** With deferOnDeadline: since when the site has been deferred by earlier runs (ISO time), if it has. */
+  deferredSince?: ((siteId: string, keyType: KeyType) => string | undefined) | undefined;
   /** What Imperva holds, shared with the caller (sync asks it again after the uploads, to prune). */
   view?: ImpervaView | undefined;
 }
@@ -208,7 +210,8 @@ async function settleOne(
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (ctx.signal.aborted) return quiet;
-      if (stopped(error, result, options) !== undefined) return doneOf(result, want, undefined, error);
+      const stop = stopped(error, result, want, ctx, options);
+      if (stop !== undefined) return stop;
       // The upload is harmless if the site had the certificate after all, and says whether the site is reachable.
       ctx.log.debug(`${where(want)}: cannot read what it serves (${error.message}); uploading`);
     }
@@ -241,7 +244,8 @@ async function settleOne(
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (ctx.signal.aborted) return quiet;
-    if (stopped(error, result, options) !== undefined) return doneOf(result, want, undefined, error);
+    const stop = stopped(error, result, want, ctx, options);
+    if (stop !== undefined) return stop;
     result.action = 'failed';
     result.error = siteError(error);
     return doneOf(
@@ -267,24 +271,44 @@ function doneOf(result: SiteResult, ready: Ready, report: () => void = nothing, 
 
 function nothing(): void {}
 
+/** A site deferred by every run for longer than this is a failure, not a delay (issue 11). */
+export const DEFERRED_TOO_LONG_MS = 86_400_000;
+
 /**
- * The failures that end a site's turn without a line of its own: credentials refused (one line for the run, after
- * the uploads) and, where the run defers, a deadline that came before anything was sent.
+ * The ends of a site's turn that are not an upload's own failure: credentials refused (one line for the run, after
+ * the uploads; no line of its own) and, where the run defers, a deadline that came before Imperva answered the site
+ * (deferred, quietly — unless it has been deferred for more than a day, which is a failure, named).
  */
 function stopped(
   error: ApiError,
   result: SiteResult,
+  want: Ready,
+  ctx: RunContext,
   options: ReconcileOptions,
-): SiteResult['action'] | undefined {
+): Done | undefined {
   const code = clientErrorCode(error);
-  if (code === 'DEADLINE' && error.attempts === 0 && options.deferOnDeadline === true) {
-    result.action = 'deferred';
-    return result.action;
+  // Not reached: nothing sent, or Imperva answered nothing but 429 before the deadline (see ClientError.unanswered).
+  const unreached = error.attempts === 0 || (error instanceof ClientError && error.unanswered);
+  if (code === 'DEADLINE' && unreached && options.deferOnDeadline === true) {
+    const since = options.deferredSince?.(want.siteId, want.bundle.keyType);
+    if (since === undefined || ctx.now().getTime() - Date.parse(since) <= DEFERRED_TOO_LONG_MS) {
+      result.action = 'deferred';
+      return doneOf(result, want, undefined, error);
+    }
+    const late = new ClientError(
+      `deferred by every sync since ${since}; raise deadlineSeconds or ratePerMinute, or run sync more often`,
+      { transient: true },
+      'DEADLINE',
+    );
+    late.attempts = error.attempts;
+    result.action = 'failed';
+    result.error = siteError(late);
+    return doneOf(result, want, () => ctx.log.error(`${where(want)}: ${late.message}`), late);
   }
   if (code === 'CREDENTIALS') {
     result.action = 'failed';
     result.error = siteError(error);
-    return result.action;
+    return doneOf(result, want, undefined, error);
   }
   return undefined;
 }

@@ -271,23 +271,31 @@ export async function createImpervaClient(
     let attempt = 1;
     let sent = 0;
     let last: ApiError | undefined;
+    /** Some try got an answer that was not 429 (or a failure that was not the deadline cutting it short). */
+    let answered = false;
+    const outOfTime = (error: ClientError): ClientError => {
+      error.unanswered = !answered;
+      return withAttempts(error, sent);
+    };
     for (;;) {
       if (refused !== undefined) throw notTried(refused, sent);
       if (signal?.aborted === true) throw interrupted(sent);
       if ((await wait(budget.take(request.siteId, now()), sent)) === undefined)
-        throw deadlinePassed(sent, last);
+        throw outOfTime(deadlinePassed(sent, last));
       const startedAt = await pacer.acquire(options.deadlineAt, signal).catch(() => {
         throw interrupted(sent);
       });
-      if (startedAt === undefined) throw deadlinePassed(sent, last);
+      if (startedAt === undefined) throw outOfTime(deadlinePassed(sent, last));
       if (refused !== undefined) {
         pacer.done({ startedAt, throttled: false });
         throw notTried(refused, sent);
       }
       sent += 1;
       let error: ApiError;
+      // A try may not outlast the run: its timeout is cut to what is left before the deadline.
+      const timeoutMs = Math.min(options.timeoutMs, options.deadlineAt - now());
       try {
-        const answer = await send(request, Math.min(options.timeoutMs, options.deadlineAt - now()));
+        const answer = await send(request, timeoutMs);
         try {
           const result = parse(answer);
           pacer.done({ startedAt, throttled: false });
@@ -300,6 +308,9 @@ export async function createImpervaClient(
       }
       last = error;
       const throttled = isThrottled(error);
+      const cutShort =
+        timeoutMs < options.timeoutMs && error instanceof NetworkError && error.network === 'ETIMEDOUT';
+      if (!throttled && !cutShort) answered = true;
       pacer.done({
         startedAt,
         throttled,
@@ -314,13 +325,12 @@ export async function createImpervaClient(
       const delay = retryDelayMs(error, attempt, options, options.random);
       if (delay === undefined) throw error;
       if (now() + delay >= options.deadlineAt) {
-        throw withAttempts(
+        throw outOfTime(
           new ClientError(
             `${error.message}; no retry: the run's deadline would pass first`,
             detailsOf(error),
             'DEADLINE',
           ),
-          sent,
         );
       }
       if (!throttled) attempt += 1;

@@ -13,6 +13,13 @@ import { ApiError, type ApiErrorDetails } from '../errors.js';
 export type ClientErrorCode = 'CREDENTIALS' | 'V3_UNAVAILABLE' | 'INTERRUPTED' | 'DEADLINE';
 
 export class ClientError extends ApiError {
+  /**
+   * DEADLINE only: Imperva never answered this site with anything but 429 (or did not answer before the deadline cut
+   * the try short). The site was not reached, as if nothing had been sent: a run that defers at its deadline
+   * defers it, rather than failing it.
+   */
+  unanswered = false;
+
   constructor(
     message: string,
     details: ApiErrorDetails,
