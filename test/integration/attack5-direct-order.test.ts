@@ -4,7 +4,7 @@
  * stream; every line must still come out once, whole, in order, and the exit code stand.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -73,5 +73,38 @@ describe('attack5: direct output to a slow non-blocking pipe', () => {
     assert.equal(sites.length, COUNT, 'lines lost or repeated');
     assert.deepEqual(sites, expected);
     assert.equal(new Set(lines.map((line) => line.replace(/ site \d+$/, ''))).size, 1, 'a line was cut');
+  });
+
+  it(`a mapped dry run over ${COUNT} sites to a pipe whose reader leaves after one line: exit 0, nothing said`, () => {
+    const result = spawnSync('/bin/sh', ['-c', '$CLI deploy --dry-run | head -n 1'], {
+      env: {
+        PATH: process.env.PATH,
+        ...world.env,
+        RENEWED_LINEAGE: lineage,
+        CLI: `${process.execPath} ${CLI}`,
+      },
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.match(result.stdout, /^dry run: would upload example\.com .* site 100001\n$/);
+  });
+
+  it(`a mapped dry run over ${COUNT} sites to a terminal: every line once, in order; exit 0`, (t) => {
+    if (spawnSync('script', ['--version']).error !== undefined) return t.skip('no script(1) here');
+    const result = spawnSync(
+      'script',
+      ['-qec', `${process.execPath} ${CLI} deploy --dry-run; echo "exit $?"`, '/dev/null'],
+      { env: { PATH: process.env.PATH, ...world.env, RENEWED_LINEAGE: lineage }, encoding: 'utf8' },
+    );
+    const lines = result.stdout
+      .replaceAll('\r', '')
+      .split('\n')
+      .filter((line) => line !== '');
+    assert.equal(lines.pop(), 'exit 0', result.stdout.slice(-500));
+    assert.deepEqual(
+      lines.map((line) => / site (\d+)$/.exec(line)?.[1] ?? `?${line}`),
+      Array.from({ length: COUNT }, (_, index) => String(100_001 + index)),
+    );
   });
 });
