@@ -1,6 +1,6 @@
 import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
 import { planTargets, unconfiguredLine, type Want } from '../engine/plan.js';
-import { reconcile } from '../engine/reconcile.js';
+import { reconcile, unreachedSince } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
@@ -65,13 +65,14 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     return report;
   }
 
-  // Where the last run stopped comes first: what its deadline deferred (oldest first), then what else is owed, then
-  // the rest. Over successive runs every site is reached; none starves behind the others.
+  // Where the last run stopped comes first: what is owed (deferred, failed or pending), the site unreached longest
+  // first, then the rest. A site reached goes to the back, so over successive runs every site is reached; none
+  // starves behind the others (a failed site behind ever new deferrals, as it did when every deferral came first).
   const entryOf = firstByKey(entries, entryKey);
   const rank = (want: Want) => {
     const entry = entryOf.get(wantKey(want));
-    if (entry === undefined) return [2, 0] as const;
-    return [entry.state === 'deferred' ? 0 : 1, Date.parse(entry.since)] as const;
+    if (entry === undefined) return [1, 0] as const;
+    return [0, Date.parse(unreachedSince(entry))] as const;
   };
   const ordered = wants
     .map((want, index) => ({ want, index, rank: rank(want) }))
@@ -83,10 +84,11 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     compare: true,
     recordIntent: false,
     deferOnDeadline: true,
-    // A site the deadline has kept deferring for more than a day fails (the engine says so, queues it, onFailure).
+    // A site the deadline has kept deferring for more than a day fails (the engine says so, queues it, onFailure),
+    // and goes on failing while it is deferred; a failed site counts from its last failure.
     deferredSince: (siteId, keyType) => {
       const entry = entryOf.get(siteKey(siteId, keyType));
-      return entry?.state === 'deferred' ? entry.since : undefined;
+      return entry === undefined ? undefined : unreachedSince(entry);
     },
     view,
   });

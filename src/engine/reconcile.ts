@@ -7,7 +7,7 @@ import { verdictWarnings } from '../imperva/response.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { Queue, type Failure, type Intent } from '../state/queue.js';
+import { Queue, type Failure, type Intent, type QueueEntry } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
 import { VERSION } from '../version.js';
 import { bundleFor, dryRunLine, type Want } from './plan.js';
@@ -26,7 +26,10 @@ export interface ReconcileOptions {
    * failing exit (sync, which continues where it stopped). Elsewhere it is a failure like any other.
    */
   deferOnDeadline?: boolean;
-  /** With deferOnDeadline: since when the site has been deferred by earlier runs (ISO time), if it has. */
+  /**
+   * With deferOnDeadline: since when earlier runs have left the site unreached (ISO time), if they have: see
+   * unreachedSince. A failed site that the deadlines keep deferring is as late as one that was only ever deferred.
+   */
   deferredSince?: ((siteId: string, keyType: KeyType) => string | undefined) | undefined;
   /** What Imperva holds, shared with the caller (sync asks it again after the uploads, to prune). */
   view?: ImpervaView | undefined;
@@ -274,6 +277,27 @@ function nothing(): void {}
 /** A site deferred by every run for longer than this is a failure, not a delay (issue 11). */
 export const DEFERRED_TOO_LONG_MS = 86_400_000;
 
+const DEFERRED_TOO_LONG = 'deferred by every sync since ';
+
+function deferredTooLong(since: string): string {
+  return `${DEFERRED_TOO_LONG}${since}; raise deadlineSeconds or ratePerMinute, or run sync more often`;
+}
+
+/**
+ * Since when a queued site has gone unreached (ISO time): a deferred entry since it was first deferred; a failed one
+ * since its last failure (Imperva answered it then), unless that failure was itself a deferral for too long (the
+ * site was not reached then either: the clock goes on from when the deferrals began); a pending one since it was
+ * recorded. Sync's clock for DEFERRED_TOO_LONG_MS, and its order: the site unreached longest comes first.
+ */
+export function unreachedSince(entry: QueueEntry): string {
+  if (entry.state !== 'failed') return entry.since;
+  if (entry.lastError.startsWith(DEFERRED_TOO_LONG)) {
+    const since = entry.lastError.slice(DEFERRED_TOO_LONG.length).split(';', 1)[0] ?? '';
+    if (!Number.isNaN(Date.parse(since))) return since;
+  }
+  return entry.lastFailure ?? entry.since;
+}
+
 /**
  * The ends of a site's turn that are not an upload's own failure: credentials refused (one line for the run, after
  * the uploads; no line of its own) and, where the run defers, a deadline that came before Imperva answered the site
@@ -295,11 +319,7 @@ function stopped(
       result.action = 'deferred';
       return doneOf(result, want, undefined, error);
     }
-    const late = new ClientError(
-      `deferred by every sync since ${since}; raise deadlineSeconds or ratePerMinute, or run sync more often`,
-      { transient: true },
-      'DEADLINE',
-    );
+    const late = new ClientError(deferredTooLong(since), { transient: true }, 'DEADLINE');
     late.attempts = error.attempts;
     result.action = 'failed';
     result.error = siteError(late);

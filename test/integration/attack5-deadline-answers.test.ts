@@ -1,0 +1,104 @@
+/**
+ * Attack on issue 11's line between 'not reached' (deferred) and 'failed' at a sync's deadline: a site Imperva
+ * answered for real (5xx, an HTML page, an error res, a reset connection) and then throttled until the deadline
+ * stays a failure; a site throttled and then cut short by the deadline is deferred; deploy and push never defer.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../support/harness.js';
+import type { Fault } from '../support/fake-imperva.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+const SITES = ['1001', '1002', '1003'];
+let leaf: Leaf;
+const worlds: World[] = [];
+before(async () => {
+  leaf = await issueLeaf(await createPki(), { names: ['example.com'] });
+});
+after(() => Promise.all(worlds.map((world) => world.close())));
+
+async function setup(config: Record<string, unknown> = {}) {
+  const world = await createWorld({
+    sites: Object.fromEntries(SITES.map((id) => [id, 'example.com'])),
+    map: { 'example.com': SITES.map(Number) },
+    config: { deadlineSeconds: 3, ...config },
+  });
+  worlds.push(world);
+  const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+  const mark = join(world.dir, 'on-failure-ran');
+  const hook = join(world.dir, 'on-failure.sh');
+  writeFileSync(hook, `#!/bin/sh\ntouch '${mark}'\n`);
+  chmodSync(hook, 0o755);
+  const written = JSON.parse(readFileSync(world.configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(
+    world.configFile,
+    JSON.stringify({ ...written, liveDir: join(world.dir, 'le', 'live'), onFailure: [hook] }, null, 2),
+    { mode: 0o600 },
+  );
+  const queued = () =>
+    existsSync(world.queueFile)
+      ? (
+          JSON.parse(readFileSync(world.queueFile, 'utf8')) as {
+            entries: { siteId: string; state: string }[];
+          }
+        ).entries.map((entry) => [entry.siteId, entry.state])
+      : [];
+  return { world, lineage, ran: () => existsSync(mark), queued };
+}
+
+const THROTTLED: Fault = { status: 429, body: 'slow down', headers: { 'retry-after': '1' } };
+
+describe('attack5: a real answer, then 429 until the deadline', () => {
+  const firsts: [string, Fault][] = [
+    ['HTTP 500', { status: 500, body: 'down' }],
+    ['an HTML page (HTTP 200)', { status: 200, body: '<html>maintenance</html>' }],
+    ['an error res', { res: 3015 }],
+    ['a reset connection', { reset: true }],
+  ];
+  for (const [what, fault] of firsts) {
+    it(`${what} first: sync fails the site (exit 1, onFailure, queued as failed)`, async () => {
+      const { world, ran, queued } = await setup();
+      world.fake.inject({ endpoint: 'upload', siteId: '1002', times: 1, fault });
+      world.fake.inject({ endpoint: 'upload', siteId: '1002', times: Infinity, fault: THROTTLED });
+      const result = await runCli(['sync'], world.env);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /^error: site 1002 \(example\.com\): upload failed: .*deadline/m);
+      assert.match(result.stdout, /^sync: 0 current, 2 uploaded, 1 failed/m);
+      assert.equal(ran(), true, 'onFailure did not run');
+      assert.deepEqual(queued(), [['1002', 'failed']]);
+      assert.ok(world.fake.requestsTo('upload').filter((one) => one.siteId === '1002').length >= 2);
+    });
+  }
+
+  it('429, then a try that the deadline cuts short: deferred (exit 0, no onFailure)', async () => {
+    const { world, ran, queued } = await setup({ timeoutSeconds: 60 });
+    world.fake.inject({ endpoint: 'upload', siteId: '1002', times: 1, fault: THROTTLED });
+    world.fake.inject({ endpoint: 'upload', siteId: '1002', times: Infinity, fault: { hang: true } });
+    const result = await runCli(['sync'], world.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^sync: 0 current, 2 uploaded, 0 failed, 1 deferred/m);
+    assert.equal(ran(), false);
+    assert.deepEqual(queued(), [['1002', 'deferred']]);
+  });
+});
+
+describe('attack5: deploy and push do not defer', () => {
+  for (const command of ['deploy', 'push']) {
+    it(`${command}: 429 until the deadline is a failure (exit 1, onFailure, queued as failed)`, async () => {
+      const { world, lineage, ran, queued } = await setup();
+      world.fake.inject({ endpoint: 'upload', siteId: '1002', times: Infinity, fault: THROTTLED });
+      const result =
+        command === 'deploy'
+          ? await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage })
+          : await runCli(['push', '--lineage', lineage], world.env);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /^error: site 1002 \(example\.com\): upload failed: .*deadline/m);
+      assert.doesNotMatch(result.stdout + result.stderr, /deferred/);
+      assert.equal(ran(), true, 'onFailure did not run');
+      assert.deepEqual(queued(), [['1002', 'failed']]);
+    });
+  }
+});
