@@ -11,34 +11,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from '../../src/state/queue.js';
 import { CLI, runCommand, tempDir } from '../support/harness.js';
+import { VISIT_PROBE } from '../support/visit-probe.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
-
-const PROBE = `
-const { writeFileSync } = require('node:fs');
-let visited = 0;
-for (const name of ['some', 'find', 'findIndex', 'filter', 'every']) {
-  const real = Array.prototype[name];
-  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (fn, self) {
-    return real.call(this, function (...args) { visited += 1; return fn.apply(self, args); });
-  } });
-}
-for (const name of ['includes', 'indexOf']) {
-  const real = Array.prototype[name];
-  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (...args) {
-    visited += this.length;
-    return real.apply(this, args);
-  } });
-}
-process.on('exit', () => writeFileSync(process.env.PROBE_OUT, String(visited)));
-`;
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const worlds: World[] = [];
 let probe: string;
 before(() => {
   probe = join(tempDir(), 'probe.cjs');
-  writeFileSync(probe, PROBE);
+  writeFileSync(probe, VISIT_PROBE);
 });
 after(() => Promise.all(worlds.map((world) => world.close())));
 

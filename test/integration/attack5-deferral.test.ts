@@ -6,12 +6,11 @@
  * - A failed site must not starve behind the sites each run defers (it ranked after every deferred one).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
-import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
-import { createWorld, type World } from '../support/world.js';
+import { createPki, issueLeaf, type Leaf } from '../support/pki.js';
+import { createSyncWorld } from '../support/sync-world.js';
+import type { World } from '../support/world.js';
 
 let leaf: Leaf;
 const worlds: World[] = [];
@@ -20,48 +19,10 @@ before(async () => {
 });
 after(() => Promise.all(worlds.map((world) => world.close())));
 
-interface Entry {
-  siteId: string;
-  state: string;
-  since: string;
-  lastFailure?: string;
-  firstFailure?: string;
-  lastError: string;
-}
-
 async function setup(sites: readonly string[], config: Record<string, unknown>) {
-  const world = await createWorld({
-    sites: Object.fromEntries(sites.map((id) => [id, 'example.com'])),
-    map: { 'example.com': sites.map(Number) },
-    config: { deadlineSeconds: 3, ...config },
-  });
-  worlds.push(world);
-  writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
-  const mark = join(world.dir, 'on-failure-ran');
-  const hook = join(world.dir, 'on-failure.sh');
-  writeFileSync(hook, `#!/bin/sh\ntouch '${mark}'\n`);
-  chmodSync(hook, 0o755);
-  const written = JSON.parse(readFileSync(world.configFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(
-    world.configFile,
-    JSON.stringify({ ...written, liveDir: join(world.dir, 'le', 'live'), onFailure: [hook] }, null, 2),
-    { mode: 0o600 },
-  );
-  const queued = (): Entry[] =>
-    existsSync(world.queueFile)
-      ? (JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: Entry[] }).entries
-      : [];
-  const rewrite = (change: (entry: Entry) => void) => {
-    const file = JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: Entry[] };
-    file.entries.forEach(change);
-    writeFileSync(world.queueFile, JSON.stringify(file, null, 2), { mode: 0o600 });
-  };
-  const ran = () => {
-    const was = existsSync(mark);
-    rmSync(mark, { force: true });
-    return was;
-  };
-  return { world, queued, rewrite, ran };
+  const made = await createSyncWorld(sites, leaf, config);
+  worlds.push(made.world);
+  return made;
 }
 
 const TWO_DAYS_AGO = () => new Date(Date.now() - 2 * 86_400_000).toISOString();

@@ -8,32 +8,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, newApiKey, runCommand, tempDir, writeConfig } from '../support/harness.js';
+import { VISIT_PROBE } from '../support/visit-probe.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
-
-const PROBE = `
-const { writeFileSync } = require('node:fs');
-let visited = 0;
-for (const name of ['some', 'find', 'findIndex', 'filter', 'every']) {
-  const real = Array.prototype[name];
-  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (fn, self) {
-    return real.call(this, function (...args) { visited += 1; return fn.apply(self, args); });
-  } });
-}
-for (const name of ['includes', 'indexOf']) {
-  const real = Array.prototype[name];
-  Object.defineProperty(Array.prototype, name, { configurable: true, writable: true, value: function (...args) {
-    visited += this.length;
-    return real.apply(this, args);
-  } });
-}
-process.on('exit', () => writeFileSync(process.env.PROBE_OUT, String(visited)));
-`;
 
 describe('a site map with thousands of ids under one name', () => {
   it('is read in time linear in the ids (a mapped dry run, 1,500 then 3,000 ids)', async () => {
     const dir = tempDir();
     const probe = join(dir, 'probe.cjs');
-    writeFileSync(probe, PROBE);
+    writeFileSync(probe, VISIT_PROBE);
     const leaf = await issueLeaf(await createPki(), { names: ['*.example.com'] });
     const lineage = writeCertbotLineage(join(dir, 'le'), 'example.com', leaf);
     const visits = async (count: number) => {

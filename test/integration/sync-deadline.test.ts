@@ -4,12 +4,11 @@
  * until the deadline counts as not reached. A site that really failed (an answer other than 429) stays a failure.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
-import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
-import { createWorld, type World } from '../support/world.js';
+import { createPki, issueLeaf, type Leaf } from '../support/pki.js';
+import { createSyncWorld } from '../support/sync-world.js';
+import type { World } from '../support/world.js';
 
 const SITES = ['1001', '1002', '1003', '1004', '1005', '1006'];
 let leaf: Leaf;
@@ -21,33 +20,9 @@ after(() => Promise.all(worlds.map((world) => world.close())));
 
 /** Six sites mapped to example.com, its lineage in the live folder, an onFailure that leaves a mark. */
 async function setup(config: Record<string, unknown>) {
-  const world = await createWorld({
-    sites: Object.fromEntries(SITES.map((id) => [id, 'example.com'])),
-    map: { 'example.com': SITES.map(Number) },
-    config: { deadlineSeconds: 3, ...config },
-  });
-  worlds.push(world);
-  writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
-  const mark = join(world.dir, 'on-failure-ran');
-  const hook = join(world.dir, 'on-failure.sh');
-  writeFileSync(hook, `#!/bin/sh\ntouch '${mark}'\n`);
-  chmodSync(hook, 0o755);
-  const configFile = world.configFile;
-  const written = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(
-    configFile,
-    JSON.stringify({ ...written, liveDir: join(world.dir, 'le', 'live'), onFailure: [hook] }, null, 2),
-    { mode: 0o600 },
-  );
-  const queued = () =>
-    existsSync(world.queueFile)
-      ? (
-          JSON.parse(readFileSync(world.queueFile, 'utf8')) as {
-            entries: { siteId: string; state: string }[];
-          }
-        ).entries
-      : [];
-  return { world, mark, queued };
+  const made = await createSyncWorld(SITES, leaf, config);
+  worlds.push(made.world);
+  return made;
 }
 
 const served = (world: World) =>
@@ -55,7 +30,7 @@ const served = (world: World) =>
 
 describe('sync at its deadline', () => {
   it('Imperva answers every upload 429 until the deadline: all deferred, exit 0, no onFailure; the next sync delivers', async () => {
-    const { world, mark, queued } = await setup({});
+    const { world, ran, queued } = await setup({});
     world.fake.inject({
       endpoint: 'upload',
       times: Infinity,
@@ -68,7 +43,7 @@ describe('sync at its deadline', () => {
       /^sync: .*0 failed, 6 deferred to the next sync \(the run's deadline came first\)$/m,
     );
     assert.doesNotMatch(first.stderr, /^error:/m);
-    assert.equal(existsSync(mark), false, 'onFailure ran for a deferral');
+    assert.equal(ran(), false, 'onFailure ran for a deferral');
     assert.deepEqual(
       queued()
         .map((entry) => [entry.siteId, entry.state])
@@ -89,7 +64,7 @@ describe('sync at its deadline', () => {
   });
 
   it('a site that really failed (HTTP 500, no time left to retry) is a failure: exit 1, onFailure, queued as failed', async () => {
-    const { world, mark, queued } = await setup({ retryDelaySeconds: 30 });
+    const { world, ran, queued } = await setup({ retryDelaySeconds: 30 });
     world.fake.inject({
       endpoint: 'upload',
       siteId: '1003',
@@ -102,7 +77,7 @@ describe('sync at its deadline', () => {
       result.stderr,
       /^error: site 1003 \(example\.com\): upload failed: .*no retry: the run's deadline would pass first$/m,
     );
-    assert.equal(existsSync(mark), true, 'onFailure did not run');
+    assert.equal(ran(), true, 'onFailure did not run');
     assert.deepEqual(
       queued().map((entry) => [entry.siteId, entry.state]),
       [['1003', 'failed']],
@@ -114,15 +89,13 @@ describe('sync at its deadline', () => {
   });
 
   it('a site deferred by every sync for more than a day is a failure: named, exit 1, onFailure', async () => {
-    const { world, mark } = await setup({});
+    const { world, ran, rewrite } = await setup({});
     world.fake.inject({ endpoint: 'upload', times: Infinity, fault: { status: 429, body: 'slow down' } });
     const first = await runCli(['sync'], world.env);
     assert.equal(first.code, 0, first.stderr);
     // The deferrals began two days ago.
-    const file = JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: { since: string }[] };
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
-    for (const entry of file.entries) entry.since = twoDaysAgo;
-    writeFileSync(world.queueFile, JSON.stringify(file, null, 2), { mode: 0o600 });
+    rewrite((entry) => (entry.since = twoDaysAgo));
     const second = await runCli(['sync'], world.env);
     assert.equal(second.code, 1, second.stderr);
     for (const id of SITES)
@@ -133,6 +106,6 @@ describe('sync at its deadline', () => {
           'm',
         ),
       );
-    assert.equal(existsSync(mark), true, 'onFailure did not run');
+    assert.equal(ran(), true, 'onFailure did not run');
   });
 });
