@@ -6,22 +6,16 @@
  * cost about twice the visits (got, winston and the engine do a fixed amount per request), never four times.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Queue } from '../../src/state/queue.js';
-import { CLI, runCommand, tempDir } from '../support/harness.js';
+import { runProbed } from '../support/harness.js';
 import { VISIT_PROBE } from '../support/visit-probe.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const worlds: World[] = [];
-let probe: string;
-before(() => {
-  probe = join(tempDir(), 'probe.cjs');
-  writeFileSync(probe, VISIT_PROBE);
-});
 after(() => Promise.all(worlds.map((world) => world.close())));
 
 /** The visits of `status` (with nothing yet uploaded) and `sync`, for `count` sites each queued and mapped. */
@@ -50,13 +44,12 @@ async function visits(count: number): Promise<{ status: number; sync: number }> 
     [],
   );
   const run = async (command: string) => {
-    const out = join(world.dir, `${command}.visits`);
-    const result = await runCommand(
-      process.execPath,
-      ['--require', probe, CLI, command, '--live-dir', join(world.dir, 'le', 'live')],
-      { ...world.env, PROBE_OUT: out },
+    const result = await runProbed(
+      VISIT_PROBE,
+      [command, '--live-dir', join(world.dir, 'le', 'live')],
+      world.env,
     );
-    return { result, visited: Number(readFileSync(out, 'utf8')) };
+    return { result, visited: Number(result.probed) };
   };
   const status = await run('status');
   assert.equal(

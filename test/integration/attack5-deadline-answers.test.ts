@@ -4,13 +4,12 @@
  * stays a failure; a site throttled and then cut short by the deadline is deferred; deploy and push never defer.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
 import type { Fault } from '../support/fake-imperva.js';
-import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
-import { createWorld, type World } from '../support/world.js';
+import { createPki, issueLeaf, type Leaf } from '../support/pki.js';
+import { createSyncWorld } from '../support/sync-world.js';
+import type { World } from '../support/world.js';
 
 const SITES = ['1001', '1002', '1003'];
 let leaf: Leaf;
@@ -21,32 +20,10 @@ before(async () => {
 after(() => Promise.all(worlds.map((world) => world.close())));
 
 async function setup(config: Record<string, unknown> = {}) {
-  const world = await createWorld({
-    sites: Object.fromEntries(SITES.map((id) => [id, 'example.com'])),
-    map: { 'example.com': SITES.map(Number) },
-    config: { deadlineSeconds: 3, ...config },
-  });
-  worlds.push(world);
-  const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
-  const mark = join(world.dir, 'on-failure-ran');
-  const hook = join(world.dir, 'on-failure.sh');
-  writeFileSync(hook, `#!/bin/sh\ntouch '${mark}'\n`);
-  chmodSync(hook, 0o755);
-  const written = JSON.parse(readFileSync(world.configFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(
-    world.configFile,
-    JSON.stringify({ ...written, liveDir: join(world.dir, 'le', 'live'), onFailure: [hook] }, null, 2),
-    { mode: 0o600 },
-  );
-  const queued = () =>
-    existsSync(world.queueFile)
-      ? (
-          JSON.parse(readFileSync(world.queueFile, 'utf8')) as {
-            entries: { siteId: string; state: string }[];
-          }
-        ).entries.map((entry) => [entry.siteId, entry.state])
-      : [];
-  return { world, lineage, ran: () => existsSync(mark), queued };
+  const made = await createSyncWorld(SITES, leaf, config);
+  worlds.push(made.world);
+  const queued = () => made.queued().map((entry) => [entry.siteId, entry.state]);
+  return { world: made.world, lineage: made.lineage, ran: made.ran, queued };
 }
 
 const THROTTLED: Fault = { status: 429, body: 'slow down', headers: { 'retry-after': '1' } };

@@ -4,18 +4,15 @@
  * attack3-sites-scale.test.ts); twice the ids must cost about twice the visits, never four times.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CLI, newApiKey, runCommand, tempDir, writeConfig } from '../support/harness.js';
+import { newApiKey, runProbed, tempDir, writeConfig } from '../support/harness.js';
 import { VISIT_PROBE } from '../support/visit-probe.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 
 describe('a site map with thousands of ids under one name', () => {
   it('is read in time linear in the ids (a mapped dry run, 1,500 then 3,000 ids)', async () => {
     const dir = tempDir();
-    const probe = join(dir, 'probe.cjs');
-    writeFileSync(probe, VISIT_PROBE);
     const leaf = await issueLeaf(await createPki(), { names: ['*.example.com'] });
     const lineage = writeCertbotLineage(join(dir, 'le'), 'example.com', leaf);
     const visits = async (count: number) => {
@@ -26,18 +23,16 @@ describe('a site map with thousands of ids under one name', () => {
         sites: { '*.example.com': [...ids, ...ids] },
         stateDir: join(dir, 'state'),
       });
-      const out = join(dir, `visits-${count}`);
-      const result = await runCommand(process.execPath, ['--require', probe, CLI, 'deploy', '--dry-run'], {
+      const result = await runProbed(VISIT_PROBE, ['deploy', '--dry-run'], {
         INCAP_CERT_CONFIG: config,
         RENEWED_LINEAGE: lineage,
-        PROBE_OUT: out,
       });
       assert.equal(result.code, 0, result.stderr);
       assert.equal(
         result.stdout.split('\n').filter((line) => line.startsWith('dry run: would upload')).length,
         count,
       );
-      return Number(readFileSync(out, 'utf8'));
+      return Number(result.probed);
     };
     const small = await visits(1500);
     const large = await visits(3000);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import * as v8 from 'node:v8';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { HEAP_FLAGS, HEAP_FLAGS_V8, tuneHeap } from '../../src/run/heap.js';
-import { CLI, runCommand } from '../support/harness.js';
+import { runProbed } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -34,21 +33,11 @@ describe('the heap of a long run', () => {
     const pki = await createPki();
     const leaf = await issueLeaf(pki, { names: ['*.example.com'] });
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
-    const probe = join(world.dir, 'probe.cjs');
-    const out = join(world.dir, 'young.txt');
-    writeFileSync(probe, PROBE);
-    const result = await runCommand(
-      process.execPath,
-      ['--require', probe, CLI, 'push', '--lineage', lineage],
-      {
-        ...world.env,
-        PROBE_OUT: out,
-      },
-    );
+    const result = await runProbed(PROBE, ['push', '--lineage', lineage], world.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '', 'no V8 warning, nothing else on stderr');
     assert.equal(world.fake.acceptedUploads().length, 400);
-    const young = Number(readFileSync(out, 'utf8'));
+    const young = Number(result.probed);
     if (process.versions.v8.startsWith(HEAP_FLAGS_V8)) {
       // V8's default lets it double up to 32 MiB (16 per semi-space) within such a run.
       assert.ok(young <= 4 * 1024 * 1024, `young generation reached ${(young / 1048576).toFixed(1)} MiB`);

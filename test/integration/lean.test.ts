@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CLI, ROOT, runCommand } from '../support/harness.js';
+import { ROOT, runProbed } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -32,33 +32,21 @@ describe('what a run loads', () => {
     const pki = await createPki();
     const leaf = await issueLeaf(pki, { names: ['example.com', 'www.example.com'] });
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
-    const probe = join(world.dir, 'probe.cjs');
-    const out = join(world.dir, 'made.json');
-    writeFileSync(probe, PROBE);
-    const pushed = await runCommand(
-      process.execPath,
-      ['--require', probe, CLI, 'push', '--lineage', lineage],
-      {
-        ...world.env,
-        PROBE_OUT: out,
-      },
-    );
+    const pushed = await runProbed(PROBE, ['push', '--lineage', lineage], world.env);
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.equal(world.fake.acceptedUploads().length, 2);
-    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { ListFormat: 0, Segmenter: 0, TLSSocket: 0 });
+    assert.deepEqual(JSON.parse(pushed.probed), { ListFormat: 0, Segmenter: 0, TLSSocket: 0 });
   });
 });
+
+/** Preloaded into the built CLI: the modules node loaded, as JSON, written at exit. */
+const MODULES =
+  "process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify(process.moduleLoadList)));\n";
 
 describe('a hook run for a certificate mapped to no site', () => {
   it('reads the names from the DER, without loading node:crypto; a mapped one parses with it', async () => {
     const own = await createWorld();
     try {
-      const probe = join(own.dir, 'modules.cjs');
-      const out = join(own.dir, 'modules.json');
-      writeFileSync(
-        probe,
-        "process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify(process.moduleLoadList)));\n",
-      );
       const pki = await createPki();
       const unmapped = writeCertbotLineage(
         join(own.dir, 'le'),
@@ -71,12 +59,8 @@ describe('a hook run for a certificate mapped to no site', () => {
         await issueLeaf(pki, { names: ['example.com'] }),
       );
       const hook = async (lineage: string, args: string[]) => {
-        const result = await runCommand(process.execPath, ['--require', probe, CLI, ...args], {
-          ...own.env,
-          RENEWED_LINEAGE: lineage,
-          PROBE_OUT: out,
-        });
-        return { ...result, modules: JSON.parse(readFileSync(out, 'utf8')) as string[] };
+        const result = await runProbed(MODULES, args, { ...own.env, RENEWED_LINEAGE: lineage });
+        return { ...result, modules: JSON.parse(result.probed) as string[] };
       };
       const quiet = await hook(unmapped, []);
       assert.equal(quiet.code, 0, quiet.stderr);

@@ -1,7 +1,7 @@
 /** Runs the built CLI as a child process, the way Certbot does, with a controlled environment. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,4 +65,24 @@ export function writeConfig(dir: string, config: unknown, mode = 0o600): string 
   writeFileSync(file, JSON.stringify(config, null, 2), { mode });
   chmodSync(file, mode);
   return file;
+}
+
+/**
+ * Runs the built CLI with `probe` (CommonJS source) preloaded (`node --require`); the probe writes what it saw to
+ * the file named by PROBE_OUT at exit, returned as `probed`.
+ */
+export async function runProbed(
+  probe: string,
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<CliResult & { probed: string }> {
+  const dir = tempDir();
+  const file = join(dir, 'probe.cjs');
+  const out = join(dir, 'probed');
+  writeFileSync(file, probe);
+  const result = await runCommand(process.execPath, ['--require', file, CLI, ...args], {
+    ...env,
+    PROBE_OUT: out,
+  });
+  return { ...result, probed: readFileSync(out, 'utf8') };
 }

@@ -27,7 +27,7 @@ export async function createSyncWorld(
     map: { 'example.com': sites.map(Number) },
     config: { deadlineSeconds: 3, ...config },
   });
-  writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+  const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
   const mark = join(world.dir, 'on-failure-ran');
   const hook = join(world.dir, 'on-failure.sh');
   writeFileSync(hook, `#!/bin/sh\ntouch '${mark}'\n`);
@@ -52,5 +52,5 @@ export async function createSyncWorld(
     rmSync(mark, { force: true });
     return was;
   };
-  return { world, queued, rewrite, ran };
+  return { world, lineage, queued, rewrite, ran };
 }
