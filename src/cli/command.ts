@@ -1,39 +1,77 @@
-import type { ArgumentsCamelCase, CommandModule, InferredOptionTypes, Options } from 'yargs';
-import type { HookPlan } from '../engine/plan.js';
+import type { ArgumentsCamelCase, Argv, InferredOptionTypes, Options } from 'yargs';
+import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { Report } from '../report.js';
-import type { Config } from '../config/load.js';
 import type { Deps, RunContext, RunOptions } from '../run/context.js';
 import type { GlobalArgs } from './options.js';
 
-/** What a command module gets: the run's dependencies, its logger, and where its report goes. */
+/** What a command gets: the run's dependencies, its logger, and where its outcome goes. */
 export interface CommandIO {
   deps: Deps;
   logger: Logger;
-  /** A hook run that the fast path (src/quick.ts) already planned: config and certificate are not read twice. */
-  preplanned?: HookPlan | undefined;
-  finish: (report: Report) => void;
+  finish: (outcome: Report | Answer) => void;
   /** Opens the command's run (config, logger, client) and remembers it, for what main does after the command. */
   open: (command: string, options: RunOptions, loaded?: Config) => RunContext;
 }
 
+/**
+ * A text that answers the command line (help, --version, completion): printed as it is, exit 0, no report. An Error
+ * only so that --help and --version can be thrown out of the parser (src/cli/parser.ts) before it checks the
+ * command's options; main tells it from a failure.
+ */
+export class Answer extends Error {
+  constructor(readonly text: string) {
+    super('answer');
+    this.name = 'Answer';
+  }
+}
+
 export type ArgsOf<O extends Record<string, Options>> = GlobalArgs & InferredOptionTypes<O>;
 
-/**
- * A yargs command module whose argument types are inferred from its option definitions: no hand-written flag
- * interfaces to drift from the options, no casts.
- */
-export function defineCommand<O extends Record<string, Options>>(spec: {
-  command: string;
-  describe: string | false;
+/** One command, described once: the parser, the help pages, the man page and the completion all read it. */
+export interface CommandSpec<O extends Record<string, Options>> {
+  name: string;
+  /** The words that may follow the name (`queue [list|drop]`), for completion and the man page. */
+  actions?: readonly string[];
+  /** The yargs positional after the name, if any: `[action]` (queue), `[topic]` (help). */
+  positional?: string;
+  usage: string;
+  summary: string;
   options: O;
-  run: (argv: ArgumentsCamelCase<ArgsOf<O>>) => Promise<Report>;
-  io: CommandIO;
-}): CommandModule<GlobalArgs, ArgsOf<O>> {
+  examples: readonly (readonly [string, string])[];
+  run: (argv: ArgumentsCamelCase<ArgsOf<O>>, io: CommandIO) => Promise<Report | Answer>;
+}
+
+/** A command of the catalogue, its argument types closed over: `register` adds it to a yargs parser. */
+export interface Command {
+  name: string;
+  actions: readonly string[];
+  usage: string;
+  summary: string;
+  options: Readonly<Record<string, Options>>;
+  examples: readonly (readonly [string, string])[];
+  register: <T>(parser: Argv<T>, io: CommandIO) => Argv<T>;
+}
+
+/**
+ * A command whose argument types are inferred from its option definitions: no hand-written flag interfaces to drift
+ * from the options, no casts.
+ */
+export function defineCommand<O extends Record<string, Options>>(spec: CommandSpec<O>): Command {
+  const actions = spec.actions ?? [];
   return {
-    command: spec.command,
-    describe: spec.describe,
-    builder: spec.options,
-    handler: async (argv) => spec.io.finish(await spec.run(argv)),
+    name: spec.name,
+    actions,
+    usage: spec.usage,
+    summary: spec.summary,
+    options: spec.options,
+    examples: spec.examples,
+    register: (parser, io) =>
+      parser.command<ArgsOf<O>>({
+        command: spec.positional === undefined ? spec.name : `${spec.name} ${spec.positional}`,
+        describe: spec.summary,
+        builder: spec.options,
+        handler: async (argv) => io.finish(await spec.run(argv, io)),
+      }),
   };
 }

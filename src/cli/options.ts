@@ -1,8 +1,9 @@
 /**
  * Every option of the command line, as data: the yargs modules take their argument types from these definitions,
- * and the help (src/cli/help.ts) is rendered from them without loading yargs.
+ * and the help pages, the man page and the completion are rendered from them (src/cli/catalogue.ts).
  */
 import type { InferredOptionTypes, Options } from 'yargs';
+import type { KeyType } from '../certificate/read.js';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../run/context.js';
 
@@ -36,6 +37,14 @@ export function stringOption<D extends string>(name: string, describe: D) {
 
 export function stringListOption<D extends string>(name: string, describe: D) {
   return { type: 'string', array: true, requiresArg: true, coerce: nonEmptyList(name), describe } as const;
+}
+
+/** RSA or ECC in any case; ECDSA is what most tools call ECC. */
+function keyType(value: string): KeyType {
+  const word = String(value).trim().toUpperCase();
+  if (word === 'RSA') return 'RSA';
+  if (word === 'ECC' || word === 'ECDSA') return 'ECC';
+  throw new UsageError(`--auth-type takes RSA or ECC (or ECDSA), not ${String(value)}`);
 }
 
 function flag<D extends string>(describe: D) {
@@ -106,9 +115,9 @@ export const removeFlags = {
   'auth-type': {
     type: 'string',
     requiresArg: true,
-    choices: ['RSA', 'ECC'],
+    coerce: keyType,
     demandOption: true,
-    describe: 'Which key type to remove',
+    describe: 'Which key type to remove: RSA or ECC (ECDSA means ECC; any case)',
   },
   force: flag("Also remove the key type this host deploys, or the site's only custom certificate"),
   ...liveDirOption,

@@ -28,9 +28,13 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
       });
     }
   }
+  // A hook run for a lineage mapped to no site had nothing to deliver: it records that it ran, but leaves the
+  // success of the last run that did (an unmapped lineage after a failed one in the same `certbot renew` must not
+  // hide the failure).
+  const nothingToDo = ctx.command === 'deploy' && report !== undefined && report.sites.length === 0;
   const update: MetricsUpdate = {
     command: ctx.command,
-    success: exitCode === 0,
+    ...(nothingToDo ? {} : { success: exitCode === 0 }),
     at: ctx.now(),
     expiries,
     ...(report?.replaceSources === undefined ? {} : { replaceSources: report.replaceSources }),

@@ -27,7 +27,8 @@ export interface ExpirySample {
 export interface MetricsUpdate {
   /** `deploy`, `push`, `sync`, `status`, `verify`, … */
   command: string;
-  success: boolean;
+  /** Whether it succeeded; undefined for a run that had nothing to do (the success of the last one that did stands). */
+  success?: boolean;
   at: Date;
   /** Set (replace) these samples; others stay as earlier commands left them. */
   expiries?: readonly ExpirySample[];
@@ -109,7 +110,8 @@ export function mergeMetrics(previous: readonly Sample[], update: MetricsUpdate)
   }
   const command = { command: update.command };
   put({ name: 'incap_cert_last_run_timestamp_seconds', labels: command, value: update.at.getTime() / 1000 });
-  put({ name: 'incap_cert_last_run_success', labels: command, value: update.success ? 1 : 0 });
+  if (update.success !== undefined)
+    put({ name: 'incap_cert_last_run_success', labels: command, value: update.success ? 1 : 0 });
   for (const expiry of update.expiries ?? []) {
     put({
       name: 'incap_cert_certificate_expiry_timestamp_seconds',
@@ -224,17 +226,28 @@ function sampleKey(sample: Sample): string {
   return [sample.name, ...family.labels.map((label) => sample.labels[label] ?? '')].join('\0');
 }
 
-/** Our previous file, or '' when there is none, it is not a regular file, it is a symlink or too big. */
+/**
+ * Our previous file, or '' when there is none or it is too big. Opened without following a symlink and without
+ * blocking (a FIFO there cannot stall the run); anything but a regular file at the path is refused, not replaced:
+ * root does not remove what someone else put there.
+ */
 async function readPrevious(file: string): Promise<string> {
   let handle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return '';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return '';
+    throw new MetricsError(
+      code === 'ELOOP'
+        ? `metrics file ${file} is a symlink; it is not followed (root writes there)`
+        : `cannot read metrics file ${file} (${code ?? 'unknown error'})`,
+    );
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile() || info.size > MAX_PREVIOUS_BYTES) return '';
+    if (!info.isFile()) throw new MetricsError(`metrics file ${file} is not a regular file`);
+    if (info.size > MAX_PREVIOUS_BYTES) return '';
     return await handle.readFile('utf8');
   } finally {
     await handle.close();

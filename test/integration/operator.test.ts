@@ -76,7 +76,7 @@ describe('did you mean', () => {
   const cases: [string[], RegExp][] = [
     [
       ['pusj', '--lineage', 'x'],
-      /^error: unknown command or argument pusj \(did you mean push\?\); see incap-cert --help$/,
+      /^error: unknown command pusj \(did you mean push\?\); see incap-cert --help$/,
     ],
     [['help', 'stauts'], /^error: unknown command stauts \(did you mean status\?\); see incap-cert --help$/],
     [

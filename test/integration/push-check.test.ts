@@ -103,7 +103,7 @@ describe('incap-cert push (by hand)', () => {
       ['push', '--lineage', '/x', '--force'],
       /^error: unknown option --force; see incap-cert --help$/,
     ],
-    ['an unknown command', ['upload'], /^error: unknown command or argument upload; see incap-cert --help$/],
+    ['an unknown command', ['upload'], /^error: unknown command upload; see incap-cert --help$/],
     [
       'a flag without its value',
       ['push', '--lineage'],

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
-import { main, usageMessage, withoutHelpCache } from '../../src/cli/main.js';
+import { main } from '../../src/main.js';
+import { COMMANDS } from '../../src/cli/catalogue.js';
+import { completionScript } from '../../src/cli/completion.js';
+import { manPage } from '../../src/cli/man.js';
+import { didYouMean, editDistance } from '../../src/cli/suggest.js';
+import { usageError } from '../../src/cli/usage-errors.js';
 import type { Deps } from '../../src/run/context.js';
 import { pushOptions, type PushArgs as PushFlags } from '../../src/cli/commands/push.js';
 import { UsageError } from '../../src/errors.js';
@@ -54,16 +59,79 @@ describe('pushOptions', () => {
   }
 });
 
-describe('usageMessage', () => {
+describe('usageError', () => {
+  const parsed = (argv: string[], command?: string) => ({
+    argv,
+    command,
+    commands: COMMANDS.map((one) => one.name),
+    flags: ['force', 'site-id', 'config', 'json'],
+  });
   it('tells an unknown option from an unknown command', () => {
     assert.equal(
-      usageMessage('Unknown argument: force', ['deploy', '--force']),
-      'unknown option --force; see incap-cert --help',
+      usageError('Unknown argument: nope', parsed(['deploy', '--nope'], 'deploy')).message,
+      'unknown option --nope; see incap-cert --help',
     );
     assert.equal(
-      usageMessage('Unknown arguments: x, upload', ['-x', 'upload']),
-      'unknown option -x, command or argument upload; see incap-cert --help',
+      usageError('Unknown arguments: x, upload', parsed(['-x', 'upload'])).message,
+      'unknown option -x, command upload; see incap-cert --help',
     );
+    assert.equal(
+      usageError('Unknown argument: site', parsed(['remove', '--site', '1'], 'remove')).message,
+      'unknown option --site (did you mean --site-id?); see incap-cert --help',
+    );
+  });
+  it("says what a missing value or option is, in the house's words", () => {
+    assert.equal(
+      usageError('Not enough arguments following: config', parsed(['--config'])).message,
+      '--config needs a value; see incap-cert --help',
+    );
+    assert.equal(
+      usageError('Missing required arguments: site-id, auth-type', parsed(['remove'], 'remove')).message,
+      'remove needs --site-id and --auth-type; see incap-cert remove --help',
+    );
+  });
+});
+
+describe('didYouMean', () => {
+  const names = COMMANDS.map((one) => one.name);
+  const cases: [string, string | undefined][] = [
+    ['sycn', 'sync'],
+    ['stauts', 'status'],
+    ['pusj', 'push'],
+    ['stat', 'status'],
+    ['renew', 'sync'],
+    ['certificates', 'status'],
+    ['list', 'status'],
+    ['nope', undefined],
+    ['upload', undefined],
+  ];
+  for (const [typed, meant] of cases)
+    it(`${typed} → ${meant ?? 'nothing'}`, () => assert.equal(didYouMean(typed, names), meant));
+  it('takes a prefix of one flag, and a transposition as one edit', () => {
+    assert.equal(didYouMean('site', ['site-id', 'force', 'live-dir']), 'site-id');
+    assert.equal(editDistance('sycn', 'sync'), 1);
+    assert.equal(editDistance('abc', 'cab'), 2);
+  });
+});
+
+describe('the catalogue renders', () => {
+  it('a completion script with the words after a command and after a leading global option', () => {
+    const script = completionScript(COMMANDS);
+    assert.match(script, /^ {4}queue\) words="list drop --site-id --all /m);
+    assert.match(script, /^ {6}--config\|-c\|--log-file\|--metrics-file\) \(\( i\+\+ \)\) ;;$/m);
+    assert.match(script, /^complete -F _incap_cert incap-cert$/m);
+  });
+  it('a man page: every command, option and exit code, hyphens escaped, no stray requests', () => {
+    const page = manPage(COMMANDS, { date: '2026-01-01', homepage: 'https://example.org/incap-cert' });
+    assert.match(page, /^\.TH INCAP\\-CERT 1 2026-01-01 "incap\\-cert /);
+    for (const command of COMMANDS)
+      assert.match(page, new RegExp(`^\\.BR? ${command.name}\\b`, 'm'), command.name);
+    assert.match(page, /^\.BI "\\-\\-site\\-id " ID$/m);
+    assert.match(page, /^\.BR queue " \[list\|drop\]"$/m);
+    for (const line of page.split('\n')) {
+      if (line.startsWith('.')) assert.match(line, /^\.(TH|SH|TP|B|BI|BR|I|RI|br|PP|RS|RE|nf|fi)( |$)/, line);
+      else assert.doesNotMatch(line, /(^|[^\\])-/, line);
+    }
   });
 });
 
@@ -165,45 +233,5 @@ describe('main, in-process', () => {
     );
     assert.equal(code, 1);
     assert.equal(streams.stderr.text, 'error: internal error: boom with [redacted] inside\n');
-  });
-});
-
-describe('withoutHelpCache', () => {
-  it("stops yargs rendering a command's help as the command starts (nothing shows it)", async () => {
-    const yargs = (await import('yargs')).default;
-    let ran = false;
-    const parser = withoutHelpCache(
-      yargs()
-        .command('go', 'go somewhere', {}, () => {
-          ran = true;
-        })
-        .help(false),
-    );
-    await parser.parseAsync(['go']);
-    assert.equal(ran, true);
-    const usage = (
-      Reflect.apply(Reflect.get(parser, 'getInternalMethods') as () => unknown, parser, []) as {
-        getUsageInstance(): { hasCachedHelpMessage(): boolean };
-      }
-    ).getUsageInstance();
-    assert.equal(usage.hasCachedHelpMessage(), false);
-    // The same parser as yargs leaves it renders and keeps it: this test can tell.
-    const plain = yargs()
-      .command('go', 'go somewhere', {}, () => {})
-      .help(false);
-    await plain.parseAsync(['go']);
-    const plainUsage = (
-      Reflect.apply(Reflect.get(plain, 'getInternalMethods') as () => unknown, plain, []) as {
-        getUsageInstance(): { hasCachedHelpMessage(): boolean };
-      }
-    ).getUsageInstance();
-    assert.equal(plainUsage.hasCachedHelpMessage(), true);
-  });
-
-  it('leaves alone a parser without the internal methods it looks for', () => {
-    const parser = { parse: () => undefined };
-    assert.equal(withoutHelpCache(parser), parser);
-    const odd = { getInternalMethods: () => ({ getUsageInstance: () => null }) };
-    assert.equal(withoutHelpCache(odd), odd);
   });
 });

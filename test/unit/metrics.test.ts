@@ -80,6 +80,22 @@ describe('renderMetrics', () => {
 });
 
 describe('mergeMetrics', () => {
+  it('a run with nothing to do records when it ran and keeps the last success as it was', () => {
+    const failed = mergeMetrics([], { command: 'deploy', success: false, at: AT });
+    const unmapped = renderMetrics(
+      mergeMetrics(parseMetrics(renderMetrics(failed)), {
+        command: 'deploy',
+        at: new Date('2026-03-02T00:00:00Z'),
+      }),
+    );
+    assert.match(unmapped, /^incap_cert_last_run_success\{command="deploy"\} 0$/m);
+    assert.match(unmapped, /^incap_cert_last_run_timestamp_seconds\{command="deploy"\} 1772409600$/m);
+    assert.doesNotMatch(
+      renderMetrics(mergeMetrics([], { command: 'deploy', at: AT })),
+      /incap_cert_last_run_success/,
+    );
+  });
+
   it("keeps other commands' samples and replaces this command's", () => {
     const first = mergeMetrics([], sync());
     const status = mergeMetrics(parseMetrics(renderMetrics(first)), {
@@ -178,16 +194,25 @@ describe('writeMetrics', () => {
     assert.deepEqual(readdirSync(dir), ['incap-cert.prom']);
   });
 
-  it('replaces a symlink at the path instead of writing through it, and does not read through it', async () => {
+  it('refuses a symlink at the path: neither follows it nor replaces it', async () => {
     const dir = tempDir();
     const target = join(dir, 'elsewhere');
     writeFileSync(target, 'incap_cert_queue_entries 99\n');
     const file = join(dir, 'incap-cert.prom');
     symlinkSync(target, file);
-    await writeMetrics(file, { command: 'status', success: true, at: AT });
+    await assert.rejects(
+      writeMetrics(file, { command: 'status', success: true, at: AT }),
+      (error: unknown) => {
+        assert.ok(error instanceof MetricsError);
+        assert.equal(
+          error.message,
+          `metrics file ${file} is a symlink; it is not followed (root writes there)`,
+        );
+        return true;
+      },
+    );
     assert.equal(readFileSync(target, 'utf8'), 'incap_cert_queue_entries 99\n');
-    assert.ok(lstatSync(file).isFile());
-    assert.doesNotMatch(readFileSync(file, 'utf8'), /queue_entries/);
+    assert.ok(lstatSync(file).isSymbolicLink());
   });
 
   it('starts afresh from a file that is not ours (too big, garbage)', async () => {

@@ -1,12 +1,14 @@
 import { check } from '../../commands/check.js';
-import { defineCommand, type CommandIO } from '../command.js';
+import { defineCommand } from '../command.js';
 import { liveDirOption, runOptions } from '../options.js';
 
-export const checkCommand = (io: CommandIO) =>
-  defineCommand({
-    command: 'check',
-    describe: 'Validate the config and the credentials, and print the plan; uploads nothing',
-    options: liveDirOption,
-    run: (argv) => check({ liveDir: argv['live-dir'] }, io.open('check', runOptions(argv))),
-    io,
-  });
+export const checkCommand = defineCommand({
+  name: 'check',
+  usage: 'incap-cert check [--live-dir DIR] [options]',
+  summary:
+    'Validate the config, prove the credentials (one account/verify call), and print the plan for every lineage. ' +
+    'Uploads nothing.',
+  options: liveDirOption,
+  examples: [['incap-cert check', 'after editing /etc/incap-cert/config.json']],
+  run: (argv, io) => check({ liveDir: argv['live-dir'] }, io.open('check', runOptions(argv))),
+});

@@ -22,40 +22,43 @@ async function run(
   };
 }
 
-export const installCommand = (io: CommandIO) =>
-  defineCommand({
-    command: 'install',
-    describe: 'Install this executable, the hooks, the daily sync and a config template (as root)',
-    options: installFlags,
-    run: (argv) => {
-      if (argv.systemd && argv.cron) {
-        throw new UsageError('--systemd and --cron exclude each other; see incap-cert install --help');
-      }
-      return run(io, argv.verbose, argv.quiet || argv.json, (core) =>
-        core.install({
-          prefix: argv.prefix,
-          destdir: argv.destdir ?? io.deps.env.DESTDIR,
-          timer: argv.systemd ? 'systemd' : argv.cron ? 'cron' : undefined,
-          binary: argv.binary,
-          dryRun: argv['dry-run'],
-        }),
-      );
-    },
-    io,
-  });
+export const installCommand = defineCommand({
+  name: 'install',
+  usage: 'incap-cert install [--prefix DIR] [--destdir DIR] [--systemd | --cron] [options]',
+  summary:
+    "Install this executable, Certbot's drop-in, the dehydrated and acme.sh hooks, the daily sync and a config " +
+    'template (never overwritten). Run as root.',
+  options: installFlags,
+  examples: [['sudo ./incap-cert-linux-x64 install --systemd', 'the usual install']],
+  run: (argv, io) => {
+    if (argv.systemd && argv.cron) {
+      throw new UsageError('--systemd and --cron exclude each other; see incap-cert install --help');
+    }
+    return run(io, argv.verbose, argv.quiet || argv.json, (core) =>
+      core.install({
+        prefix: argv.prefix,
+        destdir: argv.destdir ?? io.deps.env.DESTDIR,
+        timer: argv.systemd ? 'systemd' : argv.cron ? 'cron' : undefined,
+        binary: argv.binary,
+        dryRun: argv['dry-run'],
+      }),
+    );
+  },
+});
 
-export const uninstallCommand = (io: CommandIO) =>
-  defineCommand({
-    command: 'uninstall',
-    describe: 'Remove what install wrote, but the config and the state folder',
-    options: uninstallFlags,
-    run: (argv) =>
-      run(io, argv.verbose, argv.quiet || argv.json, (core) =>
-        core.uninstall({
-          prefix: argv.prefix,
-          destdir: argv.destdir ?? io.deps.env.DESTDIR,
-          dryRun: argv['dry-run'],
-        }),
-      ),
-    io,
-  });
+export const uninstallCommand = defineCommand({
+  name: 'uninstall',
+  usage: 'incap-cert uninstall [--prefix DIR] [--destdir DIR] [options]',
+  summary:
+    'Remove what install wrote; keeps the config and the state folder (it may hold uploads still owed).',
+  options: uninstallFlags,
+  examples: [['sudo incap-cert uninstall', '']],
+  run: (argv, io) =>
+    run(io, argv.verbose, argv.quiet || argv.json, (core) =>
+      core.uninstall({
+        prefix: argv.prefix,
+        destdir: argv.destdir ?? io.deps.env.DESTDIR,
+        dryRun: argv['dry-run'],
+      }),
+    ),
+});

@@ -1,6 +1,6 @@
 import { push, type PushOptions } from '../../commands/push.js';
 import { UsageError } from '../../errors.js';
-import { defineCommand, type ArgsOf, type CommandIO } from '../command.js';
+import { defineCommand, type ArgsOf } from '../command.js';
 import { pushFlags, runOptions, type GlobalArgs } from '../options.js';
 
 /** What pushOptions reads of the command line (the global options may be there too). */
@@ -32,14 +32,20 @@ function siteIds(values: readonly string[] | undefined): string[] | undefined {
   });
 }
 
-export const pushCommand = (io: CommandIO) =>
-  defineCommand({
-    command: 'push',
-    describe: 'Upload a certificate by hand: a lineage folder, or a full chain and a key',
-    options: pushFlags,
-    run: async (argv) => {
-      const options = pushOptions(argv);
-      return push(options, io.open('push', runOptions(argv)));
-    },
-    io,
-  });
+export const pushCommand = defineCommand({
+  name: 'push',
+  usage: 'incap-cert push (--lineage DIR | --cert FILE --key FILE) [--site-id ID]... [options]',
+  summary: 'Upload a certificate by hand: a lineage folder, or a full chain and its key.',
+  options: pushFlags,
+  examples: [
+    ['incap-cert push --lineage /etc/letsencrypt/live/example.com', 'to the sites the map assigns'],
+    [
+      'incap-cert push --cert fullchain.pem --key privkey.pem --site-id 1234567',
+      'to one site, whatever the map says',
+    ],
+  ],
+  run: async (argv, io) => {
+    const options = pushOptions(argv);
+    return push(options, io.open('push', runOptions(argv)));
+  },
+});

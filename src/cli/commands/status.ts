@@ -1,19 +1,24 @@
 import { status, statusTable } from '../../commands/status.js';
-import { defineCommand, type CommandIO } from '../command.js';
+import { defineCommand } from '../command.js';
 import { runOptions, statusFlags } from '../options.js';
 
-export const statusCommand = (io: CommandIO) =>
-  defineCommand({
-    command: 'status',
-    describe: 'One row per mapped site: local certificate, what Imperva serves, queued failures',
-    options: statusFlags,
-    run: async (argv) => {
-      const report = await status(
-        { liveDir: argv['live-dir'], live: argv.live },
-        io.open('status', runOptions(argv)),
-      );
-      if (!argv.json) for (const line of statusTable(report.rows)) io.logger.info(line);
-      return report;
-    },
-    io,
-  });
+export const statusCommand = defineCommand({
+  name: 'status',
+  usage: 'incap-cert status [--live] [--json] [options]',
+  summary:
+    'One row per mapped site and key type: the local certificate, what Imperva holds, what is queued. Exit 0 only ' +
+    'when every site is current and nothing is queued or expiring.',
+  options: statusFlags,
+  examples: [
+    ['incap-cert status', 'the table'],
+    ['incap-cert status --live --json', 'with the edge, for monitoring'],
+  ],
+  run: async (argv, io) => {
+    const report = await status(
+      { liveDir: argv['live-dir'], live: argv.live },
+      io.open('status', runOptions(argv)),
+    );
+    if (!argv.json) for (const line of statusTable(report.rows)) io.logger.info(line);
+    return report;
+  },
+});

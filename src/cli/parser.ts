@@ -1,0 +1,69 @@
+import yargs from 'yargs';
+import { UsageError } from '../errors.js';
+import { isHookEnvironment } from '../sources/env.js';
+import { COMMANDS, COMMAND_NAMES, helpOf, versionAnswer } from './catalogue.js';
+import { Answer, type CommandIO } from './command.js';
+import { runDeploy } from './commands/deploy.js';
+import { globalOptions, type GlobalArgs } from './options.js';
+import { usageError, type Parsed } from './usage-errors.js';
+
+/** --help and --version: options of every command, answered before the command runs or its options are checked. */
+const answerOptions = {
+  help: { type: 'boolean', alias: 'h', describe: 'This help' },
+  version: { type: 'boolean', describe: 'The version' },
+} as const;
+
+const NO_COMMAND = `no command given (${COMMAND_NAMES.join(', ')}); see incap-cert --help`;
+
+/**
+ * The command line, from the catalogue (src/cli/catalogue.ts). Built fresh for every run (no module-level parser),
+ * with the dependencies injected, so that tests can run it in-process. Each command hands its outcome to
+ * `io.finish`; help, --version, completion and parser errors come out as an Answer or a UsageError.
+ */
+export function buildParser(io: CommandIO, argv: readonly string[]) {
+  const parsed: Parsed = {
+    argv,
+    command: undefined,
+    commands: COMMAND_NAMES,
+    flags: flagsOf(undefined),
+  };
+  let parser = yargs()
+    .scriptName('incap-cert')
+    // Help and the version are ours (src/cli/help.ts), as are the parser's error messages.
+    .version(false)
+    .help(false)
+    .options({ ...globalOptions, ...answerOptions })
+    .middleware((args) => {
+      const word = args._[0];
+      const command = typeof word === 'string' && COMMAND_NAMES.includes(word) ? word : undefined;
+      Object.assign(parsed, { command, flags: flagsOf(command) });
+      // Words the command does not take are a usage error, help or not: yargs says so after this.
+      const extra = args._.length > (command === undefined ? 0 : 1);
+      if (args.version === true && !extra) throw versionAnswer();
+      if (args.help === true && !extra) throw new Answer(helpOf(command));
+    }, true);
+  for (const command of COMMANDS) parser = command.register(parser, io);
+  return parser
+    .command<GlobalArgs>({
+      // `--deploy-hook /usr/local/bin/incap-cert` runs us with no command: in a hook's environment, deploy.
+      command: '$0',
+      describe: false,
+      handler: async (args) => {
+        if (!isHookEnvironment(io.deps.env)) throw new UsageError(NO_COMMAND);
+        io.finish(await runDeploy(args, io));
+      },
+    })
+    .strict()
+    .exitProcess(false)
+    .fail((message, error) => {
+      // yargs' own validation errors (YError) are usage errors; anything else came from a command.
+      if (error !== undefined && error !== null && error.name !== 'YError') throw error;
+      throw usageError(message ?? error?.message ?? 'bad command line', parsed);
+    });
+}
+
+/** Every flag a command takes, and those of every command, for did-you-mean. */
+function flagsOf(command: string | undefined): string[] {
+  const own = COMMANDS.find((candidate) => candidate.name === command)?.options ?? {};
+  return [...Object.keys(own), ...Object.keys(globalOptions), ...Object.keys(answerOptions)];
+}
