@@ -16,7 +16,11 @@ export default tseslint.config(
       // Only the entry decides how the process ends (conventions: no process.exit below main).
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'exit', message: 'Set process.exitCode in src/cli.ts instead.' },
+        {
+          object: 'process',
+          property: 'exit',
+          message: 'Return the exit code to main (src/main.ts) instead.',
+        },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',

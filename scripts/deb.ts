@@ -37,6 +37,8 @@ import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ASSET_NAMES, type AssetName } from '../src/install/assets.js';
 import { renderAssets } from '../src/install/install.js';
+import { COMMANDS } from '../src/cli/catalogue.js';
+import { manPage } from '../src/cli/man.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -232,7 +234,7 @@ ${NAME}: non-standard-dir-perm 0700 != 0755 [etc/incap-cert/]
 `;
 
 function copyright(arch: string): string {
-  const meta = JSON.parse(readFileSync(join(root, 'dist', 'sea', 'meta.json'), 'utf8')) as {
+  const meta = JSON.parse(readFileSync(join(root, 'dist', 'cli.meta.json'), 'utf8')) as {
     inputs: Record<string, unknown>;
   };
   const bundled = new Set<string>();
@@ -311,87 +313,6 @@ function gzip(text: string): Buffer {
   return gz;
 }
 
-function manPage(): string {
-  const date = new Date(EPOCH * 1000).toISOString().slice(0, 10);
-  return `.TH INCAP-CERT 1 ${date} "incap-cert ${pkg.version}" "User Commands"
-.SH NAME
-incap-cert \\- upload renewed Let's Encrypt certificates to Imperva
-.SH SYNOPSIS
-.B incap-cert
-.RI [ command ]
-.RI [ options ]
-.SH DESCRIPTION
-.B incap-cert
-keeps Imperva Cloud Application Security serving the certificates that an ACME
-client (Certbot, lego, acme.sh, dehydrated) renews. It uploads a certificate to
-every Imperva site that its map assigns to the certificate's names.
-.SH COMMANDS
-.TP
-.B deploy
-Certbot's deploy hook: upload the renewed certificate (RENEWED_LINEAGE) to its
-mapped sites. Certbot runs it from /etc/letsencrypt/renewal-hooks/deploy.
-.TP
-.B push
-Upload a certificate by hand: a lineage folder, or a full chain and a key.
-.TP
-.B sync
-Upload wherever Imperva does not hold the certificate on disk, and deliver what
-the retry queue owes; with \\-\\-verify, check the edge too. The
-incap-cert-sync.timer runs it daily.
-.TP
-.B status
-One row per mapped site and key type: the local certificate, what Imperva holds,
-what is queued or expiring; \\-\\-live adds the edge.
-.TP
-.B check
-Validate the config, prove the credentials (account/verify), print the plan.
-.TP
-.B verify
-Ask the edge which certificate it serves each site: served, stale, wrong or
-unreachable.
-.TP
-.B remove
-Remove a site's custom certificate of one key type (refuses the one this host
-deploys, and a site's only one, without \\-\\-force).
-.TP
-.B queue
-List what the retry queue owes, or drop entries (queue drop).
-.TP
-.B install\fR, \fBuninstall
-Install or remove by hand (refused for what this package installed).
-.TP
-.B completion\fR, \fBhelp
-A bash completion script; the help of a command.
-.PP
-Run
-.B incap-cert \\-\\-help
-or
-.B incap-cert
-.I command
-.B \\-\\-help
-for the options.
-.SH FILES
-.TP
-.I /etc/incap-cert/config.json
-The API id and key, and the map of names to Imperva site ids (mode 0600).
-.TP
-.I /var/lib/incap-cert/
-The retry queue of uploads that failed.
-.TP
-.I /usr/share/incap-cert/hooks/
-Hooks for dehydrated and acme.sh.
-.SH EXIT STATUS
-0 every mapped site has the certificate (or nothing is mapped); 1 a site
-failed, or status/verify found one behind; 2 usage or configuration error, or a
-file root should not trust; 3 certificate or key problem; 128+N stopped by
-signal N, with what was not delivered recorded for sync.
-.SH SEE ALSO
-.BR certbot (1)
-.PP
-${HOMEPAGE}
-`;
-}
-
 function changelog(): Buffer {
   const date = new Date(EPOCH * 1000).toUTCString().replace('GMT', '+0000');
   const text = `${NAME} (${pkg.version}) unstable; urgency=medium
@@ -458,7 +379,14 @@ function build(node: string, arch: string): string {
       gzip(readFileSync(join(root, 'CHANGELOG.md'), 'utf8')),
       0o644,
     );
-    put(stage, `usr/share/man/man1/${NAME}.1.gz`, gzip(manPage()), 0o644);
+    put(
+      stage,
+      `usr/share/man/man1/${NAME}.1.gz`,
+      gzip(
+        manPage(COMMANDS, { date: new Date(EPOCH * 1000).toISOString().slice(0, 10), homepage: HOMEPAGE }),
+      ),
+      0o644,
+    );
     put(stage, `usr/share/lintian/overrides/${NAME}`, OVERRIDES, 0o644);
 
     // Folders 0755 whatever the umask, but the config's; sizes and checksums of what ships.

@@ -1,5 +1,5 @@
 // npm run package [-- --arch x64|arm64]: writes dist/incap-cert-linux-ARCH, a Node single executable application —
-// the node binary with dist/sea/incap-cert.cjs and the installer's files (hooks, units, cron line, config template)
+// the node binary with dist/cli.cjs and the installer's files (hooks, units, cron line, config template)
 // injected — that runs on a Certbot host with no Node.js and no node_modules, and installs itself.
 // Steps as Node documents them for v20: a SEA config, --experimental-sea-config to make the blob, a copy of the
 // node binary, postject to inject the blob under the fuse.
@@ -12,7 +12,6 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   renameSync,
@@ -30,9 +29,7 @@ const arch = argIndex > 0 ? process.argv[argIndex + 1] : process.arch;
 if (arch !== 'x64' && arch !== 'arm64')
   throw new Error(`package.mjs: --arch must be x64 or arm64, not ${arch}`);
 const native = arch === process.arch && process.platform === 'linux';
-const bundle = join(root, 'dist', 'sea', 'incap-cert.cjs');
-const blob = join(root, 'dist', 'sea', `sea-prep-${arch}.blob`);
-const config = join(root, 'dist', 'sea', `sea-config-${arch}.json`);
+const bundle = join(root, 'dist', 'cli.cjs');
 const output = join(root, 'dist', `incap-cert-linux-${arch}`);
 /** What `strip` is called for each architecture (Debian's binutils and binutils-aarch64-linux-gnu). */
 const STRIP = {
@@ -74,8 +71,10 @@ function officialNode(work) {
 
 if (!existsSync(bundle))
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: root });
-mkdirSync(join(root, 'dist', 'sea'), { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'incap-cert-package-'));
+// The SEA config and the blob it makes are steps on the way: they stay in the work folder.
+const blob = join(work, `sea-prep-${arch}.blob`);
+const config = join(work, `sea-config-${arch}.json`);
 try {
   const node = native ? process.execPath : officialNode(work);
   writeFileSync(

@@ -8,11 +8,18 @@ import type { Command } from './command.js';
 import { ENVIRONMENT, EXIT_CODES } from './help.js';
 import { PLACEHOLDERS, globalOptions } from './options.js';
 
-/** Text for roff: backslashes and hyphens escaped, no line that roff would read as a request. */
+/**
+ * Text for roff: backslashes and hyphens escaped, other than ASCII as a named glyph, no line that roff would read as
+ * a request.
+ */
 export function roff(text: string): string {
   return text
     .replace(/\\/g, '\\e')
     .replace(/-/g, '\\-')
+    .replace(
+      /[^\x20-\x7e\n]/gu,
+      (char) => `\\[u${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}]`,
+    )
     .split('\n')
     .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))
     .join('\n');

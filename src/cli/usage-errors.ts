@@ -43,13 +43,17 @@ function unknownWords(listed: readonly string[], parsed: Parsed): UsageError {
   const kebab = (word: string) => word.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
   // yargs names an unknown --live-dr twice: as it is and camel-cased.
   const words = listed.filter((word) => kebab(word) === word || !listed.includes(kebab(word)));
-  const told = words.map((word) => {
+  const given = (word: string) => {
     const flag = word.length === 1 ? `-${word}` : `--${word}`;
-    if (argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`)))
-      return `option ${flag}${guessed(didYouMean(word, flags), '--')}`;
-    // A word where the command goes: a mistyped command.
-    if (command === undefined) return `command ${word}${guessed(didYouMean(word, commands))}`;
-    return `argument ${word}`;
-  });
+    return argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+  };
+  // A word where the command goes: a mistyped command, whose options are not the point.
+  const mistyped = command === undefined ? words.find((word) => !given(word)) : undefined;
+  if (mistyped !== undefined) return unknownCommand(mistyped, commands);
+  const told = words.map((word) =>
+    given(word)
+      ? `option ${word.length === 1 ? '-' : '--'}${word}${guessed(didYouMean(word, flags), '--')}`
+      : `argument ${word}`,
+  );
   return new UsageError(`unknown ${told.join(', ')}; ${SEE}`);
 }

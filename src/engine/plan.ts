@@ -119,9 +119,8 @@ export interface HookPlan {
 }
 
 /**
- * The one planning function of a hook run, shared by the fast path (src/quick.ts, before yargs, winston or got are
- * loaded) and `deploy`: config, the ACME client's hand-off, the certificate's names, the map. Throws the project's
- * errors; undefined when no ACME client's hand-off is in the environment.
+ * The planning of a hook run (`deploy`): config, the ACME client's hand-off, the certificate's names, the map.
+ * Throws the project's errors; undefined when no ACME client's hand-off is in the environment.
  */
 export function planHook(
   flags: ConfigFlags,

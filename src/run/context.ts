@@ -51,7 +51,7 @@ export interface RunLogger extends Log {
 }
 
 /**
- * Loads the config once for the run (or takes the one the hook's fast path already loaded) and wires the logger to
+ * Loads the config once for the run (or takes the one deploy's planning already loaded) and wires the logger to
  * it: verbosity, the log file, the key to redact.
  */
 export function openRun(

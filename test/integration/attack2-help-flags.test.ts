@@ -4,6 +4,7 @@
  * "unknown option --version (did you mean --version?)".
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
 
@@ -51,5 +52,63 @@ describe('help, --version and completion after global options', () => {
     assert.equal(doc.ok, false);
     assert.equal(doc.exitCode, 2);
     assert.equal(doc.error.code, 'USAGE');
+  });
+});
+
+describe('bash completion, run in bash', () => {
+  it('completes commands after a leading global option, and the words after a command', async (t) => {
+    const script = (await runCli(['completion'])).stdout;
+    const complete = (line: string): string[] => {
+      const words = line.split(' ');
+      const program = [
+        script,
+        `COMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')})`,
+        `COMP_CWORD=${words.length - 1}`,
+        '_incap_cert',
+        'printf "%s\\n" "${COMPREPLY[@]}"',
+      ].join('\n');
+      const result = spawnSync('bash', ['-c', program], { encoding: 'utf8' });
+      return result.stdout.split('\n').filter(Boolean);
+    };
+    if (spawnSync('bash', ['--version']).error !== undefined) return t.skip('no bash here');
+    assert.deepEqual(complete('incap-cert sta'), ['status']);
+    assert.deepEqual(complete('incap-cert -c /etc/x.json sta'), ['status']);
+    assert.deepEqual(complete('incap-cert --config=/etc/x.json -q que'), ['queue']);
+    assert.deepEqual(complete('incap-cert queue d'), ['drop']);
+    assert.deepEqual(complete('incap-cert -c FILE remove --auth-type '), ['RSA', 'ECC']);
+    assert.ok(complete('incap-cert push --').includes('--site-id'));
+  });
+});
+
+describe('usage errors in the house style', () => {
+  for (const [argv, line] of [
+    [['renew'], 'error: unknown command renew (did you mean sync?); see incap-cert --help'],
+    [['certificates'], 'error: unknown command certificates (did you mean status?); see incap-cert --help'],
+    [
+      ['-c', '/nonexistent', 'sycn'],
+      'error: unknown command sycn (did you mean sync?); see incap-cert --help',
+    ],
+    [
+      ['push', '--site', '1'],
+      'error: unknown option --site (did you mean --site-id?); see incap-cert --help',
+    ],
+    [
+      ['remove', '--site-id', '1', '--auth-type', 'dsa'],
+      'error: --auth-type takes RSA or ECC (or ECDSA), not dsa; see incap-cert --help',
+    ],
+  ] as const) {
+    it(argv.join(' '), async () => {
+      const result = await runCli(argv);
+      assert.equal(result.code, 2);
+      assert.equal(result.stderr, `${line}\n`);
+      assert.equal(result.stdout, '');
+    });
+  }
+  it('--json renew: the error and a JSON document on stdout', async () => {
+    const result = await runCli(['--json', 'renew']);
+    assert.equal(result.code, 2);
+    const doc = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; message: string } };
+    assert.deepEqual([doc.ok, doc.error.code], [false, 'USAGE']);
+    assert.match(doc.error.message, /^unknown command renew \(did you mean sync\?\)/);
   });
 });

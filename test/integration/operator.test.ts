@@ -68,7 +68,7 @@ describe('help', () => {
     const { stdout, code } = await runCli(['completion']);
     assert.equal(code, 0);
     assert.match(stdout, /complete -F _incap_cert incap-cert/);
-    assert.match(stdout, /push\) flags="--lineage --cert --key --site-id/);
+    assert.match(stdout, /push\) words="--lineage --cert --key --site-id/);
   });
 });
 

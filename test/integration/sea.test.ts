@@ -62,7 +62,7 @@ describe('the single executable', () => {
     );
   });
 
-  it('answers an unmapped lineage on the fast path', async () => {
+  it('answers an unmapped lineage: one line, exit 0', async () => {
     const other = await issueLeaf(await createPki(), { names: ['unmapped.example'] });
     const lineage = writeCertbotLineage(join(world.dir, 'le2'), 'unmapped.example', other);
     const result = await runCommand(binary, [], { ...world.env, RENEWED_LINEAGE: lineage, PATH: '' });

@@ -1,5 +1,6 @@
 /** The command line in-process: argv → options, and main() with injected dependencies (no HTTP, no child). */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
@@ -73,7 +74,7 @@ describe('usageError', () => {
     );
     assert.equal(
       usageError('Unknown arguments: x, upload', parsed(['-x', 'upload'])).message,
-      'unknown option -x, command upload; see incap-cert --help',
+      'unknown command upload; see incap-cert --help',
     );
     assert.equal(
       usageError('Unknown argument: site', parsed(['remove', '--site', '1'], 'remove')).message,
@@ -132,6 +133,13 @@ describe('the catalogue renders', () => {
       if (line.startsWith('.')) assert.match(line, /^\.(TH|SH|TP|B|BI|BR|I|RI|br|PP|RS|RE|nf|fi)( |$)/, line);
       else assert.doesNotMatch(line, /(^|[^\\])-/, line);
     }
+  });
+  it('a man page that groff renders without a warning', (t) => {
+    if (spawnSync('groff', ['--version']).error !== undefined) return t.skip('no groff here');
+    const page = manPage(COMMANDS, { date: '2026-01-01', homepage: 'https://example.org/incap-cert' });
+    const result = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z'], { input: page, encoding: 'utf8' });
+    assert.equal(result.status, 0);
+    assert.equal(result.stderr, '');
   });
 });
 

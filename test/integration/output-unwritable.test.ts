@@ -1,6 +1,6 @@
 /**
- * The runs that end before the full command line loads write straight to the descriptors (src/log/direct.ts). Output
- * that cannot be written is dropped there as the streams drop it: exit code kept, nothing else said, no stack trace.
+ * Output that cannot be written (stdout full, closed, a reader gone) is dropped behind the streams' guard
+ * (src/log/guard.ts): exit code kept, nothing else said, no stack trace.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -20,7 +20,7 @@ before(async () => {
 });
 after(() => world?.close());
 
-describe('output of the quick runs that cannot be written', () => {
+describe('output that cannot be written', () => {
   const modes: { title: string; options: (full: number) => GuardedOptions }[] = [
     { title: 'stdout is /dev/full', options: (full) => ({ stdout: full }) },
     { title: 'stdout is closed', options: () => ({ shell: '$CLI "$@" >&-' }) },

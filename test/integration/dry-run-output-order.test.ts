@@ -1,7 +1,7 @@
 /**
- * Attack on src/log/direct.ts: a mapped `deploy --dry-run` over thousands of sites writes one line per site straight
- * to stdout. When stdout is a non-blocking pipe whose reader is slower (EAGAIN), what does not fit goes through the
- * stream; every line must still come out once, whole, in order, and the exit code stand.
+ * A mapped `deploy --dry-run` over thousands of sites writes one line per site to stdout. When stdout is a
+ * non-blocking pipe whose reader is slower (EAGAIN), a terminal, or a reader that leaves: every line must still come
+ * out once, whole, in order, and the exit code stand.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -61,7 +61,7 @@ function runNonBlocking(
   );
 }
 
-describe('attack5: direct output to a slow non-blocking pipe', () => {
+describe('dry-run output to a slow non-blocking pipe, a terminal, a reader that leaves', () => {
   it(`a mapped dry run over ${COUNT} sites: every line once, whole, in order; exit 0`, async () => {
     const result = await runNonBlocking(['deploy', '--dry-run']);
     assert.equal(result.code, 0, result.stderr);
