@@ -220,6 +220,24 @@ describe('main, in-process', () => {
     assert.match(streams.stdout.text, /^dry run: would upload example\.com .* → site 1\n$/);
   });
 
+  it('remove --auth-type takes RSA, ECC and ECDSA in any case (ECDSA is ECC)', async () => {
+    for (const [given, meant] of [
+      ['ecdsa', 'ECC'],
+      ['EcC', 'ECC'],
+      ['rsa', 'RSA'],
+    ] as const) {
+      const { deps, streams } = setup({ 'other.example': 1 });
+      const args = ['remove', '--site-id', '77', '--auth-type', given, '--force', '--live-dir', tempDir()];
+      assert.equal(await main(args, deps, streams), 0, streams.stderr.text);
+      // The client of setup() holds no certificate of either type: the answer names the type asked for.
+      assert.equal(
+        streams.stdout.text,
+        `site 77 holds no ${meant} custom certificate; nothing to remove\n`,
+        given,
+      );
+    }
+  });
+
   it('maps an unknown flag to exit 2 with one line on stderr', async () => {
     const { deps, streams } = setup();
     assert.equal(await main(['check', '--nope'], deps, streams), 2);
