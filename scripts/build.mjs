@@ -18,6 +18,9 @@ const { metafile } = await build({
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
+  // Node's single executable runs the script without an ESM loader (no dynamic import callback): import() of the
+  // builtins a dependency loads on demand (node:http, node:https) becomes require().
+  supported: { 'dynamic-import': false },
   // import.meta.url has no meaning in CommonJS; bundled ESM dependencies (yargs) still ask for it.
   banner: { js: "const __incapCertUrl = require('node:url').pathToFileURL(__filename).href;" },
   define: { INCAP_CERT_VERSION: JSON.stringify(version), 'import.meta.url': '__incapCertUrl' },
