@@ -1,10 +1,6 @@
-import {
-  readChain,
-  withKey,
-  type CertificateBundle,
-  type CertificateChain,
-  type CertificateFiles,
-} from '../certificate/read.js';
+import { withKey, type CertificateBundle } from '../certificate/bundle.js';
+import { readChain, type CertificateChain } from '../certificate/chain.js';
+import type { CertificateFiles } from '../certificate/lineage.js';
 import { DAY_MS, daysLeft, isExpiring, warnWindowMs } from '../certificate/expiry.js';
 import { loadConfig, type Config, type ConfigFlags, type Env } from '../config/load.js';
 import type { SiteMap } from '../config/site-map.js';

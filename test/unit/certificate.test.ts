@@ -3,12 +3,9 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import {
-  lineageFiles,
-  readCertificate,
-  readChain,
-  type CertificateFiles,
-} from '../../src/certificate/read.js';
+import { readCertificate } from '../../src/certificate/bundle.js';
+import { readChain } from '../../src/certificate/chain.js';
+import { lineageFiles, type CertificateFiles } from '../../src/certificate/lineage.js';
 import { CertificateError } from '../../src/errors.js';
 import { uploadForm } from '../../src/imperva/client.js';
 import * as d from '../support/der-writer.js';

@@ -1,4 +1,4 @@
-import type { KeyType } from '../../certificate/read.js';
+import type { KeyType } from '../../certificate/key.js';
 import { remove } from '../../commands/remove.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { removeFlags, runOptions } from '../options.js';
