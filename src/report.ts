@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { KeyType } from './certificate/read.js';
+import type { KeyType } from './certificate/key.js';
 import type { ExpirySample, ExpirySource } from './metrics/textfile.js';
 import { ExitCode, IncapCertError } from './errors.js';
 

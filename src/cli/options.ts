@@ -3,7 +3,7 @@
  * and the help pages, the man page and the completion are rendered from them (src/cli/catalogue.ts).
  */
 import type { InferredOptionTypes, Options } from 'yargs';
-import type { KeyType } from '../certificate/read.js';
+import type { KeyType } from '../certificate/key.js';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../run/context.js';
 

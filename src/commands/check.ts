@@ -1,4 +1,5 @@
-import { lineageFiles, readChain } from '../certificate/read.js';
+import { readChain } from '../certificate/chain.js';
+import { lineageFiles } from '../certificate/lineage.js';
 import { ImpervaView } from '../engine/held.js';
 import { describeNames, mappedSites, planTargets } from '../engine/plan.js';
 import { ApiError, CertificateError } from '../errors.js';

@@ -1,4 +1,5 @@
-import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
+import { readChain } from '../certificate/chain.js';
+import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
 import { noSiteLine, unconfiguredLine, wantsFor } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { emptyReport, type Report } from '../report.js';

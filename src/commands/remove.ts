@@ -1,5 +1,5 @@
 import { refusePlaceholders } from '../config/placeholders.js';
-import type { KeyType } from '../certificate/read.js';
+import type { KeyType } from '../certificate/key.js';
 import { heldOfType, ImpervaView } from '../engine/held.js';
 import { UsageError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';

@@ -1,5 +1,5 @@
 import { refusePlaceholders } from '../config/placeholders.js';
-import type { KeyType } from '../certificate/read.js';
+import type { KeyType } from '../certificate/key.js';
 import { isExpiring, daysLeft } from '../certificate/expiry.js';
 import { heldOfType, holdsCertificate, ImpervaView, warnLeftover, type Held } from '../engine/held.js';
 import { mappedSites, type Want } from '../engine/plan.js';

@@ -1,4 +1,5 @@
-import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
+import { readChain } from '../certificate/chain.js';
+import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
 import { planTargets, unconfiguredLine, type Want } from '../engine/plan.js';
 import { reconcile, unreachedSince } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';

@@ -1,5 +1,5 @@
 import { refusePlaceholders } from '../config/placeholders.js';
-import type { KeyType } from '../certificate/read.js';
+import type { KeyType } from '../certificate/key.js';
 import type { Want } from '../engine/plan.js';
 import { ImpervaView, warnLeftover } from '../engine/held.js';
 import { judgeEdge, type EdgeState } from '../edge/judge.js';

@@ -13,7 +13,8 @@
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { connect } from 'node:tls';
-import { certificateNames, type KeyType } from '../certificate/read.js';
+import type { KeyType } from '../certificate/key.js';
+import { certificateNames } from '../certificate/names.js';
 
 /** The signature algorithms offered per key type (OpenSSL names, node's `sigalgs` option). */
 export const SIGALGS: Readonly<Record<KeyType, string>> = {

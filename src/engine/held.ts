@@ -1,4 +1,5 @@
-import type { CertificateChain, KeyType } from '../certificate/read.js';
+import type { CertificateChain } from '../certificate/chain.js';
+import type { KeyType } from '../certificate/key.js';
 import type { CertificateEntry, ImpervaClient, SiteStatus } from '../imperva/client.js';
 import { isV3Unavailable } from '../imperva/errors.js';
 import { normalizeFingerprint } from '../imperva/response.js';

@@ -1,12 +1,6 @@
-import {
-  quickLeafNames,
-  readCertificateText,
-  readChain,
-  withKey,
-  type CertificateBundle,
-  type CertificateChain,
-  type CertificateFiles,
-} from '../certificate/read.js';
+import { withKey, type CertificateBundle } from '../certificate/bundle.js';
+import { readChain, type CertificateChain } from '../certificate/chain.js';
+import type { CertificateFiles } from '../certificate/lineage.js';
 import { DAY_MS, daysLeft, isExpiring, warnWindowMs } from '../certificate/expiry.js';
 import { loadConfig, type Config, type ConfigFlags, type Env } from '../config/load.js';
 import type { SiteMap } from '../config/site-map.js';
@@ -130,16 +124,7 @@ export function planHook(
   const source = hookSource(env);
   if (source === undefined) return undefined;
   const config = loadConfig(flags, env, onSecret);
-  const text = readCertificateText(source.files);
-  // Most hook runs end here: the certificate maps to no site (or the config is still the template, which stays
-  // quiet, one line and exit 0, until it is filled in), told by the names alone, without OpenSSL.
-  const names = quickLeafNames(source.files, text);
-  if (
-    names !== undefined &&
-    (config.placeholders.length > 0 || planTargets(names, config.sites).length === 0)
-  )
-    return { config, source, names, wants: [] };
-  const chain = readChain(source.files, text);
+  const chain = readChain(source.files);
   if (config.placeholders.length > 0) return { config, source, names: chain.names, wants: [] };
   return { config, source, names: chain.names, wants: wantsFor(chain, source.files, config.sites, 'hook') };
 }

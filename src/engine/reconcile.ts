@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import type { CertificateBundle, CertificateChain, KeyType } from '../certificate/read.js';
+import type { CertificateBundle } from '../certificate/bundle.js';
+import type { CertificateChain } from '../certificate/chain.js';
+import type { KeyType } from '../certificate/key.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { ClientError, clientErrorCode, isCredentialsError } from '../imperva/errors.js';

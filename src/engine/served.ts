@@ -1,4 +1,4 @@
-import type { CertificateChain } from '../certificate/read.js';
+import type { CertificateChain } from '../certificate/chain.js';
 import type { CertificateVerdict } from '../imperva/response.js';
 
 /**

@@ -20,12 +20,7 @@ export class Redactor {
   /** Whole forms of the secrets, removed as they are. */
   private readonly secrets = new Set<string>();
   /** Every MIN_FRAGMENT-long window of every form of every secret: a text window found here is part of a secret. */
-  private readonly grams = new Set<string>();
-  /**
-   * The windows' hashes (windowHash): a text's windows are hashed as the scan rolls along, and only a window whose
-   * hash is here is cut out and looked up in `grams`. Lines with no secret in them (nearly all) allocate nothing.
-   */
-  private readonly hashes = new Set<number>();
+  private readonly windows = new Set<string>();
   /** The secrets longest first, so that a secret that contains another is removed whole; made on first need. */
   private ordered: string[] | undefined;
 
@@ -81,8 +76,7 @@ export class Redactor {
     this.ordered = undefined;
     this.secrets.add(form);
     for (let index = 0; index + MIN_FRAGMENT <= form.length; index += 1) {
-      this.grams.add(form.slice(index, index + MIN_FRAGMENT));
-      this.hashes.add(windowHash(form, index) & HASH_MASK);
+      this.windows.add(form.slice(index, index + MIN_FRAGMENT));
     }
   }
 
@@ -91,55 +85,17 @@ export class Redactor {
    * secret at least MIN_FRAGMENT long is made of such windows, so none of it is left.
    */
   private redactFragments(text: string): string {
-    if (this.grams.size === 0 || text.length < MIN_FRAGMENT) return text;
     let out = '';
-    let copied = 0;
-    let coveredTo = -1;
-    let start = -1;
-    let hash = windowHash(text, 0);
+    // Where the last redacted stretch ends: the text before it is in `out`.
+    let redactedTo = -1;
     for (let index = 0; index + MIN_FRAGMENT <= text.length; index += 1) {
-      if (index > 0)
-        hash = rollHash(hash, text.charCodeAt(index - 1), text.charCodeAt(index + MIN_FRAGMENT - 1));
-      if (!this.hashes.has(hash & HASH_MASK)) continue;
-      if (!this.grams.has(text.slice(index, index + MIN_FRAGMENT))) continue;
-      if (index > coveredTo) {
-        if (start >= 0) {
-          out += text.slice(copied, start) + REDACTED;
-          copied = coveredTo;
-        }
-        start = index;
-      }
-      coveredTo = index + MIN_FRAGMENT;
+      if (!this.windows.has(text.slice(index, index + MIN_FRAGMENT))) continue;
+      // A window that overlaps or touches the stretch before it makes that stretch longer; else a new one begins.
+      if (index > redactedTo) out += text.slice(Math.max(redactedTo, 0), index) + REDACTED;
+      redactedTo = index + MIN_FRAGMENT;
     }
-    if (start >= 0) out += text.slice(copied, start) + REDACTED;
-    else return text;
-    return out + text.slice(coveredTo);
+    return redactedTo < 0 ? text : out + text.slice(redactedTo);
   }
-}
-
-/**
- * A polynomial hash of a window of MIN_FRAGMENT characters, in 32-bit integer arithmetic (Math.imul wraps as the
- * roll needs); kept as a small integer (HASH_MASK) so that a Set holds it without a heap number.
- */
-const HASH_BASE = 0x01000193;
-const HASH_MASK = 0x3fffffff;
-/** HASH_BASE ** (MIN_FRAGMENT - 1), mod 2³²: the weight of the character that leaves the window. */
-const HASH_LEAVING = Array.from({ length: MIN_FRAGMENT - 1 }).reduce<number>(
-  (power) => Math.imul(power, HASH_BASE),
-  1,
-);
-
-function windowHash(text: string, start: number): number {
-  let hash = 0;
-  for (let index = start; index < start + MIN_FRAGMENT && index < text.length; index += 1) {
-    hash = (Math.imul(hash, HASH_BASE) + text.charCodeAt(index)) | 0;
-  }
-  return hash;
-}
-
-/** The window's hash moved on by one character: `leaving` drops out at the front, `entering` comes in at the end. */
-function rollHash(hash: number, leaving: number, entering: number): number {
-  return (Math.imul((hash - Math.imul(leaving, HASH_LEAVING)) | 0, HASH_BASE) + entering) | 0;
 }
 
 /**

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { KeyType } from '../certificate/read.js';
+import type { KeyType } from '../certificate/key.js';
 import { ExitCode, IncapCertError } from '../errors.js';
 import { withLock } from '../state/lock.js';
 

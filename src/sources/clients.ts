@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readChain, type CertificateChain, type CertificateFiles } from '../certificate/read.js';
+import { readChain, type CertificateChain } from '../certificate/chain.js';
+import type { CertificateFiles } from '../certificate/lineage.js';
 import type { SiteMap } from '../config/site-map.js';
 import { planTargets, wantOf, type Want } from '../engine/plan.js';
 import { CertificateError } from '../errors.js';

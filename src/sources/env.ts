@@ -1,5 +1,4 @@
-import type { CertificateFiles } from '../certificate/read.js';
-import { lineageFiles } from '../certificate/read.js';
+import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
 import type { Env } from '../config/load.js';
 import { UsageError } from '../errors.js';
 

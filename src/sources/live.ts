@@ -1,11 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  lineageFiles,
-  readChain,
-  type CertificateChain,
-  type CertificateFiles,
-} from '../certificate/read.js';
+import { readChain, type CertificateChain } from '../certificate/chain.js';
+import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
 import type { SiteMap } from '../config/site-map.js';
 import { planTargets, wantOf, type Want } from '../engine/plan.js';
 import { CertificateError } from '../errors.js';

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CertificateFiles, KeyType } from '../certificate/read.js';
+import type { KeyType } from '../certificate/key.js';
+import type { CertificateFiles } from '../certificate/lineage.js';
 import { LockTimeoutError, StateError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';

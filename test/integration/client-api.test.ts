@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readCertificate, type CertificateBundle } from '../../src/certificate/read.js';
+import { readCertificate, type CertificateBundle } from '../../src/certificate/bundle.js';
 import { ApiError } from '../../src/errors.js';
 import { createImpervaClient, type ClientOptions } from '../../src/imperva/client.js';
 import { clientErrorCode, isCredentialsError, isV3Unavailable } from '../../src/imperva/errors.js';

@@ -3,14 +3,12 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import {
-  lineageFiles,
-  readCertificate,
-  readChain,
-  type CertificateFiles,
-} from '../../src/certificate/read.js';
+import { readCertificate } from '../../src/certificate/bundle.js';
+import { readChain } from '../../src/certificate/chain.js';
+import { lineageFiles, type CertificateFiles } from '../../src/certificate/lineage.js';
 import { CertificateError } from '../../src/errors.js';
 import { uploadForm } from '../../src/imperva/client.js';
+import * as d from '../support/der-writer.js';
 import { tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 
@@ -94,6 +92,52 @@ describe('readCertificate', () => {
     assert.equal(bundle.chainLength, 2);
     assert.equal(bundle.certPem.toString(), ec.fullchainPem);
     assert.equal(readCertificate(f).chainLength, 1);
+  });
+});
+
+describe("the leaf's names (what a hook run maps to sites)", () => {
+  it('are the subjectAltName DNS names, normalized and deduplicated, in certificate order, whatever the chain order', async () => {
+    const cases: { names: string[]; ips?: string[]; keyType?: 'ec' | 'rsa'; expected: string[] }[] = [
+      { names: ['*.example.com', 'example.com'], keyType: 'rsa', expected: ['*.example.com', 'example.com'] },
+      {
+        names: ['WWW.Example.COM', 'www.example.com', 'api.example.com.'],
+        expected: ['www.example.com', 'api.example.com'],
+      },
+      {
+        names: ['xn--bcher-kva.example', 'a-b_c.example.org'],
+        ips: ['127.0.0.1', '::1'],
+        // An underscore is no host name character: no config key can name it.
+        expected: ['xn--bcher-kva.example'],
+      },
+    ];
+    const many = Array.from({ length: 100 }, (_, index) => `host${index}.example.net`);
+    cases.push({ names: many, expected: many });
+    for (const { expected, ...options } of cases) {
+      const leaf = await issueLeaf(pki, options);
+      for (const pem of [
+        leaf.fullchainPem,
+        leaf.certPem,
+        `${pki.intermediatePem}${leaf.certPem}`,
+        `text before\n${leaf.certPem}\r\n${pki.intermediatePem}${pki.rootPem}trailing text`,
+      ]) {
+        assert.deepEqual(readChain(files(pem, leaf.keyPem)).names, expected, options.names[0]);
+      }
+    }
+  });
+
+  it('are the subject CN when the leaf has no subjectAltName', () => {
+    const leaf = d.party('cn.example');
+    const issuer = d.party('Test Intermediate');
+    const pem = d.pem(
+      d.certificate({
+        subject: d.name('CN.Example'),
+        spki: leaf.spki,
+        issuer: issuer.subject,
+        signer: issuer.key,
+        extensions: [d.basic(false)],
+      }),
+    );
+    assert.deepEqual(readChain(files(pem, d.keyPem(leaf.key))).names, ['cn.example']);
   });
 });
 

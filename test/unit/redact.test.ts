@@ -61,7 +61,7 @@ class OneForm extends Redactor {
   }
 }
 
-describe('Redactor: fragments found by rolling hash', () => {
+describe('Redactor: fragments of secrets', () => {
   /** The plain rule: every 8-character window of the text that is a window of a secret form is covered. */
   function covered(text: string, forms: readonly string[]): boolean[] {
     const windows = new Set<string>();

@@ -1,6 +1,7 @@
 /**
- * A small DER writer for attack tests: certificates built byte by byte (any version, any extensions, duplicates,
- * odd encodings), signed with node:crypto so that OpenSSL's issuer checks see real signatures.
+ * A small DER writer: certificates built byte by byte (any extensions, duplicates, unusual encodings, keys OpenSSL
+ * cannot decode) that no certificate library would write, signed with node:crypto so that OpenSSL's issuer checks
+ * see real signatures.
  */
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 
@@ -30,7 +31,6 @@ export const int = (value: number) => {
 export const bool = (value: boolean) => tlv(0x01, Buffer.from([value ? 0xff : 0]));
 export const octets = (...c: Buffer[]) => tlv(0x04, ...c);
 export const bits = (content: Buffer, unused = 0) => tlv(0x03, Buffer.from([unused]), content);
-export const utf8 = (text: string) => tlv(0x0c, Buffer.from(text, 'utf8'));
 export const utc = (date: Date) =>
   tlv(0x17, Buffer.from(date.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z', 'latin1'));
 
@@ -51,13 +51,9 @@ export function oid(text: string): Buffer {
 
 export const OIDS = {
   cn: '2.5.4.3',
-  o: '2.5.4.10',
   san: '2.5.29.17',
   bc: '2.5.29.19',
   ku: '2.5.29.15',
-  eku: '2.5.29.37',
-  skid: '2.5.29.14',
-  akid: '2.5.29.35',
   ecdsaSha256: '1.2.840.10045.4.3.2',
 } as const;
 
@@ -69,11 +65,8 @@ export function extension(id: string, value: Buffer, critical?: boolean): Buffer
   return seq(oid(id), ...(critical === undefined ? [] : [bool(critical)]), octets(value));
 }
 
-/** dNSName [2], iPAddress [7], URI [6], rfc822Name [1] entries. */
+/** A dNSName [2] entry of a subjectAltName. */
 export const dns = (text: string) => tlv(0x82, Buffer.from(text, 'latin1'));
-export const uri = (text: string) => tlv(0x86, Buffer.from(text, 'latin1'));
-export const email = (text: string) => tlv(0x81, Buffer.from(text, 'latin1'));
-export const ip = (bytes: number[]) => tlv(0x87, Buffer.from(bytes));
 export const san = (...names: Buffer[]) => extension(OIDS.san, seq(...names));
 export const basic = (ca: boolean, pathLen?: number, critical = true) =>
   extension(
@@ -96,17 +89,8 @@ export interface Party {
   subject: Buffer;
 }
 
-export function party(cn: string, kind: 'ec' | 'rsa' | 'ed25519' | 'ed448' | 'dsa' = 'ec'): Party {
-  const pair =
-    kind === 'ec'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : kind === 'rsa'
-        ? generateKeyPairSync('rsa', { modulusLength: 1024 })
-        : kind === 'dsa'
-          ? generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 })
-          : kind === 'ed25519'
-            ? generateKeyPairSync('ed25519')
-            : generateKeyPairSync('ed448');
+export function party(cn: string): Party {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return {
     key: pair.privateKey,
     spki: pair.publicKey.export({ type: 'spki', format: 'der' }),
@@ -120,44 +104,21 @@ export interface CertOptions {
   issuer: Buffer;
   signer: KeyObject;
   extensions?: Buffer[] | undefined;
-  /** undefined: v3 ([0] INTEGER 2); null: no version field (v1). */
-  version?: number | null | undefined;
-  serial?: number;
-  notBefore?: Date;
-  notAfter?: Date;
-  issuerUid?: Buffer;
-  subjectUid?: Buffer;
-  /** Replaces the [3] wrapper entirely (raw bytes). */
-  rawExtensions?: Buffer;
-  /** Edits the TBS before it is signed. */
-  editTbs?: (tbs: Buffer) => Buffer;
 }
 
+/** A v3 certificate valid from an hour ago for 30 days, signed with ECDSA and SHA-256. */
 export function certificate(options: CertOptions): Buffer {
   const algorithm = seq(oid(OIDS.ecdsaSha256));
-  const version = options.version === null ? [] : [tlv(0xa0, int(options.version ?? 2))];
-  const exts =
-    options.rawExtensions !== undefined
-      ? [options.rawExtensions]
-      : options.extensions === undefined
-        ? []
-        : [tlv(0xa3, seq(...options.extensions))];
-  let tbs = seq(
-    ...version,
-    int(options.serial ?? 4242),
+  const tbs = seq(
+    tlv(0xa0, int(2)),
+    int(4242),
     algorithm,
     options.issuer,
-    seq(
-      utc(options.notBefore ?? new Date(Date.now() - 3_600_000)),
-      utc(options.notAfter ?? new Date(Date.now() + 30 * 86_400_000)),
-    ),
+    seq(utc(new Date(Date.now() - 3_600_000)), utc(new Date(Date.now() + 30 * 86_400_000))),
     options.subject,
     options.spki,
-    ...(options.issuerUid === undefined ? [] : [tlv(0x81, options.issuerUid)]),
-    ...(options.subjectUid === undefined ? [] : [tlv(0x82, options.subjectUid)]),
-    ...exts,
+    ...(options.extensions === undefined ? [] : [tlv(0xa3, seq(...options.extensions))]),
   );
-  if (options.editTbs) tbs = options.editTbs(tbs);
   const signature = sign('sha256', tbs, options.signer);
   return seq(tbs, algorithm, bits(signature));
 }

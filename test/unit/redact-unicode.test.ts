@@ -1,5 +1,5 @@
 /**
- * Attack on the rolling-hash redaction: secrets and texts with non-BMP characters, lone surrogates, texts of
+ * Redaction of text that is not plain ASCII: secrets and texts with non-BMP characters, lone surrogates, texts of
  * exactly MIN_FRAGMENT characters, a fragment at the very start or end of a line.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,9 @@
 /**
- * A Certbot deploy hook run, with the built CLI, for certificates whose DER names (the unmapped lineage's shortcut)
- * and OpenSSL's reading differ: the run must do what reading the chain the full way does — upload a certificate
- * whose names OpenSSL maps, refuse a file OpenSSL refuses (exit 3, one line) — never "nothing to upload".
+ * A Certbot deploy hook run decides from the leaf's names whether there is anything to upload, and "no site is
+ * mapped" ends the run with exit 0: those names must be the ones OpenSSL reads, and a file OpenSSL refuses must be
+ * refused (exit 3, one line) even for a lineage mapped to no site — never a quiet "nothing to upload". The
+ * certificates here are built byte by byte (test/support/der-writer.ts): unusual but valid encodings, keys OpenSSL
+ * cannot decode.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
 import { assertOneLineError, createWorld, type World } from '../support/world.js';
-import * as d from '../support/attack4-der.js';
+import * as d from '../support/der-writer.js';
 
 let world: World;
 before(async () => {
@@ -53,8 +55,8 @@ async function hook(fullchain: string, key = leafParty.key) {
   return { ...result, uploads: world.fake.acceptedUploads().slice(before), lineage };
 }
 
-describe('hook run: the DER shortcut never decides otherwise than the full reading', () => {
-  it('uploads when OpenSSL reads a mapped name the DER shortcut did not see', async () => {
+describe('hook run: the names that decide are the ones OpenSSL reads', () => {
+  it('uploads a certificate whose mapped name is in an unusual but valid encoding', async () => {
     const cases: [string, string][] = [
       [
         'a subjectAltName OpenSSL cannot decode (the subject CN is mapped)',
@@ -66,6 +68,7 @@ describe('hook run: the DER shortcut never decides otherwise than the full readi
         'a dNSName in constructed form',
         leaf([d.san(d.dns('a.example'), d.tlv(0xa2, d.tlv(0x16, Buffer.from('mapped.example'))))]),
       ],
+      ['a name in upper case with a trailing dot', leaf([d.san(d.dns('MAPPED.Example.'))])],
     ];
     for (const [what, pem] of cases) {
       const run = await hook(pem + midPem);
@@ -79,7 +82,7 @@ describe('hook run: the DER shortcut never decides otherwise than the full readi
     }
   });
 
-  it('uploads the certificate OpenSSL takes for the leaf, not the one the shortcut took', async () => {
+  it('uploads the certificate OpenSSL takes for the leaf, whatever the order and flags of the others', async () => {
     const signer = d.party('L');
     const other = d.party('X');
     const first = d.pem(
@@ -109,10 +112,17 @@ describe('hook run: the DER shortcut never decides otherwise than the full readi
     );
   });
 
-  it('refuses (exit 3, one line) what the full reading refuses, even for a lineage mapped to no site', async () => {
+  it('names what OpenSSL shows: the first of two subjectAltName extensions', async () => {
+    const run = await hook(leaf([d.san(d.dns('a.example')), d.san(d.dns('b.example'))]) + midPem);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim(), 'no Imperva site is mapped to a.example; nothing to upload');
+    assert.equal(run.uploads.length, 0);
+  });
+});
+
+describe('hook run: a file OpenSSL refuses is refused, exit 3, even for a lineage mapped to no site', () => {
+  it('a second leaf, or a PEM block that does not parse', async () => {
     const self = d.party('X');
-    const offCurve = Buffer.from(leafParty.spki);
-    offCurve[offCurve.length - 1] = (offCurve[offCurve.length - 1] as number) ^ 1;
     const cases: [string, string, RegExp][] = [
       [
         'a certificate claiming cA that may not sign, beside the leaf',
@@ -134,29 +144,41 @@ describe('hook run: the DER shortcut never decides otherwise than the full readi
         leaf([d.san(d.dns('leaf.example'))]).replace('\n-----END', '\n\n-----END') + midPem,
         /does not parse as a certificate \(block 1\)/,
       ],
-      [
-        'an EC key off its curve (unmapped)',
-        leaf([d.san(d.dns('leaf.example'))], { spki: offCurve }) + midPem,
-        /holds a public key that does not parse/,
-      ],
-      [
-        'an EC key off its curve (mapped: was "internal error", exit 1)',
-        leaf([d.san(d.dns('mapped.example'))], { spki: offCurve }) + midPem,
-        /holds a public key that does not parse/,
-      ],
     ];
-    for (const [what, fullchain, message] of cases) {
-      const run = await hook(fullchain);
-      assert.equal(run.code, 3, `${what}: ${run.stdout}${run.stderr}`);
-      assertOneLineError(run.stderr, message);
-      assert.ok(run.stderr.includes(join(run.lineage, 'fullchain.pem')), what);
-      assert.equal(run.uploads.length, 0, what);
-    }
+    for (const [what, fullchain, message] of cases) await assertRefused(what, fullchain, message);
   });
 
-  it('names what OpenSSL shows: the first of two subjectAltName extensions', async () => {
-    const run = await hook(leaf([d.san(d.dns('a.example')), d.san(d.dns('b.example'))]) + midPem);
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout.trim(), 'no Imperva site is mapped to a.example; nothing to upload');
+  it('a leaf public key OpenSSL cannot decode, mapped or not (not a crash, not "nothing to upload")', async () => {
+    const point = leafParty.spki.subarray(leafParty.spki.length - 65);
+    const ec = (params: Buffer[], content: Buffer) =>
+      d.seq(d.seq(d.oid('1.2.840.10045.2.1'), ...params), d.bits(content));
+    const offCurve = Buffer.from(point);
+    offCurve[64] = (offCurve[64] as number) ^ 1;
+    const keys: [string, Buffer][] = [
+      ['an EC point off its curve', ec([d.oid('1.2.840.10045.3.1.7')], offCurve)],
+      ['a P-256 point on secp256k1', ec([d.oid('1.3.132.0.10')], point)],
+      ['an EC key of an unknown curve', ec([d.oid('1.2.3.4.5')], Buffer.from([4, 1, 2, 3]))],
+      [
+        'an RSA key that is not one',
+        d.seq(
+          d.seq(d.oid('1.2.840.113549.1.1.1'), d.tlv(5, Buffer.alloc(0))),
+          d.bits(Buffer.from('garbage')),
+        ),
+      ],
+    ];
+    for (const [what, spki] of keys) {
+      for (const name of ['leaf.example', 'mapped.example']) {
+        const fullchain = leaf([d.san(d.dns(name))], { spki }) + midPem;
+        await assertRefused(`${what} (${name})`, fullchain, /holds a public key that does not parse/);
+      }
+    }
   });
 });
+
+async function assertRefused(what: string, fullchain: string, message: RegExp): Promise<void> {
+  const run = await hook(fullchain);
+  assert.equal(run.code, 3, `${what}: ${run.stdout}${run.stderr}`);
+  assertOneLineError(run.stderr, message);
+  assert.ok(run.stderr.includes(join(run.lineage, 'fullchain.pem')), what);
+  assert.equal(run.uploads.length, 0, what);
+}

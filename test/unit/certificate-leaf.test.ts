@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { readCertificate, readChain } from '../../src/certificate/read.js';
+import { readCertificate } from '../../src/certificate/bundle.js';
+import { readChain } from '../../src/certificate/chain.js';
 import { tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, type Leaf, type Pki } from '../support/pki.js';
 

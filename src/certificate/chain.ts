@@ -1,0 +1,169 @@
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { CertificateError } from '../errors.js';
+import { keyTypeOf, type KeyType } from './key.js';
+import type { CertificateFiles } from './lineage.js';
+import { certificateNames } from './names.js';
+import { readPemFile } from './pem-file.js';
+
+/** A certificate chain, read and parsed: enough to know which sites it is for. */
+export interface CertificateChain {
+  certFile: string;
+  /**
+   * Exactly the bytes to upload as `certificate` (base64 of these): the certificate blocks only, leaf first, each
+   * re-encoded as canonical PEM (64-character lines, `\n`), one `\n` after each — no other text, key or parameter
+   * block, no trailing bytes, whatever the file held around them.
+   */
+  certPem: Buffer;
+  leaf: X509Certificate;
+  /** Set when the file did not hold the leaf first and the chain was put in order (leaf, its issuer, …). */
+  reordered?: boolean | undefined;
+  /** How many certificates the chain holds, leaf included. */
+  chainLength: number;
+  /** The leaf's DNS names (subjectAltName, else the subject CN), normalized as config keys are. */
+  names: string[];
+  /** SHA-256 of the leaf's DER, lowercase hex: what we send as `input_hash`. */
+  fingerprint: string;
+  serial: string;
+  notAfter: Date;
+  /** From the leaf's public key; the private key must match it. */
+  keyType: KeyType;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * A chain of a leaf and a few intermediates is 2–10 KiB: anything near the cap is not a certificate file, and a
+ * device or a runaway file must not take memory.
+ */
+export const MAX_CHAIN_BYTES = 1024 * 1024;
+
+/**
+ * Reads the certificate file (and the issuer file, when the certificate holds only the leaf): readable, PEM, every
+ * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go.
+ */
+export function readChain(files: CertificateFiles): CertificateChain {
+  const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES).toString('latin1');
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(certText)) {
+    throw new CertificateError(
+      `certificate ${files.cert} holds a private key (are the certificate and key swapped?)`,
+    );
+  }
+  const blocks = parseCertificates(files.cert, 'certificate', certText);
+  if (blocks.length === 1 && files.issuer !== undefined) {
+    // lego 4 may write the leaf alone; its issuer file completes the chain Imperva needs.
+    const issuerText = readPemFile(files.issuer, 'issuer certificate', MAX_CHAIN_BYTES).toString('latin1');
+    if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(issuerText)) {
+      throw new CertificateError(`issuer certificate ${files.issuer} holds a private key`);
+    }
+    blocks.push(...parseCertificates(files.issuer, 'issuer certificate', issuerText));
+  }
+  const { chain, reordered } = orderChain(files.cert, blocks);
+  const leaf = chain[0] as X509Certificate;
+  return {
+    certFile: files.cert,
+    certPem: Buffer.from(chain.map(canonicalPem).join(''), 'latin1'),
+    leaf,
+    ...(reordered ? { reordered } : {}),
+    chainLength: chain.length,
+    names: certificateNames(leaf),
+    fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
+    serial: leaf.serialNumber.toLowerCase(),
+    notAfter: new Date(leaf.validTo),
+    keyType: keyTypeOf(publicKeyOf(leaf, files.cert), files.cert, 'certificate'),
+  };
+}
+
+/**
+ * The leaf's public key. OpenSSL loads a certificate whose key it cannot decode (an EC point off its curve, an
+ * unknown curve, a malformed RSA key) and fails only when the key is asked for: a certificate problem (exit 3), not
+ * a crash with OpenSSL's message.
+ */
+function publicKeyOf(leaf: X509Certificate, file: string): KeyObject {
+  try {
+    return leaf.publicKey;
+  } catch {
+    throw new CertificateError(
+      `certificate ${file} holds a public key that does not parse; Imperva takes RSA or ECDSA keys only`,
+    );
+  }
+}
+
+/** Every CERTIFICATE block of a file, parsed; text and other blocks around them are ignored, never uploaded. */
+function parseCertificates(file: string, role: string, text: string): X509Certificate[] {
+  const blocks = text.match(PEM_CERT) ?? [];
+  if (blocks.length === 0) throw new CertificateError(`${role} ${file} is not a PEM certificate`);
+  return blocks.map((block, index) => {
+    try {
+      return new X509Certificate(block);
+    } catch {
+      throw new CertificateError(
+        `${role} ${file} holds a PEM block that does not parse as a certificate (block ${index + 1})`,
+      );
+    }
+  });
+}
+
+/** Whether `issuer` signed `cert`: names (and key identifiers) match and the signature verifies. */
+function issued(issuer: X509Certificate, cert: X509Certificate): boolean {
+  if (issuer === cert || !cert.checkIssued(issuer)) return false;
+  try {
+    return cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds the leaf by structure, not by position: the one certificate that is not a CA and signed no other
+ * certificate of the file (a self-signed certificate alone is its own leaf). The key is read later and only checked
+ * against this leaf, so a file that lists an intermediate first is put in order — leaf, its issuer, that one's
+ * issuer, then anything else in file order — instead of being planned by the intermediate's names. A file with no
+ * leaf or with two is refused.
+ */
+function orderChain(
+  file: string,
+  parsed: X509Certificate[],
+): { chain: X509Certificate[]; reordered: boolean } {
+  // The same certificate twice (a leaf pasted into fullchain twice) is one certificate.
+  const certs = parsed.filter(
+    (cert, index) => parsed.findIndex((other) => other.fingerprint256 === cert.fingerprint256) === index,
+  );
+  const issuesNothing = certs.filter((cert) => !certs.some((other) => issued(cert, other)));
+  let leaves = issuesNothing.filter((cert) => !cert.ca);
+  if (leaves.length === 0 && certs.length === 1 && selfSigned(certs[0] as X509Certificate)) leaves = certs;
+  if (leaves.length === 0) {
+    throw new CertificateError(
+      `certificate ${file} holds no leaf certificate, only CA certificates (is it chain.pem rather than fullchain.pem?)`,
+    );
+  }
+  if (leaves.length > 1) {
+    const names = leaves.map((cert) => certificateNames(cert)[0] ?? cert.serialNumber.toLowerCase());
+    throw new CertificateError(
+      `certificate ${file} holds ${leaves.length} leaf certificates (${names.join(', ')}); it must hold one leaf and its issuers`,
+    );
+  }
+  const chain = [leaves[0] as X509Certificate];
+  const rest = certs.filter((cert) => cert !== chain[0]);
+  for (;;) {
+    const last = chain.at(-1) as X509Certificate;
+    const index = rest.findIndex((cert) => issued(cert, last));
+    if (index < 0) break;
+    chain.push(...rest.splice(index, 1));
+  }
+  chain.push(...rest);
+  return { chain, reordered: chain.some((cert, index) => cert !== certs[index]) };
+}
+
+function selfSigned(cert: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** The certificate's DER as canonical PEM: 64-character base64 lines, `\n` line ends, one `\n` at the end. */
+function canonicalPem(cert: X509Certificate): string {
+  const body = cert.raw.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
