@@ -319,8 +319,11 @@ function stopped(
       result.action = 'deferred';
       return doneOf(result, want, undefined, error);
     }
-    const late = new ClientError(deferredTooLong(since), { transient: true }, 'DEADLINE');
-    late.attempts = error.attempts;
+    const late = new ClientError(
+      deferredTooLong(since),
+      { transient: true, attempts: error.attempts },
+      'DEADLINE',
+    );
     result.action = 'failed';
     result.error = siteError(late);
     return doneOf(result, want, () => ctx.log.error(`${where(want)}: ${late.message}`), late);

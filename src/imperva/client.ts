@@ -7,7 +7,7 @@ import type { CertificateBundle, KeyType } from '../certificate/read.js';
 import type { ApiCredentials } from '../config/load.js';
 import { ApiError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { ClientError, NetworkError, detailsOf, withoutStack } from './errors.js';
+import { ClientError, NetworkError, counted, detailsOf, interrupted, withoutStack } from './errors.js';
 import { Pacer } from './limiter.js';
 import {
   CREDENTIAL_RES,
@@ -262,19 +262,15 @@ export async function createImpervaClient(
     let last: ApiError | undefined;
     /** Some try got an answer that was not 429 (or a failure that was not the deadline cutting it short). */
     let answered = false;
-    const outOfTime = (error: ClientError): ClientError => {
-      error.unanswered = !answered;
-      return withAttempts(error, sent);
-    };
+    const outOfTime = (): ClientError => deadlinePassed(last, sent, !answered);
     for (;;) {
       if (refused !== undefined) throw notTried(refused, sent);
       if (signal?.aborted === true) throw interrupted(sent);
-      if ((await wait(budget.take(request.siteId, now()), sent)) === undefined)
-        throw outOfTime(deadlinePassed(sent, last));
+      if ((await wait(budget.take(request.siteId, now()), sent)) === undefined) throw outOfTime();
       const startedAt = await pacer.acquire(options.deadlineAt, signal).catch(() => {
         throw interrupted(sent);
       });
-      if (startedAt === undefined) throw outOfTime(deadlinePassed(sent, last));
+      if (startedAt === undefined) throw outOfTime();
       if (refused !== undefined) {
         pacer.done({ startedAt, throttled: false });
         throw notTried(refused, sent);
@@ -305,21 +301,18 @@ export async function createImpervaClient(
         throttled,
         retryAfterMs: error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000,
       });
-      error.attempts = sent;
       if (isRefusal(error)) {
         refused ??= error;
-        throw withAttempts(new ClientError(error.message, detailsOf(error), 'CREDENTIALS'), sent);
+        throw new ClientError(error.message, { ...detailsOf(error), attempts: sent }, 'CREDENTIALS');
       }
-      if (error instanceof ClientError) throw error;
+      if (error instanceof ClientError) throw counted(error, sent);
       const delay = retryDelayMs(error, attempt, options, options.random);
-      if (delay === undefined) throw error;
+      if (delay === undefined) throw counted(error, sent);
       if (now() + delay >= options.deadlineAt) {
-        throw outOfTime(
-          new ClientError(
-            `${error.message}; no retry: the run's deadline would pass first`,
-            detailsOf(error),
-            'DEADLINE',
-          ),
+        throw new ClientError(
+          `${error.message}; no retry: the run's deadline would pass first`,
+          { ...detailsOf(error), attempts: sent, unanswered: !answered },
+          'DEADLINE',
         );
       }
       if (!throttled) attempt += 1;
@@ -355,20 +348,6 @@ export async function createImpervaClient(
     return true;
   }
 
-  function deadlinePassed(sent: number, last: ApiError | undefined): ClientError {
-    const message =
-      last === undefined
-        ? "not tried: the run's deadline passed"
-        : `${last.message}; no retry: the run's deadline passed`;
-    return withAttempts(
-      withoutStack(
-        () =>
-          new ClientError(message, last === undefined ? { transient: true } : detailsOf(last), 'DEADLINE'),
-      ),
-      sent,
-    );
-  }
-
   async function v1Call(siteId: string, path: string, form?: string): Promise<Envelope> {
     return call({ siteId, url: v1 + path, host: v1Host, method: 'POST', body: form ?? '' }, parseAnswer);
   }
@@ -396,7 +375,7 @@ export async function createImpervaClient(
       const base = options.v3BaseUrl;
       if (base === undefined) {
         throw withoutStack(
-          () => new ClientError('v3 API not configured', { transient: false }, 'V3_UNAVAILABLE'),
+          () => new ClientError('v3 API not configured', { transient: false, attempts: 0 }, 'V3_UNAVAILABLE'),
         );
       }
       const query = new URLSearchParams({ certType: 'CUSTOM_CERT' });
@@ -415,10 +394,7 @@ export async function createImpervaClient(
         const error = asApiError(thrown);
         if (error instanceof ClientError) throw error;
         // Whatever else kept failing, v1 may still answer.
-        throw withAttempts(
-          new ClientError(error.message, detailsOf(error), 'V3_UNAVAILABLE'),
-          error.attempts,
-        );
+        throw new ClientError(error.message, detailsOf(error), 'V3_UNAVAILABLE');
       }
     },
     async remove(siteId, keyType) {
@@ -445,30 +421,24 @@ function isRefusal(error: ApiError): boolean {
   return error.res !== undefined && CREDENTIAL_RES.has(error.res);
 }
 
+function deadlinePassed(last: ApiError | undefined, sent: number, unanswered: boolean): ClientError {
+  const message =
+    last === undefined
+      ? "not tried: the run's deadline passed"
+      : `${last.message}; no retry: the run's deadline passed`;
+  const details = last === undefined ? { transient: true } : detailsOf(last);
+  return withoutStack(() => new ClientError(message, { ...details, attempts: sent, unanswered }, 'DEADLINE'));
+}
+
 function notTried(refused: ApiError, sent: number): ClientError {
-  return withAttempts(
-    withoutStack(
-      () =>
-        new ClientError(
-          `not tried: Imperva refused the credentials earlier in this run (${refused.message})`,
-          { ...detailsOf(refused), transient: false },
-          'CREDENTIALS',
-        ),
-    ),
-    sent,
+  return withoutStack(
+    () =>
+      new ClientError(
+        `not tried: Imperva refused the credentials earlier in this run (${refused.message})`,
+        { ...detailsOf(refused), transient: false, attempts: sent },
+        'CREDENTIALS',
+      ),
   );
-}
-
-function interrupted(sent: number): ClientError {
-  return withAttempts(
-    withoutStack(() => new ClientError('interrupted', { transient: true }, 'INTERRUPTED')),
-    sent,
-  );
-}
-
-function withAttempts<E extends ApiError>(error: E, attempts: number): E {
-  error.attempts = attempts;
-  return error;
 }
 
 function asApiError(thrown: unknown): ApiError {
