@@ -3,7 +3,7 @@ import type { CertificateBundle, CertificateChain, KeyType } from '../certificat
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { ClientError, clientErrorCode, isCredentialsError } from '../imperva/errors.js';
-import { verdictWarnings } from '../imperva/response.js';
+import { verdictWarnings } from '../imperva/verdict.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
 import type { RunContext } from '../run/context.js';

@@ -10,7 +10,7 @@ import {
   type CertificateFiles,
 } from '../../src/certificate/read.js';
 import { CertificateError } from '../../src/errors.js';
-import { uploadForm } from '../../src/imperva/client.js';
+import { uploadForm } from '../../src/imperva/upload.js';
 import { tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 

@@ -1,0 +1,58 @@
+import type { CertificateBundle, KeyType } from '../certificate/read.js';
+import { isObject } from '../util/strict-json.js';
+import type { Call } from './call.js';
+import { parseAnswer } from './envelope.js';
+import { readVerdict, type CertificateVerdict } from './verdict.js';
+
+export interface UploadResult {
+  resMessage: string;
+  verdict: CertificateVerdict | undefined;
+}
+
+/** The encoded form of one certificate, everything but `site_id`: encoded once, however many sites it goes to. */
+const encoded = new WeakMap<CertificateBundle, string>();
+
+/** The form fields of one upload (docs/imperva-api.md, "Upload or replace: v1"). */
+export function uploadForm(siteId: string, bundle: CertificateBundle): Record<string, string> {
+  return {
+    site_id: siteId,
+    certificate: bundle.certPem.toString('base64'),
+    private_key: bundle.keyPem.toString('base64'),
+    auth_type: bundle.keyType satisfies KeyType,
+    input_hash: bundle.fingerprint,
+  };
+}
+
+/** `uploadForm` as an x-www-form-urlencoded body, the certificate's part encoded once. */
+export function uploadBody(siteId: string, bundle: CertificateBundle): string {
+  let rest = encoded.get(bundle);
+  if (rest === undefined) {
+    const { site_id: _site, ...fields } = uploadForm(siteId, bundle);
+    rest = new URLSearchParams(fields).toString();
+    encoded.set(bundle, rest);
+  }
+  return `site_id=${encodeURIComponent(siteId)}&${rest}`;
+}
+
+/** Uploads the certificate as the site's custom certificate of its key type (v1 `sites/customCertificate/upload`). */
+export async function upload(call: Call, siteId: string, bundle: CertificateBundle): Promise<UploadResult> {
+  const envelope = await call(
+    { api: 'v1', siteId, path: 'sites/customCertificate/upload', form: uploadBody(siteId, bundle) },
+    parseAnswer,
+  );
+  const debugInfo = envelope.body.debug_info;
+  return {
+    resMessage: envelope.resMessage,
+    verdict: readVerdict(isObject(debugInfo) ? debugInfo.details : undefined),
+  };
+}
+
+/** Removes the site's custom certificate of one key type (v1 `sites/customCertificate/remove`). */
+export async function remove(call: Call, siteId: string, keyType: KeyType): Promise<{ resMessage: string }> {
+  const form = new URLSearchParams({ site_id: siteId, auth_type: keyType }).toString();
+  const envelope = await call(
+    { api: 'v1', siteId, path: 'sites/customCertificate/remove', form },
+    parseAnswer,
+  );
+  return { resMessage: envelope.resMessage };
+}
