@@ -9,9 +9,6 @@ export interface UploadResult {
   verdict: CertificateVerdict | undefined;
 }
 
-/** The encoded form of one certificate, everything but `site_id`: encoded once, however many sites it goes to. */
-const encoded = new WeakMap<CertificateBundle, string>();
-
 /** The form fields of one upload (docs/imperva-api.md, "Upload or replace: v1"). */
 export function uploadForm(siteId: string, bundle: CertificateBundle): Record<string, string> {
   return {
@@ -23,21 +20,11 @@ export function uploadForm(siteId: string, bundle: CertificateBundle): Record<st
   };
 }
 
-/** `uploadForm` as an x-www-form-urlencoded body, the certificate's part encoded once. */
-export function uploadBody(siteId: string, bundle: CertificateBundle): string {
-  let rest = encoded.get(bundle);
-  if (rest === undefined) {
-    const { site_id: _site, ...fields } = uploadForm(siteId, bundle);
-    rest = new URLSearchParams(fields).toString();
-    encoded.set(bundle, rest);
-  }
-  return `site_id=${encodeURIComponent(siteId)}&${rest}`;
-}
-
 /** Uploads the certificate as the site's custom certificate of its key type (v1 `sites/customCertificate/upload`). */
 export async function upload(call: Call, siteId: string, bundle: CertificateBundle): Promise<UploadResult> {
+  const form = new URLSearchParams(uploadForm(siteId, bundle)).toString();
   const envelope = await call(
-    { api: 'v1', siteId, path: 'sites/customCertificate/upload', form: uploadBody(siteId, bundle) },
+    { api: 'v1', siteId, path: 'sites/customCertificate/upload', form },
     parseAnswer,
   );
   const debugInfo = envelope.body.debug_info;
