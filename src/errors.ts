@@ -87,6 +87,8 @@ export interface ApiErrorDetails {
   transient: boolean;
   /** Seconds the server asked us to wait (Retry-After), when it said. */
   retryAfterSeconds?: number | undefined;
+  /** How many requests the call sent before it gave up: 0 when nothing was sent; 1 when not said. */
+  attempts?: number | undefined;
 }
 
 /** One call to Imperva's API failed. Never carries the request (its headers hold the API key). */
@@ -96,8 +98,7 @@ export class ApiError extends IncapCertError {
   readonly status: number | undefined;
   readonly transient: boolean;
   readonly retryAfterSeconds: number | undefined;
-  /** How many attempts were made before giving up (set by the client). */
-  attempts = 1;
+  readonly attempts: number;
   constructor(message: string, details: ApiErrorDetails) {
     super(message, 'API', ExitCode.SiteFailed);
     this.res = details.res;
@@ -105,5 +106,6 @@ export class ApiError extends IncapCertError {
     this.status = details.status;
     this.transient = details.transient;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.attempts = details.attempts ?? 1;
   }
 }

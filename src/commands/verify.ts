@@ -6,7 +6,7 @@ import { judgeEdge, type EdgeState } from '../edge/judge.js';
 import { probeEdge } from '../edge/probe.js';
 import { edgeTarget } from '../edge/target.js';
 import { ApiError } from '../errors.js';
-import type { SiteStatus } from '../imperva/client.js';
+import type { SiteStatus } from '../imperva/site-status.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';

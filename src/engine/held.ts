@@ -1,8 +1,9 @@
 import type { CertificateChain } from '../certificate/chain.js';
 import type { KeyType } from '../certificate/key.js';
-import type { CertificateEntry, ImpervaClient, SiteStatus } from '../imperva/client.js';
+import type { ImpervaClient } from '../imperva/client.js';
 import { isV3Unavailable } from '../imperva/errors.js';
-import { normalizeFingerprint } from '../imperva/response.js';
+import type { SiteStatus } from '../imperva/site-status.js';
+import { normalizeFingerprint, type CertificateEntry } from '../imperva/v3-certificates.js';
 import type { Log } from '../log/logger.js';
 import type { Want } from './plan.js';
 import { servesCertificate } from './served.js';

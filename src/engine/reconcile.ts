@@ -5,7 +5,7 @@ import type { KeyType } from '../certificate/key.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { ClientError, clientErrorCode, isCredentialsError } from '../imperva/errors.js';
-import { verdictWarnings } from '../imperva/response.js';
+import { verdictWarnings } from '../imperva/verdict.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
 import type { RunContext } from '../run/context.js';
@@ -321,8 +321,11 @@ function stopped(
       result.action = 'deferred';
       return doneOf(result, want, undefined, error);
     }
-    const late = new ClientError(deferredTooLong(since), { transient: true }, 'DEADLINE');
-    late.attempts = error.attempts;
+    const late = new ClientError(
+      deferredTooLong(since),
+      { transient: true, attempts: error.attempts },
+      'DEADLINE',
+    );
     result.action = 'failed';
     result.error = siteError(late);
     return doneOf(result, want, () => ctx.log.error(`${where(want)}: ${late.message}`), late);

@@ -1,5 +1,5 @@
 import type { CertificateChain } from '../certificate/chain.js';
-import type { CertificateVerdict } from '../imperva/response.js';
+import type { CertificateVerdict } from '../imperva/verdict.js';
 
 /**
  * Whether Imperva serves this certificate: its `inputHash` is what we sent as `input_hash` (the leaf's SHA-256);

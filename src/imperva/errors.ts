@@ -12,20 +12,26 @@ import { ApiError, type ApiErrorDetails } from '../errors.js';
  */
 export type ClientErrorCode = 'CREDENTIALS' | 'V3_UNAVAILABLE' | 'INTERRUPTED' | 'DEADLINE';
 
-export class ClientError extends ApiError {
+export interface ClientErrorDetails extends ApiErrorDetails {
   /**
    * DEADLINE only: Imperva never answered this site with anything but 429 (or did not answer before the deadline cut
    * the try short). The site was not reached, as if nothing had been sent: a run that defers at its deadline
    * defers it, rather than failing it.
    */
-  unanswered = false;
+  unanswered?: boolean | undefined;
+}
+
+export class ClientError extends ApiError {
+  /** See ClientErrorDetails.unanswered. */
+  readonly unanswered: boolean;
 
   constructor(
     message: string,
-    details: ApiErrorDetails,
+    details: ClientErrorDetails,
     override readonly code: ClientErrorCode,
   ) {
     super(message, details);
+    this.unanswered = details.unanswered ?? false;
   }
 }
 
@@ -50,6 +56,7 @@ export function detailsOf(error: ApiError): ApiErrorDetails {
     status: error.status,
     transient: error.transient,
     retryAfterSeconds: error.retryAfterSeconds,
+    attempts: error.attempts,
   };
 }
 
@@ -76,6 +83,22 @@ export class NetworkError extends ApiError {
   ) {
     super(message, details);
   }
+}
+
+/** The run is being killed (ClientOptions.signal): transient, after `attempts` requests sent. */
+export function interrupted(attempts: number): ClientError {
+  return withoutStack(() => new ClientError('interrupted', { transient: true, attempts }, 'INTERRUPTED'));
+}
+
+/** The failure of a call's last try, as the call's own error: the same kind, counting every try the call made. */
+export function counted(error: ApiError, attempts: number): ApiError {
+  const details = { ...detailsOf(error), attempts };
+  return withoutStack(() => {
+    if (error instanceof ClientError)
+      return new ClientError(error.message, { ...details, unanswered: error.unanswered }, error.code);
+    if (error instanceof NetworkError) return new NetworkError(error.message, details, error.network);
+    return new ApiError(error.message, details);
+  });
 }
 
 /** A name that does not resolve now will not resolve in a few seconds either: at most one retry. */

@@ -267,3 +267,27 @@ interface Waiter {
   until: number;
   stopWatching: (() => void) | undefined;
 }
+
+/**
+ * Per site, a token bucket of `burst` requests refilled one per `intervalMs`: `take` reserves the next request and
+ * says when it may start.
+ */
+export class SiteBudget {
+  private readonly sites = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private readonly burst: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  take(siteId: string, now: number): number {
+    const site = this.sites.get(siteId);
+    const tokens =
+      site === undefined ? this.burst : Math.min(this.burst, site.tokens + (now - site.at) / this.intervalMs);
+    if (site === undefined) this.sites.set(siteId, { tokens: tokens - 1, at: now });
+    else {
+      site.tokens = tokens - 1;
+      site.at = now;
+    }
+    return tokens >= 1 ? now : now + (1 - tokens) * this.intervalMs;
+  }
+}

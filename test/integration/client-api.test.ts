@@ -12,7 +12,13 @@ import { after, before, describe, it } from 'node:test';
 import { readCertificate, type CertificateBundle } from '../../src/certificate/bundle.js';
 import { ApiError } from '../../src/errors.js';
 import { createImpervaClient, type ClientOptions } from '../../src/imperva/client.js';
-import { clientErrorCode, isCredentialsError, isV3Unavailable } from '../../src/imperva/errors.js';
+import {
+  ClientError,
+  NetworkError,
+  clientErrorCode,
+  isCredentialsError,
+  isV3Unavailable,
+} from '../../src/imperva/errors.js';
 import { tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../support/pki.js';
 
@@ -154,12 +160,15 @@ describe('v3 certificates', () => {
     const error = await failure((await client()).certificates('123'));
     assert.ok(isV3Unavailable(error));
     assert.equal(seen.length, 3);
+    assert.equal(error.attempts, 3);
+    assert.equal(error.status, 503);
   });
 
   it('not configured: V3_UNAVAILABLE without a request', async () => {
     const error = await failure((await client({ v3BaseUrl: undefined })).certificates('123'));
     assert.ok(isV3Unavailable(error));
     assert.equal(seen.length, 0);
+    assert.equal(error.attempts, 0);
   });
 
   it('HTTP 401: the credentials; nothing more is sent in this run', async () => {
@@ -245,6 +254,44 @@ describe('v1 calls', () => {
   }
 });
 
+describe('the error of a call counts its tries', () => {
+  it('a lasting failure after a retried one: the last answer, after 2 attempts', async () => {
+    let calls = 0;
+    handler = (_seen, res) => (++calls === 1 ? json(res, 503, {}) : json(res, 200, { res: 9413 }));
+    const error = await failure((await client()).upload('123', bundle));
+    assert.ok(!(error instanceof ClientError));
+    assert.deepEqual([error.res, error.transient, error.attempts], [9413, false, 2]);
+  });
+
+  it('transient to the end: every attempt counted', async () => {
+    handler = (_seen, res) => json(res, 502, {});
+    const error = await failure((await client()).status('123'));
+    assert.deepEqual([error.status, error.transient, error.attempts, seen.length], [502, true, 3, 3]);
+  });
+
+  it('a deadline after answers that were only 429: DEADLINE, unanswered', async () => {
+    handler = (_seen, res) => {
+      res.writeHead(429, { 'retry-after': '3600' });
+      res.end();
+    };
+    const error = await failure((await client({ deadlineAt: Date.now() + 2000 })).upload('123', bundle));
+    assert.ok(error instanceof ClientError);
+    assert.deepEqual([error.code, error.unanswered, error.attempts], ['DEADLINE', true, 1]);
+    assert.match(error.message, /no retry: the run's deadline would pass first$/);
+  });
+
+  it('a deadline after Imperva answered: DEADLINE, not unanswered', async () => {
+    handler = (_seen, res) => json(res, 503, {});
+    const api = await client({ deadlineAt: Date.now() + 2000, retryDelayMs: 60_000 });
+    const error = await failure(api.upload('123', bundle));
+    assert.ok(error instanceof ClientError);
+    assert.deepEqual(
+      [error.code, error.unanswered, error.attempts, error.status],
+      ['DEADLINE', false, 1, 503],
+    );
+  });
+});
+
 describe('interruption', () => {
   it('abandons the request in flight and every waiting one at once, as transient INTERRUPTED', async () => {
     const controller = new AbortController();
@@ -300,6 +347,7 @@ describe('a name that does not resolve', () => {
       },
     );
     const error = await failure(api.status('1'));
+    assert.ok(error instanceof NetworkError, 'still a NetworkError, counted');
     assert.equal(error.message, 'cannot reach my.imperva.test (ENOTFOUND)');
     assert.equal(error.attempts, 2);
     assert.equal(lookups, 2);

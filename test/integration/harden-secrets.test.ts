@@ -99,7 +99,7 @@ describe('secrets echoed by Imperva never persist', () => {
       for (const [where, text] of Object.entries(texts)) {
         assert.equal(pieceLeft(text, secrets), undefined, `a piece of a secret is in ${where}: ${text}`);
       }
-      // Redacted where Imperva's text is quoted; a text over 200 characters is not quoted at all (src/imperva/response.ts).
+      // Redacted where Imperva's text is quoted; a text over 200 characters is not quoted at all (src/imperva/answer.ts).
       assert.match(texts.stderr, /\[redacted\]|Imperva answered res 2 \(invalid input\)$/m);
     });
   }

@@ -7,7 +7,7 @@ import { readCertificate } from '../../src/certificate/bundle.js';
 import { readChain } from '../../src/certificate/chain.js';
 import { lineageFiles, type CertificateFiles } from '../../src/certificate/lineage.js';
 import { CertificateError } from '../../src/errors.js';
-import { uploadForm } from '../../src/imperva/client.js';
+import { uploadForm } from '../../src/imperva/upload.js';
 import * as d from '../support/der-writer.js';
 import { tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';

@@ -2,17 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/errors.js';
 import { ClientError, NetworkError } from '../../src/imperva/errors.js';
+import { MAX_QUOTED_CHARS, parseRetryAfter } from '../../src/imperva/answer.js';
+import { parseAnswer } from '../../src/imperva/envelope.js';
+import { toApiError } from '../../src/imperva/http.js';
+import { MIN_THROTTLED_WAIT_MS, retryDelayMs } from '../../src/imperva/retry.js';
+import { readDns } from '../../src/imperva/site-status.js';
 import {
-  MAX_QUOTED_CHARS,
   normalizeFingerprint,
   normalizeSerial,
-  parseAnswer,
   parseCertificates,
-  parseRetryAfter,
-  readDns,
-} from '../../src/imperva/response.js';
-import { MIN_THROTTLED_WAIT_MS, retryDelayMs } from '../../src/imperva/retry.js';
-import { toApiError } from '../../src/imperva/client.js';
+} from '../../src/imperva/v3-certificates.js';
 
 const answer = (body: string, status = 200, contentType = 'application/json') => ({
   status,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/errors.js';
-import { toApiError } from '../../src/imperva/client.js';
-import { parseAnswer, parseRetryAfter, readVerdict, verdictWarnings } from '../../src/imperva/response.js';
+import { parseRetryAfter } from '../../src/imperva/answer.js';
+import { parseAnswer } from '../../src/imperva/envelope.js';
+import { toApiError } from '../../src/imperva/http.js';
+import { readVerdict, verdictWarnings } from '../../src/imperva/verdict.js';
 
 const json = (body: unknown, status = 200, extra: { retryAfter?: string } = {}) => ({
   status,

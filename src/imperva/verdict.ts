@@ -1,0 +1,46 @@
+import { isObject } from '../util/strict-json.js';
+
+/** Imperva's verdict on an uploaded certificate, from `debug_info.details` or `ssl.custom_certificate`. */
+export interface CertificateVerdict {
+  active: boolean | undefined;
+  expirationDate: number | undefined;
+  inputHash: string | undefined;
+  chainError: boolean;
+  validityError: boolean;
+  hostnameMismatchError: boolean;
+  revocationError: boolean;
+}
+
+export function readVerdict(details: unknown): CertificateVerdict | undefined {
+  if (!isObject(details)) return undefined;
+  const expiration = Number(details.expirationDate);
+  return {
+    active: typeof details.active === 'boolean' ? details.active : undefined,
+    expirationDate:
+      details.expirationDate === undefined || !Number.isFinite(expiration) ? undefined : expiration,
+    inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
+    chainError: details.chainError === true,
+    validityError: details.validityError === true,
+    hostnameMismatchError: details.hostnameMismatchError === true,
+    revocationError: details.revocationError === true,
+  };
+}
+
+/**
+ * What is worth a warning after a successful upload: Imperva reads another expiry than the leaf's notAfter, or
+ * flags the chain, the validity or the hostname.
+ */
+export function verdictWarnings(verdict: CertificateVerdict | undefined, notAfter: Date): string[] {
+  if (verdict === undefined) return [];
+  const warnings: string[] = [];
+  if (verdict.expirationDate !== undefined && verdict.expirationDate !== notAfter.getTime()) {
+    warnings.push(
+      `Imperva reports expiry ${new Date(verdict.expirationDate).toISOString()}, but the certificate's notAfter is ${notAfter.toISOString()}`,
+    );
+  }
+  if (verdict.chainError) warnings.push('Imperva reports a chain error (is the full chain uploaded?)');
+  if (verdict.validityError) warnings.push('Imperva reports a validity error');
+  if (verdict.hostnameMismatchError)
+    warnings.push("Imperva reports the certificate does not cover the site's hostname");
+  return warnings;
+}
