@@ -1,6 +1,6 @@
 import { lineageFiles, readChain, type CertificateFiles } from '../certificate/read.js';
 import { planTargets, unconfiguredLine, type Want } from '../engine/plan.js';
-import { reconcile, unreachedSince } from '../engine/reconcile.js';
+import { reconcile } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
@@ -72,7 +72,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   const rank = (want: Want) => {
     const entry = entryOf.get(wantKey(want));
     if (entry === undefined) return [1, 0] as const;
-    return [0, Date.parse(unreachedSince(entry))] as const;
+    return [0, Date.parse(entry.unreachedSince)] as const;
   };
   const ordered = wants
     .map((want, index) => ({ want, index, rank: rank(want) }))
@@ -86,10 +86,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     deferOnDeadline: true,
     // A site the deadline has kept deferring for more than a day fails (the engine says so, queues it, onFailure),
     // and goes on failing while it is deferred; a failed site counts from its last failure.
-    deferredSince: (siteId, keyType) => {
-      const entry = entryOf.get(siteKey(siteId, keyType));
-      return entry === undefined ? undefined : unreachedSince(entry);
-    },
+    deferredSince: (siteId, keyType) => entryOf.get(siteKey(siteId, keyType))?.unreachedSince,
     view,
   });
   outcome.problems.unshift(...report.problems);

@@ -7,7 +7,7 @@ import { verdictWarnings } from '../imperva/response.js';
 import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { Queue, type Failure, type Intent, type QueueEntry } from '../state/queue.js';
+import { Queue, type Failure, type Intent } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
 import { VERSION } from '../version.js';
 import { bundleFor, dryRunLine, type Want } from './plan.js';
@@ -27,8 +27,8 @@ export interface ReconcileOptions {
    */
   deferOnDeadline?: boolean;
   /**
-   * With deferOnDeadline: since when earlier runs have left the site unreached (ISO time), if they have: see
-   * unreachedSince. A failed site that the deadlines keep deferring is as late as one that was only ever deferred.
+   * With deferOnDeadline: since when earlier runs have left the site unreached (ISO time), if they have: the queue
+   * entry's unreachedSince. A failed site that the deadlines keep deferring is as late as one only ever deferred.
    */
   deferredSince?: ((siteId: string, keyType: KeyType) => string | undefined) | undefined;
   /** What Imperva holds, shared with the caller (sync asks it again after the uploads, to prune). */
@@ -44,6 +44,8 @@ interface Done {
   result: SiteResult;
   ready: Ready;
   error?: ApiError | undefined;
+  /** Failed for having been deferred too long: the clock it was judged by, which the queue keeps. */
+  unreachedSince?: string | undefined;
   report: () => void;
 }
 
@@ -91,7 +93,7 @@ export async function reconcile(
   let queued = false;
   try {
     await queue.settle({
-      failures: failed.map((one) => failureOf(one.ready, one.error)),
+      failures: failed.map(failureOf),
       deferred: deferred.map((one) => intentOf(one.ready)),
       delivered: done
         .filter((one) => one.result.action === 'uploaded' || one.result.action === 'current')
@@ -268,8 +270,14 @@ async function settleOne(
   }
 }
 
-function doneOf(result: SiteResult, ready: Ready, report: () => void = nothing, error?: ApiError): Done {
-  return { result, ready, report, error };
+function doneOf(
+  result: SiteResult,
+  ready: Ready,
+  report: () => void = nothing,
+  error?: ApiError,
+  unreachedSince?: string,
+): Done {
+  return { result, ready, report, error, unreachedSince };
 }
 
 function nothing(): void {}
@@ -277,25 +285,8 @@ function nothing(): void {}
 /** A site deferred by every run for longer than this is a failure, not a delay (issue 11). */
 export const DEFERRED_TOO_LONG_MS = 86_400_000;
 
-const DEFERRED_TOO_LONG = 'deferred by every sync since ';
-
 function deferredTooLong(since: string): string {
-  return `${DEFERRED_TOO_LONG}${since}; raise deadlineSeconds or ratePerMinute, or run sync more often`;
-}
-
-/**
- * Since when a queued site has gone unreached (ISO time): a deferred entry since it was first deferred; a failed one
- * since its last failure (Imperva answered it then), unless that failure was itself a deferral for too long (the
- * site was not reached then either: the clock goes on from when the deferrals began); a pending one since it was
- * recorded. Sync's clock for DEFERRED_TOO_LONG_MS, and its order: the site unreached longest comes first.
- */
-export function unreachedSince(entry: QueueEntry): string {
-  if (entry.state !== 'failed') return entry.since;
-  if (entry.lastError.startsWith(DEFERRED_TOO_LONG)) {
-    const since = entry.lastError.slice(DEFERRED_TOO_LONG.length).split(';', 1)[0] ?? '';
-    if (!Number.isNaN(Date.parse(since))) return since;
-  }
-  return entry.lastFailure ?? entry.since;
+  return `deferred by every sync since ${since}; raise deadlineSeconds or ratePerMinute, or run sync more often`;
 }
 
 /**
@@ -323,7 +314,7 @@ function stopped(
     late.attempts = error.attempts;
     result.action = 'failed';
     result.error = siteError(late);
-    return doneOf(result, want, () => ctx.log.error(`${where(want)}: ${late.message}`), late);
+    return doneOf(result, want, () => ctx.log.error(`${where(want)}: ${late.message}`), late, since);
   }
   if (code === 'CREDENTIALS') {
     result.action = 'failed';
@@ -356,7 +347,7 @@ function intentOf(want: Ready): Intent {
   };
 }
 
-function failureOf(want: Ready, error: ApiError | undefined): Failure {
+function failureOf({ ready: want, error, unreachedSince }: Done): Failure {
   return {
     siteId: want.siteId,
     authType: want.bundle.keyType,
@@ -367,6 +358,7 @@ function failureOf(want: Ready, error: ApiError | undefined): Failure {
     explicit: want.explicit,
     error: error?.message ?? '',
     attempts: error?.attempts ?? 1,
+    unreachedSince,
   };
 }
 

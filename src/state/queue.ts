@@ -6,7 +6,7 @@ import { LockTimeoutError, StateError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
 import { withLock } from './lock.js';
-import { parseQueueFile, type QueueEntry } from './schema.js';
+import { parseQueueFile, QUEUE_VERSION, type QueueEntry } from './schema.js';
 
 export type { QueueEntry } from './schema.js';
 /** The queue's errors are the project's state errors. */
@@ -27,6 +27,11 @@ export interface Intent {
 export interface Failure extends Intent {
   error: string;
   attempts: number;
+  /**
+   * Set when the site failed for having been deferred too long: since when it has gone unreached (the clock it
+   * was judged by, kept). Any other failure is an answer from Imperva, and resets the clock.
+   */
+  unreachedSince?: string | undefined;
 }
 
 /** A site that got a certificate expiring at `notAfter` (of `authType`, when known). */
@@ -183,6 +188,7 @@ export class Queue {
       since: at,
       lastError: '',
       attempts: 0,
+      unreachedSince: at,
     };
   }
 
@@ -203,6 +209,7 @@ export class Queue {
       attempts: (carried ? same.attempts : 0) + failure.attempts,
       firstFailure: carried ? (same.firstFailure ?? at) : at,
       lastFailure: at,
+      unreachedSince: failure.unreachedSince ?? at,
     };
   }
 
@@ -382,16 +389,16 @@ export class Queue {
 }
 
 /**
- * The queue file's text, `JSON.stringify({ version: 2, entries }, null, 2)` and a newline, in pieces of an entry
+ * The queue file's text, `JSON.stringify({ version, entries }, null, 2)` and a newline, in pieces of an entry
  * each: a queue of thousands of sites is megabytes, and as one string (and its bytes) it would be the largest thing
  * a run holds, at its peak.
  */
 function* serialize(entries: readonly QueueEntry[]): Generator<string> {
   if (entries.length === 0) {
-    yield '{\n  "version": 2,\n  "entries": []\n}\n';
+    yield `{\n  "version": ${QUEUE_VERSION},\n  "entries": []\n}\n`;
     return;
   }
-  yield '{\n  "version": 2,\n  "entries": [';
+  yield `{\n  "version": ${QUEUE_VERSION},\n  "entries": [`;
   for (let index = 0; index < entries.length; index += 1) {
     const entry = JSON.stringify(entries[index], null, 2).replaceAll('\n', '\n    ');
     yield `${index === 0 ? '' : ','}\n    ${entry}`;

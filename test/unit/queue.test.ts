@@ -54,6 +54,7 @@ describe('Queue', () => {
         attempts: 4,
         firstFailure: '2026-11-27T01:00:00.000Z',
         lastFailure: '2026-11-27T01:00:00.000Z',
+        unreachedSince: '2026-11-27T01:00:00.000Z',
       },
     ]);
     assert.deepEqual(readdirSync(stateDir), ['queue.json'], 'no temp or lock file is left behind');
@@ -83,6 +84,37 @@ describe('Queue', () => {
     await queue.settle([failure({ fingerprint: 'old', notAfter: new Date('2026-12-01T00:00:00Z') })], []);
     assert.equal((await queue.entries())[0]?.fingerprint, 'bb');
     assert.equal((await queue.entries()).length, 1);
+  });
+
+  it('keeps the deferral clock while the site goes unreached, and resets it when Imperva answers', async () => {
+    let now = new Date('2026-11-27T01:00:00Z');
+    const queue = new Queue(tempDir(), memoryLog().log, () => now);
+    const { error: _error, attempts: _attempts, ...intent } = failure();
+    const clock = async () => {
+      const [entry] = await queue.entries();
+      return [entry?.state, entry?.unreachedSince];
+    };
+    await queue.settle({ deferred: [intent] });
+    assert.deepEqual(await clock(), ['deferred', '2026-11-27T01:00:00.000Z']);
+    now = new Date('2026-11-27T02:00:00Z');
+    await queue.settle({ deferred: [intent] });
+    assert.deepEqual(await clock(), ['deferred', '2026-11-27T01:00:00.000Z'], 'deferred again: kept');
+    // Failed for having been deferred too long: Imperva answered nothing, the clock goes on.
+    now = new Date('2026-11-28T03:00:00Z');
+    await queue.settle([failure({ unreachedSince: '2026-11-27T01:00:00.000Z' })]);
+    assert.deepEqual(await clock(), ['failed', '2026-11-27T01:00:00.000Z']);
+    // Imperva answered (a failure of its own): the clock starts again, and a deferral after it keeps that.
+    now = new Date('2026-11-28T04:00:00Z');
+    await queue.settle([failure()]);
+    assert.deepEqual(await clock(), ['failed', '2026-11-28T04:00:00.000Z']);
+    now = new Date('2026-11-28T05:00:00Z');
+    await queue.settle({ deferred: [intent] });
+    assert.deepEqual(await clock(), ['failed', '2026-11-28T04:00:00.000Z']);
+    // A newer certificate is owed from when it is first deferred.
+    await queue.settle({
+      deferred: [{ ...intent, fingerprint: 'bb', notAfter: new Date('2027-03-01T00:00:00Z') }],
+    });
+    assert.deepEqual(await clock(), ['deferred', '2026-11-28T05:00:00.000Z']);
   });
 
   it('removes an entry when its site got that certificate or a newer one, not an older one', async () => {
@@ -147,7 +179,7 @@ describe('Queue', () => {
     );
     const empty = readFileSync(file, 'utf8');
     assert.equal(empty, canonical(empty));
-    assert.deepEqual(JSON.parse(empty), { version: 2, entries: [] });
+    assert.deepEqual(JSON.parse(empty), { version: 3, entries: [] });
   });
 
   it('settles thousands of sites at once, each kept, replaced or removed by its own site and key type', async () => {
@@ -197,7 +229,7 @@ describe('Queue', () => {
     const [intentFile] = readdirSync(join(dir, 'queue.d'));
     assert.ok(intentFile !== undefined);
     // Whatever the file holds now, settle merges what this run wrote, and clears the file.
-    writeFileSync(join(dir, 'queue.d', intentFile), '{"version": 2, "entries": []}\n');
+    writeFileSync(join(dir, 'queue.d', intentFile), '{"version": 3, "entries": []}\n');
     await queue.settle({
       failures: [failure({ siteId: '2' })],
       delivered: [{ siteId: '1', notAfter: new Date('2027-01-01T00:00:00Z') }],
