@@ -6,7 +6,8 @@ import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { readLocal, warnUncovered } from '../sources/local.js';
-import { Queue, type QueueEntry } from '../state/queue.js';
+import { Queue } from '../state/queue.js';
+import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { probeAll, verify, type EdgeRow } from './verify.js';
 

@@ -4,7 +4,9 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { withLock } from '../../src/state/lock.js';
-import { Queue, QueueError, type Failure } from '../../src/state/queue.js';
+import { StateError } from '../../src/errors.js';
+import { Queue } from '../../src/state/queue.js';
+import type { Failure } from '../../src/state/transitions.js';
 import { ROOT, tempDir } from '../support/harness.js';
 
 function memoryLog() {
@@ -153,7 +155,7 @@ describe('Queue', () => {
     writeFileSync(file, '');
     const queue = new Queue(join(file, 'state'), memoryLog().log);
     await assert.rejects(queue.settle([failure()], []), (error) => {
-      assert.ok(error instanceof QueueError);
+      assert.ok(error instanceof StateError);
       assert.equal(error.message, `cannot update the retry queue in ${join(file, 'state')} (ENOTDIR)`);
       return true;
     });
