@@ -87,7 +87,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     deferOnDeadline: true,
     // A site the deadline has kept deferring for more than a day fails (the engine says so, queues it, onFailure),
     // and goes on failing while it is deferred; a failed site counts from its last failure.
-    deferredSince: (siteId, keyType) => entryOf.get(siteKey(siteId, keyType))?.unreachedSince,
+    unreachedSince: (siteId, keyType) => entryOf.get(siteKey(siteId, keyType))?.unreachedSince,
     view,
   });
   outcome.problems.unshift(...report.problems);

@@ -17,10 +17,10 @@ export interface DeferralOptions {
    */
   deferOnDeadline?: boolean;
   /**
-   * With deferOnDeadline: since when earlier runs have left the site unreached (ISO time), if they have: the queue
+   * With deferOnDeadline: since when earlier runs have left the site unreached (ISO time), if they have: its queue
    * entry's unreachedSince. A failed site that the deadlines keep deferring is as late as one only ever deferred.
    */
-  deferredSince?: ((siteId: string, keyType: KeyType) => string | undefined) | undefined;
+  unreachedSince?: ((siteId: string, keyType: KeyType) => string | undefined) | undefined;
 }
 
 /** How one site's turn ended, and its lines, given out in the wants' order. */
@@ -152,7 +152,7 @@ function stopped(
   // Not reached: nothing sent, or Imperva answered nothing but 429 before the deadline (see ClientError.unanswered).
   const unreached = error.attempts === 0 || (error instanceof ClientError && error.unanswered);
   if (code === 'DEADLINE' && unreached && options.deferOnDeadline === true) {
-    const since = options.deferredSince?.(want.siteId, want.bundle.keyType);
+    const since = options.unreachedSince?.(want.siteId, want.bundle.keyType);
     if (since === undefined || ctx.now().getTime() - Date.parse(since) <= DEFERRED_TOO_LONG_MS) {
       result.action = 'deferred';
       return doneOf(result, want, undefined, error);
