@@ -1,7 +1,8 @@
 import { UsageError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
-import { Queue, type QueueEntry } from '../state/queue.js';
+import { Queue } from '../state/queue.js';
+import type { QueueEntry } from '../state/schema.js';
 import { formatTable } from '../util/table.js';
 
 export interface QueueReport extends Report {

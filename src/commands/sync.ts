@@ -1,13 +1,14 @@
 import { readChain } from '../certificate/chain.js';
 import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
 import { planTargets, unconfiguredLine, type Want } from '../engine/plan.js';
-import { reconcile, unreachedSince } from '../engine/reconcile.js';
+import { reconcile } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import { emptyReport, type Report } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { readLocal, warnUncovered } from '../sources/local.js';
-import { Queue, type QueueEntry } from '../state/queue.js';
+import { Queue } from '../state/queue.js';
+import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { probeAll, verify, type EdgeRow } from './verify.js';
 
@@ -73,7 +74,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   const rank = (want: Want) => {
     const entry = entryOf.get(wantKey(want));
     if (entry === undefined) return [1, 0] as const;
-    return [0, Date.parse(unreachedSince(entry))] as const;
+    return [0, Date.parse(entry.unreachedSince)] as const;
   };
   const ordered = wants
     .map((want, index) => ({ want, index, rank: rank(want) }))
@@ -87,10 +88,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     deferOnDeadline: true,
     // A site the deadline has kept deferring for more than a day fails (the engine says so, queues it, onFailure),
     // and goes on failing while it is deferred; a failed site counts from its last failure.
-    deferredSince: (siteId, keyType) => {
-      const entry = entryOf.get(siteKey(siteId, keyType));
-      return entry === undefined ? undefined : unreachedSince(entry);
-    },
+    unreachedSince: (siteId, keyType) => entryOf.get(siteKey(siteId, keyType))?.unreachedSince,
     view,
   });
   outcome.problems.unshift(...report.problems);

@@ -1,10 +1,15 @@
 import * as v from 'valibot';
 
 /**
- * The retry queue file's one schema; its types are derived from it. Version 2 (0.2) keys entries by site and key
- * type and records intent (`pending`) before an upload as well as failures after it. Version 1 (0.1) files are read
- * and migrated entry by entry: an entry that was valid then is never lost to the stricter schema of now.
+ * The retry queue file's one schema; its types are derived from it. Version 3 (0.2) keys entries by site and key
+ * type, records intent (`pending`) before an upload as well as failures after it, and keeps the deferral clock
+ * (`unreachedSince`) as a field. Older files are read and migrated entry by entry (1 → 2 → 3): an entry that was
+ * valid then is never lost to the stricter schema of now, and one that was not is kept aside.
+ *
+ * Within version 3, a field added later is optional, and a field this build does not know is left out rather than
+ * the entry refused: adding a field needs no new version, and a build that predates it still reads the file.
  */
+export const QUEUE_VERSION = 3;
 
 const isoTime = v.pipe(v.string(), v.isoTimestamp());
 const files = v.strictObject({
@@ -19,7 +24,8 @@ const siteId = v.pipe(v.string(), v.regex(/^[1-9]\d*$/));
 const keyType = v.picklist(['RSA', 'ECC']);
 const names = v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(255)));
 
-export const QueueEntrySchema = v.strictObject({
+/** What the 0.2 development builds wrote as version 2: every field of version 3 but the deferral clock. */
+const V2EntrySchema = v.strictObject({
   siteId,
   authType: keyType,
   names,
@@ -38,6 +44,17 @@ export const QueueEntrySchema = v.strictObject({
   firstFailure: v.optional(isoTime),
   lastFailure: v.optional(isoTime),
 });
+type V2Entry = v.InferOutput<typeof V2EntrySchema>;
+
+export const QueueEntrySchema = v.object({
+  ...V2EntrySchema.entries,
+  /**
+   * Since when Imperva has not answered for the site: when it was first owed (pending or deferred), reset by each
+   * failure Imperva answered, and kept by a failure for having been deferred too long (Imperva did not answer that
+   * either). Sync reaches the site unreached longest first, and fails a site deferred for more than a day.
+   */
+  unreachedSince: isoTime,
+});
 export type QueueEntry = v.InferOutput<typeof QueueEntrySchema>;
 
 /** What 0.1 wrote: every field required, no state (every entry was a failure). */
@@ -55,7 +72,7 @@ const V1EntrySchema = v.object({
 });
 
 const FileSchema = v.object({
-  version: v.picklist([1, 2]),
+  version: v.picklist([1, 2, QUEUE_VERSION]),
   entries: v.array(v.unknown()),
 });
 
@@ -71,12 +88,26 @@ export function parseQueueFile(raw: unknown): ParsedQueue | undefined {
   if (!file.success) return undefined;
   const parsed: ParsedQueue = { entries: [], rejected: [] };
   for (const entry of file.output.entries) {
-    const migrated = file.output.version === 1 ? migrateV1(entry) : entry;
-    const result = v.safeParse(QueueEntrySchema, migrated);
-    if (result.success) parsed.entries.push(result.output);
-    else parsed.rejected.push({ entry, problem: describeIssue(result.issues[0]) });
+    const result = parseEntry(file.output.version, entry);
+    if ('problem' in result) parsed.rejected.push({ entry, problem: result.problem });
+    else parsed.entries.push(result.entry);
   }
   return parsed;
+}
+
+function parseEntry(version: 1 | 2 | 3, entry: unknown): { entry: QueueEntry } | { problem: string } {
+  if (version === QUEUE_VERSION) return checked(QueueEntrySchema, entry);
+  const old = checked(V2EntrySchema, version === 1 ? migrateV1(entry) : entry);
+  if ('problem' in old) return old;
+  return checked(QueueEntrySchema, { ...old.entry, unreachedSince: unreachedSinceOf(old.entry) });
+}
+
+function checked<S extends typeof QueueEntrySchema | typeof V2EntrySchema>(
+  schema: S,
+  entry: unknown,
+): { entry: v.InferOutput<S> } | { problem: string } {
+  const result = v.safeParse(schema, entry);
+  return result.success ? { entry: result.output } : { problem: describeIssue(result.issues[0]) };
 }
 
 function migrateV1(entry: unknown): unknown {
@@ -93,6 +124,20 @@ function migrateV1(entry: unknown): unknown {
     since: firstFailure,
     firstFailure,
   };
+}
+
+/**
+ * Version 2 kept the deferral clock of a site failed for being deferred too long only in its error text, as the
+ * engine worded it then: 'deferred by every sync since <ISO time>; raise deadlineSeconds …'. Read once, here.
+ */
+const DEFERRED_TOO_LONG = /^deferred by every sync since ([^;]+);/;
+
+/** The clock version 2 derived at every read: see QueueEntrySchema's unreachedSince. */
+function unreachedSinceOf(entry: V2Entry): string {
+  if (entry.state !== 'failed') return entry.since;
+  const since = DEFERRED_TOO_LONG.exec(entry.lastError)?.[1];
+  if (since !== undefined && v.is(isoTime, since)) return since;
+  return entry.lastFailure ?? entry.since;
 }
 
 function describeIssue(issue: v.BaseIssue<unknown> | undefined): string {

@@ -35,7 +35,7 @@ describe('attack5: deferred for more than a day', () => {
     const first = await runCli(['sync'], world.env);
     assert.equal(first.code, 0, first.stderr);
     const since = TWO_DAYS_AGO();
-    rewrite((entry) => (entry.since = since));
+    rewrite((entry) => (entry.unreachedSince = since));
     const second = await runCli(['sync'], world.env);
     assert.equal(second.code, 1, second.stderr);
     assert.equal(ran(), true, 'onFailure did not run');
@@ -79,6 +79,7 @@ describe('attack5: deferred for more than a day', () => {
       entry.since = failedAt;
       entry.firstFailure = failedAt;
       entry.lastFailure = failedAt;
+      entry.unreachedSince = failedAt;
     });
     const third = await runCli(['sync'], world.env);
     assert.equal(third.code, 1, third.stderr);

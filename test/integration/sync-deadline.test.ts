@@ -95,7 +95,7 @@ describe('sync at its deadline', () => {
     assert.equal(first.code, 0, first.stderr);
     // The deferrals began two days ago.
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
-    rewrite((entry) => (entry.since = twoDaysAgo));
+    rewrite((entry) => (entry.unreachedSince = twoDaysAgo));
     const second = await runCli(['sync'], world.env);
     assert.equal(second.code, 1, second.stderr);
     for (const id of SITES)

@@ -15,6 +15,7 @@ export interface QueuedEntry {
   lastFailure?: string;
   firstFailure?: string;
   lastError: string;
+  unreachedSince: string;
 }
 
 export async function createSyncWorld(

@@ -4,7 +4,9 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { withLock } from '../../src/state/lock.js';
-import { Queue, QueueError, type Failure } from '../../src/state/queue.js';
+import { StateError } from '../../src/errors.js';
+import { Queue } from '../../src/state/queue.js';
+import type { Failure } from '../../src/state/transitions.js';
 import { ROOT, tempDir } from '../support/harness.js';
 
 function memoryLog() {
@@ -54,6 +56,7 @@ describe('Queue', () => {
         attempts: 4,
         firstFailure: '2026-11-27T01:00:00.000Z',
         lastFailure: '2026-11-27T01:00:00.000Z',
+        unreachedSince: '2026-11-27T01:00:00.000Z',
       },
     ]);
     assert.deepEqual(readdirSync(stateDir), ['queue.json'], 'no temp or lock file is left behind');
@@ -83,6 +86,37 @@ describe('Queue', () => {
     await queue.settle([failure({ fingerprint: 'old', notAfter: new Date('2026-12-01T00:00:00Z') })], []);
     assert.equal((await queue.entries())[0]?.fingerprint, 'bb');
     assert.equal((await queue.entries()).length, 1);
+  });
+
+  it('keeps the deferral clock while the site goes unreached, and resets it when Imperva answers', async () => {
+    let now = new Date('2026-11-27T01:00:00Z');
+    const queue = new Queue(tempDir(), memoryLog().log, () => now);
+    const { error: _error, attempts: _attempts, ...intent } = failure();
+    const clock = async () => {
+      const [entry] = await queue.entries();
+      return [entry?.state, entry?.unreachedSince];
+    };
+    await queue.settle({ deferred: [intent] });
+    assert.deepEqual(await clock(), ['deferred', '2026-11-27T01:00:00.000Z']);
+    now = new Date('2026-11-27T02:00:00Z');
+    await queue.settle({ deferred: [intent] });
+    assert.deepEqual(await clock(), ['deferred', '2026-11-27T01:00:00.000Z'], 'deferred again: kept');
+    // Failed for having been deferred too long: Imperva answered nothing, the clock goes on.
+    now = new Date('2026-11-28T03:00:00Z');
+    await queue.settle([failure({ unreachedSince: '2026-11-27T01:00:00.000Z' })]);
+    assert.deepEqual(await clock(), ['failed', '2026-11-27T01:00:00.000Z']);
+    // Imperva answered (a failure of its own): the clock starts again, and a deferral after it keeps that.
+    now = new Date('2026-11-28T04:00:00Z');
+    await queue.settle([failure()]);
+    assert.deepEqual(await clock(), ['failed', '2026-11-28T04:00:00.000Z']);
+    now = new Date('2026-11-28T05:00:00Z');
+    await queue.settle({ deferred: [intent] });
+    assert.deepEqual(await clock(), ['failed', '2026-11-28T04:00:00.000Z']);
+    // A newer certificate is owed from when it is first deferred.
+    await queue.settle({
+      deferred: [{ ...intent, fingerprint: 'bb', notAfter: new Date('2027-03-01T00:00:00Z') }],
+    });
+    assert.deepEqual(await clock(), ['deferred', '2026-11-28T05:00:00.000Z']);
   });
 
   it('removes an entry when its site got that certificate or a newer one, not an older one', async () => {
@@ -121,7 +155,7 @@ describe('Queue', () => {
     writeFileSync(file, '');
     const queue = new Queue(join(file, 'state'), memoryLog().log);
     await assert.rejects(queue.settle([failure()], []), (error) => {
-      assert.ok(error instanceof QueueError);
+      assert.ok(error instanceof StateError);
       assert.equal(error.message, `cannot update the retry queue in ${join(file, 'state')} (ENOTDIR)`);
       return true;
     });
@@ -147,7 +181,7 @@ describe('Queue', () => {
     );
     const empty = readFileSync(file, 'utf8');
     assert.equal(empty, canonical(empty));
-    assert.deepEqual(JSON.parse(empty), { version: 2, entries: [] });
+    assert.deepEqual(JSON.parse(empty), { version: 3, entries: [] });
   });
 
   it('settles thousands of sites at once, each kept, replaced or removed by its own site and key type', async () => {
@@ -197,7 +231,7 @@ describe('Queue', () => {
     const [intentFile] = readdirSync(join(dir, 'queue.d'));
     assert.ok(intentFile !== undefined);
     // Whatever the file holds now, settle merges what this run wrote, and clears the file.
-    writeFileSync(join(dir, 'queue.d', intentFile), '{"version": 2, "entries": []}\n');
+    writeFileSync(join(dir, 'queue.d', intentFile), '{"version": 3, "entries": []}\n');
     await queue.settle({
       failures: [failure({ siteId: '2' })],
       delivered: [{ siteId: '1', notAfter: new Date('2027-01-01T00:00:00Z') }],

@@ -1,0 +1,186 @@
+import type { KeyType } from '../certificate/key.js';
+import { ApiError } from '../errors.js';
+import type { ImpervaClient } from '../imperva/client.js';
+import { ClientError, clientErrorCode } from '../imperva/errors.js';
+import { verdictWarnings } from '../imperva/verdict.js';
+import type { SiteError, SiteResult } from '../report.js';
+import type { RunContext } from '../run/context.js';
+import { holdsCertificate, type ImpervaView } from './held.js';
+import { dryRunLine } from './plan.js';
+import { where, type Ready } from './prepare.js';
+
+/** How a run treats a site its deadline left unreached. */
+export interface DeferralOptions {
+  /**
+   * A site the run's deadline left unreached (nothing sent) is deferred, not failed: still owed, no onFailure, no
+   * failing exit (sync, which continues where it stopped). Elsewhere it is a failure like any other.
+   */
+  deferOnDeadline?: boolean;
+  /**
+   * With deferOnDeadline: since when earlier runs have left the site unreached (ISO time), if they have: its queue
+   * entry's unreachedSince. A failed site that the deadlines keep deferring is as late as one only ever deferred.
+   */
+  unreachedSince?: ((siteId: string, keyType: KeyType) => string | undefined) | undefined;
+}
+
+/** How one site's turn ended, and its lines, given out in the wants' order. */
+export interface Done {
+  result: SiteResult;
+  ready: Ready;
+  error?: ApiError | undefined;
+  /** Failed for having been deferred too long: the clock it was judged by, which the queue keeps. */
+  unreachedSince?: string | undefined;
+  report: () => void;
+}
+
+/**
+ * One site's turn: (with a view) whether Imperva already serves the certificate, else the upload. Ends current,
+ * planned (dry run), uploaded, failed, deferred, or not reached (the run was stopped first).
+ */
+export async function siteOutcome(
+  want: Ready,
+  client: ImpervaClient | undefined,
+  view: ImpervaView | undefined,
+  ctx: RunContext,
+  options: DeferralOptions,
+): Promise<Done> {
+  const { bundle, siteId, names } = want;
+  const result: SiteResult = {
+    siteId,
+    keyType: bundle.keyType,
+    names: [...names],
+    fingerprint: bundle.fingerprint,
+    notAfter: bundle.notAfter.toISOString(),
+    action: 'not-reached',
+  };
+  const quiet = doneOf(result, want);
+  if (ctx.signal.aborted) return quiet;
+  if (view !== undefined) {
+    let current = false;
+    try {
+      current = holdsCertificate(await view.held(siteId), bundle);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (ctx.signal.aborted) return quiet;
+      const stop = stopped(error, result, want, ctx, options);
+      if (stop !== undefined) return stop;
+      // The upload is harmless if the site had the certificate after all, and says whether the site is reachable.
+      ctx.log.debug(`${where(want)}: cannot read what it serves (${error.message}); uploading`);
+    }
+    if (current) {
+      result.action = 'current';
+      return doneOf(result, want, () =>
+        ctx.log.debug(
+          `${where(want)}: serves the current certificate (sha256 ${bundle.fingerprint.slice(0, 16)}…)`,
+        ),
+      );
+    }
+  }
+  if (ctx.dryRun || client === undefined) {
+    result.action = 'planned';
+    return doneOf(result, want, () => ctx.log.info(dryRunLine(bundle, siteId, names)));
+  }
+  if (ctx.signal.aborted) return quiet;
+  try {
+    const uploaded = await client.upload(siteId, bundle);
+    result.action = 'uploaded';
+    return doneOf(result, want, () => {
+      ctx.log.info(`uploaded ${names.join(', ')} → site ${siteId}`, {
+        siteId,
+        fingerprint: bundle.fingerprint,
+        authType: bundle.keyType,
+      });
+      for (const warning of verdictWarnings(uploaded.verdict, bundle.notAfter))
+        ctx.log.warn(`${where(want)}: ${warning}`);
+    });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (ctx.signal.aborted) return quiet;
+    const stop = stopped(error, result, want, ctx, options);
+    if (stop !== undefined) return stop;
+    result.action = 'failed';
+    result.error = siteError(error);
+    return doneOf(
+      result,
+      want,
+      () =>
+        // An undefined res or status is left out of the log file's JSON line.
+        ctx.log.error(`${where(want)}: upload failed: ${error.message}`, {
+          siteId,
+          fingerprint: bundle.fingerprint,
+          attempts: error.attempts,
+          res: error.res,
+          status: error.status,
+        }),
+      error,
+    );
+  }
+}
+
+function doneOf(
+  result: SiteResult,
+  ready: Ready,
+  report: () => void = nothing,
+  error?: ApiError,
+  unreachedSince?: string,
+): Done {
+  return { result, ready, report, error, unreachedSince };
+}
+
+function nothing(): void {}
+
+/** A site deferred by every run for longer than this is a failure, not a delay. */
+const DEFERRED_TOO_LONG_MS = 86_400_000;
+
+function deferredTooLong(since: string): string {
+  return `deferred by every sync since ${since}; raise deadlineSeconds or ratePerMinute, or run sync more often`;
+}
+
+/**
+ * The ends of a site's turn that are not an upload's own failure: credentials refused (one line for the run, after
+ * the uploads; no line of its own) and, where the run defers, a deadline that came before Imperva answered the site
+ * (deferred, quietly — unless it has been deferred for more than a day, which is a failure, named).
+ */
+function stopped(
+  error: ApiError,
+  result: SiteResult,
+  want: Ready,
+  ctx: RunContext,
+  options: DeferralOptions,
+): Done | undefined {
+  const code = clientErrorCode(error);
+  // Not reached: nothing sent, or Imperva answered nothing but 429 before the deadline (see ClientError.unanswered).
+  const unreached = error.attempts === 0 || (error instanceof ClientError && error.unanswered);
+  if (code === 'DEADLINE' && unreached && options.deferOnDeadline === true) {
+    const since = options.unreachedSince?.(want.siteId, want.bundle.keyType);
+    if (since === undefined || ctx.now().getTime() - Date.parse(since) <= DEFERRED_TOO_LONG_MS) {
+      result.action = 'deferred';
+      return doneOf(result, want, undefined, error);
+    }
+    const late = new ClientError(
+      deferredTooLong(since),
+      { transient: true, attempts: error.attempts },
+      'DEADLINE',
+    );
+    result.action = 'failed';
+    result.error = siteError(late);
+    return doneOf(result, want, () => ctx.log.error(`${where(want)}: ${late.message}`), late, since);
+  }
+  if (code === 'CREDENTIALS') {
+    result.action = 'failed';
+    result.error = siteError(error);
+    return doneOf(result, want, undefined, error);
+  }
+  return undefined;
+}
+
+function siteError(error: ApiError): SiteError {
+  return {
+    code: error.code,
+    message: error.message,
+    res: error.res,
+    httpStatus: error.status,
+    transient: error.transient,
+    attempts: error.attempts,
+  };
+}

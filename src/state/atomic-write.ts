@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** How much of a file goes to the disk at once. */
+const WRITE_BATCH = 64 * 1024;
+
+/**
+ * Writes `text` (or its pieces, in order) to a temporary file beside `file` (mode 0600), syncs it, renames it over
+ * `file` and syncs the folder: a reader sees the old file or the new one, never part of either, and a crash after
+ * this returns keeps the new one.
+ */
+export async function atomicWrite(file: string, text: string | Iterable<string>): Promise<void> {
+  const folder = dirname(file);
+  const temp = join(folder, `.queue.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    // writeFile, not write: on a disk that fills up part way through, write(2) writes what fits and says so
+    // without an error (a short write); writeFile writes the rest, which then fails. A piece cut short and renamed
+    // over queue.json would lose every entry after it. Each writeFile goes on from where the last one ended.
+    if (typeof text === 'string') await handle.writeFile(text);
+    else for (const piece of batched(text, WRITE_BATCH)) await handle.writeFile(piece);
+    await handle.sync();
+  } catch (error) {
+    // A full disk: leave no temp file behind (each run would add one, and none would ever go).
+    await handle.close();
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  await rename(temp, file);
+  await syncFolder(folder);
+}
+
+/** The pieces joined into strings of about `size` characters (the last may be shorter). */
+function* batched(pieces: Iterable<string>, size: number): Generator<string> {
+  let batch = '';
+  for (const piece of pieces) {
+    batch += piece;
+    if (batch.length >= size) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (batch !== '') yield batch;
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
