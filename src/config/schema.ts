@@ -15,11 +15,14 @@ import { normalizeSiteId, type SiteMap } from './site-map.js';
 /** What the template (scripts/config.example.json) holds until the operator fills it in. */
 export const PLACEHOLDER_API_ID = 'YOUR_API_ID';
 export const PLACEHOLDER_API_KEY = 'YOUR_API_KEY';
-/** The template's example map (RFC 2606 names): still there as it stands means nobody filled in `sites`. */
+/**
+ * The template's example map, each name with its ids: an entry still there means `sites` was not (wholly) filled in.
+ * Names under RFC 2606's `.example`, which no public CA issues for, so that no real mapping is taken for one.
+ */
 export const PLACEHOLDER_SITES: ReadonlyMap<string, readonly string[]> = new Map([
-  ['example.com', ['1234567']],
-  ['www.example.com', ['1234567', '7654321']],
-  ['*.example.org', ['2345678']],
+  ['your-domain.example', ['1234567']],
+  ['www.your-domain.example', ['1234567', '7654321']],
+  ['*.your-other-domain.example', ['2345678']],
 ]);
 
 export type SiteIdValue = number | string;
