@@ -282,6 +282,12 @@ const OnFailure = v.pipe(
     'must hold only non-empty strings',
   ),
   v.check((words: string[]) => !words.some((word) => word.includes('\0')), 'must not hold NUL characters'),
+  // A relative path would be taken from whatever folder the run was started in: it would pass `check` in one and
+  // fail from another (a timer's or an ACME client's), on the day something failed.
+  v.check(
+    ([program]: string[]) => program === undefined || program.startsWith('/') || !program.includes('/'),
+    'the program must be an absolute path (or a bare name looked up on PATH), not a relative one',
+  ),
 );
 
 /** The fields in the order their problems are reported. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Log } from '../log/logger.js';
 import { untrustedReason } from '../util/trust.js';
 
@@ -140,14 +140,18 @@ export async function runOnFailure(
   });
 }
 
-/** The program to run: a path as given (relative to the working folder), or a bare name looked up on PATH. */
+/**
+ * The program to run: a path as given (config loading refuses a relative one), or a bare name looked up in PATH's
+ * absolute folders.
+ */
 export function findProgram(file: string, path: string | undefined = process.env.PATH): string | undefined {
   const candidates = file.includes('/')
     ? [resolve(file)]
     : (path ?? '')
         .split(delimiter)
-        .filter((dir) => dir !== '')
-        .map((dir) => join(resolve(dir), file));
+        // An empty or relative PATH entry means the working folder, which is anyone's guess for a hook or a timer.
+        .filter((dir) => isAbsolute(dir))
+        .map((dir) => join(dir, file));
   for (const candidate of candidates) {
     try {
       if (!statSync(candidate).isFile()) continue;

@@ -571,6 +571,16 @@ describe('the fields issues 9–12 add', () => {
       {},
       ['onFailure: must not hold NUL characters'],
     ],
+    ...(['./notify.sh', 'bin/notify', '../notify'] as const).map(
+      (program): [string, Record<string, unknown>, Env, string[]] => [
+        `onFailure with the relative program path ${program} (it ran only from the folder check ran in)`,
+        { onFailure: [program, '--urgent'] },
+        {},
+        [
+          'onFailure: the program must be an absolute path (or a bare name looked up on PATH), not a relative one',
+        ],
+      ],
+    ),
     [
       'two unknown fields, both named',
       { colour: 1, shape: 2 },

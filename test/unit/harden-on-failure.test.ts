@@ -172,6 +172,22 @@ describe('runOnFailure runs only what root may trust', () => {
     assert.deepEqual(lines, ['debug: onFailure command notify-admin ran']);
   });
 
+  it("a bare name is not looked up in a relative PATH folder (the working folder is anyone's guess)", async () => {
+    const dir = tempDir();
+    const marker = join(dir, 'ran');
+    script(dir, 'notify-admin', `touch '${marker}'`);
+    const { lines, log } = memoryLog();
+    const was = process.cwd();
+    process.chdir(dir);
+    try {
+      await runOnFailure(['notify-admin'], SUMMARY, log, { path: '.:bin:' });
+    } finally {
+      process.chdir(was);
+    }
+    assert.equal(existsSync(marker), false, 'the program ran');
+    assert.deepEqual(lines, ['warn: onFailure command notify-admin could not run (ENOENT)']);
+  });
+
   it('a missing program is a warning, as before', async () => {
     const { lines, log } = memoryLog();
     await runOnFailure(['no-such-program-anywhere'], SUMMARY, log);
