@@ -4,7 +4,7 @@ import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { ClientError, clientErrorCode, isCredentialsError } from '../imperva/errors.js';
 import { verdictWarnings } from '../imperva/response.js';
-import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
+import { ON_FAILURE_TIMEOUT_MS, runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import { emptyReport, type Report, type SiteError, type SiteResult } from '../report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue, type Failure, type Intent, type QueueEntry } from '../state/queue.js';
@@ -128,6 +128,8 @@ export async function reconcile(
       ctx.config.onFailure,
       ctx.redactor.redactValue(summarize(failed, ctx, queued)),
       ctx.log,
+      // What is left of the run's deadline (the uploads left it a reserve), at most onFailure's own limit.
+      { timeoutMs: Math.min(ON_FAILURE_TIMEOUT_MS, ctx.endsAt - ctx.now().getTime()), signal: ctx.signal },
     );
   }
   return report;
