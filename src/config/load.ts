@@ -24,13 +24,12 @@ import {
   ConfigFileSchema,
   EdgeAddressSchema,
   isLoopback,
-  PLACEHOLDER_API_ID,
   PLACEHOLDER_API_KEY,
-  PLACEHOLDER_SITES,
   validate,
   type EdgeAddress,
   type Source,
 } from './schema.js';
+import { templateFields } from './placeholders.js';
 import type { SiteMap } from './site-map.js';
 
 export { isLoopback } from './schema.js';
@@ -88,7 +87,10 @@ export interface Config {
   metricsFile: string | undefined;
   /** Whether sync removes the key type this host does not deploy, once the other is seen served. */
   pruneOtherKeyType: boolean;
-  /** Fields still holding the config template's placeholder values (`api.id`, `api.key`, `sites`). */
+  /**
+   * Fields still holding the config template's placeholder values (`api.id`, `api.key`, `sites`) in a config that
+   * holds nothing else: a config filled in only in part is refused (src/config/placeholders.ts).
+   */
   placeholders: readonly string[];
 }
 
@@ -221,20 +223,8 @@ export function loadConfig(
     warnDays: data.warnDays,
     metricsFile: metricsFile === undefined ? undefined : resolve(metricsFile),
     pruneOtherKeyType: data.pruneOtherKeyType ?? false,
-    placeholders: placeholders(api, data.sites),
+    placeholders: templateFields(file, api, data.sites),
   };
-}
-
-/** The template's values still in effect: not errors (the template loads), but `check` refuses them. */
-function placeholders(api: ApiSettings, sites: SiteMap): string[] {
-  const found: string[] = [];
-  if (api.id === PLACEHOLDER_API_ID) found.push('api.id');
-  if (api.key === PLACEHOLDER_API_KEY) found.push('api.key');
-  const same =
-    sites.size === PLACEHOLDER_SITES.size &&
-    [...PLACEHOLDER_SITES].every(([name, ids]) => sites.get(name)?.join() === ids.join());
-  if (same) found.push('sites');
-  return found;
 }
 
 /** A regular file of at most MAX_CONFIG_BYTES (a FIFO or a device would hang or flood the read). */

@@ -15,11 +15,14 @@ import { normalizeSiteId, type SiteMap } from './site-map.js';
 /** What the template (scripts/config.example.json) holds until the operator fills it in. */
 export const PLACEHOLDER_API_ID = 'YOUR_API_ID';
 export const PLACEHOLDER_API_KEY = 'YOUR_API_KEY';
-/** The template's example map (RFC 2606 names): still there as it stands means nobody filled in `sites`. */
+/**
+ * The template's example map, each name with its ids: an entry still there means `sites` was not (wholly) filled in.
+ * Names under RFC 2606's `.example`, which no public CA issues for, so that no real mapping is taken for one.
+ */
 export const PLACEHOLDER_SITES: ReadonlyMap<string, readonly string[]> = new Map([
-  ['example.com', ['1234567']],
-  ['www.example.com', ['1234567', '7654321']],
-  ['*.example.org', ['2345678']],
+  ['your-domain.example', ['1234567']],
+  ['www.your-domain.example', ['1234567', '7654321']],
+  ['*.your-other-domain.example', ['2345678']],
 ]);
 
 export type SiteIdValue = number | string;
@@ -279,6 +282,12 @@ const OnFailure = v.pipe(
     'must hold only non-empty strings',
   ),
   v.check((words: string[]) => !words.some((word) => word.includes('\0')), 'must not hold NUL characters'),
+  // A relative path would be taken from whatever folder the run was started in: it would pass `check` in one and
+  // fail from another (a timer's or an ACME client's), on the day something failed.
+  v.check(
+    ([program]: string[]) => program === undefined || program.startsWith('/') || !program.includes('/'),
+    'the program must be an absolute path (or a bare name looked up on PATH), not a relative one',
+  ),
 );
 
 /** The fields in the order their problems are reported. */

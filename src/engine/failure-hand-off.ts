@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { runOnFailure, type FailureSummary } from '../notify/on-failure.js';
+import { ON_FAILURE_TIMEOUT_MS, runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import type { RunContext } from '../run/context.js';
 import { VERSION } from '../version.js';
 import type { Done } from './site-outcome.js';
@@ -14,7 +14,11 @@ export async function handOffFailures(
   ctx: RunContext,
   queued: boolean,
 ): Promise<void> {
-  await runOnFailure(onFailure, ctx.redactor.redactValue(summarize(failed, ctx, queued)), ctx.log);
+  await runOnFailure(onFailure, ctx.redactor.redactValue(summarize(failed, ctx, queued)), ctx.log, {
+    // What is left of the run's deadline (the uploads left it a reserve), at most onFailure's own limit.
+    timeoutMs: Math.min(ON_FAILURE_TIMEOUT_MS, ctx.endsAt - ctx.now().getTime()),
+    signal: ctx.signal,
+  });
 }
 
 function summarize(failed: readonly Done[], ctx: RunContext, queued: boolean): FailureSummary {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Log } from '../log/logger.js';
+import { onAbort } from '../util/abort.js';
 import { untrustedReason } from '../util/trust.js';
 
 /** What the onFailure command reads on stdin: what failed, where, why. No secret: no key, no key material. */
@@ -28,8 +29,13 @@ export interface FailureSummary {
 }
 
 export interface OnFailureOptions {
-  /** The command's whole process group is killed after this long (default 60 s). */
+  /**
+   * The command's whole process group is killed after this long (default 60 s; the run gives it what is left of its
+   * deadline, at most that). None left: it is not started.
+   */
   timeoutMs?: number;
+  /** The run's stop (SIGTERM, ^C): the command's whole process group is killed at once. */
+  signal?: AbortSignal | undefined;
   /** At most this much of its stdout and stderr is kept (default 64 KiB); the rest is read and dropped. */
   maxOutputBytes?: number;
   /** PATH to resolve a bare program name with (default the environment's). */
@@ -52,8 +58,9 @@ const DRAIN_MS = 200;
  *
  * - The program (a bare name is looked up on PATH first) must be one root may trust (src/util/trust.ts): one that
  *   others could have written is not run, and one error line says why. A missing one is a warning.
- * - It runs in its own process group; after `timeoutMs` the whole group is killed (SIGKILL), background children
- *   included.
+ * - It runs in its own process group; the whole group is killed (SIGKILL), background children included, after
+ *   `timeoutMs`, when `signal` aborts, and when this process exits however it exits (a second signal, the stop
+ *   watchdog in src/entry.ts): a notifier never outlives the run that started it.
  * - The run waits for the command to exit, not for its pipes to close: a background child (`notify &`) that
  *   inherited them cannot hold the hook open. Its pipes are closed shortly after the exit.
  * - At most `maxOutputBytes` of what it prints is kept, for the debug line; the rest is read and dropped.
@@ -64,10 +71,21 @@ export async function runOnFailure(
   log: Log,
   options: OnFailureOptions | number = {},
 ): Promise<void> {
-  const { timeoutMs = ON_FAILURE_TIMEOUT_MS, maxOutputBytes = ON_FAILURE_MAX_OUTPUT } =
-    typeof options === 'number' ? { timeoutMs: options } : options;
+  const {
+    timeoutMs = ON_FAILURE_TIMEOUT_MS,
+    maxOutputBytes = ON_FAILURE_MAX_OUTPUT,
+    signal,
+  } = typeof options === 'number' ? { timeoutMs: options } : options;
   const [file, ...args] = command;
   if (file === undefined) return;
+  if (signal?.aborted === true) {
+    log.warn(`onFailure command ${file} is not run: the run was stopped`);
+    return;
+  }
+  if (timeoutMs <= 0) {
+    log.warn(`onFailure command ${file} is not run: the run's deadline has come`);
+    return;
+  }
   const program = findProgram(file, typeof options === 'number' ? undefined : options.path);
   if (program === undefined) {
     log.warn(`onFailure command ${file} could not run (ENOENT)`);
@@ -92,6 +110,13 @@ export async function runOnFailure(
       shell: false,
       detached: true,
     });
+    const killOnExit = () => killGroup(child.pid);
+    process.on('exit', killOnExit);
+    const stopped = () => {
+      killGroup(child.pid);
+      finish('was stopped with the run');
+    };
+    const unlisten = signal === undefined ? () => {} : onAbort(signal, stopped);
     const closePipes = () => {
       child.stdin.destroy();
       child.stdout.destroy();
@@ -102,6 +127,8 @@ export async function runOnFailure(
       settled = true;
       clearTimeout(timer);
       clearTimeout(drain);
+      unlisten();
+      process.off('exit', killOnExit);
       closePipes();
       if (problem !== undefined) log.warn(`onFailure command ${file} ${problem}`);
       else {
@@ -114,7 +141,7 @@ export async function runOnFailure(
     };
     const timer = setTimeout(() => {
       killGroup(child.pid);
-      finish(`did not finish within ${timeoutMs / 1000} s and was stopped`);
+      finish(`did not finish within ${Math.round(timeoutMs / 100) / 10} s and was stopped`);
     }, timeoutMs);
     const collect = (chunk: Buffer) => {
       const room = maxOutputBytes - kept;
@@ -140,14 +167,18 @@ export async function runOnFailure(
   });
 }
 
-/** The program to run: a path as given (relative to the working folder), or a bare name looked up on PATH. */
+/**
+ * The program to run: a path as given (config loading refuses a relative one), or a bare name looked up in PATH's
+ * absolute folders.
+ */
 export function findProgram(file: string, path: string | undefined = process.env.PATH): string | undefined {
   const candidates = file.includes('/')
     ? [resolve(file)]
     : (path ?? '')
         .split(delimiter)
-        .filter((dir) => dir !== '')
-        .map((dir) => join(resolve(dir), file));
+        // An empty or relative PATH entry means the working folder, which is anyone's guess for a hook or a timer.
+        .filter((dir) => isAbsolute(dir))
+        .map((dir) => join(dir, file));
   for (const candidate of candidates) {
     try {
       if (!statSync(candidate).isFile()) continue;

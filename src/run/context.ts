@@ -1,4 +1,5 @@
 import type { LookupFunction } from 'node:net';
+import { deadlinesOf } from '../config/deadline.js';
 import { loadConfig, type Config, type Env } from '../config/load.js';
 import type { ClientOptions, ImpervaClient } from '../imperva/client.js';
 import type { Log } from '../log/logger.js';
@@ -35,6 +36,8 @@ export interface RunContext {
   dryRun: boolean;
   now: () => Date;
   signal: AbortSignal;
+  /** When the whole run must be over, onFailure included (the uploads end a reserve before: config/deadline.ts). */
+  endsAt: number;
   /** How host names are resolved (the edge probes; the client has its own copy). */
   lookup: LookupFunction | undefined;
   /** The metrics file to write after the run (--metrics-file, else config metricsFile). */
@@ -79,7 +82,7 @@ export function openRun(
     command === 'deploy'
       ? Math.min(config.retry.hookDeadlineMs, config.retry.deadlineMs)
       : config.retry.deadlineMs;
-  const deadlineAt = deps.now().getTime() + deadlineMs;
+  const { uploadsEndAt: deadlineAt, endsAt } = deadlinesOf(deps.now().getTime(), deadlineMs);
   const signal = deps.signal ?? new AbortController().signal;
   let client: Promise<ImpervaClient> | undefined;
   return {
@@ -90,6 +93,7 @@ export function openRun(
     dryRun: options.dryRun,
     now: deps.now,
     signal,
+    endsAt,
     lookup: deps.lookup,
     metricsFile: options.metricsFile ?? config.metricsFile,
     // Created on first need: a run with nothing to upload never loads the HTTP client.

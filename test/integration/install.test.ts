@@ -76,7 +76,10 @@ describe('scripts/install.sh', () => {
     );
     const config = loadConfig({ config: join(root, 'etc/incap-cert/config.json') }, {});
     assert.equal(config.api.baseUrl, 'https://my.imperva.com');
-    assert.deepEqual([...config.sites.keys()], ['example.com', 'www.example.com', '*.example.org']);
+    assert.deepEqual(
+      [...config.sites.keys()],
+      ['your-domain.example', 'www.your-domain.example', '*.your-other-domain.example'],
+    );
     assert.deepEqual([config.retry.attempts, config.concurrency], [4, 8]);
   });
 

@@ -571,6 +571,16 @@ describe('the fields issues 9–12 add', () => {
       {},
       ['onFailure: must not hold NUL characters'],
     ],
+    ...(['./notify.sh', 'bin/notify', '../notify'] as const).map(
+      (program): [string, Record<string, unknown>, Env, string[]] => [
+        `onFailure with the relative program path ${program} (it ran only from the folder check ran in)`,
+        { onFailure: [program, '--urgent'] },
+        {},
+        [
+          'onFailure: the program must be an absolute path (or a bare name looked up on PATH), not a relative one',
+        ],
+      ],
+    ),
     [
       'two unknown fields, both named',
       { colour: 1, shape: 2 },
@@ -598,15 +608,71 @@ describe('the config template', () => {
     assert.deepEqual(config.placeholders, ['api.id', 'api.key', 'sites']);
   });
 
-  it('a placeholder overridden by the environment is no longer one; a filled-in map is no longer one', () => {
+  it('a template with nothing filled in stays quiet, whatever of its example map is left', () => {
     const file = installed();
-    assert.deepEqual(
-      loadConfig({ config: file }, { IMPERVA_API_ID: '777', IMPERVA_API_KEY: KEY }).placeholders,
-      ['sites'],
-    );
     const text = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    writeFileSync(file, JSON.stringify({ ...text, sites: { 'example.com': 1234567 } }));
+    writeFileSync(file, JSON.stringify({ ...text, sites: { 'your-domain.example': 1234567 } }));
+    assert.deepEqual(loadConfig({ config: file }, {}).placeholders, ['api.id', 'api.key', 'sites']);
+    writeFileSync(file, JSON.stringify({ ...text, sites: {} }));
     assert.deepEqual(loadConfig({ config: file }, {}).placeholders, ['api.id', 'api.key']);
+  });
+
+  // Filled in only in part, it was quiet on every run for ever: now refused, naming every field left.
+  const templateConfig = (): Record<string, unknown> =>
+    JSON.parse(readFileSync(installed(), 'utf8')) as never;
+  const partly: [string, (config: Record<string, unknown>) => Record<string, unknown>, Env, string[]][] = [
+    [
+      'real credentials from the environment beside the example map',
+      (config) => config,
+      { IMPERVA_API_ID: '777', IMPERVA_API_KEY: KEY },
+      [
+        `sites["your-domain.example"]: site id 1234567 is still the template's example; replace it with your names and their Imperva site ids`,
+        `sites["www.your-domain.example"]: site id 1234567, 7654321 is still the template's example; replace it with your names and their Imperva site ids`,
+        `sites["*.your-other-domain.example"]: site id 2345678 is still the template's example; replace it with your names and their Imperva site ids`,
+      ],
+    ],
+    [
+      'a real map beside YOUR_API_ID and YOUR_API_KEY',
+      (config) => ({ ...config, sites: { 'shop.test': 42 } }),
+      {},
+      [
+        "api.id: still the template's placeholder beside values filled in; fill in your Imperva API id (or IMPERVA_API_ID)",
+        `api.key: still the template's placeholder beside values filled in; fill in your API key with the "Manage SSL Certificates" permission (or IMPERVA_API_KEY)`,
+      ],
+    ],
+    [
+      'a real id and map beside YOUR_API_KEY',
+      (config) => ({ ...config, api: { id: '777', key: 'YOUR_API_KEY' }, sites: { 'shop.test': 42 } }),
+      {},
+      [
+        `api.key: still the template's placeholder beside values filled in; fill in your API key with the "Manage SSL Certificates" permission (or IMPERVA_API_KEY)`,
+      ],
+    ],
+    [
+      'one example entry left among real ones (its id beside a real one)',
+      (config) => ({
+        ...config,
+        api: { id: '777', key: KEY },
+        sites: { 'shop.test': 42, 'www.your-domain.example': [7654321, 99] },
+      }),
+      {},
+      [
+        `sites["www.your-domain.example"]: site id 7654321 is still the template's example; replace it with your names and their Imperva site ids`,
+      ],
+    ],
+  ];
+  for (const [title, change, env, expected] of partly) {
+    it(`refuses ${title}`, () =>
+      assert.deepEqual(problems(writeConfig(tempDir(), change(templateConfig())), env), expected));
+  }
+
+  it('a real map that reuses an example id under a name of its own is no placeholder', () => {
+    const file = writeConfig(tempDir(), {
+      ...templateConfig(),
+      api: { id: '777', key: KEY },
+      sites: { 'shop.test': 1234567 },
+    });
+    assert.deepEqual(loadConfig({ config: file }, {}).placeholders, []);
   });
 
   it('pins no deadline: hook runs get 100 s, push and sync 300 s', () => {

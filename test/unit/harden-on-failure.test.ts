@@ -107,6 +107,44 @@ describe('runOnFailure is bounded', () => {
     },
   );
 
+  it(
+    'a stop of the run (its signal aborts) kills the whole process group at once, and one warning',
+    GUARD,
+    async () => {
+      const dir = tempDir();
+      const pidFile = join(dir, 'pid');
+      const hook = script(dir, 'hook.sh', `sleep 1000 &\necho $! > '${pidFile}'\nwait`);
+      const { lines, log } = memoryLog();
+      const stop = new AbortController();
+      // Far longer than the test: only the stop can end the command.
+      const started = runOnFailure([hook], SUMMARY, log, { timeoutMs: 100_000, signal: stop.signal });
+      await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      stop.abort('SIGTERM');
+      await started;
+      try {
+        assert.deepEqual(lines, [`warn: onFailure command ${hook} was stopped with the run`]);
+        await waitUntil(() => !running(pid));
+      } finally {
+        kill(pid);
+      }
+    },
+  );
+
+  it('no time left (the deadline has come) or a run already stopped: not started, one warning', async () => {
+    const dir = tempDir();
+    const marker = join(dir, 'ran');
+    const hook = script(dir, 'hook.sh', `touch '${marker}'`);
+    const { lines, log } = memoryLog();
+    await runOnFailure([hook], SUMMARY, log, { timeoutMs: 0 });
+    await runOnFailure([hook], SUMMARY, log, { signal: AbortSignal.abort('SIGTERM') });
+    assert.equal(existsSync(marker), false, 'the program ran');
+    assert.deepEqual(lines, [
+      `warn: onFailure command ${hook} is not run: the run's deadline has come`,
+      `warn: onFailure command ${hook} is not run: the run was stopped`,
+    ]);
+  });
+
   it('the summary arrives on stdin, and the API key is not in its environment', GUARD, async () => {
     const dir = tempDir();
     const out = join(dir, 'out');
@@ -170,6 +208,22 @@ describe('runOnFailure runs only what root may trust', () => {
     await runOnFailure(['notify-admin'], SUMMARY, log, { path: dir });
     assert.equal(existsSync(marker), true);
     assert.deepEqual(lines, ['debug: onFailure command notify-admin ran']);
+  });
+
+  it("a bare name is not looked up in a relative PATH folder (the working folder is anyone's guess)", async () => {
+    const dir = tempDir();
+    const marker = join(dir, 'ran');
+    script(dir, 'notify-admin', `touch '${marker}'`);
+    const { lines, log } = memoryLog();
+    const was = process.cwd();
+    process.chdir(dir);
+    try {
+      await runOnFailure(['notify-admin'], SUMMARY, log, { path: '.:bin:' });
+    } finally {
+      process.chdir(was);
+    }
+    assert.equal(existsSync(marker), false, 'the program ran');
+    assert.deepEqual(lines, ['warn: onFailure command notify-admin could not run (ENOENT)']);
   });
 
   it('a missing program is a warning, as before', async () => {
