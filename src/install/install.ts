@@ -293,7 +293,7 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
       action: 'wrote',
       path: at(layout.record),
       mode: 0o644,
-      note: 'what uninstall removes',
+      note: 'the record of what install wrote, for uninstall',
     });
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -336,10 +336,17 @@ export async function uninstall(options: UninstallOptions = {}): Promise<Install
   }
   const removing = judged.filter((file) => file.verdict === 'ours').map((file) => file.path);
   if (record === undefined && removing.length === 0) {
+    // What stands under the prefix itself is named (an install older than the record, from another version); the
+    // shared files in /etc may be another install's, and are not.
+    const under = prefix === '/' ? '/' : `${prefix}/`;
+    const there = judged.filter((file) => file.verdict !== 'absent' && file.path.startsWith(under));
     report.steps.push({
       action: 'found nothing',
       path: at(layout.record),
-      note: `removed nothing: no incap-cert is installed with prefix ${prefix} (no install record, and no file as install writes it for that prefix)`,
+      note:
+        there.length === 0
+          ? `removed nothing: no incap-cert is installed with prefix ${prefix} (no install record, and no file as install writes it for that prefix)`
+          : `removed nothing: there is no install record for prefix ${prefix}, and ${there.map((file) => at(file.path)).join(', ')} ${there.length === 1 ? 'is' : 'are'} not as install writes ${there.length === 1 ? 'it' : 'them'}; remove by hand what is incap-cert's`,
     });
     return report;
   }
