@@ -352,7 +352,7 @@ export async function uninstall(options: UninstallOptions = {}): Promise<Install
   }
   // Folders install made (the record says which), and its own folders under the prefix, deepest first: each goes
   // only once it is empty.
-  const folders = [
+  const candidates = [
     ...new Set([
       ...(record?.folders ?? []),
       layout.share,
@@ -361,7 +361,10 @@ export async function uninstall(options: UninstallOptions = {}): Promise<Install
   ]
     .filter((folder) => removableFolders(layout).has(folder))
     .sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
-  await refuseDpkgOwned(root, [...removing, ...folders], 'uninstall');
+  await refuseDpkgOwned(root, removing, 'uninstall');
+  // dpkg lists the folders of the package's files too: those stay for apt to remove.
+  const packaged = new Set(await dpkgOwned(root, candidates));
+  const folders = candidates.filter((folder) => !packaged.has(folder));
 
   const dryRun = options.dryRun === true;
   const live = !dryRun && isLive(root);
