@@ -4,7 +4,7 @@
 # --uninstall as the uninstall command, to `node dist/cli.cjs` where Node is here, else to the executable that
 # `npm run package` wrote (dist/incap-cert-linux-ARCH). See `incap-cert install --help`.
 #
-# Usage: scripts/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--systemd | --cron] [--uninstall]
+# Usage: scripts/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--systemd | --cron] [--dry-run] [--uninstall]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -3,13 +3,28 @@
  * symbolic link: every file is made under a fresh temporary name beside its destination (fs-extra copies the
  * executable there, or moves a staged file there, across file systems when the staging folder is on another one),
  * given its mode, and renamed over the destination — which replaces a running executable atomically, and replaces a
- * symbolic link itself rather than the file it points to (a link found there beforehand is refused instead).
+ * symbolic link itself rather than the file it points to (a link found there beforehand is refused instead). Files
+ * are read without following links, and removed one by one: never a folder with what is in it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, link, lstat, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  link,
+  lstat,
+  open,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import fse from 'fs-extra';
+import { ExitCode } from '../errors.js';
 import { InstallError } from './errors.js';
 
 export type Source = { content: string } | { file: string };
@@ -45,12 +60,23 @@ export async function ownFolder(dir: string, mode: number): Promise<void> {
   }
 }
 
-/** Writes `dest` whole, with `mode`, replacing what is there (a regular file) in one rename. */
-export async function placeFile(dest: string, source: Source, mode: number, staging: string): Promise<void> {
+/**
+ * Writes `dest` whole, with `mode`, replacing what is there (a regular file) in one rename. Returns the SHA-256 of
+ * what it wrote, for the install record.
+ */
+export async function placeFile(
+  dest: string,
+  source: Source,
+  mode: number,
+  staging: string,
+): Promise<string> {
   const temp = await prepare(dest, source, mode, staging);
   try {
+    const digest = await fileDigest(temp);
+    if (digest === undefined) throw new InstallError(`${temp} is not the file just written; refusing`);
     if ((await kindOf(dest)) === 'link') throw symlinkRefusal(dest);
     await guard(dest, 'write', () => rename(temp, dest));
+    return digest;
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
@@ -80,12 +106,96 @@ export async function placeNewFile(
   }
 }
 
-/** Removes a file, a link (not what it points to) or a folder of ours. False when nothing was there. */
-export async function removePath(path: string): Promise<boolean> {
-  const kind = await kindOf(path);
-  if (kind === undefined) return false;
-  await guard(path, 'remove', () => (kind === 'folder' ? fse.remove(path) : unlink(path)));
-  return true;
+/**
+ * The SHA-256 of the regular file at `path`, opened without following a link (and without blocking on a FIFO), or
+ * undefined when nothing is there or it is not a regular file.
+ */
+export async function fileDigest(path: string): Promise<string | undefined> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined;
+    throw fsError(error, path, 'read');
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return undefined;
+    const hash = createHash('sha256');
+    await guard(path, 'read', () => pipeline(handle.createReadStream({ autoClose: false }), hash));
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Removes the one file at `path` (the caller has checked that it is a regular file of ours). */
+export async function removeFile(path: string): Promise<void> {
+  await guard(path, 'remove', () => unlink(path));
+}
+
+/** Removes the folder at `path` when it is empty (rmdir); false when it holds anything, or is gone. */
+export async function removeEmptyFolder(path: string): Promise<boolean> {
+  try {
+    await rmdir(path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw fsError(error, path, 'remove');
+  }
+}
+
+/**
+ * Refuses (exit 2) a symbolic link among the folders on the way from `root` (the --destdir, or '' for /) to `path`
+ * (as on the installed system), since what is written or removed below it lands wherever the link points. A system
+ * folder may be a link where root owns both the link and its target, and only root can write the target — merged
+ * /usr (/usr/sbin → bin), or /etc/letsencrypt on a volume in a container; under --destdir only when the target is
+ * inside the destdir too.
+ */
+export async function refuseLinksOnTheWay(root: string, path: string): Promise<void> {
+  const folders = path
+    .split('/')
+    .filter((part) => part !== '')
+    .slice(0, -1);
+  let at = root || '/';
+  for (const folder of folders) {
+    at = join(at, folder);
+    let info;
+    try {
+      info = await lstat(at);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // made from here on
+      throw fsError(error, at, 'read');
+    }
+    if (!info.isSymbolicLink()) continue;
+    const why = await linkRefusalReason(root, at, info.uid);
+    if (why !== undefined) {
+      throw new InstallError(
+        `${at} is a symbolic link ${why}; incap-cert writes nothing through it`,
+        ExitCode.Usage,
+      );
+    }
+  }
+}
+
+async function linkRefusalReason(root: string, at: string, linkOwner: number): Promise<string | undefined> {
+  let real: string;
+  let target;
+  try {
+    real = await realpath(at);
+    target = await stat(real);
+  } catch {
+    return 'to nothing that exists';
+  }
+  if (root !== '') {
+    const realRoot = await realpath(root);
+    if (real !== realRoot && !real.startsWith(`${realRoot}/`)) return `to ${real}, outside --destdir ${root}`;
+  }
+  if (linkOwner !== 0 || target.uid !== 0)
+    return `to ${real}, and root does not own both the link and its target`;
+  if ((target.mode & 0o022) !== 0) return `to ${real}, which group or others can write`;
+  return undefined;
 }
 
 /** The finished file under a fresh name beside `dest`: same folder, so that the final rename is atomic. */
@@ -116,6 +226,7 @@ async function prepare(dest: string, source: Source, mode: number, staging: stri
 export function symlinkRefusal(path: string): InstallError {
   return new InstallError(
     `${path} is a symbolic link; incap-cert writes nothing through one: remove it first`,
+    ExitCode.Usage,
   );
 }
 

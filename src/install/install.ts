@@ -4,15 +4,17 @@
  *
  *   PREFIX/bin/incap-cert                                   the executable, 0755
  *   PREFIX/share/incap-cert/hooks/                          the dehydrated hook and the acme.sh plugin, 0755
+ *   PREFIX/share/incap-cert/installed.json                  the record of what it wrote, 0644 (src/install/record.ts)
  *   /etc/letsencrypt/renewal-hooks/deploy/incap-cert        Certbot's drop-in, 0755
  *   /etc/incap-cert/config.json                             the config template, 0600 (folder 0700), never overwritten
  *   /etc/systemd/system/incap-cert-sync.{service,timer}     the daily sync where systemd runs (--systemd), 0644
  *   /etc/cron.d/incap-cert                                  or as a cron line (--cron), 0644
  *   /var/lib/incap-cert/                                    the state folder, 0700
  *
- * Plain async functions — options in, a report out — that know nothing of yargs (src/commands/install.ts wires
- * them in). Everything is checked before the first file is written: the prefix, links at destinations, files the
- * Debian package owns, the executable to copy.
+ * Plain async functions — options in, a report out — that know nothing of yargs (src/cli/commands/install.ts wires
+ * them in). Everything is checked before the first file is written: the prefix, symbolic links at destinations and
+ * on the way to them, the record of the last install, files the Debian package owns, the executable to copy.
+ * uninstall removes only what the record says install wrote and is unchanged, and the config and state folder never.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,14 +27,18 @@ import { loadAssets, packageRoot, runningAsSea, type AssetName, type Assets } fr
 import { dpkgOwned, PACKAGE } from './dpkg.js';
 import { InstallError } from './errors.js';
 import {
+  fileDigest,
   kindOf,
   ownFolder,
   placeFile,
   placeNewFile,
-  removePath,
+  refuseLinksOnTheWay,
+  removeEmptyFolder,
+  removeFile,
   symlinkRefusal,
   type Source,
 } from './files.js';
+import { readRecord, RECORD_NAME, renderRecord, sha256, type InstallRecord } from './record.js';
 import { checkPrefix, DEFAULT_PREFIX, renderCron, renderShellHook, renderUnit } from './render.js';
 
 export type TimerKind = 'systemd' | 'cron';
@@ -53,7 +59,16 @@ export interface InstallOptions {
 export type UninstallOptions = Omit<InstallOptions, 'timer' | 'binary'>;
 
 export interface InstallStep {
-  action: 'wrote' | 'kept' | 'removed' | 'enabled' | 'disabled' | 'would write' | 'would remove';
+  action:
+    | 'wrote'
+    | 'kept'
+    | 'removed'
+    | 'enabled'
+    | 'disabled'
+    | 'would write'
+    | 'would remove'
+    | 'would keep'
+    | 'found nothing';
   path: string;
   mode?: number;
   note?: string;
@@ -70,6 +85,9 @@ export interface InstallReport {
 export interface Layout {
   bin: string;
   share: string;
+  hooks: { dehydrated: string; acme: string };
+  /** The install record: what install wrote, for uninstall (src/install/record.ts). */
+  record: string;
   dropin: string;
   configDir: string;
   config: string;
@@ -79,9 +97,15 @@ export interface Layout {
 }
 
 export function layoutFor(prefix: string): Layout {
+  const share = posix.join(prefix, 'share', 'incap-cert');
   return {
     bin: posix.join(prefix, 'bin', 'incap-cert'),
-    share: posix.join(prefix, 'share', 'incap-cert'),
+    share,
+    hooks: {
+      dehydrated: posix.join(share, 'hooks', 'dehydrated-hook.sh'),
+      acme: posix.join(share, 'hooks', 'acme.sh', 'incap_cert.sh'),
+    },
+    record: posix.join(share, RECORD_NAME),
     dropin: '/etc/letsencrypt/renewal-hooks/deploy/incap-cert',
     configDir: '/etc/incap-cert',
     config: '/etc/incap-cert/config.json',
@@ -147,16 +171,8 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
 
   const plan: Planned[] = [
     { path: layout.bin, source: { file: binary }, mode: 0o755 },
-    {
-      path: posix.join(layout.share, 'hooks', 'dehydrated-hook.sh'),
-      source: { content: files['hooks/dehydrated-hook.sh'] },
-      mode: 0o755,
-    },
-    {
-      path: posix.join(layout.share, 'hooks', 'acme.sh', 'incap_cert.sh'),
-      source: { content: files['hooks/acme.sh/incap_cert.sh'] },
-      mode: 0o755,
-    },
+    { path: layout.hooks.dehydrated, source: { content: files['hooks/dehydrated-hook.sh'] }, mode: 0o755 },
+    { path: layout.hooks.acme, source: { content: files['hooks/acme.sh/incap_cert.sh'] }, mode: 0o755 },
     { path: layout.dropin, source: { content: files['hooks/certbot-deploy.sh'] }, mode: 0o755 },
     {
       path: layout.config,
@@ -181,19 +197,30 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
   ];
   const folders: [string, number][] = [
     [layout.share, 0o755],
-    [posix.join(layout.share, 'hooks'), 0o755],
-    [posix.join(layout.share, 'hooks', 'acme.sh'), 0o755],
+    [posix.dirname(layout.hooks.dehydrated), 0o755],
+    [posix.dirname(layout.hooks.acme), 0o755],
     [layout.configDir, 0o700],
     [layout.stateDir, 0o700],
   ];
   const stale = timer === 'systemd' ? [layout.cron] : [layout.units.service, layout.units.timer];
 
   // Everything that could refuse, before anything is written.
+  const everything = [
+    ...plan.map((file) => file.path),
+    ...folders.map(([folder]) => folder),
+    ...stale,
+    layout.record,
+  ];
+  for (const path of everything) await refuseLinksOnTheWay(root, path);
+  const previous = await readRecord(at(layout.record), prefix);
   // The config is never overwritten, so it may be the package's conffile.
   const written = plan.filter((file) => file.keep !== true).map((file) => file.path);
-  await refuseDpkgOwned(root, [...written, ...stale], 'install');
-  for (const file of plan) {
-    if (!file.keep && (await kindOf(at(file.path))) === 'link') throw symlinkRefusal(at(file.path));
+  await refuseDpkgOwned(root, [...written, ...stale, layout.record], 'install');
+  for (const path of [...written, layout.record]) {
+    const kind = await kindOf(at(path));
+    if (kind === 'link') throw symlinkRefusal(at(path));
+    if (kind !== undefined && kind !== 'file')
+      throw new InstallError(`${at(path)} is not a regular file; refusing`);
   }
   for (const [folder] of folders) {
     const kind = await kindOf(at(folder));
@@ -201,14 +228,27 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
     if (kind !== undefined && kind !== 'folder')
       throw new InstallError(`${at(folder)} is not a folder; refusing`);
   }
+  // What the other kind of timer left: removed only when it is this install's, as uninstall would.
+  const leftovers = await judge(
+    root,
+    stale,
+    await expectedDigests(layout, prefix, previous, undefined),
+    previous,
+  );
+  const made = await missingFolders(root, layout, everything);
 
   const report: InstallReport = { steps: [], binary: layout.bin, timer };
   if (options.dryRun === true) {
     for (const file of plan)
       report.steps.push({ action: 'would write', path: at(file.path), mode: file.mode });
+    report.steps.push({ action: 'would write', path: at(layout.record), mode: 0o644 });
+    for (const file of leftovers) {
+      if (file.verdict !== 'absent') report.steps.push(leftoverStep(file, at, timer, true));
+    }
     return report;
   }
   const live = isLive(root);
+  const recorded: InstallRecord['files'] = [];
   const staging = await mkdtemp(join(tmpdir(), 'incap-cert-install-'));
   try {
     for (const [folder, mode] of folders) await ownFolder(at(folder), mode);
@@ -227,21 +267,36 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
             : { action: 'kept', path: dest, note: 'the existing config' },
         );
       } else {
-        await placeFile(dest, file.source, file.mode, staging);
+        recorded.push({ path: file.path, sha256: await placeFile(dest, file.source, file.mode, staging) });
         report.steps.push({ action: 'wrote', path: dest, mode: file.mode });
       }
     }
+    const removing = leftovers.filter((file) => file.verdict === 'ours').map((file) => file.path);
+    if (timer === 'cron' && live && removing.includes(layout.units.timer)) {
+      await systemctl(['disable', '--now', 'incap-cert-sync.timer']);
+      report.steps.push({ action: 'disabled', path: 'incap-cert-sync.timer' });
+    }
+    for (const file of leftovers) {
+      if (file.verdict === 'ours') await removeFile(at(file.path));
+      if (file.verdict !== 'absent') report.steps.push(leftoverStep(file, at, timer, false));
+    }
+    const record: InstallRecord = {
+      format: 1,
+      prefix,
+      files: recorded,
+      folders: [...new Set([...(previous?.folders ?? []), ...made])]
+        .filter((folder) => removableFolders(layout).has(folder))
+        .sort(),
+    };
+    await placeFile(at(layout.record), { content: renderRecord(record) }, 0o644, staging);
+    report.steps.push({
+      action: 'wrote',
+      path: at(layout.record),
+      mode: 0o644,
+      note: 'the record of what install wrote, for uninstall',
+    });
   } finally {
     await rm(staging, { recursive: true, force: true });
-  }
-  if (timer === 'cron' && live && existsSync(at(layout.units.timer))) {
-    await systemctl(['disable', '--now', 'incap-cert-sync.timer']);
-    report.steps.push({ action: 'disabled', path: 'incap-cert-sync.timer' });
-  }
-  for (const path of stale) {
-    if (await removePath(at(path))) {
-      report.steps.push({ action: 'removed', path: at(path), note: `${timer} runs the sync now` });
-    }
   }
   if (live) {
     await systemctl(['daemon-reload']);
@@ -253,37 +308,94 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
   return report;
 }
 
-/** Removes what install wrote, but the config and the state folder (which may hold queued uploads). */
+/**
+ * Removes what install wrote and is still as it wrote it, and the folders it made once they are empty — never the
+ * config or the state folder (which may hold queued uploads), never a file another install or a person changed since,
+ * never a folder with what is in it. Without a record (an install older than it), a file counts as install's only
+ * when it is byte for byte what install writes for this prefix.
+ */
 export async function uninstall(options: UninstallOptions = {}): Promise<InstallReport> {
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
   const root = rootOf(options.destdir);
   const layout = layoutFor(prefix);
   const at = (path: string) => join(root || '/', path);
-  const targets = [
-    layout.bin,
-    layout.dropin,
-    layout.units.service,
-    layout.units.timer,
-    layout.cron,
-    layout.share,
-  ];
-  await refuseDpkgOwned(root, targets, 'uninstall');
-
   const report: InstallReport = { steps: [], binary: layout.bin, timer: undefined };
-  if (options.dryRun === true) {
-    for (const path of targets) {
-      if ((await kindOf(at(path))) !== undefined)
-        report.steps.push({ action: 'would remove', path: at(path) });
-    }
+
+  for (const path of [...removableFiles(layout), layout.record]) await refuseLinksOnTheWay(root, path);
+  const record = await readRecord(at(layout.record), prefix);
+  const expected = await expectedDigests(
+    layout,
+    prefix,
+    record,
+    record === undefined ? await installableExecutable() : undefined,
+  );
+  const judged = await judge(root, removableFiles(layout), expected, record);
+  for (const file of record?.files ?? []) {
+    if (!removableFiles(layout).includes(file.path))
+      judged.push({ path: file.path, verdict: 'unknown', byRecord: true });
+  }
+  const removing = judged.filter((file) => file.verdict === 'ours').map((file) => file.path);
+  if (record === undefined && removing.length === 0) {
+    // What stands under the prefix itself is named (an install older than the record, from another version); the
+    // shared files in /etc may be another install's, and are not.
+    const under = prefix === '/' ? '/' : `${prefix}/`;
+    const there = judged.filter((file) => file.verdict !== 'absent' && file.path.startsWith(under));
+    report.steps.push({
+      action: 'found nothing',
+      path: at(layout.record),
+      note:
+        there.length === 0
+          ? `removed nothing: no incap-cert is installed with prefix ${prefix} (no install record, and no file as install writes it for that prefix)`
+          : `removed nothing: there is no install record for prefix ${prefix}, and ${there.map((file) => at(file.path)).join(', ')} ${there.length === 1 ? 'is' : 'are'} not as install writes ${there.length === 1 ? 'it' : 'them'}; remove by hand what is incap-cert's`,
+    });
     return report;
   }
-  const live = isLive(root);
-  if (live && existsSync(at(layout.units.timer))) {
+  // Folders install made (the record says which), and its own folders under the prefix, deepest first: each goes
+  // only once it is empty.
+  const candidates = [
+    ...new Set([
+      ...(record?.folders ?? []),
+      layout.share,
+      ...Object.values(layout.hooks).map((file) => posix.dirname(file)),
+    ]),
+  ]
+    .filter((folder) => removableFolders(layout).has(folder))
+    .sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
+  await refuseDpkgOwned(root, removing, 'uninstall');
+  // dpkg lists the folders of the package's files too: those stay for apt to remove.
+  const packaged = new Set(await dpkgOwned(root, candidates));
+  const folders = candidates.filter((folder) => !packaged.has(folder));
+
+  const dryRun = options.dryRun === true;
+  const live = !dryRun && isLive(root);
+  if (live && removing.includes(layout.units.timer)) {
     await systemctl(['disable', '--now', 'incap-cert-sync.timer']);
     report.steps.push({ action: 'disabled', path: 'incap-cert-sync.timer' });
   }
-  for (const path of targets) {
-    if (await removePath(at(path))) report.steps.push({ action: 'removed', path: at(path) });
+  for (const file of judged) {
+    if (file.verdict === 'absent') continue;
+    if (file.verdict === 'ours') {
+      if (!dryRun) await removeFile(at(file.path));
+      report.steps.push({ action: dryRun ? 'would remove' : 'removed', path: at(file.path) });
+    } else {
+      report.steps.push({
+        action: dryRun ? 'would keep' : 'kept',
+        path: at(file.path),
+        note: keptNote(file),
+      });
+    }
+  }
+  if (record !== undefined) {
+    if (!dryRun) await removeFile(at(layout.record));
+    report.steps.push({ action: dryRun ? 'would remove' : 'removed', path: at(layout.record) });
+  }
+  for (const folder of folders) {
+    if (dryRun) {
+      if ((await kindOf(at(folder))) === 'folder')
+        report.steps.push({ action: 'would remove', path: `${at(folder)}/`, note: 'if it is empty then' });
+    } else if (await removeEmptyFolder(at(folder))) {
+      report.steps.push({ action: 'removed', path: `${at(folder)}/` });
+    }
   }
   if (live) await systemctl(['daemon-reload']);
   report.steps.push({
@@ -294,14 +406,156 @@ export async function uninstall(options: UninstallOptions = {}): Promise<Install
   return report;
 }
 
+/** Every file install writes for a prefix and uninstall may remove: all but the config template, which stays. */
+function removableFiles(layout: Layout): string[] {
+  return [
+    layout.bin,
+    layout.hooks.dehydrated,
+    layout.hooks.acme,
+    layout.dropin,
+    layout.units.service,
+    layout.units.timer,
+    layout.cron,
+  ];
+}
+
+/**
+ * The folders on the way to those files, which uninstall removes when install made them and they are empty; never /,
+ * the config's folder or the state folder.
+ */
+function removableFolders(layout: Layout): Set<string> {
+  const folders = new Set<string>();
+  for (const file of removableFiles(layout)) {
+    for (let folder = posix.dirname(file); folder !== '/'; folder = posix.dirname(folder))
+      folders.add(folder);
+  }
+  folders.delete(layout.configDir);
+  folders.delete(layout.stateDir);
+  return folders;
+}
+
+/** The folders on the way to `paths` (and the folders among them) that are not there yet: the ones install makes. */
+async function missingFolders(root: string, layout: Layout, paths: readonly string[]): Promise<string[]> {
+  const candidates = removableFolders(layout);
+  const missing: string[] = [];
+  for (const folder of candidates) {
+    if (paths.some((path) => path.startsWith(`${folder}/`) || path === folder)) {
+      if ((await kindOf(join(root || '/', folder))) === undefined) missing.push(folder);
+    }
+  }
+  return missing;
+}
+
+/**
+ * What each file must hash to to be install's: the record's digest; without a record, what install writes for this
+ * prefix (the executable: this one, when it is at hand). A path with no digest is not install's.
+ */
+async function expectedDigests(
+  layout: Layout,
+  prefix: string,
+  record: InstallRecord | undefined,
+  executable: string | undefined,
+): Promise<Map<string, string | undefined>> {
+  if (record !== undefined) return new Map(record.files.map((file) => [file.path, file.sha256]));
+  const files = renderAssets(await loadAssets(), prefix);
+  return new Map([
+    [layout.bin, executable === undefined ? undefined : await fileDigest(executable)],
+    [layout.hooks.dehydrated, sha256(files['hooks/dehydrated-hook.sh'])],
+    [layout.hooks.acme, sha256(files['hooks/acme.sh/incap_cert.sh'])],
+    [layout.dropin, sha256(files['hooks/certbot-deploy.sh'])],
+    [layout.units.service, sha256(files['hooks/systemd/incap-cert-sync.service'])],
+    [layout.units.timer, sha256(files['hooks/systemd/incap-cert-sync.timer'])],
+    [layout.cron, sha256(files['hooks/cron/incap-cert'])],
+  ]);
+}
+
+interface Judged {
+  path: string;
+  /**
+   * ours: as install wrote it; absent: nothing there, or a file no record names (another install's); changed: it
+   * differs from what install wrote (or, without a record, writes); other: not a regular file; with-service: the
+   * timer, whose service stays; unknown: a path a record names that incap-cert never writes.
+   */
+  verdict: 'ours' | 'absent' | 'changed' | 'other' | 'with-service' | 'unknown';
+  byRecord: boolean;
+}
+
+async function judge(
+  root: string,
+  paths: readonly string[],
+  expected: ReadonlyMap<string, string | undefined>,
+  record: InstallRecord | undefined,
+): Promise<Judged[]> {
+  const byRecord = record !== undefined;
+  const judged: Judged[] = [];
+  for (const path of paths) {
+    const here = join(root || '/', path);
+    const kind = await kindOf(here);
+    const verdict =
+      kind === undefined || (byRecord && !expected.has(path))
+        ? 'absent'
+        : kind !== 'file'
+          ? 'other'
+          : (await fileDigest(here)) === expected.get(path) && expected.get(path) !== undefined
+            ? 'ours'
+            : 'changed';
+    judged.push({ path, verdict, byRecord });
+  }
+  // The timer's file is the same for every prefix: it goes only with the service it starts, never from under another
+  // install's service.
+  const service = judged.find((file) => file.path.endsWith('/incap-cert-sync.service'));
+  const timer = judged.find((file) => file.path.endsWith('/incap-cert-sync.timer'));
+  if (
+    timer?.verdict === 'ours' &&
+    service !== undefined &&
+    service.verdict !== 'ours' &&
+    service.verdict !== 'absent'
+  )
+    timer.verdict = 'with-service';
+  return judged;
+}
+
+function keptNote(file: Judged): string {
+  switch (file.verdict) {
+    case 'changed':
+      return file.byRecord
+        ? '(changed since install wrote it; remove it by hand if you want it gone)'
+        : '(not what install writes for this prefix; remove it by hand if it is yours)';
+    case 'other':
+      return '(not a regular file, so not one install wrote)';
+    case 'with-service':
+      return '(the timer of incap-cert-sync.service, which stays)';
+    default:
+      return '(named by the install record, but not a file incap-cert installs)';
+  }
+}
+
+/** A leftover of the other kind of timer: removed when it is this install's, else kept and named. */
+function leftoverStep(
+  file: Judged,
+  at: (path: string) => string,
+  timer: TimerKind,
+  dryRun: boolean,
+): InstallStep {
+  if (file.verdict === 'ours') {
+    return dryRun
+      ? { action: 'would remove', path: at(file.path), note: `${timer} runs the sync now` }
+      : { action: 'removed', path: at(file.path), note: `${timer} runs the sync now` };
+  }
+  return { action: dryRun ? 'would keep' : 'kept', path: at(file.path), note: keptNote(file) };
+}
+
 /** One line for a step, as the command prints it. */
 export function describeStep(step: InstallStep): string {
   const mode = step.mode === undefined ? '' : ` (${step.mode.toString(8).padStart(4, '0')})`;
   switch (step.action) {
     case 'kept':
+    case 'would keep':
       return step.note === 'the existing config'
         ? `kept the existing ${step.path}`
-        : `kept ${step.path} ${step.note ?? ''}`.trimEnd();
+        : `${step.action} ${step.path} ${step.note ?? ''}`.trimEnd();
+    case 'found nothing':
+      return step.note ?? step.action;
     default:
       return `${step.action} ${step.path}${mode}${step.note === undefined ? '' : `: ${step.note}`}`;
   }
@@ -313,14 +567,16 @@ function rootOf(destdir: string | undefined): string {
   return root === '/' ? '' : root;
 }
 
-/** The executable to copy: --binary, else this single executable, else the one npm run package wrote. */
+/** The executable install copies by default: this single executable, else the one npm run package wrote. */
+function defaultExecutable(): string {
+  return runningAsSea()
+    ? process.execPath
+    : join(packageRoot(), 'dist', `incap-cert-${process.platform}-${process.arch}`);
+}
+
+/** The executable to copy: --binary, else the default one. */
 async function executableToInstall(binary: string | undefined): Promise<string> {
-  const file =
-    binary !== undefined
-      ? resolve(binary)
-      : runningAsSea()
-        ? process.execPath
-        : join(packageRoot(), 'dist', `incap-cert-${process.platform}-${process.arch}`);
+  const file = binary !== undefined ? resolve(binary) : defaultExecutable();
   const info = await stat(file).catch(() => undefined);
   if (info === undefined || !info.isFile()) {
     throw new InstallError(
@@ -328,6 +584,12 @@ async function executableToInstall(binary: string | undefined): Promise<string> 
     );
   }
   return file;
+}
+
+/** The default executable when it is there (without a record, uninstall removes only a copy of it). */
+async function installableExecutable(): Promise<string | undefined> {
+  const file = defaultExecutable();
+  return (await stat(file).catch(() => undefined))?.isFile() === true ? file : undefined;
 }
 
 async function refuseDpkgOwned(root: string, paths: readonly string[], action: string): Promise<void> {

@@ -74,6 +74,7 @@ describe('incap-cert install / uninstall', () => {
       '600 etc/incap-cert/config.json',
       '644 etc/systemd/system/incap-cert-sync.service',
       '644 etc/systemd/system/incap-cert-sync.timer',
+      '644 usr/local/share/incap-cert/installed.json',
       '755 etc/letsencrypt/renewal-hooks/deploy/incap-cert',
       '755 usr/local/bin/incap-cert',
       '755 usr/local/share/incap-cert/hooks/acme.sh/incap_cert.sh',
@@ -140,7 +141,7 @@ describe('incap-cert install / uninstall', () => {
       symlinkSync(victim, join(root, path));
       const before = tree(root);
       const result = await cli('install', '--destdir', root, '--binary', binary(), '--cron');
-      assert.equal(result.code, 1, result.stdout);
+      assert.equal(result.code, 2, result.stdout);
       assertOneLine(result, new RegExp(`^error: ${join(root, path)} is a symbolic link; .*remove it first`));
       assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
       assert.deepEqual(tree(root), before, 'nothing written');
@@ -154,7 +155,7 @@ describe('incap-cert install / uninstall', () => {
       mkdirSync(join(root, folder, '..'), { recursive: true });
       symlinkSync(elsewhere, join(root, folder));
       const result = await cli('install', '--destdir', root, '--binary', binary(), '--cron');
-      assert.equal(result.code, 1, result.stdout);
+      assert.equal(result.code, 2, result.stdout);
       assertOneLine(result, /is a symbolic link/);
       assert.deepEqual(readdirSync(elsewhere), []);
       assert.equal(statSync(elsewhere).mode & 0o777, 0o700, 'its mode unchanged');
