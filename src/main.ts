@@ -1,12 +1,13 @@
 import { Answer } from './cli/command.js';
 import { COMMAND_NAMES } from './cli/catalogue.js';
 import { buildParser } from './cli/parser.js';
-import { IncapCertError } from './errors.js';
+import { IncapCertError } from './model/errors.js';
 import { createImpervaClient } from './imperva/client.js';
 import { ClientError, credentialsMessage, detailsOf, isCredentialsError } from './imperva/errors.js';
 import { Logger, type ConsoleStreams } from './log/logger.js';
 import { recordMetrics } from './metrics/record.js';
-import { emptyReport, exitCodeOf, isReport } from './report.js';
+import { emptyReport, isReport } from './model/report.js';
+import { exitCodeOf } from './model/exit-code.js';
 import { openRun, type Deps, type RunContext } from './run/context.js';
 
 export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal): Deps => ({

@@ -1,14 +1,7 @@
-import { CertificateError } from '../errors.js';
-import { readChain, type CertificateChain } from './chain.js';
+import type { CertificateBundle, CertificateChain, CertificateFiles } from '../model/certificate.js';
+import { CertificateError } from '../model/errors.js';
+import { readChain } from './chain.js';
 import { readPrivateKey } from './key.js';
-import type { CertificateFiles } from './lineage.js';
-
-/** A chain with its key, checked and ready to upload. */
-export interface CertificateBundle extends CertificateChain {
-  keyFile: string;
-  /** Exactly the bytes to upload as `private_key` (base64 of these): the key's one PEM block. A secret. */
-  keyPem: Buffer;
-}
 
 /** Reads and checks a certificate and its key: what must hold before anything is uploaded. */
 export function readCertificate(files: CertificateFiles, now: Date = new Date()): CertificateBundle {

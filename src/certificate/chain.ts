@@ -1,33 +1,9 @@
+import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { CertificateError } from '../errors.js';
-import { keyTypeOf, type KeyType } from './key.js';
-import type { CertificateFiles } from './lineage.js';
+import { CertificateError } from '../model/errors.js';
+import { keyTypeOf } from './key.js';
 import { certificateNames } from './names.js';
 import { readPemFile } from './pem-file.js';
-
-/** A certificate chain, read and parsed: enough to know which sites it is for. */
-export interface CertificateChain {
-  certFile: string;
-  /**
-   * Exactly the bytes to upload as `certificate` (base64 of these): the certificate blocks only, leaf first, each
-   * re-encoded as canonical PEM (64-character lines, `\n`), one `\n` after each — no other text, key or parameter
-   * block, no trailing bytes, whatever the file held around them.
-   */
-  certPem: Buffer;
-  leaf: X509Certificate;
-  /** Set when the file did not hold the leaf first and the chain was put in order (leaf, its issuer, …). */
-  reordered?: boolean | undefined;
-  /** How many certificates the chain holds, leaf included. */
-  chainLength: number;
-  /** The leaf's DNS names (subjectAltName, else the subject CN), normalized as config keys are. */
-  names: string[];
-  /** SHA-256 of the leaf's DER, lowercase hex: what we send as `input_hash`. */
-  fingerprint: string;
-  serial: string;
-  notAfter: Date;
-  /** From the leaf's public key; the private key must match it. */
-  keyType: KeyType;
-}
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 

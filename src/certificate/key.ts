@@ -1,9 +1,7 @@
+import type { KeyType } from '../model/certificate.js';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { CertificateError } from '../errors.js';
+import { CertificateError } from '../model/errors.js';
 import { readPemFile } from './pem-file.js';
-
-/** Imperva keeps one custom certificate per site per key type and calls the types RSA and ECC. */
-export type KeyType = 'RSA' | 'ECC';
 
 /** Any PEM block, its label captured. */
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;

@@ -9,7 +9,7 @@ import {
   statSync,
   type Stats,
 } from 'node:fs';
-import { CertificateError } from '../errors.js';
+import { CertificateError } from '../model/errors.js';
 
 /**
  * Reads a certificate or key file that must be a regular file (through symlinks: Certbot's live/ links into

@@ -2,7 +2,7 @@
  * The command catalogue: every command of incap-cert, described once (src/cli/commands/). The parser registers them
  * (src/cli/parser.ts); the help pages, `help COMMAND`, the man page and the bash completion are rendered from them.
  */
-import { VERSION } from '../version.js';
+import { VERSION } from '../util/version.js';
 import { Answer, defineCommand, type Command } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { deployCommand } from './commands/deploy.js';

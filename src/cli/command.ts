@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv, InferredOptionTypes, Options } from 'yargs';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import type { Report } from '../report.js';
+import type { Report } from '../model/report.js';
 import type { Deps, RunContext, RunOptions } from '../run/context.js';
 import type { GlobalArgs } from './options.js';
 

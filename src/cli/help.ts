@@ -4,7 +4,7 @@
  * exit codes.
  */
 import type { Options } from 'yargs';
-import { VERSION } from '../version.js';
+import { VERSION } from '../util/version.js';
 import type { Command } from './command.js';
 import { PLACEHOLDERS, globalOptions } from './options.js';
 

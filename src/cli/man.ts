@@ -3,7 +3,7 @@
  * `man -l` and groff render: the same commands, options, environment and exit codes as the help pages.
  */
 import type { Options } from 'yargs';
-import { VERSION } from '../version.js';
+import { VERSION } from '../util/version.js';
 import type { Command } from './command.js';
 import { ENVIRONMENT, EXIT_CODES } from './help.js';
 import { PLACEHOLDERS, globalOptions } from './options.js';

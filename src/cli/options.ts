@@ -3,8 +3,8 @@
  * and the help pages, the man page and the completion are rendered from them (src/cli/catalogue.ts).
  */
 import type { InferredOptionTypes, Options } from 'yargs';
-import type { KeyType } from '../certificate/key.js';
-import { UsageError } from '../errors.js';
+import type { KeyType } from '../model/certificate.js';
+import { UsageError } from '../model/errors.js';
 import type { RunOptions } from '../run/context.js';
 
 /** A string option that was given must have a value: `--lineage` alone at the end is a mistake, not ''. */

@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../model/errors.js';
 import { isHookEnvironment } from '../sources/env.js';
 import { COMMANDS, COMMAND_NAMES, helpOf, versionAnswer } from './catalogue.js';
 import { Answer, type CommandIO } from './command.js';

@@ -1,5 +1,5 @@
 /** The parser's errors, in the house style: one line, what was wrong, what was probably meant, where to look. */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../model/errors.js';
 import { didYouMean } from './suggest.js';
 
 const SEE = 'see incap-cert --help';

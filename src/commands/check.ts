@@ -1,11 +1,11 @@
 import { readChain } from '../certificate/chain.js';
 import { lineageFiles } from '../certificate/lineage.js';
 import { ImpervaView } from '../engine/held.js';
-import { describeNames, mappedSites, planTargets } from '../engine/plan.js';
-import { ApiError, CertificateError } from '../errors.js';
+import { describeNames, mappedSites, planTargets } from '../model/want.js';
+import { ApiError, CertificateError } from '../model/errors.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
-import { emptyReport, type Report } from '../report.js';
+import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
 import { deriveLog, silent } from '../log/derive.js';

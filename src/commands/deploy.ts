@@ -1,6 +1,6 @@
 import { nothingToUpload, type HookPlan } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
-import { emptyReport, type Report } from '../report.js';
+import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 
 /** Hook mode: the ACME client's environment named the certificate (see planHook); the map names the sites. */

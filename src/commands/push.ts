@@ -1,8 +1,10 @@
 import { readChain } from '../certificate/chain.js';
-import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
-import { noSiteLine, unconfiguredLine, wantsFor } from '../engine/plan.js';
+import { lineageFiles } from '../certificate/lineage.js';
+import type { CertificateFiles } from '../model/certificate.js';
+import { noSiteLine, unconfiguredLine } from '../engine/plan.js';
+import { wantsFor } from '../model/want.js';
 import { reconcile } from '../engine/reconcile.js';
-import { emptyReport, type Report } from '../report.js';
+import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 
 export type PushInput = { lineage: string } | { cert: string; key: string };

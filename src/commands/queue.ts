@@ -1,5 +1,5 @@
-import { UsageError } from '../errors.js';
-import { emptyReport, type Report } from '../report.js';
+import { UsageError } from '../model/errors.js';
+import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue } from '../state/queue.js';
 import type { QueueEntry } from '../state/schema.js';

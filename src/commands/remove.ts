@@ -1,8 +1,8 @@
 import { refusePlaceholders } from '../config/placeholders.js';
-import type { KeyType } from '../certificate/key.js';
+import type { KeyType } from '../model/certificate.js';
 import { heldOfType, ImpervaView } from '../engine/held.js';
-import { UsageError } from '../errors.js';
-import { emptyReport, type Report } from '../report.js';
+import { UsageError } from '../model/errors.js';
+import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { deriveLog, silent } from '../log/derive.js';
 import { readLocal } from '../sources/local.js';

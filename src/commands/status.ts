@@ -1,13 +1,12 @@
 import { refusePlaceholders } from '../config/placeholders.js';
-import type { KeyType } from '../certificate/key.js';
+import type { KeyType } from '../model/certificate.js';
 import { isExpiring, daysLeft } from '../certificate/expiry.js';
 import { heldOfType, holdsCertificate, ImpervaView, warnLeftover, type Held } from '../engine/held.js';
-import { mappedSites, type Want } from '../engine/plan.js';
+import { mappedSites, type Want } from '../model/want.js';
 import type { EdgeState } from '../edge/judge.js';
-import { ApiError, StateError } from '../errors.js';
+import { ApiError, StateError } from '../model/errors.js';
 import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
-import type { ExpirySample } from '../metrics/textfile.js';
-import { emptyReport, type Report } from '../report.js';
+import { type ExpirySample, emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
 import { Queue } from '../state/queue.js';
@@ -15,7 +14,7 @@ import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { mapPool } from '../util/pool.js';
 import { formatTable } from '../util/table.js';
-import { probeAll } from './verify.js';
+import { probeAll } from '../edge/survey.js';
 
 export interface StatusOptions {
   liveDir: string | undefined;

@@ -1,16 +1,18 @@
 import { readChain } from '../certificate/chain.js';
-import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
-import { planTargets, unconfiguredLine, type Want } from '../engine/plan.js';
+import { lineageFiles } from '../certificate/lineage.js';
+import type { CertificateFiles } from '../model/certificate.js';
+import { planTargets, type Want } from '../model/want.js';
+import { unconfiguredLine } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
-import { ApiError, CertificateError, ExitCode, StateError } from '../errors.js';
-import { emptyReport, type Report } from '../report.js';
+import { ApiError, CertificateError, ExitCode, StateError } from '../model/errors.js';
+import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { readLocal, warnUncovered } from '../sources/local.js';
 import { Queue } from '../state/queue.js';
 import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
-import { probeAll, verify, type EdgeRow } from './verify.js';
+import { checkEdges, probeAll, type EdgeRow } from '../edge/survey.js';
 
 export interface SyncOptions {
   /** Certbot's live folder (default: the config's liveDir). */
@@ -112,8 +114,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   const reconciled = ordered.filter((want) => delivered.has(wantKey(want)));
   const pruning = { reconciled, mine: ordered, unread };
   if (options.verify === true) {
-    const edges = await verify({ liveDir, waitSeconds: options.waitSeconds, wants: reconciled }, ctx);
-    outcome.unhealthy ||= edges.unhealthy;
+    const edges = await checkEdges(reconciled, ctx, options.waitSeconds);
+    outcome.unhealthy ||= !edges.allServed;
     outcome.expiries = edges.expiries;
     await prune(pruning, edges.edges, view, ctx);
   } else if (config.pruneOtherKeyType) {

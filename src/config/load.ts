@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { GenericSchema } from 'valibot';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../model/errors.js';
 import { isObject, parseStrictJson, StrictJsonError } from '../util/strict-json.js';
 import { untrustedReason } from '../util/trust.js';
 import {
@@ -30,7 +30,7 @@ import {
   type Source,
 } from './schema.js';
 import { templateFields } from './placeholders.js';
-import type { SiteMap } from './site-map.js';
+import type { SiteMap } from '../model/want.js';
 
 export { isLoopback } from './schema.js';
 export type { EdgeAddress, Source, SourceClient } from './schema.js';

@@ -1,7 +1,7 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../model/errors.js';
 import type { ApiSettings, Config } from './load.js';
 import { PLACEHOLDER_API_ID, PLACEHOLDER_API_KEY, PLACEHOLDER_SITES } from './schema.js';
-import type { SiteMap } from './site-map.js';
+import type { SiteMap } from '../model/want.js';
 
 const FILL_IN: Record<string, string> = {
   'api.id': 'your Imperva API id (or IMPERVA_API_ID)',

@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import * as v from 'valibot';
 import { isIPv4, isIPv6, normalizeName } from '../names/normalize.js';
 import { isObject } from '../util/strict-json.js';
-import { normalizeSiteId, type SiteMap } from './site-map.js';
+import { normalizeSiteId } from './site-map.js';
+import type { SiteMap } from '../model/want.js';
 
 /** What the template (scripts/config.example.json) holds until the operator fills it in. */
 export const PLACEHOLDER_API_ID = 'YOUR_API_ID';

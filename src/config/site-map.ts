@@ -1,6 +1,3 @@
-/** Domain name (lowercase, ASCII) → the site ids it maps to, in the order the config lists them. */
-export type SiteMap = ReadonlyMap<string, readonly string[]>;
-
 /** Site ids arrive as numbers or digit strings; we carry them as canonical decimal strings. */
 export function normalizeSiteId(id: number | string): string {
   return typeof id === 'number' ? String(id) : id.replace(/^0+(?=\d)/, '');

@@ -13,7 +13,7 @@
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { connect } from 'node:tls';
-import type { KeyType } from '../certificate/key.js';
+import type { KeyType } from '../model/certificate.js';
 import { certificateNames } from '../certificate/names.js';
 
 /** The signature algorithms offered per key type (OpenSSL names, node's `sigalgs` option). */

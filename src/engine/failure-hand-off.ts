@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { ON_FAILURE_TIMEOUT_MS, runOnFailure, type FailureSummary } from '../notify/on-failure.js';
 import type { RunContext } from '../run/context.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../util/version.js';
 import type { Done } from './site-outcome.js';
 
 /**

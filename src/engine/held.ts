@@ -1,11 +1,10 @@
-import type { CertificateChain } from '../certificate/chain.js';
-import type { KeyType } from '../certificate/key.js';
+import type { CertificateChain, KeyType } from '../model/certificate.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { isV3Unavailable } from '../imperva/errors.js';
 import type { SiteStatus } from '../imperva/site-status.js';
 import { normalizeFingerprint, type CertificateEntry } from '../imperva/v3-certificates.js';
 import type { Log } from '../log/logger.js';
-import type { Want } from './plan.js';
+import type { Want } from '../model/want.js';
 import { servesCertificate } from './served.js';
 
 /** What Imperva holds for a site: per key type from v3, or v1's single custom certificate. */

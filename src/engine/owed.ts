@@ -1,4 +1,4 @@
-import { StateError } from '../errors.js';
+import { StateError } from '../model/errors.js';
 import type { RunContext } from '../run/context.js';
 import type { Queue } from '../state/queue.js';
 import type { Failure, Intent } from '../state/transitions.js';

@@ -1,9 +1,9 @@
-import type { CertificateBundle } from '../certificate/bundle.js';
-import type { CertificateChain } from '../certificate/chain.js';
-import { CertificateError, ExitCode } from '../errors.js';
-import type { Report } from '../report.js';
+import type { CertificateBundle, CertificateChain } from '../model/certificate.js';
+import { CertificateError, ExitCode } from '../model/errors.js';
+import type { Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
-import { bundleFor, type Want } from './plan.js';
+import { bundleFor } from './plan.js';
+import type { Want } from '../model/want.js';
 
 /** One want, with its key read and checked. */
 export interface Ready extends Want {

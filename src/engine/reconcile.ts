@@ -1,12 +1,12 @@
 import { isCredentialsError } from '../imperva/errors.js';
-import { emptyReport, type Report } from '../report.js';
+import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue } from '../state/queue.js';
 import { mapPool } from '../util/pool.js';
 import { handOffFailures } from './failure-hand-off.js';
 import { ImpervaView } from './held.js';
 import { recordIntent, recordOutcome } from './owed.js';
-import type { Want } from './plan.js';
+import type { Want } from '../model/want.js';
 import { prepareAll } from './prepare.js';
 import { siteOutcome, type DeferralOptions } from './site-outcome.js';
 

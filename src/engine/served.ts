@@ -1,4 +1,4 @@
-import type { CertificateChain } from '../certificate/chain.js';
+import type { CertificateChain } from '../model/certificate.js';
 import type { CertificateVerdict } from '../imperva/verdict.js';
 
 /**

@@ -1,9 +1,9 @@
-import type { KeyType } from '../certificate/key.js';
-import { ApiError } from '../errors.js';
+import type { KeyType } from '../model/certificate.js';
+import { ApiError } from '../model/errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { ClientError, clientErrorCode } from '../imperva/errors.js';
 import { verdictWarnings } from '../imperva/verdict.js';
-import type { SiteError, SiteResult } from '../report.js';
+import type { SiteError, SiteResult } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { holdsCertificate, type ImpervaView } from './held.js';
 import { dryRunLine } from './plan.js';

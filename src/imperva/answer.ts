@@ -1,4 +1,4 @@
-import { ApiError, type ApiErrorDetails } from '../errors.js';
+import { ApiError, type ApiErrorDetails } from '../model/errors.js';
 import { withoutStack } from './errors.js';
 
 /** One HTTP answer from Imperva, read whole (src/imperva/http.ts caps its size). */

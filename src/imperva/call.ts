@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError } from '../model/errors.js';
 import { onAbort } from '../util/abort.js';
 import type { HttpAnswer } from './answer.js';
 import { CREDENTIAL_RES } from './envelope.js';

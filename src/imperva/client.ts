@@ -1,6 +1,5 @@
 import type { LookupFunction } from 'node:net';
-import type { CertificateBundle } from '../certificate/bundle.js';
-import type { KeyType } from '../certificate/key.js';
+import type { CertificateBundle, KeyType } from '../model/certificate.js';
 import type { ApiCredentials } from '../config/load.js';
 import { verifyAccount, type AccountInfo } from './account.js';
 import { createCall, type CallOptions } from './call.js';

@@ -1,4 +1,4 @@
-import { ApiError, type ApiErrorDetails } from '../errors.js';
+import { ApiError, type ApiErrorDetails } from '../model/errors.js';
 
 /**
  * What kind of API failure this is, for callers that act on it (src/errors.ts keeps `code` 'API' for the rest):

@@ -1,4 +1,4 @@
-import type { ApiError } from '../errors.js';
+import type { ApiError } from '../model/errors.js';
 import { NetworkError, UNRESOLVED } from './errors.js';
 
 export interface RetrySettings {

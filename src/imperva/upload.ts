@@ -1,5 +1,4 @@
-import type { CertificateBundle } from '../certificate/bundle.js';
-import type { KeyType } from '../certificate/key.js';
+import type { CertificateBundle, KeyType } from '../model/certificate.js';
 import { isObject } from '../util/strict-json.js';
 import type { Call } from './call.js';
 import { parseAnswer } from './envelope.js';

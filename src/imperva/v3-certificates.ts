@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError } from '../model/errors.js';
 import { isObject } from '../util/strict-json.js';
 import { fail, isHtml, quote, throttled, tryJson, type HttpAnswer } from './answer.js';
 import type { Call } from './call.js';

@@ -1,4 +1,4 @@
-import { ExitCode, IncapCertError } from '../errors.js';
+import { ExitCode, IncapCertError } from '../model/errors.js';
 
 /**
  * The installer could not or would not do its work: a file it must not touch (a symbolic link, a file the Debian

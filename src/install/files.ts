@@ -24,7 +24,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import fse from 'fs-extra';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../model/errors.js';
 import { InstallError } from './errors.js';
 
 export type Source = { content: string } | { file: string };

@@ -22,7 +22,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../model/errors.js';
 import { loadAssets, packageRoot, runningAsSea, type AssetName, type Assets } from './assets.js';
 import { dpkgOwned, PACKAGE } from './dpkg.js';
 import { InstallError } from './errors.js';

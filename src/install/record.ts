@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import * as v from 'valibot';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../model/errors.js';
 import { parseStrictJson, StrictJsonError } from '../util/strict-json.js';
 import { untrustedReason } from '../util/trust.js';
 import { InstallError } from './errors.js';

@@ -4,7 +4,7 @@
  * all of them is refused before anything is written. Pure functions, no I/O.
  */
 import { posix } from 'node:path';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../model/errors.js';
 import { InstallError } from './errors.js';
 
 /** The prefix the files in hooks/ carry, and the default of `incap-cert install`. */

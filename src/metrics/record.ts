@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { StateError } from '../errors.js';
-import { isReport } from '../report.js';
+import { StateError } from '../model/errors.js';
+import { isReport, type ExpirySample } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue } from '../state/queue.js';
-import { writeMetrics, type ExpirySample, type MetricsUpdate } from './textfile.js';
+import { writeMetrics, type MetricsUpdate } from './textfile.js';
 
 /** The commands whose runs the metrics file reports. */
 const MEASURED = new Set(['deploy', 'push', 'sync', 'status', 'verify', 'remove']);

@@ -9,19 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { KeyType } from '../certificate/key.js';
-import { ExitCode, IncapCertError } from '../errors.js';
+import type { ExpirySample, ExpirySource } from '../model/report.js';
+import type { KeyType } from '../model/certificate.js';
+import { ExitCode, IncapCertError } from '../model/errors.js';
 import { withLock } from '../state/lock.js';
-
-export type ExpirySource = 'local' | 'imperva' | 'edge';
-
-/** A certificate's notAfter for one site and key type, as one source saw it. */
-export interface ExpirySample {
-  siteId: string;
-  keyType: KeyType;
-  source: ExpirySource;
-  notAfter: Date;
-}
 
 /** What one command run learned. */
 export interface MetricsUpdate {

@@ -1,10 +1,9 @@
 import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readChain, type CertificateChain } from '../certificate/chain.js';
-import type { CertificateFiles } from '../certificate/lineage.js';
-import type { SiteMap } from '../config/site-map.js';
-import { planTargets, wantOf, type Want } from '../engine/plan.js';
-import { CertificateError } from '../errors.js';
+import { readChain } from '../certificate/chain.js';
+import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
+import { type SiteMap, planTargets, wantOf, type Want } from '../model/want.js';
+import { CertificateError } from '../model/errors.js';
 import type { Log } from '../log/logger.js';
 
 /**

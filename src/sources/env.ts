@@ -1,6 +1,7 @@
-import { lineageFiles, type CertificateFiles } from '../certificate/lineage.js';
+import { lineageFiles } from '../certificate/lineage.js';
+import type { CertificateFiles } from '../model/certificate.js';
 import type { Env } from '../config/load.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../model/errors.js';
 
 /** Where a deploy hook's certificate comes from, read from the environment the ACME client set. */
 export interface HookSource {

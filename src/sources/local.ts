@@ -1,5 +1,5 @@
 import type { Config } from '../config/load.js';
-import { mappedSites, type Want } from '../engine/plan.js';
+import { mappedSites, type Want } from '../model/want.js';
 import { deriveLog, silent } from '../log/derive.js';
 import type { Log } from '../log/logger.js';
 import { clientWants, newestPerSiteAndKeyType } from './clients.js';

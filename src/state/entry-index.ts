@@ -1,4 +1,4 @@
-import type { KeyType } from '../certificate/key.js';
+import type { KeyType } from '../model/certificate.js';
 import { siteKey } from '../util/by-key.js';
 import type { QueueEntry } from './schema.js';
 

@@ -1,4 +1,4 @@
-import { LockTimeoutError } from '../errors.js';
+import { LockTimeoutError } from '../model/errors.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, open, unlink } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { StateError } from '../errors.js';
+import { StateError } from '../model/errors.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
 import { parseQueueFile, QUEUE_VERSION, type ParsedQueue, type QueueEntry } from './schema.js';
 

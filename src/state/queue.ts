@@ -1,6 +1,6 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LockTimeoutError, StateError } from '../errors.js';
+import { LockTimeoutError, StateError } from '../model/errors.js';
 import type { Log } from '../log/logger.js';
 import { atomicWrite } from './atomic-write.js';
 import { holdsDropFiles, mergeDropFolder, writeDropFile } from './drop-folder.js';

@@ -1,5 +1,4 @@
-import type { KeyType } from '../certificate/key.js';
-import type { CertificateFiles } from '../certificate/lineage.js';
+import type { KeyType, CertificateFiles } from '../model/certificate.js';
 import { groupByKey } from '../util/by-key.js';
 import { EntryIndex, keepOnly } from './entry-index.js';
 import type { QueueEntry } from './schema.js';

@@ -9,8 +9,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readCertificate, type CertificateBundle } from '../../src/certificate/bundle.js';
-import { ApiError } from '../../src/errors.js';
+import { readCertificate } from '../../src/certificate/bundle.js';
+import type { CertificateBundle } from '../../src/model/certificate.js';
+import { ApiError } from '../../src/model/errors.js';
 import { createImpervaClient, type ClientOptions } from '../../src/imperva/client.js';
 import {
   ClientError,

@@ -12,7 +12,7 @@ import { didYouMean, editDistance } from '../../src/cli/suggest.js';
 import { usageError } from '../../src/cli/usage-errors.js';
 import type { Deps } from '../../src/run/context.js';
 import { pushOptions, type PushArgs as PushFlags } from '../../src/cli/commands/push.js';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/model/errors.js';
 import type { ImpervaClient } from '../../src/imperva/client.js';
 import { tempDir, writeConfig } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';

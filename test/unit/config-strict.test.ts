@@ -17,7 +17,7 @@ import {
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig, type Config, type ConfigFlags } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/model/errors.js';
 import { ROOT, tempDir, writeConfig } from '../support/harness.js';
 
 const KEY = 'secret-key-0123456789abcdef';

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { formatPath, isLoopback, loadConfig } from '../../src/config/load.js';
 import { checkConfigFile } from '../../src/config/schema.js';
 import { normalizeName } from '../../src/names/normalize.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError } from '../../src/model/errors.js';
 import { tempDir, writeConfig } from '../support/harness.js';
 
 const KEY = 'secret-key-0123456789abcdef';

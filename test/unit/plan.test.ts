@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explicitTargets, planTargets } from '../../src/engine/plan.js';
+import { explicitTargets, planTargets } from '../../src/model/want.js';
 
 const sites = new Map<string, string[]>([
   ['example.com', ['1']],

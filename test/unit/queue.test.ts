@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { withLock } from '../../src/state/lock.js';
-import { StateError } from '../../src/errors.js';
+import { StateError } from '../../src/model/errors.js';
 import { Queue } from '../../src/state/queue.js';
 import type { Failure } from '../../src/state/transitions.js';
 import { ROOT, tempDir } from '../support/harness.js';

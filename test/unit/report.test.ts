@@ -1,8 +1,9 @@
 /** The one function that turns a report or an error into the exit code. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError, CertificateError, ConfigError, StateError, UsageError } from '../../src/errors.js';
-import { emptyReport, exitCodeOf, type Report, type SiteResult } from '../../src/report.js';
+import { ApiError, CertificateError, ConfigError, StateError, UsageError } from '../../src/model/errors.js';
+import { emptyReport, type Report, type SiteResult } from '../../src/model/report.js';
+import { exitCodeOf } from '../../src/model/exit-code.js';
 
 const site = (action: SiteResult['action']): SiteResult => ({
   siteId: '1',

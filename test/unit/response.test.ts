@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/errors.js';
+import { ApiError } from '../../src/model/errors.js';
 import { parseRetryAfter } from '../../src/imperva/answer.js';
 import { parseAnswer } from '../../src/imperva/envelope.js';
 import { toApiError } from '../../src/imperva/http.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/errors.js';
+import { ApiError } from '../../src/model/errors.js';
 import { MAX_BACKOFF_MS, retryDelayMs } from '../../src/imperva/retry.js';
 
 const settings = { attempts: 4, retryDelayMs: 1000 };

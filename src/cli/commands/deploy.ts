@@ -1,7 +1,7 @@
 import { deploy } from '../../commands/deploy.js';
 import { planHook } from '../../engine/plan.js';
-import { UsageError } from '../../errors.js';
-import type { Report } from '../../report.js';
+import { UsageError } from '../../model/errors.js';
+import type { Report } from '../../model/report.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { runOptions, type GlobalArgs } from '../options.js';
 

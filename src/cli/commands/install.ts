@@ -1,6 +1,6 @@
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../model/errors.js';
 import type * as Core from '../../install/install.js';
-import { emptyReport, type Report } from '../../report.js';
+import { emptyReport, type Report } from '../../model/report.js';
 import { defineCommand, type CommandIO } from '../command.js';
 import { installFlags, uninstallFlags } from '../options.js';
 

@@ -1,5 +1,5 @@
 import { push, type PushOptions } from '../../commands/push.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../model/errors.js';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { pushFlags, runOptions, type GlobalArgs } from '../options.js';
 

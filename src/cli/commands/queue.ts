@@ -1,5 +1,5 @@
 import { queueDrop, queueList, queueTable } from '../../commands/queue.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../model/errors.js';
 import { defineCommand } from '../command.js';
 import { queueFlags, runOptions } from '../options.js';
 

@@ -7,4 +7,4 @@ declare const INCAP_CERT_VERSION: string | undefined;
 export const VERSION: string =
   typeof INCAP_CERT_VERSION === 'string'
     ? INCAP_CERT_VERSION
-    : (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+    : (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
