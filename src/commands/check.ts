@@ -8,7 +8,6 @@ import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
-import { deriveLog, silent } from '../log/derive.js';
 import { clientWants } from '../sources/clients.js';
 import { warnUncovered } from '../sources/local.js';
 import { mapPool } from '../util/pool.js';
@@ -76,7 +75,9 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
 
   const liveDir = options.liveDir ?? config.liveDir;
   const covered = new Set<string>();
-  for (const lineage of listLineages(liveDir, log)) {
+  const { lineages, note } = listLineages(liveDir);
+  if (note !== undefined) log.info(note);
+  for (const lineage of lineages) {
     try {
       const chain = readChain(lineageFiles(lineage));
       const targets = planTargets(chain.names, config.sites);
@@ -98,8 +99,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   }
   // The config's other sources count too; what nothing covers is a warning and a non-zero exit.
   // (The live folder's lineages were read just above: only the sources are read here.)
-  const quietLog = deriveLog(log, { warn: silent, info: silent });
-  const fromSources = clientWants(config.sources ?? [], config.sites, quietLog);
+  const fromSources = clientWants(config.sources ?? [], config.sites).wants;
   const uncovered = warnUncovered(
     liveDir,
     config,

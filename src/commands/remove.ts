@@ -4,7 +4,6 @@ import { heldOfType, ImpervaView } from '../engine/held.js';
 import { UsageError } from '../model/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
-import { deriveLog, silent } from '../log/derive.js';
 import { readLocal } from '../sources/local.js';
 
 export interface RemoveOptions {
@@ -26,11 +25,7 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
   if (!/^[1-9]\d*$/.test(siteId))
     throw new UsageError(`--site-id ${siteId}: a site id is a positive whole number`);
   const what = `the ${keyType} custom certificate of site ${siteId}`;
-  const local = readLocal(
-    options.liveDir ?? ctx.config.liveDir,
-    ctx.config,
-    deriveLog(ctx.log, { warn: silent, info: silent }),
-  );
+  const local = readLocal(options.liveDir ?? ctx.config.liveDir, ctx.config);
   const mine = local.wants.find((want) => want.siteId === siteId && want.chain.keyType === keyType);
   if (mine !== undefined && !force) {
     throw new UsageError(
@@ -38,7 +33,7 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
     );
   }
   // A certificate this host could not read may be the very one: as with pruning, its absence proves nothing.
-  if (local.unreadable && !force) {
+  if (local.skipped.length > 0 && !force) {
     throw new UsageError(
       `not removing ${what}: a certificate on this host could not be read, and it may be of this key type (see incap-cert check); add --force to remove it anyway`,
     );

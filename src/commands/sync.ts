@@ -8,7 +8,7 @@ import { ImpervaView } from '../engine/held.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../model/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
-import { readLocal, warnUncovered } from '../sources/local.js';
+import { readLocal, tellLocal, warnUncovered } from '../sources/local.js';
 import { Queue } from '../state/queue.js';
 import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
@@ -49,7 +49,10 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
 
   const report = emptyReport(ctx.command);
   // A lineage or source that could not be read may be of either key type: pruning waits for a run that read them all.
-  const { wants, unreadable: unread } = readLocal(liveDir, config, log);
+  const local = readLocal(liveDir, config);
+  tellLocal(local, log);
+  const { wants } = local;
+  const unread = local.skipped.length > 0;
   const unmapped: QueueEntry[] = [];
   // Every lookup by site and key type below is made once: loops over thousands of sites must not scan them all.
   const wanted = new Set(wants.map(wantKey));

@@ -4,7 +4,6 @@ import { readChain } from '../certificate/chain.js';
 import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
 import { type SiteMap, planTargets, wantOf, type Want } from '../model/want.js';
 import { CertificateError } from '../model/errors.js';
-import type { Log } from '../log/logger.js';
 
 /**
  * Where another ACME client than Certbot keeps its certificates (config `sources`), so that `sync` can find them
@@ -31,16 +30,20 @@ const MAX_PEM_BYTES = 1024 * 1024;
  * one that expires last, as for Certbot's lineages. A certificate that cannot be read is a warning and skipped; a
  * missing folder is a warning naming it. The layouts are described in docs/acme-clients.md.
  */
-export function clientWants(sources: readonly ClientSource[], sites: SiteMap, log: Log): Want[] {
+export function clientWants(
+  sources: readonly ClientSource[],
+  sites: SiteMap,
+): { wants: Want[]; skipped: string[] } {
   const wants: Want[] = [];
+  const skipped: string[] = [];
   for (const source of sources) {
-    for (const found of FINDERS[source.client](resolve(source.dir), log)) {
+    for (const found of FINDERS[source.client](resolve(source.dir), skipped)) {
       let chain: CertificateChain;
       try {
         chain = readChain(found.files);
       } catch (error) {
         if (!(error instanceof CertificateError)) throw error;
-        log.warn(`${source.client} certificate ${found.label} skipped: ${error.message}`);
+        skipped.push(`${source.client} certificate ${found.label} skipped: ${error.message}`);
         continue;
       }
       for (const target of planTargets(chain.names, sites)) {
@@ -48,7 +51,7 @@ export function clientWants(sources: readonly ClientSource[], sites: SiteMap, lo
       }
     }
   }
-  return newestPerSiteAndKeyType(wants);
+  return { wants: newestPerSiteAndKeyType(wants), skipped };
 }
 
 /**
@@ -65,7 +68,7 @@ export function newestPerSiteAndKeyType(wants: readonly Want[]): Want[] {
   return [...newest.values()];
 }
 
-const FINDERS: Record<ClientName, (dir: string, log: Log) => Found[]> = {
+const FINDERS: Record<ClientName, (dir: string, skipped: string[]) => Found[]> = {
   lego: findLego,
   'acme.sh': findAcmeSh,
   dehydrated: findDehydrated,
@@ -76,9 +79,9 @@ const FINDERS: Record<ClientName, (dir: string, log: Log) => Found[]> = {
  * `NAME.issuer.crt`, `NAME.key`, `NAME.json`, and optionally `NAME.pem` and `NAME.pfx`, all regular files. NAME is
  * the first domain with `*` written as `_`. lego's `--path` (the folder above `certificates/`) is accepted too.
  */
-function findLego(dir: string, log: Log): Found[] {
+function findLego(dir: string, skipped: string[]): Found[] {
   const folder = isRealFolder(join(dir, 'certificates')) ? join(dir, 'certificates') : dir;
-  const entries = listFolder(folder, 'lego', log);
+  const entries = listFolder(folder, 'lego', skipped);
   const names = new Set(entries.map((entry) => entry.name));
   const found: Found[] = [];
   for (const entry of entries) {
@@ -87,7 +90,7 @@ function findLego(dir: string, log: Log): Found[] {
     // `a.issuer.crt` is a.crt's issuer; only if there is no a.crt is it a certificate named `a.issuer`.
     if (base.endsWith('.issuer') && names.has(`${base.slice(0, -'.issuer'.length)}.crt`)) continue;
     const cert = join(folder, entry.name);
-    collect(found, cert, 'lego', log, () => {
+    collect(found, cert, 'lego', skipped, () => {
       checkFile(cert, 'certificate', false);
       const key = join(folder, `${base}.key`);
       checkFile(key, 'private key', false);
@@ -107,20 +110,20 @@ const ACME_SH_FOLDERS = new Set(['ca', 'deploy', 'dnsapi', 'notify']);
  * `_ecc` appended for an ECDSA key: `fullchain.cer`, `DOMAIN.cer` (leaf), `ca.cer`, `DOMAIN.key`, `DOMAIN.conf`,
  * `DOMAIN.csr`. Like `acme.sh --list`, a folder is a certificate's when it holds `DOMAIN.conf` (or a full chain).
  */
-function findAcmeSh(dir: string, log: Log): Found[] {
+function findAcmeSh(dir: string, skipped: string[]): Found[] {
   const found: Found[] = [];
-  for (const entry of listFolder(dir, 'acme.sh', log)) {
+  for (const entry of listFolder(dir, 'acme.sh', skipped)) {
     if (entry.name.startsWith('.') || ACME_SH_FOLDERS.has(entry.name)) continue;
     const folder = join(dir, entry.name);
     if (entry.isSymbolicLink() && entry.name.includes('.')) {
-      log.warn(`acme.sh folder ${folder} skipped: it is a symlink, and acme.sh does not make them`);
+      skipped.push(`acme.sh folder ${folder} skipped: it is a symlink, and acme.sh does not make them`);
       continue;
     }
     if (!entry.isDirectory()) continue;
     const domain = entry.name.endsWith('_ecc') ? entry.name.slice(0, -'_ecc'.length) : entry.name;
     const cert = join(folder, 'fullchain.cer');
     if (!exists(cert) && !exists(join(folder, `${domain}.conf`))) continue;
-    collect(found, folder, 'acme.sh', log, () => {
+    collect(found, folder, 'acme.sh', skipped, () => {
       checkFile(cert, 'certificate', false);
       const key = join(folder, `${domain}.key`);
       checkFile(key, 'private key', false);
@@ -136,19 +139,19 @@ function findAcmeSh(dir: string, log: Log): Found[] {
  * (`privkey.pem` is a plain file when keys are not renewed). Its BASEDIR (the folder above `certs/`) is accepted
  * too.
  */
-function findDehydrated(dir: string, log: Log): Found[] {
+function findDehydrated(dir: string, skipped: string[]): Found[] {
   const certs = isRealFolder(join(dir, 'certs')) ? join(dir, 'certs') : dir;
   const found: Found[] = [];
-  for (const entry of listFolder(certs, 'dehydrated', log)) {
+  for (const entry of listFolder(certs, 'dehydrated', skipped)) {
     if (entry.name.startsWith('.')) continue;
     const folder = join(certs, entry.name);
     if (entry.isSymbolicLink()) {
-      log.warn(`dehydrated folder ${folder} skipped: it is a symlink, and dehydrated does not make them`);
+      skipped.push(`dehydrated folder ${folder} skipped: it is a symlink, and dehydrated does not make them`);
       continue;
     }
     if (!entry.isDirectory()) continue;
     const cert = join(folder, 'fullchain.pem');
-    collect(found, folder, 'dehydrated', log, () => {
+    collect(found, folder, 'dehydrated', skipped, () => {
       checkFile(cert, 'certificate', true);
       const key = join(folder, 'privkey.pem');
       checkFile(key, 'private key', true);
@@ -159,25 +162,25 @@ function findDehydrated(dir: string, log: Log): Found[] {
 }
 
 /** The entries of a client's folder, sorted; a folder that cannot be read is a warning, not an exception. */
-function listFolder(folder: string, client: ClientName, log: Log): Dirent[] {
+function listFolder(folder: string, client: ClientName, skipped: string[]): Dirent[] {
   let stats: Stats;
   try {
     stats = statSync(folder);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    log.warn(
+    skipped.push(
       `${client} folder ${folder} (config sources) ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'unknown error'})`}`,
     );
     return [];
   }
   if (!stats.isDirectory()) {
-    log.warn(`${client} folder ${folder} (config sources) is not a folder`);
+    skipped.push(`${client} folder ${folder} (config sources) is not a folder`);
     return [];
   }
   try {
     return readdirSync(folder, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
   } catch (error) {
-    log.warn(
+    skipped.push(
       `${client} folder ${folder} (config sources) cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`,
     );
     return [];
@@ -189,14 +192,14 @@ function collect(
   found: Found[],
   label: string,
   client: ClientName,
-  log: Log,
+  skipped: string[],
   files: () => CertificateFiles,
 ): void {
   try {
     found.push({ label, files: files() });
   } catch (error) {
     if (!(error instanceof CertificateError)) throw error;
-    log.warn(`${client} certificate ${label} skipped: ${error.message}`);
+    skipped.push(`${client} certificate ${label} skipped: ${error.message}`);
   }
 }
 

@@ -5,7 +5,6 @@ import type { CertificateChain, CertificateFiles } from '../model/certificate.js
 import { lineageFiles } from '../certificate/lineage.js';
 import { type SiteMap, planTargets, wantOf, type Want } from '../model/want.js';
 import { CertificateError } from '../model/errors.js';
-import type { Log } from '../log/logger.js';
 
 /**
  * For every mapped site and key type, the certificate in the live folder it should serve. When several lineages
@@ -13,9 +12,14 @@ import type { Log } from '../log/logger.js';
  * that two runs never upload two certificates by turns. An RSA and an ECDSA lineage for the same names are two
  * wants: Imperva keeps one custom certificate per key type.
  */
-export function liveWants(liveDir: string, sites: SiteMap, log: Log): Want[] {
+export function liveWants(
+  liveDir: string,
+  sites: SiteMap,
+): { wants: Want[]; skipped: string[]; notes: string[] } {
   const wanted = new Map<string, Want>();
-  for (const lineage of listLineages(liveDir, log)) {
+  const skipped: string[] = [];
+  const { lineages, note } = listLineages(liveDir);
+  for (const lineage of lineages) {
     let files: CertificateFiles;
     let chain: CertificateChain;
     try {
@@ -23,7 +27,7 @@ export function liveWants(liveDir: string, sites: SiteMap, log: Log): Want[] {
       chain = readChain(files);
     } catch (error) {
       if (!(error instanceof CertificateError)) throw error;
-      log.warn(`lineage ${lineage} skipped: ${error.message}`);
+      skipped.push(`lineage ${lineage} skipped: ${error.message}`);
       continue;
     }
     for (const target of planTargets(chain.names, sites)) {
@@ -34,17 +38,19 @@ export function liveWants(liveDir: string, sites: SiteMap, log: Log): Want[] {
       }
     }
   }
-  return [...wanted.values()];
+  return { wants: [...wanted.values()], skipped, notes: note === undefined ? [] : [note] };
 }
 
-export function listLineages(liveDir: string, log: Log): string[] {
+/** The lineage folders of a live folder, sorted; a live folder that cannot be read has none, and a note says why. */
+export function listLineages(liveDir: string): { lineages: string[]; note?: string } {
   try {
-    return readdirSync(liveDir, { withFileTypes: true })
+    const lineages = readdirSync(liveDir, { withFileTypes: true })
       .filter((entry) => entry.isDirectory() || entry.isSymbolicLink())
       .map((entry) => join(liveDir, entry.name))
       .sort();
+    return { lineages };
   } catch (error) {
-    log.info(`no lineages read from ${liveDir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
-    return [];
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    return { lineages: [], note: `no lineages read from ${liveDir} (${code})` };
   }
 }

@@ -1,35 +1,47 @@
 import type { Config } from '../config/load.js';
 import { mappedSites, type Want } from '../model/want.js';
-import { deriveLog, silent } from '../log/derive.js';
 import type { Log } from '../log/logger.js';
 import { clientWants, newestPerSiteAndKeyType } from './clients.js';
 import { listLineages, liveWants } from './live.js';
 
-/**
- * Every certificate on this host that a mapped site should serve: Certbot's live folder and the config's `sources`
- * (lego, acme.sh, dehydrated); per site and key type, the one that expires last.
- */
-export function localWants(liveDir: string, config: Config, log: Log): Want[] {
-  return readLocal(liveDir, config, log).wants;
+/** What this host holds for the mapped sites, as read from its folders now. */
+export interface LocalRead {
+  /** Per site and key type, the certificate that expires last: Certbot's live folder and the config's `sources`. */
+  wants: Want[];
+  /**
+   * A lineage, certificate or source folder that could not be read, one line each: what it held, and of which key
+   * type, is unknown, and nothing may be removed at Imperva on the strength of its absence.
+   */
+  skipped: string[];
+  /** What is worth saying but is no problem of its own (a live folder that cannot be listed). */
+  notes: string[];
 }
 
 /**
- * The same, and whether anything could not be read (a lineage or a source folder, each a warning): what it held, and
- * of which key type, is then unknown, and nothing may be removed at Imperva on the strength of its absence.
+ * Every certificate on this host that a mapped site should serve: Certbot's live folder and the config's `sources`
+ * (lego, acme.sh, dehydrated); per site and key type, the one that expires last. Says nothing: see tellLocal.
  */
-export function readLocal(liveDir: string, config: Config, log: Log): { wants: Want[]; unreadable: boolean } {
-  let unreadable = false;
-  const counting = deriveLog(log, {
-    warn: (message, meta) => {
-      unreadable = true;
-      log.warn(message, meta);
-    },
-  });
-  const wants = newestPerSiteAndKeyType([
-    ...liveWants(liveDir, config.sites, counting),
-    ...clientWants(config.sources ?? [], config.sites, counting),
-  ]);
-  return { wants, unreadable };
+export function readLocal(liveDir: string, config: Config): LocalRead {
+  const live = liveWants(liveDir, config.sites);
+  const clients = clientWants(config.sources ?? [], config.sites);
+  return {
+    wants: newestPerSiteAndKeyType([...live.wants, ...clients.wants]),
+    skipped: [...live.skipped, ...clients.skipped],
+    notes: live.notes,
+  };
+}
+
+/** What could not be read is a warning each; the notes are information. */
+export function tellLocal(read: LocalRead, log: Log): void {
+  for (const note of read.notes) log.info(note);
+  for (const line of read.skipped) log.warn(line);
+}
+
+/** readLocal, told: the wants of a command that reads and reports in one go (status, verify). */
+export function localWants(liveDir: string, config: Config, log: Log): Want[] {
+  const read = readLocal(liveDir, config);
+  tellLocal(read, log);
+  return read.wants;
 }
 
 /**
@@ -46,10 +58,7 @@ export function warnUncovered(
   const mapped = mappedSites(config.sites);
   if (mapped.size === 0) return false;
   let found = false;
-  if (
-    (config.sources ?? []).length === 0 &&
-    listLineages(liveDir, deriveLog(log, { info: silent })).length === 0
-  ) {
+  if ((config.sources ?? []).length === 0 && listLineages(liveDir).lineages.length === 0) {
     log.warn(
       `no certificate lineages in ${liveDir}, but ${mapped.size} site${mapped.size === 1 ? ' is' : 's are'} mapped: ` +
         'is liveDir right (or are sources missing from the config)?',

@@ -42,6 +42,19 @@ function dir(): string {
   return made;
 }
 
+/** The sources say what they skipped in their return value; these hand it to a Log, as the commands do. */
+function clientWantsTold(sources: readonly ClientSource[], sites: SiteMap, log: Log): Want[] {
+  const read = clientWants(sources, sites);
+  for (const line of read.skipped) log.warn(line);
+  return read.wants;
+}
+
+function liveWantsTold(liveDir: string, sites: SiteMap, log: Log): Want[] {
+  const read = liveWants(liveDir, sites);
+  for (const line of read.skipped) log.warn(line);
+  return read.wants;
+}
+
 function recorder(): { log: Log; warnings: string[] } {
   const warnings: string[] = [];
   const ignore = () => {};
@@ -70,7 +83,7 @@ describe('clientWants: lego', () => {
     const leafOnly = writeLego(join(path, 'rsa'), 'example.com', rsa, false);
     const star = writeLego(path, '*.example.com', wildcard);
     const { log, warnings } = recorder();
-    const wants = clientWants(
+    const wants = clientWantsTold(
       [
         { client: 'lego', dir: join(path, 'certificates') },
         { client: 'lego', dir: join(path, 'rsa') }, // lego's --path: certificates/ below it
@@ -116,7 +129,7 @@ describe('clientWants: lego', () => {
     const odd = await issueLeaf(pki, { names: ['other.example'] });
     writeLego(path, 'a.issuer', odd); // a.issuer.crt, a.issuer.issuer.crt: no a.crt
     const { log, warnings } = recorder();
-    const wants = clientWants([{ client: 'lego', dir: path }], sites, log);
+    const wants = clientWantsTold([{ client: 'lego', dir: path }], sites, log);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
       wants.map((want) => [want.siteId, want.chain.fingerprint, want.files.cert]),
@@ -133,7 +146,7 @@ describe('clientWants: acme.sh', () => {
     const star = writeAcmeSh(home, '*.example.com', wildcard, false);
     mkdirSync(join(home, 'backup-by-hand')); // not acme.sh's, not a certificate's: ignored
     const { log, warnings } = recorder();
-    const wants = clientWants([{ client: 'acme.sh', dir: home }], sites, log);
+    const wants = clientWantsTold([{ client: 'acme.sh', dir: home }], sites, log);
     assert.deepEqual(warnings, []);
     assert.deepEqual(
       summary(wants).map((want) => [
@@ -159,7 +172,7 @@ describe('clientWants: acme.sh', () => {
     mkdirSync(join(home, 'new.example_ecc'));
     writeFileSync(join(home, 'new.example_ecc', 'new.example.conf'), "Le_Domain='new.example'\n");
     const { log, warnings } = recorder();
-    const wants = clientWants([{ client: 'acme.sh', dir: home }], sites, log);
+    const wants = clientWantsTold([{ client: 'acme.sh', dir: home }], sites, log);
     assert.equal(wants.length, 1);
     assert.deepEqual(warnings, [
       `acme.sh certificate ${join(home, 'new.example_ecc')} skipped: certificate ${join(home, 'new.example_ecc', 'fullchain.cer')} does not exist`,
@@ -175,7 +188,7 @@ describe('clientWants: dehydrated', () => {
     const files = writeDehydrated(base, 'example.com', renewed, 1_700_100_000);
     const { log, warnings } = recorder();
     for (const given of [base, join(base, 'certs')]) {
-      const wants = clientWants([{ client: 'dehydrated', dir: given }], sites, log);
+      const wants = clientWantsTold([{ client: 'dehydrated', dir: given }], sites, log);
       assert.deepEqual(
         summary(wants).map((want) => [want.siteId, want.keyType, want.fingerprint, want.files]),
         [['1', 'ECC', renewed.fingerprint, { cert: files.cert, key: files.key }]],
@@ -194,7 +207,7 @@ describe('clientWants: what is refused or missing', () => {
       { client: 'acme.sh', dir: missing },
       { client: 'dehydrated', dir: missing },
     ];
-    assert.deepEqual(clientWants(sources, sites, log), []);
+    assert.deepEqual(clientWantsTold(sources, sites, log), []);
     assert.deepEqual(warnings, [
       `lego folder ${missing} (config sources) does not exist`,
       `acme.sh folder ${missing} (config sources) does not exist`,
@@ -208,7 +221,7 @@ describe('clientWants: what is refused or missing', () => {
     const broken = writeLego(path, 'other.example', ec);
     writeFileSync(broken.cert, 'not a certificate\n');
     const { log, warnings } = recorder();
-    const wants = clientWants([{ client: 'lego', dir: path }], sites, log);
+    const wants = clientWantsTold([{ client: 'lego', dir: path }], sites, log);
     assert.deepEqual(
       wants.map((want) => want.siteId),
       ['1'],
@@ -243,7 +256,7 @@ describe('clientWants: what is refused or missing', () => {
     symlinkSync(join(home, 'real'), join(home, 'linked.example_ecc'));
 
     const { log, warnings } = recorder();
-    const wants = clientWants(
+    const wants = clientWantsTold(
       [
         { client: 'lego', dir: path },
         { client: 'dehydrated', dir: base },
@@ -284,8 +297,8 @@ describe('newestPerSiteAndKeyType', () => {
     writeAcmeSh(acme, 'example.com', rsa, false);
     const { log } = recorder();
     const wants = newestPerSiteAndKeyType([
-      ...liveWants(join(le, 'live'), sites, log),
-      ...clientWants(
+      ...liveWantsTold(join(le, 'live'), sites, log),
+      ...clientWantsTold(
         [
           { client: 'lego', dir: lego },
           { client: 'dehydrated', dir: dehydrated },
@@ -311,8 +324,8 @@ describe('newestPerSiteAndKeyType', () => {
     writeLego(lego, 'example.com', ec);
     const { log } = recorder();
     const wants = newestPerSiteAndKeyType([
-      ...liveWants(join(le, 'live'), sites, log),
-      ...clientWants([{ client: 'lego', dir: lego }], sites, log),
+      ...liveWantsTold(join(le, 'live'), sites, log),
+      ...clientWantsTold([{ client: 'lego', dir: lego }], sites, log),
     ]);
     assert.deepEqual(
       wants.map((want) => want.files.lineage),
