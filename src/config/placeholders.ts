@@ -1,5 +1,4 @@
 import { ConfigError } from '../model/errors.js';
-import type { ApiSettings, Config } from './load.js';
 import { PLACEHOLDER_API_ID, PLACEHOLDER_API_KEY, PLACEHOLDER_SITES } from './schema.js';
 import type { SiteMap } from '../model/want.js';
 
@@ -17,7 +16,7 @@ const FILL_IN: Record<string, string> = {
  * an example entry left among real ones — is an error naming every field still the template's: quiet, it would
  * upload nothing on every run, for ever, and say so to nobody.
  */
-export function templateFields(file: string, api: Pick<ApiSettings, 'id' | 'key'>, sites: SiteMap): string[] {
+export function templateFields(file: string, api: { id: string; key: string }, sites: SiteMap): string[] {
   const fields: string[] = [];
   const lines: string[] = [];
   let filledIn = false;
@@ -52,7 +51,7 @@ export function templateFields(file: string, api: Pick<ApiSettings, 'id' | 'key'
  * The untouched template loads (so that a fresh install's hooks stay quiet), but a command run by hand that needs
  * a real config says, one line a field, what to fill in (exit 2).
  */
-export function refusePlaceholders(config: Config): void {
+export function refusePlaceholders(config: { file: string; placeholders: readonly string[] }): void {
   if (config.placeholders.length === 0) return;
   throw new ConfigError(
     config.placeholders.map(
