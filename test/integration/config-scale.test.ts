@@ -1,7 +1,7 @@
 /**
  * The config's site map at Imperva's scale: one wildcard listing thousands of site ids is read in time linear in
  * them. Without a clock: a probe preloaded into the built CLI counts the elements Array search methods visit (as in
- * attack3-sites-scale.test.ts); twice the ids must cost about twice the visits, never four times.
+ * sites-linear-cost.test.ts); twice the ids must cost about twice the visits, never four times.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Runs the built CLI like harness.ts's runCli, with two additions the hardening tests need: any stdio (a file
+ * Runs the built CLI like harness.ts's runCli, with two additions the tests of failing output and onFailure need: any stdio (a file
  * descriptor such as /dev/full, or 'ignore' for a closed stream) and a guard that kills a run that hangs, so that
  * a regression fails the test instead of stalling the suite. The guard is a ceiling far above any real run, not a
  * timed assertion.

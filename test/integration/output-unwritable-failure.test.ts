@@ -76,7 +76,7 @@ describe('output that cannot be written', () => {
     });
   }
 
-  it('the quick path (nothing mapped) with stdout on /dev/full still exits 0, no stack trace', async () => {
+  it('an unmapped hook run with stdout on /dev/full still exits 0, no stack trace', async () => {
     world = await createWorld();
     const other = await issueLeaf(await createPki(), { names: ['unmapped.example.net'] });
     const live = writeCertbotLineage(join(world.dir, 'le'), 'unmapped.example.net', other);

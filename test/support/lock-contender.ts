@@ -1,5 +1,5 @@
 /**
- * One contender for a lock (test/unit/harden-lock.test.ts): waits for a common start time, then, under the lock,
+ * One contender for a lock (test/unit/queue-lock.test.ts): waits for a common start time, then, under the lock,
  * notes its entry and exit in a journal and adds one to a counter with a read, a pause and a write — a lost update
  * or an interleaved journal means two held the lock at once.
  */

@@ -1,5 +1,5 @@
 /**
- * Attack: the queue file written in pieces on a disk that fills up part way through a piece. write(2) then writes
+ * The queue file written in pieces on a disk that fills up part way through a piece. write(2) then writes
  * what fits and says how much (a short write, no error); only the next write fails. A writer that ignores the count
  * renames a cut-off queue.json over the good one, and the next run finds it corrupt and sets it aside: every site
  * it owed is gone from the queue. A file-size limit (ulimit -f, with SIGXFSZ ignored as Node does) makes the same

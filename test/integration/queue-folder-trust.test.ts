@@ -1,5 +1,5 @@
 /**
- * Attack: the retry queue's `queue.d/` (changes written aside, merged as they are, explicit entries included) is
+ * The retry queue's `queue.d/` (changes written aside, merged as they are, explicit entries included) is
  * trusted like the state folder. A queue.d that another user owns, that others can write, or that is a symbolic
  * link to such a folder could plant an entry that uploads any key root can read to any site the API key reaches.
  */

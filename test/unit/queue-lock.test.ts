@@ -32,7 +32,7 @@ before(async () => {
   bundles = { lock: join(dir, 'lock-writer.mjs'), queue: join(dir, 'queue-writer.mjs') };
   await Promise.all([
     build({
-      entryPoints: [join(ROOT, 'test/support/harden-lock-writer.ts')],
+      entryPoints: [join(ROOT, 'test/support/lock-contender.ts')],
       outfile: bundles.lock,
       bundle: true,
       platform: 'node',

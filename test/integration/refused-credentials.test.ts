@@ -1,5 +1,5 @@
 /**
- * Attack: refused credentials outside deploy, push, sync and check. `status` printed a table of "error" on stdout
+ * Refused credentials outside deploy, push, sync and check. `status` printed a table of "error" on stdout
  * and nothing on stderr (exit 1: cron mail says nothing); `remove` named no key source. Each must print one error
  * line on stderr that names where the key came from, after one request.
  */

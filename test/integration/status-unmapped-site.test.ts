@@ -1,5 +1,5 @@
 /**
- * Attack: `push --site-id` to a site the map does not name, with an RSA and an ECC certificate, both failing. Both
+ * `push --site-id` to a site the map does not name, with an RSA and an ECC certificate, both failing. Both
  * are queued (explicit entries: sync retries them). status shows what the queue owes to sites the map does not
  * name — but it showed one row per site, so the second key type owed was not shown anywhere.
  */

@@ -1,5 +1,5 @@
 /**
- * Attack: the state folder on a full disk (a 16 KiB tmpfs, filled). The uploads stand and the exit code says so;
+ * The state folder on a full disk (a 16 KiB tmpfs, filled). The uploads stand and the exit code says so;
  * nothing can be recorded, and one line says that — but no run may leave temporary files behind: each would add
  * one (the lock's and the queue's), none would ever go, and the disk would stay full after it was cleaned.
  */

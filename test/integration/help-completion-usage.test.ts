@@ -1,5 +1,5 @@
 /**
- * Attack: help, --version and completion with the options every command takes in front of them. An operator types
+ * Help, --version and completion with the options every command takes in front of them. An operator types
  * `incap-cert -q help status` or `incap-cert -c FILE status --help`; both must answer as without the option, never
  * "unknown option --version (did you mean --version?)".
  */

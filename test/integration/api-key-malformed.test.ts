@@ -1,5 +1,5 @@
 /**
- * Attack: an API key that is not well-formed text. JSON lets a config say "\ud800" (a lone surrogate); the key's
+ * An API key that is not well-formed text. JSON lets a config say "\ud800" (a lone surrogate); the key's
  * check rejects it (printable ASCII only), but the key is registered for redaction before the check runs, and its
  * URL-encoded form could not be made: every command ended with "internal error: URI malformed", exit 1, and the
  * field was never named.

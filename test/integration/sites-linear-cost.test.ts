@@ -1,5 +1,5 @@
 /**
- * Attack: loops over sites that scan every site (a find or some over all wants, entries or rows, per site). Each is
+ * Loops over sites that scan every site (a find or some over all wants, entries or rows, per site). Each is
  * quadratic: millions of comparisons per run at Imperva's scale (issue 11), in status and in the daily sync.
  * Measured without a clock: a probe preloaded into the built CLI counts the elements that Array search methods
  * visit (the callbacks of some/find/findIndex/filter/every, the length of includes/indexOf). Twice the sites must

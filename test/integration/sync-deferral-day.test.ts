@@ -1,5 +1,5 @@
 /**
- * Attack on issue 11 (a sync's deadline defers, a day of deferral fails): the day-long clock and starvation.
+ * Issue 11 (a sync's deadline defers, a day of deferral fails): the day-long clock and starvation.
  * - A site the deadline keeps deferring must keep failing once deferred for more than a day, not fail once and then
  *   fall silent (its queue entry turned 'failed', and a failed entry's deferrals were not counted).
  * - A site that failed and is then deferred by every sync for more than a day is a failure too.
@@ -27,7 +27,7 @@ async function setup(sites: readonly string[], config: Record<string, unknown>) 
 
 const TWO_DAYS_AGO = () => new Date(Date.now() - 2 * 86_400_000).toISOString();
 
-describe('attack5: deferred for more than a day', () => {
+describe('deferred for more than a day', () => {
   it('a site deferred for more than a day keeps failing while the deadline keeps deferring it', async () => {
     const sites = ['1001', '1002'];
     const { world, queued, rewrite, ran } = await setup(sites, {});
@@ -95,7 +95,7 @@ describe('attack5: deferred for more than a day', () => {
   });
 });
 
-describe('attack5: no site starves', () => {
+describe('no site starves', () => {
   it('a failed site is reached though every run defers more sites than it can reach (v1, rate-limited)', async () => {
     // Twelve sites, judged by v1 sites/status (one call each, every run); Imperva grants four requests a run.
     const sites = Array.from({ length: 12 }, (_, index) => String(1001 + index));

@@ -1,5 +1,5 @@
 /**
- * Attack on issue 11's line between 'not reached' (deferred) and 'failed' at a sync's deadline: a site Imperva
+ * Issue 11's line between 'not reached' (deferred) and 'failed' at a sync's deadline: a site Imperva
  * answered for real (5xx, an HTML page, an error res, a reset connection) and then throttled until the deadline
  * stays a failure; a site throttled and then cut short by the deadline is deferred; deploy and push never defer.
  */
@@ -28,7 +28,7 @@ async function setup(config: Record<string, unknown> = {}) {
 
 const THROTTLED: Fault = { status: 429, body: 'slow down', headers: { 'retry-after': '1' } };
 
-describe('attack5: a real answer, then 429 until the deadline', () => {
+describe('a real answer, then 429 until the deadline', () => {
   const firsts: [string, Fault][] = [
     ['HTTP 500', { status: 500, body: 'down' }],
     ['an HTML page (HTTP 200)', { status: 200, body: '<html>maintenance</html>' }],
@@ -62,7 +62,7 @@ describe('attack5: a real answer, then 429 until the deadline', () => {
   });
 });
 
-describe('attack5: deploy and push do not defer', () => {
+describe('deploy and push do not defer', () => {
   for (const command of ['deploy', 'push']) {
     it(`${command}: 429 until the deadline is a failure (exit 1, onFailure, queued as failed)`, async () => {
       const { world, lineage, ran, queued } = await setup();

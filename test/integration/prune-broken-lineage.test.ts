@@ -1,5 +1,5 @@
 /**
- * Attack: pruneOtherKeyType must never remove a key type for which this host has a lineage of its own. When that
+ * `pruneOtherKeyType` must never remove a key type for which this host has a lineage of its own. When that
  * lineage is broken at the moment (a key that no longer matches mid-renewal, a missing key, an unreadable
  * certificate), sync removed the site's RSA certificate at Imperva: RSA-only clients lost the site.
  */

@@ -1,5 +1,5 @@
 /**
- * Attack: an IPv6 edge address (`edgeAddress: "[::1]:PORT"`, as the README documents) was shown as `::1:PORT` in
+ * An IPv6 edge address (`edgeAddress: "[::1]:PORT"`, as the README documents) was shown as `::1:PORT` in
  * verify's lines and --json, which reads as another address. It must be `[::1]:PORT`, as the probe's own error says.
  */
 import assert from 'node:assert/strict';

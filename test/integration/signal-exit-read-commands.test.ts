@@ -1,5 +1,5 @@
 /**
- * Attack: every command stopped by a catchable signal exits 128 + its number, not only the ones that upload.
+ * Every command stopped by a catchable signal exits 128 + its number, not only the ones that upload.
  * `status` and `check` read from Imperva too; stopped while Imperva does not answer, they exited 1.
  */
 import assert from 'node:assert/strict';
