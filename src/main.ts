@@ -42,7 +42,7 @@ export function stopOnSignals(): AbortSignal {
 }
 
 /**
- * Runs one command line and returns the exit code (src/report.ts decides it): the one place where a run ends, and
+ * Runs one command line and returns the exit code (src/model/exit-code.ts decides it): the one place where a run ends, and
  * its --json document, its metrics and its log are settled. An expected failure is one line on stderr (several for
  * a config with several problems), never a stack trace. Help, --version and completion are printed as they are.
  */

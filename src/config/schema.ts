@@ -1,8 +1,6 @@
 /**
  * The config file's one schema. The file's types are derived from it: ConfigFileInput is what a user writes,
- * ConfigFile what the loader gets back (site names normalized, ids canonical, sources listed). valibot, bundled into
- * the hook's entry (~16 KB), costs the unmapped hook run about 1.5 ms of start-up as measured here; zod cost ~20 ms
- * of a budget of ~30 ms in all (see README, Performance).
+ * ConfigFile what the loader gets back (site names normalized, ids canonical, sources listed), with valibot.
  *
  * Every message is written here, never valibot's default: those quote the value, which may be the API key.
  */
@@ -184,8 +182,7 @@ const NOT_A_NAME = 'not a domain name (letters, digits, hyphens and dots; IDNs a
 
 /**
  * Names as certificates hold them; two spellings of one name share one entry, ids in the order first listed. One
- * loop rather than a schema per entry: a config maps hundreds of names, and this runs on the hook's fast path (a
- * record of per-entry schemas cost ~9 µs a name there, cold).
+ * loop over the entries, so that every problem is named with its entry.
  */
 const Sites = v.pipe(
   v.custom<Record<string, unknown>>(isObject, SITES),

@@ -1,6 +1,6 @@
 /**
  * The one error hierarchy of incap-cert. Every expected failure is an IncapCertError with a stable `code` and the
- * process exit code it maps to; src/cli/exit.ts turns them into one line each and that exit code. Messages are one
+ * process exit code it maps to; src/main.ts tells them, one line each, and src/model/exit-code.ts decides the exit code. Messages are one
  * plain sentence naming the file, field, folder or site — never a stack trace, never a secret.
  */
 

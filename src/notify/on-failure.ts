@@ -60,7 +60,7 @@ const DRAIN_MS = 200;
  *   others could have written is not run, and one error line says why. A missing one is a warning.
  * - It runs in its own process group; the whole group is killed (SIGKILL), background children included, after
  *   `timeoutMs`, when `signal` aborts, and when this process exits however it exits (a second signal, the stop
- *   watchdog in src/entry.ts): a notifier never outlives the run that started it.
+ *   watchdog in src/main.ts): a notifier never outlives the run that started it.
  * - The run waits for the command to exit, not for its pipes to close: a background child (`notify &`) that
  *   inherited them cannot hold the hook open. Its pipes are closed shortly after the exit.
  * - At most `maxOutputBytes` of what it prints is kept, for the debug line; the rest is read and dropped.

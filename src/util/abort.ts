@@ -6,7 +6,7 @@
  * and a removed node keeps pointing at the node after it. A run's signal lives as long as the run; once removed
  * nodes reach the old generation, each keeps the next request's listener — and through its closure that request's
  * stream, buffers and options — alive through every young collection, so a request's objects were promoted by the
- * thousand: tens of MiB of old-generation garbage in a run over thousands of sites (scripts/bench.ts, peak memory).
+ * thousand, old-generation garbage in a run over thousands of sites.
  *
  * Like addEventListener, a signal that has already aborted never calls back: callers check `signal.aborted` first.
  */

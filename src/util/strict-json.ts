@@ -51,7 +51,7 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 /** Parses `text` as JSON (a leading byte-order mark is skipped), or throws a StrictJsonError. */
 export function parseStrictJson(text: string, options: StrictJsonOptions = {}): unknown {
   const maxDepth = options.maxDepth ?? 64;
-  // The common case at native speed (this runs on the hook's fast path): JSON.parse, then a proof that it kept
+  // The common case with JSON.parse, then a proof that it kept
   // every key (as many keys in the value as key separators in the text) and that none is forbidden. Anything else
   // goes to the parser below, which says exactly what is wrong and where.
   let value: unknown;
