@@ -97,6 +97,9 @@ export function writersOf(path: string, top: string, owner?: number): WritersVer
   try {
     real = realpathSync.native(given);
     realTop = realpathSync.native(resolve(top));
+    // A FIFO, a device or a socket is never a certificate: the caller's read refuses it by its kind.
+    const kind = lstatSync(real);
+    if (!kind.isFile() && !kind.isDirectory()) return { byOwner: false };
   } catch {
     return { byOwner: false }; // missing or unreadable: the caller's read reports that in its own words
   }
