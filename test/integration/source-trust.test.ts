@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { writeAcmeSh, writeDehydrated } from '../support/client-layouts.js';
+import { writeAcmeSh, writeDehydrated, writeLego } from '../support/client-layouts.js';
 import { runCli } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { assertOneLineError, createWorld, type World } from '../support/world.js';
@@ -252,6 +252,23 @@ describe('push --cert/--key', () => {
       world.fake.acceptedUploads().map((upload) => upload.siteId),
       ['7654321'],
     );
+  });
+});
+
+describe('the deploy hook', () => {
+  it('lego’s hand-off of a key another user owns is refused: exit 3, nothing sent', async () => {
+    await newWorld();
+    const path = join(world.dir, 'lego');
+    const files = writeLego(path, 'www.example.com', forged);
+    chownSync(files.key, STRANGER, STRANGER);
+    const deploy = await runCli(['deploy'], {
+      ...world.env,
+      LEGO_HOOK_CERT_PATH: files.cert,
+      LEGO_HOOK_CERT_KEY_PATH: files.key,
+    });
+    assert.equal(deploy.code, 3, deploy.stderr);
+    assert.match(deploy.stderr, new RegExp(`is owned by user ${STRANGER} \\(mode 0600\\)`));
+    assert.equal(world.fake.uploads().length, 0);
   });
 });
 
