@@ -99,12 +99,13 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   }
   // The config's other sources count too; what nothing covers is a warning and a non-zero exit.
   // (The live folder's lineages were read just above: only the sources are read here.)
-  const fromSources = clientWants(config.sources ?? [], config.sites).wants;
+  const { wants: fromSources, refused } = clientWants(config.sources ?? [], config.sites);
+  for (const line of refused) log.warn(`sources: ${line}`);
   const uncovered = warnUncovered(
     liveDir,
     config,
     [...[...covered].map((siteId) => ({ siteId })), ...fromSources],
     log,
   );
-  return { ...emptyReport(ctx.command), unhealthy: failed || uncovered };
+  return { ...emptyReport(ctx.command), unhealthy: failed || uncovered || refused.length > 0 };
 }

@@ -1,5 +1,6 @@
 import { readChain } from '../certificate/chain.js';
 import { lineageFiles } from '../certificate/lineage.js';
+import { refuseUntrusted } from '../certificate/trusted.js';
 import type { CertificateFiles } from '../model/certificate.js';
 import { noSiteLine, unconfiguredLine } from '../engine/plan.js';
 import { wantsFor } from '../model/want.js';
@@ -22,8 +23,13 @@ export async function push(options: PushOptions, ctx: RunContext): Promise<Repor
     ctx.log.info(unconfiguredLine(ctx.config));
     return emptyReport(ctx.command);
   }
-  const files: CertificateFiles =
-    'lineage' in options.input ? lineageFiles(options.input.lineage) : options.input;
+  let files: CertificateFiles;
+  if ('lineage' in options.input) files = lineageFiles(options.input.lineage);
+  else {
+    // Files named by hand may be anywhere: every folder above them counts, up to /.
+    files = options.input;
+    refuseUntrusted(files, '/');
+  }
   const chain = readChain(files);
   const wants = wantsFor(chain, files, ctx.config.sites, 'files', options.siteIds);
   if (wants.length === 0) {

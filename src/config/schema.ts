@@ -231,21 +231,104 @@ const Sites = v.pipe(
 
 const SOURCE_CLIENTS = ['lego', 'acme.sh', 'dehydrated'] as const;
 const FOLDERS = 'must be a list of folder paths';
+const FOLDER =
+  'must be a folder path, or {"path": FOLDER, "owner": USER, "names": [NAME, ...]} for a folder another user writes';
+const OWNER = 'must be a user name or a uid';
 
 export type SourceClient = (typeof SOURCE_CLIENTS)[number];
 export interface Source {
   client: SourceClient;
   /** Absolute (a relative one is taken from the working folder, as stateDir and liveDir are). */
   dir: string;
+  /** Where the file names this folder, for the warning that refuses it: `sources["acme.sh"][0]`. */
+  setting: string;
+  /**
+   * A user other than root (name or uid) whose files here are uploaded, only for certificates whose every name is
+   * in `names`: that user can write a certificate for any name, and only the config says which are theirs.
+   */
+  owner?: string | number;
+  names?: string[];
 }
+
+const SourcePath = v.pipe(
+  v.string(FOLDER),
+  v.check((dir) => dir.trim() !== '', FOLDER),
+  v.check((dir) => !hasControlCharacter(dir), 'must not hold control characters'),
+);
+
+const SourceObject = objectOf(
+  {
+    path: SourcePath,
+    owner: v.optional(
+      v.union(
+        [
+          v.pipe(v.number(OWNER), v.safeInteger(OWNER), v.minValue(0, OWNER)),
+          // a POSIX user name (useradd's rule), or a uid written as a string
+          v.pipe(v.string(OWNER), v.regex(/^[a-z_][a-z0-9_.-]*\$?$|^\d+$/i, OWNER)),
+        ],
+        OWNER,
+      ),
+    ),
+    names: v.optional(
+      v.pipe(
+        v.array(v.unknown(), 'must be a list of domain names'),
+        v.minLength(1, 'must be a list of domain names'),
+        v.rawTransform(({ dataset, addIssue, NEVER }) => {
+          const names: string[] = [];
+          for (const name of dataset.value) {
+            const normal = typeof name === 'string' ? normalizeName(name) : undefined;
+            if (normal === undefined) {
+              addIssue({ message: NOT_A_NAME });
+              return NEVER;
+            }
+            names.push(normal);
+          }
+          return names;
+        }),
+      ),
+    ),
+  },
+  'must have a path',
+);
+
+/** A folder as a string, or as an object that may name an owner: each form with its own messages. */
+const SourceEntry = v.lazy((input) =>
+  typeof input === 'string'
+    ? SourcePath
+    : isObject(input)
+      ? SourceObject
+      : v.custom<never>(() => false, FOLDER),
+);
 
 const Folders = v.pipe(
   v.array(v.unknown(), FOLDERS),
-  v.guard(
-    (dirs: unknown[]): dirs is string[] => dirs.every((dir) => typeof dir === 'string' && dir.trim() !== ''),
-    FOLDERS,
-  ),
-  v.check((dirs: string[]) => !dirs.some(hasControlCharacter), 'must not hold control characters'),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const entries: v.InferOutput<typeof SourceEntry>[] = [];
+    dataset.value.forEach((entry, index) => {
+      const result = v.safeParse(SourceEntry, entry, { abortPipeEarly: true });
+      if (!result.success) {
+        const issue = result.issues[0];
+        addIssue({
+          message: issue.message,
+          path: [
+            { type: 'array', origin: 'value', input: dataset.value, key: index, value: entry },
+            ...(issue.path ?? []),
+          ],
+        });
+        return;
+      }
+      const value = result.output;
+      if (typeof value !== 'string' && (value.owner === undefined) !== (value.names === undefined)) {
+        addIssue({
+          message: 'owner and names go together: the names are those the owner may write certificates for',
+          path: [{ type: 'array', origin: 'value', input: dataset.value, key: index, value: entry }],
+        });
+        return;
+      }
+      entries.push(value);
+    });
+    return dataset.issues === undefined ? entries : NEVER;
+  }),
 );
 
 /** Problems in the order the file lists the clients; the folders in that order too, each once. */
@@ -260,11 +343,22 @@ const Sources = objectThen(
     ),
     v.transform((sources): Source[] => {
       const list: Source[] = [];
-      for (const [client, folders] of Object.entries(sources) as [SourceClient, string[]][]) {
-        for (const folder of folders) {
-          const dir = resolve(folder);
-          if (!list.some((known) => known.client === client && known.dir === dir)) list.push({ client, dir });
-        }
+      for (const [client, folders] of Object.entries(sources) as [
+        SourceClient,
+        v.InferOutput<typeof SourceEntry>[],
+      ][]) {
+        folders.forEach((entry, index) => {
+          const dir = resolve(typeof entry === 'string' ? entry : entry.path);
+          if (list.some((known) => known.client === client && known.dir === dir)) return;
+          // Spelled as the loader names fields in its messages: sources.lego[0], sources["acme.sh"][0].
+          const key = /^[A-Za-z_$][\w$]*$/.test(client) ? `.${client}` : `[${JSON.stringify(client)}]`;
+          const source: Source = { client, dir, setting: `sources${key}[${index}]` };
+          if (typeof entry !== 'string' && entry.owner !== undefined && entry.names !== undefined) {
+            source.owner = entry.owner;
+            source.names = entry.names;
+          }
+          list.push(source);
+        });
       }
       return list;
     }),

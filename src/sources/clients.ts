@@ -4,6 +4,8 @@ import { readChain } from '../certificate/chain.js';
 import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
 import { type SiteMap, planTargets, wantOf, type Want } from '../model/want.js';
 import { CertificateError } from '../model/errors.js';
+import { writersOf } from '../util/trust.js';
+import { uidOf } from '../util/users.js';
 
 /**
  * Where another ACME client than Certbot keeps its certificates (config `sources`), so that `sync` can find them
@@ -12,6 +14,11 @@ import { CertificateError } from '../model/errors.js';
 export interface ClientSource {
   client: 'lego' | 'acme.sh' | 'dehydrated';
   dir: string;
+  /** Where the config names this folder (`sources["acme.sh"][0]`), for the warning that refuses it. */
+  setting?: string;
+  /** A user besides root whose files are taken, only for certificates whose every name is in `names`. */
+  owner?: string | number;
+  names?: readonly string[];
 }
 
 type ClientName = ClientSource['client'];
@@ -33,11 +40,41 @@ const MAX_PEM_BYTES = 1024 * 1024;
 export function clientWants(
   sources: readonly ClientSource[],
   sites: SiteMap,
-): { wants: Want[]; skipped: string[] } {
+): { wants: Want[]; skipped: string[]; refused: string[] } {
   const wants: Want[] = [];
   const skipped: string[] = [];
+  const refused: string[] = [];
   for (const source of sources) {
-    for (const found of FINDERS[source.client](resolve(source.dir), skipped)) {
+    const dir = resolve(source.dir);
+    const setting = source.setting ?? `sources[${JSON.stringify(source.client)}]`;
+    const owner = source.owner === undefined ? undefined : uidOf(source.owner);
+    if (source.owner !== undefined && owner === undefined) {
+      refused.push(
+        `${source.client} folder ${dir} refused: there is no user ${JSON.stringify(source.owner)} on this host (${setting}.owner)`,
+      );
+      continue;
+    }
+    // The folder itself first: one warning for a folder that is wholly someone else's, not one per certificate.
+    const whole = writersOf(dir, dir, owner);
+    if (whole.refused !== undefined) {
+      refused.push(`${source.client} folder ${dir} refused: ${whole.refused}${allowedBy(whole, setting)}`);
+      continue;
+    }
+    for (const found of FINDERS[source.client](dir, skipped)) {
+      let byOwner = false;
+      let refusal: string | undefined;
+      for (const file of [found.files.cert, found.files.key, found.files.issuer]) {
+        const verdict = file === undefined ? { byOwner: false } : writersOf(file, dir, owner);
+        if (verdict.refused !== undefined) {
+          refusal = `${verdict.refused}${allowedBy(verdict, setting)}`;
+          break;
+        }
+        byOwner ||= verdict.byOwner;
+      }
+      if (refusal !== undefined) {
+        refused.push(`${source.client} certificate ${found.label} refused: ${refusal}`);
+        continue;
+      }
       let chain: CertificateChain;
       try {
         chain = readChain(found.files);
@@ -46,12 +83,28 @@ export function clientWants(
         skipped.push(`${source.client} certificate ${found.label} skipped: ${error.message}`);
         continue;
       }
+      // That user can write a certificate for any name: only the names the config gives them are theirs.
+      const foreign = byOwner ? chain.names.filter((name) => !(source.names ?? []).includes(name)) : [];
+      if (foreign.length > 0) {
+        refused.push(
+          `${source.client} certificate ${found.label} refused: user ${owner} (${setting}.owner) could have written it, ` +
+            `and ${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not in ${setting}.names`,
+        );
+        continue;
+      }
       for (const target of planTargets(chain.names, sites)) {
         wants.push(wantOf(target, chain, found.files, 'live', false));
       }
     }
   }
-  return { wants: newestPerSiteAndKeyType(wants), skipped };
+  return { wants: newestPerSiteAndKeyType(wants), skipped, refused };
+}
+
+/** For a refusal because of who owns a file: the setting that would accept that user. */
+function allowedBy(verdict: { stranger?: number }, setting: string): string {
+  return verdict.stranger === undefined
+    ? ''
+    : `; to upload what user ${verdict.stranger} writes here, name them in ${setting}.owner and the names they may write certificates for in ${setting}.names`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { lineageFiles } from '../certificate/lineage.js';
+import { refuseUntrusted } from '../certificate/trusted.js';
 import type { CertificateFiles } from '../model/certificate.js';
 import type { Env } from '../config/load.js';
 import { UsageError } from '../model/errors.js';
@@ -67,7 +68,11 @@ function required(env: Env, name: string, because: string): string {
 /** The certificate the ACME client that ran us names, or undefined when none did. */
 export function hookSource(env: Env): HookSource | undefined {
   const handoff = HANDOFFS.find((candidate) => Boolean(env[candidate.marker]));
-  return handoff === undefined ? undefined : { client: handoff.client, files: handoff.read(env) };
+  if (handoff === undefined) return undefined;
+  const files = handoff.read(env);
+  // Certbot's lineage is checked up to /etc/letsencrypt by lineageFiles; the others' files may be anywhere.
+  if (files.lineage === undefined) refuseUntrusted(files, '/');
+  return { client: handoff.client, files };
 }
 
 /** Whether the environment looks like a deploy hook's, so that running with no command means `deploy`. */

@@ -26,7 +26,7 @@ export function readLocal(liveDir: string, config: Config): LocalRead {
   const clients = clientWants(config.sources ?? [], config.sites);
   return {
     wants: newestPerSiteAndKeyType([...live.wants, ...clients.wants]),
-    skipped: [...live.skipped, ...clients.skipped],
+    skipped: [...live.skipped, ...clients.refused, ...clients.skipped],
     notes: live.notes,
   };
 }

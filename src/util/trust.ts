@@ -73,3 +73,65 @@ function ownReason(path: string, info: Stats, isFolder: boolean): string | undef
   }
   return undefined;
 }
+
+/** Who may have written a file that root uploads, and why it is refused when someone else could have. */
+export type WritersVerdict =
+  | { refused: string; /** the owner who is not allowed, when that is the reason */ stranger?: number }
+  | { refused?: undefined; stranger?: undefined; byOwner: boolean };
+
+/**
+ * Whether `path` (a certificate or key) was written only by root, the running user or `owner` (a source's named
+ * owner): the file and every folder above it up to `top` (included) must be owned by one of them and not writable
+ * by group or others — along the path as given and along the real path its links lead to (up to `top`'s real path
+ * when the file lies beneath it, else up to /). A link counts by its owner alone (its mode means nothing): a system
+ * folder such as /etc/letsencrypt may be a link, trusted when root owns it and what it points at. A folder owned by
+ * root with the sticky bit (/tmp) passes: others cannot replace what they do not own there. `byOwner` says whether
+ * anything on the way belongs to `owner`, who could then have written the file.
+ */
+export function writersOf(path: string, top: string, owner?: number): WritersVerdict {
+  const me = process.getuid?.() ?? 0;
+  const allowed = new Set([0, me, ...(owner === undefined ? [] : [owner])]);
+  const given = resolve(path);
+  let real: string;
+  let realTop: string;
+  try {
+    real = realpathSync.native(given);
+    realTop = realpathSync.native(resolve(top));
+    // A FIFO, a device or a socket is never a certificate: the caller's read refuses it by its kind.
+    const kind = lstatSync(real);
+    if (!kind.isFile() && !kind.isDirectory()) return { byOwner: false };
+  } catch {
+    return { byOwner: false }; // missing or unreadable: the caller's read reports that in its own words
+  }
+  let byOwner = false;
+  for (const [start, end] of [
+    [given, resolve(top)],
+    [real, real.startsWith(`${realTop}/`) ? realTop : '/'],
+  ] as const) {
+    for (let current = start; ; current = dirname(current)) {
+      let info: Stats;
+      try {
+        info = lstatSync(current);
+      } catch {
+        return { byOwner }; // gone while looked at: the read that follows says so
+      }
+      const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+      if (!allowed.has(info.uid)) {
+        const who = `root${me === 0 ? '' : ` or user ${me}`}${owner === undefined || owner === 0 || owner === me ? '' : ` or user ${owner}`}`;
+        return {
+          refused: `${current} is owned by user ${info.uid} (mode ${mode}), not by ${who}`,
+          stranger: info.uid,
+        };
+      }
+      if (info.uid !== 0 && info.uid !== me) byOwner = true;
+      const sticky = info.isDirectory() && (info.mode & 0o1000) !== 0 && info.uid === 0;
+      if (!info.isSymbolicLink() && (info.mode & 0o022) !== 0 && !sticky) {
+        return {
+          refused: `${current} is writable by group or others (owner user ${info.uid}, mode ${mode}); run: chmod go-w ${current}`,
+        };
+      }
+      if (current === end || current === dirname(current)) break;
+    }
+  }
+  return { byOwner };
+}

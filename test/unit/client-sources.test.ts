@@ -348,9 +348,9 @@ describe('config sources', () => {
       },
     });
     assert.deepEqual(loadConfig({ config: file }, {}).sources, [
-      { client: 'lego', dir: '/root/.lego/certificates' },
-      { client: 'lego', dir: join(process.cwd(), 'rel/lego') },
-      { client: 'acme.sh', dir: '/root/.acme.sh' },
+      { client: 'lego', dir: '/root/.lego/certificates', setting: 'sources.lego[0]' },
+      { client: 'lego', dir: join(process.cwd(), 'rel/lego'), setting: 'sources.lego[1]' },
+      { client: 'acme.sh', dir: '/root/.acme.sh', setting: 'sources["acme.sh"][0]' },
     ]);
   });
 
@@ -368,7 +368,7 @@ describe('config sources', () => {
           [
             `${file}: sources.certbot: unknown ACME client; one of lego, acme.sh, dehydrated (Certbot's folder is liveDir)`,
             `${file}: sources["acme.sh"]: must be a list of folder paths`,
-            `${file}: sources.lego: must be a list of folder paths`,
+            `${file}: sources.lego[0]: must be a folder path, or {"path": FOLDER, "owner": USER, "names": [NAME, ...]} for a folder another user writes`,
           ].join('\n'),
     );
   });

@@ -403,11 +403,11 @@ describe('the fields issues 9–12 add', () => {
     assert.equal(config.pruneOtherKeyType, true);
     assert.equal(config.ratePerMinute, 90);
     assert.deepEqual(config.sources, [
-      { client: 'dehydrated', dir: '/etc/dehydrated/certs' },
-      { client: 'lego', dir: '/root/.lego/certificates' },
-      { client: 'lego', dir: '/srv/lego/certificates' },
-      { client: 'acme.sh', dir: '/root/.acme.sh' },
-      { client: 'acme.sh', dir: join(process.cwd(), 'acme') },
+      { client: 'dehydrated', dir: '/etc/dehydrated/certs', setting: 'sources.dehydrated[0]' },
+      { client: 'lego', dir: '/root/.lego/certificates', setting: 'sources.lego[0]' },
+      { client: 'lego', dir: '/srv/lego/certificates', setting: 'sources.lego[1]' },
+      { client: 'acme.sh', dir: '/root/.acme.sh', setting: 'sources["acme.sh"][0]' },
+      { client: 'acme.sh', dir: join(process.cwd(), 'acme'), setting: 'sources["acme.sh"][1]' },
     ]);
   });
 
@@ -550,14 +550,14 @@ describe('the fields issues 9–12 add', () => {
       [
         "sources.certbot: unknown ACME client; one of lego, acme.sh, dehydrated (Certbot's folder is liveDir)",
         'sources["acme.sh"]: must be a list of folder paths',
-        'sources.lego: must be a list of folder paths',
+        'sources.lego[0]: must be a folder path, or {"path": FOLDER, "owner": USER, "names": [NAME, ...]} for a folder another user writes',
       ],
     ],
     [
       'a source folder with a control character',
       { sources: { dehydrated: ['/etc/dehydrated/certs\n'] } },
       {},
-      ['sources.dehydrated: must not hold control characters'],
+      ['sources.dehydrated[0]: must not hold control characters'],
     ],
     [
       'stateDir with a control character',
