@@ -1,7 +1,7 @@
 import { readChain } from '../certificate/chain.js';
 import { lineageFiles } from '../certificate/lineage.js';
-import type { CertificateFiles } from '../model/certificate.js';
-import { planTargets, type Want } from '../model/want.js';
+import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
+import { describeNames, planTargets, type Want } from '../model/want.js';
 import { unconfiguredLine } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
@@ -53,19 +53,19 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   tellLocal(local, log);
   const { wants } = local;
   const unread = local.skipped.length > 0;
-  const unmapped: QueueEntry[] = [];
+  const stale: Stale[] = [];
   // Every lookup by site and key type below is made once: loops over thousands of sites must not scan them all.
   const wanted = new Set(wants.map(wantKey));
   for (const entry of entries) {
     if (wanted.has(entryKey(entry))) continue;
     const want = queuedWant(entry, ctx, report);
-    if (want === 'unmapped') unmapped.push(entry);
+    if (typeof want === 'string') stale.push({ entry, reason: want });
     else if (want !== undefined) {
       wants.push(want);
       wanted.add(wantKey(want));
     }
   }
-  if (unmapped.length > 0) await dropUnmapped(queue, unmapped, ctx);
+  if (stale.length > 0) await dropStale(queue, stale, ctx);
   report.unhealthy = warnUncovered(liveDir, config, wants, log);
   if (wants.length === 0) {
     log.info('sync: no mapped certificate and nothing queued; nothing to do');
@@ -186,24 +186,23 @@ async function prune(
 }
 
 /**
- * A queued entry's certificate, read again (a lineage's newest files win). Only for a site the map still assigns to
- * one of the entry's names, or one that `push --site-id` named: an operator who fixed a wrong id in the map must
- * not see the old id uploaded to.
+ * A queued entry is a promise about content, kept only while its source still holds what it promised: its
+ * certificate is read again (a lineage's newest files win) and goes where that certificate goes now.
+ * - Through the map (a lineage, a hook's files, `push` without `--site-id`): to the entry's site only while the map
+ *   assigns that site to one of the certificate's names now — a name the certificate no longer has sends nothing
+ *   there, and an operator who fixed a wrong id in the map does not see the old id uploaded to.
+ * - `push --site-id` of a lineage: while the certificate still covers every name recorded.
+ * - `push --cert F --key K --site-id N`: only the certificate recorded (by its fingerprint); files that now hold
+ *   another were not named for that site.
+ * - Always with the key type recorded: the site's entry is for that type, and one of the other type is a new want.
+ * Returns why the entry is dropped, as a string, when it no longer holds; undefined when it could not be read.
  */
-function queuedWant(entry: QueueEntry, ctx: RunContext, report: Report): Want | 'unmapped' | undefined {
-  const mapped = planTargets(entry.names, ctx.config.sites).some((target) => target.siteId === entry.siteId);
-  if (!mapped && !entry.explicit) return 'unmapped';
+function queuedWant(entry: QueueEntry, ctx: RunContext, report: Report): Want | string | undefined {
+  let files: CertificateFiles;
+  let chain: CertificateChain;
   try {
-    const files: CertificateFiles =
-      entry.source.lineage !== undefined ? lineageFiles(entry.source.lineage) : entry.source;
-    return {
-      siteId: entry.siteId,
-      names: entry.names,
-      chain: readChain(files),
-      files,
-      origin: 'queue',
-      explicit: entry.explicit,
-    };
+    files = entry.source.lineage !== undefined ? lineageFiles(entry.source.lineage) : entry.source;
+    chain = readChain(files);
   } catch (error) {
     if (!(error instanceof CertificateError)) throw error;
     const message = `site ${entry.siteId} (${entry.names.join(', ')}): queued, but ${error.message}`;
@@ -211,19 +210,46 @@ function queuedWant(entry: QueueEntry, ctx: RunContext, report: Report): Want | 
     report.problems.push({ message, exitCode: ExitCode.Certificate });
     return undefined;
   }
+  const source = entry.source.lineage ?? files.cert;
+  if (chain.keyType !== entry.authType) {
+    return `${source} now holds an ${chain.keyType} certificate, not the ${entry.authType} one queued`;
+  }
+  let names: string[];
+  if (entry.explicit) {
+    if (entry.source.lineage === undefined && chain.fingerprint !== entry.fingerprint) {
+      return `${files.cert} now holds another certificate than the one push named this site for`;
+    }
+    const lost = entry.names.filter((name) => !chain.names.includes(name));
+    if (lost.length > 0) return `the certificate now at ${source} no longer covers ${lost.join(', ')}`;
+    names = entry.names;
+  } else {
+    const target = planTargets(chain.names, ctx.config.sites).find((one) => one.siteId === entry.siteId);
+    if (target === undefined) {
+      return `the map no longer assigns it to the names of the certificate now at ${source} (${describeNames(chain.names)})`;
+    }
+    names = target.names;
+  }
+  return { siteId: entry.siteId, names, chain, files, origin: 'queue', explicit: entry.explicit };
 }
 
-async function dropUnmapped(queue: Queue, unmapped: readonly QueueEntry[], ctx: RunContext): Promise<void> {
-  for (const entry of unmapped) {
+interface Stale {
+  entry: QueueEntry;
+  reason: string;
+}
+
+/** Drops the entries whose source no longer holds what they promised: one warning each, nothing uploaded. */
+async function dropStale(queue: Queue, stale: readonly Stale[], ctx: RunContext): Promise<void> {
+  for (const { entry, reason } of stale) {
     ctx.log.warn(
-      `site ${entry.siteId} (${entry.names.join(', ')}): queued, but the map no longer assigns it to these names; ` +
+      `site ${entry.siteId} (${entry.authType}, ${entry.names.join(', ')}): queued, but ${reason}; ` +
         `${ctx.dryRun ? 'would drop' : 'dropped'} the entry without uploading`,
     );
   }
   if (ctx.dryRun) return;
-  const gone = new Set(unmapped.map(entryKey));
+  // Only the entries judged: one a concurrent run wrote meanwhile for the same site is another promise.
+  const gone = new Set(stale.map(({ entry }) => `${entryKey(entry)} ${entry.fingerprint}`));
   try {
-    await queue.remove((entry) => gone.has(entryKey(entry)));
+    await queue.remove((entry) => gone.has(`${entryKey(entry)} ${entry.fingerprint}`));
   } catch (error) {
     if (!(error instanceof StateError)) throw error;
     ctx.log.error(error.message);

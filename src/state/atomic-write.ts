@@ -1,6 +1,33 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+
+/** A temp file of ours: `.queue.PID.HEX.tmp`, named after the process that writes it. */
+const TEMP = /^\.queue\.(\d+)\.[0-9a-f]+\.tmp$/;
+
+export function isTempFile(name: string): boolean {
+  return TEMP.test(name);
+}
+
+/** The id of the process that wrote this temp file; undefined when the name is not one of ours. */
+export function tempFileOwner(name: string): number | undefined {
+  const pid = TEMP.exec(name)?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
+
+/**
+ * Removes every temp file of ours in `folder`: for the state folder, by the run that holds the queue's lock (every
+ * write there is made under it, so any temp file found is what a killed write left).
+ */
+export async function removeTempFiles(folder: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) if (isTempFile(name)) await rm(join(folder, name), { force: true });
+}
 
 /** How much of a file goes to the disk at once. */
 const WRITE_BATCH = 64 * 1024;

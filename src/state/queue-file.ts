@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { StateError } from '../model/errors.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
 import { parseQueueFile, QUEUE_VERSION, type ParsedQueue, type QueueEntry } from './schema.js';
@@ -12,14 +13,50 @@ export function untrustedQueueReason(stateDir: string, file: string, dropDir: st
   return untrustedFolderReason(stateDir) ?? untrustedReason(file) ?? untrustedFolderReason(dropDir);
 }
 
-/** A queue file's text; undefined when there is none. */
-export async function readQueueText(file: string): Promise<string | undefined> {
+/** The largest `queue.json` read: thousands of sites are a few MiB; anything larger is not ours. */
+export const MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+/** The largest file in `queue.d/` read: one run's changes. */
+export const MAX_DROP_BYTES = 16 * 1024 * 1024;
+
+/** A queue file read: its text, or why it was not read (then it is set aside, unread). */
+export type QueueRead = { text: string } | { unusable: string };
+
+/**
+ * A queue file's text; undefined when there is none. Opened without following a link and without blocking (a FIFO
+ * or a device there would hang the run, a folder would fail it), and read only when it is a regular file of at most
+ * `maxBytes` that root or the running user owns and no one else can write: anything else is `unusable`, with why.
+ */
+export async function readQueueText(file: string, maxBytes: number): Promise<QueueRead | undefined> {
+  let handle;
   try {
-    return await readFile(file, 'utf8');
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ELOOP') return { unusable: 'it is a symbolic link' };
     throw new StateError(`cannot read the retry queue ${file} (${code ?? 'unknown error'})`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { unusable: 'it is not a regular file' };
+    const me = process.getuid?.() ?? 0;
+    if (info.uid !== 0 && info.uid !== me) return { unusable: `it is owned by user ${info.uid}` };
+    if ((info.mode & 0o022) !== 0) {
+      return {
+        unusable: `it is writable by group or others (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')})`,
+      };
+    }
+    if (info.size > maxBytes) return { unusable: `it is larger than ${maxBytes / 1024 / 1024} MiB` };
+    const text = await handle.readFile('utf8');
+    // Grown since the check: still not read past the bound.
+    if (Buffer.byteLength(text) > maxBytes)
+      return { unusable: `it is larger than ${maxBytes / 1024 / 1024} MiB` };
+    return { text };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StateError(`cannot read the retry queue ${file} (${code ?? 'unknown error'})`);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -2,11 +2,24 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LockTimeoutError, StateError } from '../model/errors.js';
 import type { Log } from '../log/logger.js';
-import { atomicWrite } from './atomic-write.js';
-import { holdsDropFiles, mergeDropFolder, writeDropFile } from './drop-folder.js';
+import { atomicWrite, removeTempFiles } from './atomic-write.js';
+import {
+  holdsDropFiles,
+  mergeDropFolder,
+  removeDeadTempFiles,
+  setAside,
+  writeDropFile,
+  type DropMerge,
+} from './drop-folder.js';
 import { keepOnly } from './entry-index.js';
 import { withLock } from './lock.js';
-import { parseQueueText, readQueueText, serializeQueue, untrustedQueueReason } from './queue-file.js';
+import {
+  MAX_QUEUE_BYTES,
+  parseQueueText,
+  readQueueText,
+  serializeQueue,
+  untrustedQueueReason,
+} from './queue-file.js';
 import type { QueueEntry } from './schema.js';
 import {
   applySettlement,
@@ -21,8 +34,8 @@ import {
 /**
  * The durable retry queue: `queue.json` under stateDir (folder 0700, file 0600), changed only under a lock and
  * written atomically (temp file, fsync, rename, fsync of the folder), so that concurrent runs can neither corrupt
- * nor drop entries. A file that does not parse is kept aside and reported; an
- * entry that does not pass the schema is kept aside in `queue.rejected-TIME.json` and reported. When the lock cannot
+ * nor drop entries. A file that does not parse, is not a regular file or is larger than 64 MiB is kept aside and
+ * reported; an entry that does not pass the schema is kept aside in `queue.rejected-TIME.json` and reported. When the lock cannot
  * be had in time, the change is written to a file of its own in `queue.d/`, merged by the next run that holds it.
  * A state folder that others could have written is never read or written.
  */
@@ -124,7 +137,9 @@ export class Queue {
   }
 
   private async holdsAnything(): Promise<boolean> {
-    return (await readQueueText(this.file)) !== undefined || (await holdsDropFiles(this.dropDir));
+    return (
+      (await readQueueText(this.file, MAX_QUEUE_BYTES)) !== undefined || (await holdsDropFiles(this.dropDir))
+    );
   }
 
   /**
@@ -142,12 +157,19 @@ export class Queue {
       return await withLock(
         this.lockFile,
         async () => {
+          // What killed writes left: every write in the state folder holds this lock; queue.d's writers may not.
+          await removeTempFiles(this.stateDir);
+          await removeDeadTempFiles(this.dropDir);
           const loaded = await this.load(true);
           const entries = loaded.entries;
           fn(entries);
           // An empty queue that had no file gets none: a clean run leaves no queue behind.
           if (entries.length > 0 || loaded.existed) await atomicWrite(this.file, serializeQueue(entries));
-          for (const merged of loaded.merged) await rm(merged, { force: true });
+          for (const merged of loaded.drop.merged) await rm(merged, { force: true });
+          // Set aside only now that queue.json holds their valid entries: a kill before this merges them again.
+          for (const { file, problem } of loaded.drop.rejected) {
+            this.log.warn(`retry queue change ${file}: ${problem}; kept aside as ${await setAside(file)}`);
+          }
           if (this.intent !== undefined) await rm(this.intent.file, { force: true });
           this.intent = undefined;
           return entries;
@@ -176,30 +198,32 @@ export class Queue {
    * Reads the file and any changes written aside. A corrupt file is renamed aside (when `locked`) and reported;
    * entries that fail the schema are written aside (when `locked`) and reported.
    */
-  private async load(
-    locked: boolean,
-  ): Promise<{ entries: QueueEntry[]; merged: string[]; existed: boolean }> {
+  private async load(locked: boolean): Promise<{ entries: QueueEntry[]; drop: DropMerge; existed: boolean }> {
     const entries: QueueEntry[] = [];
-    const text = await readQueueText(this.file);
-    if (text !== undefined) {
-      const parsed = parseQueueText(text);
-      if (parsed === undefined) {
-        if (locked) {
-          const aside = `${this.file}.corrupt-${this.stamp()}`;
-          await rename(this.file, aside);
-          this.log.warn(
-            `retry queue ${this.file} was corrupt; kept aside as ${aside} (sync rebuilds what it owed from the live certificates)`,
-          );
-        } else {
-          this.log.warn(`retry queue ${this.file} is corrupt; the next change will keep it aside`);
-        }
+    const read = await readQueueText(this.file, MAX_QUEUE_BYTES);
+    const parsed = read !== undefined && 'text' in read ? parseQueueText(read.text) : undefined;
+    if (read !== undefined && parsed === undefined) {
+      const what = 'unusable' in read ? `not read (${read.unusable})` : 'corrupt';
+      if (locked) {
+        const aside = `${this.file}.${'unusable' in read ? 'rejected' : 'corrupt'}-${this.stamp()}`;
+        await rename(this.file, aside);
+        this.log.warn(
+          `retry queue ${this.file} was ${what}; kept aside as ${aside} (sync rebuilds what it owed from the live certificates)`,
+        );
       } else {
-        entries.push(...parsed.entries);
-        if (parsed.rejected.length > 0) await this.reject(parsed.rejected, locked);
+        this.log.warn(`retry queue ${this.file} is ${what}; the next change will keep it aside`);
+      }
+    } else if (parsed !== undefined) {
+      entries.push(...parsed.entries);
+      if (parsed.rejected.length > 0) await this.reject(parsed.rejected, locked);
+    }
+    const drop = await mergeDropFolder(this.dropDir, entries, this.intent);
+    if (!locked) {
+      for (const { file, problem } of drop.rejected) {
+        this.log.warn(`retry queue change ${file}: ${problem}; the next change will keep it aside`);
       }
     }
-    const merged = await mergeDropFolder(this.dropDir, entries, this.intent);
-    return { entries, merged, existed: text !== undefined };
+    return { entries, drop, existed: read !== undefined };
   }
 
   private async reject(rejected: { entry: unknown; problem: string }[], locked: boolean): Promise<void> {

@@ -18,7 +18,12 @@ let world: World | undefined;
 afterEach(() => world?.close());
 after(() => world?.close());
 
-const QUEUED = (siteId: string, source: { cert: string; key: string }, explicit = false) =>
+const QUEUED = (
+  siteId: string,
+  source: { cert: string; key: string },
+  explicit = false,
+  fingerprint = 'ab'.repeat(32),
+) =>
   JSON.stringify({
     version: 2,
     entries: [
@@ -27,7 +32,7 @@ const QUEUED = (siteId: string, source: { cert: string; key: string }, explicit 
         authType: 'ECC',
         names: ['example.com'],
         source,
-        fingerprint: 'ab'.repeat(32),
+        fingerprint,
         notAfter: '2027-01-01T00:00:00.000Z',
         state: 'failed',
         explicit,
@@ -138,7 +143,7 @@ describe('a queued entry the map no longer sends to that site', () => {
     assert.equal(result.code, 0, result.stderr);
     assertOneLineError(
       result.stderr,
-      /^warning: site 1234567 \(example\.com\): queued, but the map no longer assigns it to these names; dropped the entry without uploading$/,
+      /^warning: site 1234567 \(ECC, example\.com\): queued, but the map no longer assigns it to the names of the certificate now at .*fullchain\.pem \(example\.com\); dropped the entry without uploading$/,
     );
     assert.deepEqual(
       world.fake.uploads().map((upload) => upload.siteId),
@@ -157,7 +162,13 @@ describe('a queued entry the map no longer sends to that site', () => {
     mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
     writeFileSync(
       world.queueFile,
-      QUEUED('1234567', { cert: join(lineage, 'fullchain.pem'), key: join(lineage, 'privkey.pem') }, true),
+      // push --cert/--key --site-id records the certificate it was named for.
+      QUEUED(
+        '1234567',
+        { cert: join(lineage, 'fullchain.pem'), key: join(lineage, 'privkey.pem') },
+        true,
+        leaf.fingerprint,
+      ),
       { mode: 0o600 },
     );
     const result = await runCli(['sync', '--live-dir', tempDir()], world.env);
