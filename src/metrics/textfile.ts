@@ -89,7 +89,8 @@ export async function writeMetrics(
     );
   } catch (error) {
     if (error instanceof MetricsError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
+    // The lock's own errors (busy, not a lock) say what to do; an errno is named by its code.
+    const code = error instanceof IncapCertError ? undefined : (error as NodeJS.ErrnoException).code;
     throw new MetricsError(
       code === undefined
         ? `cannot write metrics file ${file}: ${(error as Error).message}`

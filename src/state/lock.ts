@@ -369,6 +369,11 @@ export async function lockProblem(file: string): Promise<string | undefined> {
   return `lock ${file} has been held${by} since ${since}, more than a day. ${clearing(file)}`;
 }
 
+/** The locks a run takes: the retry queue's, and the metrics file's when there is one. */
+export function runLocks(stateDir: string, metricsFile: string | undefined): string[] {
+  return [join(stateDir, 'queue.lock'), ...(metricsFile === undefined ? [] : [`${metricsFile}.lock`])];
+}
+
 /**
  * Whether the process that `pid` and `start` name (as written into a temp file's name by processTag) is provably
  * gone: no such pid, or one that started at another time, in this PID namespace and since this boot. A name from

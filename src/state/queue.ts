@@ -5,7 +5,7 @@ import type { Log } from '../log/logger.js';
 import { atomicWrite } from './atomic-write.js';
 import { holdsDropFiles, mergeDropFolder, writeDropFile } from './drop-folder.js';
 import { keepOnly } from './entry-index.js';
-import { withLock } from './lock.js';
+import { LockUnusableError, withLock } from './lock.js';
 import { parseQueueText, readQueueText, serializeQueue, untrustedQueueReason } from './queue-file.js';
 import type { QueueEntry } from './schema.js';
 import {
@@ -157,7 +157,10 @@ export class Queue {
     } catch (error) {
       if (error instanceof StateError && !(error instanceof LockTimeoutError)) throw error;
       if (error instanceof LockTimeoutError) {
-        const message = `the retry queue in ${this.stateDir} is locked by another run`;
+        const message =
+          error instanceof LockUnusableError
+            ? `the retry queue in ${this.stateDir} cannot be locked: ${error.message}`
+            : `the retry queue in ${this.stateDir} is locked by another run`;
         if (fallback === undefined) throw new LockTimeoutError(message);
         // This run's intent file, if any, is replaced by what is still owed: what was delivered is not.
         const aside = await writeDropFile(this.dropDir, fallback(), this.stamp(), this.intent?.file);
