@@ -10,6 +10,7 @@ import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
 import { clientWants } from '../sources/clients.js';
 import { warnUncovered } from '../sources/local.js';
+import { lockProblem, runLocks } from '../state/lock.js';
 import { mapPool } from '../util/pool.js';
 
 export interface CheckOptions {
@@ -107,5 +108,12 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     [...[...covered].map((siteId) => ({ siteId })), ...fromSources],
     log,
   );
-  return { ...emptyReport(ctx.command), unhealthy: failed || uncovered || refused.length > 0 };
+  // A lock no run releases diverts every change to queue.d: one line each, with the command that clears it.
+  let stuck = false;
+  for (const file of runLocks(config.stateDir, ctx.metricsFile)) {
+    const problem = await lockProblem(file);
+    if (problem !== undefined) log.warn(problem);
+    stuck ||= problem !== undefined;
+  }
+  return { ...emptyReport(ctx.command), unhealthy: failed || uncovered || refused.length > 0 || stuck };
 }

@@ -9,6 +9,7 @@ import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
 import { type ExpirySample, emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
+import { lockProblem, runLocks } from '../state/lock.js';
 import { Queue } from '../state/queue.js';
 import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
@@ -68,6 +69,13 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   } catch (error) {
     if (!(error instanceof StateError) || error.untrusted) throw error;
     log.warn(error.message);
+  }
+  // A lock no run releases diverts every change to queue.d: one line each, with the command that clears it.
+  let stuck = false;
+  for (const file of runLocks(config.stateDir, ctx.metricsFile)) {
+    const problem = await lockProblem(file);
+    if (problem !== undefined) log.warn(problem);
+    stuck ||= problem !== undefined;
   }
   const liveDir = options.liveDir ?? config.liveDir;
   const wants = localWants(liveDir, config, log);
@@ -171,7 +179,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   ]);
   return {
     ...emptyReport(ctx.command),
-    unhealthy: !healthy || uncovered,
+    unhealthy: !healthy || uncovered || stuck,
     rows,
     data: { sites: rows },
     expiries,

@@ -47,7 +47,7 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
   }
   try {
     await mkdir(dirname(ctx.metricsFile), { recursive: true, mode: 0o755 });
-    await writeMetrics(ctx.metricsFile, update);
+    await writeMetrics(ctx.metricsFile, update, { deadlineAt: ctx.endsAt });
   } catch (error) {
     ctx.log.warn(`cannot write the metrics file: ${(error as Error).message}`);
   }

@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rm, rename } from 'node:fs/promises';
+import { lstat, open, readdir, rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ExpirySample, ExpirySource } from '../model/report.js';
 import type { KeyType } from '../model/certificate.js';
 import { ExitCode, IncapCertError } from '../model/errors.js';
-import { withLock } from '../state/lock.js';
+import { processGone, processTag, withLock } from '../state/lock.js';
 
 /** What one command run learned. */
 export interface MetricsUpdate {
@@ -68,16 +68,29 @@ export class MetricsError extends IncapCertError {
   }
 }
 
-/** Merges `update` into the file's samples and replaces the file atomically. */
-export async function writeMetrics(file: string, update: MetricsUpdate): Promise<void> {
+/**
+ * Merges `update` into the file's samples and replaces the file atomically. The wait for another command's lock ends
+ * by `deadlineAt` (the run's deadline) at the latest.
+ */
+export async function writeMetrics(
+  file: string,
+  update: MetricsUpdate,
+  options: { deadlineAt?: number | undefined } = {},
+): Promise<void> {
   try {
-    await withLock(`${file}.lock`, async () => {
-      const previous = parseMetrics(await readPrevious(file));
-      await replaceFile(file, renderMetrics(mergeMetrics(previous, update)));
-    });
+    await withLock(
+      `${file}.lock`,
+      async () => {
+        await removeLeftTemps(file);
+        const previous = parseMetrics(await readPrevious(file));
+        await replaceFile(file, renderMetrics(mergeMetrics(previous, update)));
+      },
+      { deadlineAt: options.deadlineAt },
+    );
   } catch (error) {
     if (error instanceof MetricsError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
+    // The lock's own errors (busy, not a lock) say what to do; an errno is named by its code.
+    const code = error instanceof IncapCertError ? undefined : (error as NodeJS.ErrnoException).code;
     throw new MetricsError(
       code === undefined
         ? `cannot write metrics file ${file}: ${(error as Error).message}`
@@ -247,7 +260,10 @@ async function readPrevious(file: string): Promise<string> {
 
 async function replaceFile(file: string, text: string): Promise<void> {
   const folder = dirname(file);
-  const temp = join(folder, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(
+    folder,
+    `.${basename(file)}.${processTag() ?? process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   const handle = await open(
     temp,
     constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
@@ -268,7 +284,7 @@ async function replaceFile(file: string, text: string): Promise<void> {
   }
   // Make the rename itself durable; some file systems refuse to fsync a folder, which costs nothing here.
   try {
-    const dir = await open(folder, constants.O_RDONLY);
+    const dir = await open(folder, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK);
     try {
       await dir.sync();
     } finally {
@@ -276,5 +292,33 @@ async function replaceFile(file: string, text: string): Promise<void> {
     }
   } catch {
     // best effort
+  }
+}
+
+/**
+ * Removes the temp files a killed write left beside the metrics file — only those whose writer is provably gone
+ * (lock.ts, processGone): the folder may be shared with a run in a container, whose pids mean nothing here, and a
+ * live writer's temp file is about to be renamed. Only regular files are removed, never followed.
+ */
+async function removeLeftTemps(file: string): Promise<void> {
+  const folder = dirname(file);
+  const prefix = `.${basename(file)}.`;
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^([\d-]+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (match === null) continue;
+    const temp = join(folder, name);
+    try {
+      const info = await lstat(temp);
+      if (info.isFile() && processGone(match[1] ?? '', info.mtimeMs)) await rm(temp, { force: true });
+    } catch {
+      // gone already, or not ours to judge
+    }
   }
 }

@@ -1,7 +1,9 @@
 import { LockTimeoutError } from '../model/errors.js';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { link, open, unlink } from 'node:fs/promises';
+import { constants, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { link, lstat, open, readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { uptime } from 'node:os';
 
 export interface LockOptions {
   /** Give up after waiting this long for another process's lock. */
@@ -12,15 +14,40 @@ export interface LockOptions {
    * never judged by age: it is alive or it is not.
    */
   staleMs?: number;
+  /** The run's deadline (ms since the epoch): the wait ends by then, whatever `waitMs` says. */
+  deadlineAt?: number | undefined;
 }
+
+/** Ours hold about 150 bytes; anything bigger at a lock path is not a lock, and is not read. */
+const MAX_LOCK_BYTES = 4096;
 
 /** The lock could not be taken within `waitMs`: another run holds it. The caller records its change elsewhere. */
 export class LockBusyError extends LockTimeoutError {
   constructor(
     readonly file: string,
     waitedMs: number,
+    /** The holder runs in another PID namespace (a container): alive or not, this host cannot tell. */
+    elsewhere?: number,
   ) {
-    super(`lock ${file} is held by another incap-cert run (waited ${Math.round(waitedMs / 1000)} s)`);
+    super(
+      elsewhere === undefined
+        ? `lock ${file} is held by another incap-cert run (waited ${Math.round(waitedMs / 1000)} s)`
+        : `lock ${file} is held by an incap-cert run in another PID namespace (pid ${elsewhere} there), which cannot be checked from here (waited ${Math.round(waitedMs / 1000)} s)`,
+    );
+  }
+}
+
+/**
+ * What is at a lock path is not a lock incap-cert writes (a FIFO, a device, a folder, a symbolic link, a file bigger
+ * than a lock): it is not read, not waited for, and not removed — root does not remove what someone else put there.
+ * The caller records its change elsewhere, as for a busy lock.
+ */
+export class LockUnusableError extends LockTimeoutError {
+  constructor(
+    readonly file: string,
+    what: string,
+  ) {
+    super(`lock ${file} is ${what}, not a lock file; not read. ${clearing(file)}`);
   }
 }
 
@@ -33,6 +60,8 @@ interface Holder {
   boot?: string | undefined;
   /** Unique to this taking of the lock. */
   token?: string | undefined;
+  /** The PID namespace (/proc/self/ns/pid): the pid means something only in this namespace. */
+  ns?: string | undefined;
 }
 
 /** A lock file as read: its holder (undefined when it does not parse), its age, and what identifies this very file. */
@@ -63,6 +92,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
   const staleMs = options.staleMs ?? 120_000;
   const me = self();
   const started = Date.now();
+  const giveUpAt = Math.min(started + waitMs, options.deadlineAt ?? Infinity);
   for (;;) {
     if (await create(file, me)) break;
     const seen = await look(file);
@@ -70,10 +100,20 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
       await takeOver(file, seen, staleMs);
       continue;
     }
-    if (Date.now() - started > waitMs) throw new LockBusyError(file, waitMs);
-    await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    if (Date.now() >= giveUpAt) {
+      const holder = seen?.holder;
+      throw new LockBusyError(
+        file,
+        Date.now() - started,
+        holder !== undefined && liveness(holder) === 'elsewhere' ? holder.pid : undefined,
+      );
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(10 + Math.random() * 40, giveUpAt - Date.now())),
+    );
   }
   try {
+    await removeLeftTemps(file);
     return await fn();
   } finally {
     await release(file, me);
@@ -87,12 +127,14 @@ function self(): Holder {
     start: startTime(process.pid),
     boot: bootId(),
     token: randomBytes(12).toString('hex'),
+    ns: pidNamespace(),
   };
 }
 
 /** Creates `file` holding `holder`, atomically; false when it exists. */
 async function create(file: string, holder: Holder): Promise<boolean> {
-  const temp = `${file}.${holder.token ?? randomBytes(12).toString('hex')}.${randomBytes(4).toString('hex')}.tmp`;
+  // Named after this process, so that a later run can tell whether a temp file a kill left behind is still in use.
+  const temp = `${file}.${processTag() ?? process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(`${JSON.stringify(holder)}\n`);
@@ -138,17 +180,41 @@ async function createExclusive(file: string, holder: Holder): Promise<boolean> {
   return true;
 }
 
-/** Reads a lock (or marker) file: its holder, age and identity, from one open file. Undefined when it is gone. */
+/**
+ * Reads a lock (or marker) file: its holder, age and identity, from one open file. Undefined when it is gone.
+ * Only a regular file of at most MAX_LOCK_BYTES is opened, without following a link and without blocking: a FIFO at
+ * the path would block the open (and Certbot waits for its hooks without a timeout), a link to /dev/zero would never
+ * end. Anything else throws LockUnusableError.
+ */
 async function look(file: string): Promise<Seen | undefined> {
+  try {
+    const info = await lstat(file);
+    if (!info.isFile()) throw new LockUnusableError(file, kindOf(info));
+    if (info.size > MAX_LOCK_BYTES) throw new LockUnusableError(file, `${info.size} bytes`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
   let handle;
   try {
-    handle = await open(file, 'r');
-  } catch {
-    return undefined;
+    handle = await open(
+      file,
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // Replaced by a link since lstat.
+    if (code === 'ELOOP') throw new LockUnusableError(file, 'a symbolic link');
+    throw error;
   }
   try {
     const info = await handle.stat();
-    const bytes = await handle.readFile();
+    if (!info.isFile()) throw new LockUnusableError(file, kindOf(info));
+    const buffer = Buffer.alloc(MAX_LOCK_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_LOCK_BYTES) throw new LockUnusableError(file, `more than ${MAX_LOCK_BYTES} bytes`);
+    const bytes = buffer.subarray(0, bytesRead);
     return {
       holder: parseHolder(bytes.toString('utf8')),
       ageMs: Date.now() - info.mtimeMs,
@@ -158,11 +224,23 @@ async function look(file: string): Promise<Seen | undefined> {
         .digest('hex')
         .slice(0, 24),
     };
-  } catch {
-    return undefined;
   } finally {
     await handle.close();
   }
+}
+
+function kindOf(info: Stats): string {
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isDirectory()) return 'a folder';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  if (info.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** The one command that clears a lock path, quoted for a POSIX shell. */
+function clearing(file: string): string {
+  return `If no incap-cert run is running, clear it with: rm -- '${file.replace(/'/g, "'\\''")}'`;
 }
 
 function parseHolder(text: string): Holder | undefined {
@@ -176,6 +254,7 @@ function parseHolder(text: string): Holder | undefined {
       start: typeof value.start === 'string' ? value.start : undefined,
       boot: typeof value.boot === 'string' ? value.boot : undefined,
       token: typeof value.token === 'string' ? value.token : undefined,
+      ns: typeof value.ns === 'string' ? value.ns : undefined,
     };
   } catch {
     return undefined;
@@ -188,10 +267,15 @@ function isStale(seen: Seen, staleMs: number): boolean {
   return alive === 'dead' || (alive === 'unknown' && seen.ageMs > staleMs);
 }
 
-/** Whether the process that wrote a lock is still running — the same process, not one that got its pid since. */
-function liveness(holder: Holder): 'alive' | 'dead' | 'unknown' {
+/**
+ * Whether the process that wrote a lock is still running — the same process, not one that got its pid since.
+ * `elsewhere`: it ran in another PID namespace (a container sharing the folder), where its pid names another process
+ * or none; nothing on this side proves it dead, so it is never judged stale, only waited for.
+ */
+function liveness(holder: Holder): 'alive' | 'dead' | 'unknown' | 'elsewhere' {
   const boot = bootId();
   if (holder.boot !== undefined && boot !== undefined && holder.boot !== boot) return 'dead';
+  if (holder.ns !== undefined && holder.ns !== pidNamespace()) return 'elsewhere';
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
@@ -228,12 +312,114 @@ async function takeOver(file: string, seen: Seen, staleMs: number): Promise<void
   }
 }
 
+/** Removes the temp files that runs killed while taking this lock left beside it, once their writers are gone. */
+async function removeLeftTemps(file: string): Promise<void> {
+  const prefix = `${basename(file)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = name.startsWith(prefix)
+      ? /^([\d-]+)\.[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length))
+      : null;
+    if (match === null) continue;
+    const temp = join(dirname(file), name);
+    try {
+      const info = await lstat(temp);
+      if (info.isFile() && processGone(match[1] ?? '', info.mtimeMs)) await unlink(temp);
+    } catch {
+      // gone already
+    }
+  }
+}
+
 /** Removes `file` if it still holds `holder`'s token. */
 async function release(file: string, holder: Holder): Promise<void> {
-  const seen = await look(file);
+  // Something else put at the path while we held it is not ours to remove.
+  const seen = await look(file).catch(() => undefined);
   if (seen?.holder?.token !== undefined && seen.holder.token === holder.token) {
     await unlink(file).catch(() => {});
   }
+}
+
+/**
+ * A lock at `file` that a person should look at, in one line with the command that clears it: one older than a day
+ * (no run holds the queue for a day; its holder is dead, or alive where this host cannot check), or something at
+ * the path that is not a lock. Undefined when there is none, or it is young.
+ */
+export async function lockProblem(file: string): Promise<string | undefined> {
+  let seen;
+  try {
+    seen = await look(file);
+  } catch (error) {
+    if (error instanceof LockUnusableError) return error.message;
+    return `lock ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  if (seen === undefined) return undefined;
+  if (seen.ageMs <= 24 * 3600_000) return undefined;
+  const holder = seen.holder;
+  const by =
+    holder === undefined
+      ? ''
+      : ` by pid ${holder.pid}${liveness(holder) === 'elsewhere' ? ' in another PID namespace' : ''}`;
+  const since = new Date(Date.now() - seen.ageMs).toISOString();
+  return `lock ${file} has been held${by} since ${since}, more than a day. ${clearing(file)}`;
+}
+
+/** The locks a run takes: the retry queue's, and the metrics file's when there is one. */
+export function runLocks(stateDir: string, metricsFile: string | undefined): string[] {
+  return [join(stateDir, 'queue.lock'), ...(metricsFile === undefined ? [] : [`${metricsFile}.lock`])];
+}
+
+/**
+ * Whether the process that `pid` and `start` name (as written into a temp file's name by processTag) is provably
+ * gone: no such pid, or one that started at another time, in this PID namespace and since this boot. A name from
+ * another namespace, or one that cannot be checked, is not gone.
+ */
+export function processGone(tag: string, modifiedMs: number): boolean {
+  // Written before this boot: whoever wrote it is gone.
+  if (modifiedMs < Date.now() - uptime() * 1000) return true;
+  // A bare pid (a name from before the start time and namespace were written): judged by the pid alone.
+  const match = /^(\d+)(?:-(\d+)-(\d+))?$/.exec(tag);
+  if (match === null) return false;
+  const [, pid, start, ns] = match;
+  if (ns !== undefined && ns !== namespaceNumber()) return false;
+  try {
+    process.kill(Number(pid), 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  if (start === undefined) return false;
+  const now = startTime(Number(pid));
+  return now !== undefined && now !== start;
+}
+
+/** `PID-START-NS` of this process, for a temp file's name: what processGone checks. Undefined without /proc. */
+export function processTag(): string | undefined {
+  const start = startTime(process.pid);
+  const ns = namespaceNumber();
+  if (start === undefined || ns === undefined) return undefined;
+  return `${process.pid}-${start}-${ns}`;
+}
+
+let ns: string | null | undefined;
+function pidNamespace(): string | undefined {
+  if (ns === undefined) {
+    try {
+      ns = readlinkSync('/proc/self/ns/pid');
+    } catch {
+      ns = null;
+    }
+  }
+  return ns ?? undefined;
+}
+
+/** The namespace's inode number alone ("pid:[4026531836]" → "4026531836"). */
+function namespaceNumber(): string | undefined {
+  return /\[(\d+)\]/.exec(pidNamespace() ?? '')?.[1];
 }
 
 let boot: string | null | undefined;

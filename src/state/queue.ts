@@ -12,7 +12,7 @@ import {
   type DropMerge,
 } from './drop-folder.js';
 import { keepOnly } from './entry-index.js';
-import { withLock } from './lock.js';
+import { LockUnusableError, withLock } from './lock.js';
 import {
   MAX_QUEUE_BYTES,
   parseQueueText,
@@ -179,7 +179,10 @@ export class Queue {
     } catch (error) {
       if (error instanceof StateError && !(error instanceof LockTimeoutError)) throw error;
       if (error instanceof LockTimeoutError) {
-        const message = `the retry queue in ${this.stateDir} is locked by another run`;
+        const message =
+          error instanceof LockUnusableError
+            ? `the retry queue in ${this.stateDir} cannot be locked: ${error.message}`
+            : `the retry queue in ${this.stateDir} is locked by another run`;
         if (fallback === undefined) throw new LockTimeoutError(message);
         // This run's intent file, if any, is replaced by what is still owed: what was delivered is not.
         const aside = await writeDropFile(this.dropDir, fallback(), this.stamp(), this.intent?.file);

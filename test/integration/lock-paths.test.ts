@@ -1,0 +1,239 @@
+/**
+ * Nothing blocks on what is at a lock path. Certbot waits for its deploy hook without a timeout, so a hook that
+ * blocks on a FIFO at `queue.lock` (or on the metrics file's lock, in a folder that is often another user's) stalls
+ * every later renewal on the host. Each run here is killed after a bound; a run that had to be killed fails.
+ */
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { CLI, type CliResult } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+let leaf: Leaf;
+before(async () => {
+  leaf = await issueLeaf(await createPki(), { names: ['example.com', 'www.example.com'] });
+});
+let world: World | undefined;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+/** Runs the built CLI; kills it after `boundMs` and says so (`killed`), rather than hang the test. */
+function runBounded(
+  args: readonly string[],
+  env: Record<string, string>,
+  boundMs = 30_000,
+): Promise<CliResult & { killed: boolean; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, boundMs);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, killed, ms: Date.now() - started });
+    });
+  });
+}
+
+function bootId(): string {
+  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+/** A lock as a run in a container writes it: same kernel (boot id), another PID namespace, a pid unknown here. */
+function lockFromAnotherNamespace(): string {
+  const other = readlinkSync('/proc/self/ns/pid') === 'pid:[1]' ? 'pid:[2]' : 'pid:[1]';
+  return `${JSON.stringify({ pid: 999_999_999, start: '1', boot: bootId(), token: 'container', ns: other })}\n`;
+}
+
+const quoted = (file: string) => `rm -- '${file}'`;
+
+/** What can be at a lock path that is not a lock: each is refused at once, named, and left where it is. */
+const notLocks: [string, (path: string) => void, RegExp][] = [
+  ['a FIFO', (path) => execFileSync('mkfifo', [path]), /is a FIFO, not a lock file; not read/],
+  ['a link to /dev/zero', (path) => symlinkSync('/dev/zero', path), /is a symbolic link, not a lock file/],
+  ['a folder', (path) => mkdirSync(path), /is a folder, not a lock file/],
+  ['a 5 KiB file', (path) => writeFileSync(path, 'x'.repeat(5 * 1024)), /is 5120 bytes, not a lock file/],
+];
+
+describe('something that is not a lock at queue.lock', () => {
+  for (const [title, plant, named] of notLocks) {
+    it(`${title}: the deploy hook uploads, ends at once, records its change in queue.d and names the lock`, async () => {
+      world = await createWorld();
+      const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+      mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+      const lock = join(world.stateDir, 'queue.lock');
+      plant(lock);
+      // One site fails: there is a change to record, and it must not be lost.
+      world.fake.inject({ endpoint: 'upload', siteId: '7654321', times: Infinity, fault: { status: 503 } });
+      const result = await runBounded(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+      assert.equal(result.killed, false, `the hook hung on ${title} at the lock path`);
+      assert.ok(result.ms < 10_000, `the hook waited ${result.ms} ms on what cannot be a lock`);
+      assert.equal(result.code, 1, result.stderr);
+      assert.deepEqual(
+        world.fake
+          .requestsTo('upload')
+          .filter((request) => request.res === 0)
+          .map((request) => request.siteId),
+        ['1234567'],
+        'the other site was uploaded',
+      );
+      assert.match(result.stderr, named);
+      assert.ok(
+        result.stderr.includes(quoted(lock)),
+        `the command that clears it is named:\n${result.stderr}`,
+      );
+      const aside = readdirSync(join(world.stateDir, 'queue.d')).filter((name) => name.endsWith('.json'));
+      assert.equal(aside.length, 1, 'the failure is recorded in queue.d');
+      const recorded = JSON.parse(readFileSync(join(world.stateDir, 'queue.d', aside[0] ?? ''), 'utf8')) as {
+        entries: { siteId: string }[];
+      };
+      assert.deepEqual(
+        recorded.entries.map((entry) => entry.siteId),
+        ['7654321'],
+      );
+      assert.ok(existsSync(lock) || lstatSync(lock).isSymbolicLink(), 'what was there is left there');
+    });
+  }
+});
+
+describe("something that is not a lock at the metrics file's lock", () => {
+  for (const [title, plant, named] of notLocks) {
+    it(`${title}: the hook uploads, ends at once with exit 0, and warns in one line naming the lock`, async () => {
+      world = await createWorld();
+      const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+      const metricsDir = join(world.dir, 'node-exporter');
+      mkdirSync(metricsDir);
+      const metrics = join(metricsDir, 'incap-cert.prom');
+      plant(`${metrics}.lock`);
+      const result = await runBounded(['deploy', '--metrics-file', metrics], {
+        ...world.env,
+        RENEWED_LINEAGE: lineage,
+      });
+      assert.equal(result.killed, false, `the hook hung on ${title} at the metrics lock`);
+      assert.ok(result.ms < 10_000, `the hook waited ${result.ms} ms on what cannot be a lock`);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(world.fake.uploads().length, 2);
+      const lines = result.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0] ?? '', named);
+      assert.ok(result.stderr.includes(quoted(`${metrics}.lock`)), result.stderr);
+      assert.equal(existsSync(metrics), false, 'no metrics written without the lock');
+    });
+  }
+});
+
+describe('a lock holder in another PID namespace', () => {
+  it('is waited for, not taken over: the hook records its change in queue.d and names the namespace', async () => {
+    world = await createWorld();
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+    const lock = join(world.stateDir, 'queue.lock');
+    const held = lockFromAnotherNamespace();
+    writeFileSync(lock, held);
+    world.fake.inject({ endpoint: 'upload', siteId: '7654321', times: Infinity, fault: { status: 503 } });
+    const result = await runBounded(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage }, 60_000);
+    assert.equal(result.killed, false);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /locked by another run; recorded in .*queue\.d/);
+    assert.equal(readFileSync(lock, 'utf8'), held, 'the lock of a holder this host cannot check is left');
+    assert.equal(
+      existsSync(world.queueFile),
+      false,
+      'queue.json was not written under a lock held elsewhere',
+    );
+    const aside = readdirSync(join(world.stateDir, 'queue.d')).filter((name) => name.endsWith('.json'));
+    assert.equal(aside.length, 1);
+  });
+
+  it("at the metrics lock: the wait ends by the run's deadline, with a warning naming the namespace", async () => {
+    world = await createWorld({ config: { deadlineSeconds: 3 } });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const metrics = join(world.dir, 'incap-cert.prom');
+    writeFileSync(`${metrics}.lock`, lockFromAnotherNamespace());
+    const result = await runBounded(['deploy', '--metrics-file', metrics], {
+      ...world.env,
+      RENEWED_LINEAGE: lineage,
+    });
+    assert.equal(result.killed, false);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.ms < 8_000, `the run outlasted its 3 s deadline waiting for the lock: ${result.ms} ms`);
+    assert.match(result.stderr, /in another PID namespace \(pid 999999999 there\), which cannot be checked/);
+    assert.equal(existsSync(metrics), false);
+  });
+});
+
+describe('status and check name a lock older than a day', () => {
+  for (const command of ['status', 'check']) {
+    it(`${command}: one line with the command that clears it; a young lock is not named`, async () => {
+      world = await createWorld();
+      const live = join(world.dir, 'le');
+      writeCertbotLineage(live, 'example.com', leaf);
+      mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+      const lock = join(world.stateDir, 'queue.lock');
+      writeFileSync(lock, lockFromAnotherNamespace());
+      const young = await runBounded([command, '--live-dir', live], world.env);
+      assert.doesNotMatch(young.stderr, /queue\.lock/);
+      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+      utimesSync(lock, twoDaysAgo, twoDaysAgo);
+      const old = await runBounded([command, '--live-dir', live], world.env);
+      assert.equal(old.killed, false);
+      const named = old.stderr.split('\n').filter((line) => line.includes('queue.lock'));
+      assert.equal(named.length, 1, old.stderr);
+      assert.match(
+        named[0] ?? '',
+        /lock .*queue\.lock has been held by pid 999999999 in another PID namespace since \d{4}-\d\d-\d\dT.*, more than a day\. If no incap-cert run is running, clear it with: rm -- '.*queue\.lock'$/,
+      );
+      assert.notEqual(old.code, 0, 'a lock nothing releases is not healthy');
+      assert.ok(existsSync(lock), 'naming it does not remove it');
+    });
+  }
+});
+
+describe('temp files a killed metrics write left', () => {
+  it('are removed by a later run only when the process named in them is not running', async () => {
+    world = await createWorld();
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const metrics = join(world.dir, 'incap-cert.prom');
+    const ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '';
+    const start = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19] ?? '';
+    const dead = join(world.dir, `.incap-cert.prom.999999999-1-${ns}.0123456789ab.tmp`);
+    const reused = join(world.dir, `.incap-cert.prom.${process.pid}-1-${ns}.0123456789ac.tmp`);
+    const alive = join(world.dir, `.incap-cert.prom.${process.pid}-${start}-${ns}.0123456789ad.tmp`);
+    const elsewhere = join(world.dir, `.incap-cert.prom.999999999-1-1.0123456789ae.tmp`);
+    for (const file of [dead, reused, alive, elsewhere]) writeFileSync(file, 'incap_cert_queue_entries 0\n');
+    const result = await runBounded(['deploy', '--metrics-file', metrics], {
+      ...world.env,
+      RENEWED_LINEAGE: lineage,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(metrics));
+    assert.equal(existsSync(dead), false, 'a dead writer’s temp file is removed');
+    assert.equal(existsSync(reused), false, 'a temp file whose pid now names another process is removed');
+    assert.equal(existsSync(alive), true, 'a live writer’s temp file is left');
+    assert.equal(existsSync(elsewhere), true, 'a writer in another PID namespace is not judged');
+  });
+});
