@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeEdge } from '../support/fake-edge.js';
-import { runCli, writeConfig } from '../support/harness.js';
+import { runCli, writeConfig, type CliResult } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -53,7 +53,7 @@ interface Setup {
   live: string;
   file: string;
   env: Record<string, string>;
-  run: (args: string[], env?: Record<string, string>) => Promise<{ code: number; stderr: string }>;
+  run: (args: string[], env?: Record<string, string>) => Promise<CliResult>;
 }
 
 async function setup(map: Record<string, unknown>, config: Record<string, unknown> = {}): Promise<Setup> {
