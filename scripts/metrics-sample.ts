@@ -22,6 +22,18 @@ if (file === undefined) {
     ],
     queueEntries: 1,
   });
+  // The hook uploads a renewal to a site the map still names; another site has left the map.
+  await writeMetrics(file, {
+    command: 'deploy',
+    success: true,
+    at: new Date(now + 500),
+    mappedSites: new Set(['1234567']),
+    forget: [{ siteId: '1234567', keyType: 'ECC', source: 'edge' }],
+    expiries: [
+      { siteId: '1234567', keyType: 'ECC', source: 'local', notAfter: new Date(now + 90 * day) },
+      { siteId: '1234567', keyType: 'ECC', source: 'imperva', notAfter: new Date(now + 90 * day) },
+    ],
+  });
   await writeMetrics(file, {
     command: 'verify',
     success: false,

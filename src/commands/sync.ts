@@ -6,7 +6,7 @@ import { unconfiguredLine } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../model/errors.js';
-import { emptyReport, type Report } from '../model/report.js';
+import { emptyReport, type Report, type StaleExpiry } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { readLocal, tellLocal, warnUncovered } from '../sources/local.js';
 import { Queue } from '../state/queue.js';
@@ -120,9 +120,9 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     const edges = await checkEdges(reconciled, ctx, options.waitSeconds);
     outcome.unhealthy ||= !edges.allServed;
     outcome.expiries = edges.expiries;
-    await prune(pruning, edges.edges, view, ctx);
+    outcome.forget = await prune(pruning, edges.edges, view, ctx);
   } else if (config.pruneOtherKeyType) {
-    await prune(pruning, undefined, view, ctx);
+    outcome.forget = await prune(pruning, undefined, view, ctx);
   }
   return outcome;
 }
@@ -130,7 +130,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
 /**
  * pruneOtherKeyType: a site that also holds a custom certificate of the key type this host does not deploy loses it,
  * but only once the edge has been seen serving the local one in this run, and never a key type this host has a
- * certificate of its own for.
+ * certificate of its own for. Returns what was removed (for the metrics file: its samples are no longer true).
  */
 async function prune(
   wants: {
@@ -144,11 +144,12 @@ async function prune(
   edges: readonly EdgeRow[] | undefined,
   view: ImpervaView,
   ctx: RunContext,
-): Promise<void> {
-  if (!ctx.config.pruneOtherKeyType) return;
+): Promise<StaleExpiry[]> {
+  const removed: StaleExpiry[] = [];
+  if (!ctx.config.pruneOtherKeyType) return removed;
   if (wants.unread) {
     ctx.log.info('not removing any other key type: a certificate on this host could not be read (see above)');
-    return;
+    return removed;
   }
   const bySite = groupByKey(wants.reconciled, (want) => want.siteId);
   const ours = new Set(wants.mine.map(wantKey));
@@ -172,6 +173,7 @@ async function prune(
     for (const other of others) {
       try {
         await (await ctx.client()).remove(siteId, other.keyType);
+        removed.push({ siteId, keyType: other.keyType });
         ctx.log.info(
           `site ${siteId} (${names}): removed the ${other.keyType} custom certificate (pruneOtherKeyType; the edge serves ours)`,
         );
@@ -183,6 +185,7 @@ async function prune(
       }
     }
   }
+  return removed;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StateError } from '../model/errors.js';
-import { isReport, type ExpirySample } from '../model/report.js';
+import { isReport, type ExpirySample, type StaleExpiry } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue } from '../state/queue.js';
 import { writeMetrics, type MetricsUpdate } from './textfile.js';
@@ -18,15 +18,15 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
   if (ctx.metricsFile === undefined || ctx.dryRun || !MEASURED.has(ctx.command)) return;
   const report = isReport(outcome) ? outcome : undefined;
   const expiries: ExpirySample[] = [...(report?.expiries ?? [])];
-  for (const site of report?.sites ?? []) {
-    if (site.action === 'uploaded' || site.action === 'current' || site.action === 'planned') {
-      expiries.push({
-        siteId: site.siteId,
-        keyType: site.keyType,
-        source: 'local',
-        notAfter: new Date(site.notAfter),
-      });
-    }
+  const forget: StaleExpiry[] = [...(report?.forget ?? [])];
+  for (const { siteId, keyType, action, notAfter } of report?.sites ?? []) {
+    if (action !== 'uploaded' && action !== 'current') continue;
+    // Imperva took this certificate, or told this run it holds it: that is what it holds now.
+    for (const source of ['local', 'imperva'] as const)
+      expiries.push({ siteId, keyType, source, notAfter: new Date(notAfter) });
+    // What the edge was seen serving before this upload is the certificate it replaced: gone, unless this run
+    // probed the edge again (sync --verify; its sample is among the expiries, set after the forgetting).
+    if (action === 'uploaded') forget.push({ siteId, keyType, source: 'edge' });
   }
   // A hook run for a lineage mapped to no site had nothing to deliver: it records that it ran, but leaves the
   // success of the last run that did (an unmapped lineage after a failed one in the same `certbot renew` must not
@@ -38,7 +38,9 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
     at: ctx.now(),
     expiries,
     ...(report?.replaceSources === undefined ? {} : { replaceSources: report.replaceSources }),
-    ...(report?.forget === undefined ? {} : { forget: report.forget }),
+    forget,
+    // Every measured command loaded the config: a site it no longer maps loses its samples.
+    mappedSites: new Set([...ctx.config.sites.values()].flat()),
   };
   try {
     update.queueEntries = (await new Queue(ctx.config.stateDir, ctx.log, ctx.now).entries()).length;

@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ExpirySample, ExpirySource } from '../model/report.js';
-import type { KeyType } from '../model/certificate.js';
+import type { ExpirySample, ExpirySource, StaleExpiry } from '../model/report.js';
 import { ExitCode, IncapCertError } from '../model/errors.js';
 import { processGone, processTag, withLock } from '../state/lock.js';
 
@@ -25,8 +24,13 @@ export interface MetricsUpdate {
   expiries?: readonly ExpirySample[];
   /** First forget every earlier expiry sample of these sources (the command saw the whole picture for them). */
   replaceSources?: readonly ExpirySource[];
-  /** First forget every expiry sample, any source, of these site and key type pairs (a removed certificate). */
-  forget?: readonly { siteId: string; keyType: KeyType }[];
+  /** First forget these expiry samples (a removed certificate: every source; a replaced one: what showed it). */
+  forget?: readonly StaleExpiry[];
+  /**
+   * The site ids the config maps now: every earlier sample labelled with another site goes (it left the map, and
+   * no run will ever refresh it). Undefined: the command did not load a config; no site is judged.
+   */
+  mappedSites?: ReadonlySet<string>;
   /** Entries in the retry queue now. */
   queueEntries?: number;
 }
@@ -101,14 +105,19 @@ export async function writeMetrics(
 
 /** The samples after one command: pure, so the merge rules can be tested without files. */
 export function mergeMetrics(previous: readonly Sample[], update: MetricsUpdate): Sample[] {
-  const forgotten = new Set((update.forget ?? []).map((pair) => `${pair.siteId}\0${pair.keyType}`));
+  const forgotten = new Set(
+    (update.forget ?? []).map((stale) => `${stale.siteId}\0${stale.keyType}\0${stale.source ?? ''}`),
+  );
   const replaced = new Set<string>(update.replaceSources ?? []);
   const samples = new Map<string, Sample>();
   const put = (sample: Sample) => samples.set(sampleKey(sample), sample);
   for (const sample of previous) {
+    const siteId = sample.labels.site_id;
+    if (siteId !== undefined && update.mappedSites !== undefined && !update.mappedSites.has(siteId)) continue;
     if (sample.name === 'incap_cert_certificate_expiry_timestamp_seconds') {
-      const { site_id: siteId = '', key_type: keyType = '', source = '' } = sample.labels;
-      if (forgotten.has(`${siteId}\0${keyType}`) || replaced.has(source)) continue;
+      const { key_type: keyType = '', source = '' } = sample.labels;
+      const pair = `${siteId ?? ''}\0${keyType}\0`;
+      if (replaced.has(source) || forgotten.has(pair) || forgotten.has(`${pair}${source}`)) continue;
     }
     put(sample);
   }

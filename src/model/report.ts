@@ -56,8 +56,8 @@ export interface Report {
   expiries?: ExpirySample[] | undefined;
   /** For the metrics file: sources whose whole picture the command saw (their older samples go). */
   replaceSources?: ExpirySource[] | undefined;
-  /** For the metrics file: site and key type pairs that hold nothing any more (remove). */
-  forget?: { siteId: string; keyType: KeyType }[] | undefined;
+  /** For the metrics file: expiry samples that are no longer true (remove, a pruned key type). */
+  forget?: StaleExpiry[] | undefined;
 }
 
 export function emptyReport(command: string): Report {
@@ -76,4 +76,14 @@ export interface ExpirySample {
   keyType: KeyType;
   source: ExpirySource;
   notAfter: Date;
+}
+
+/**
+ * Expiry samples of one site and key type that are no longer true: those of one source, or (no source) of every
+ * source, as when the certificate was removed.
+ */
+export interface StaleExpiry {
+  siteId: string;
+  keyType: KeyType;
+  source?: ExpirySource | undefined;
 }

@@ -147,6 +147,79 @@ describe('mergeMetrics', () => {
   });
 });
 
+describe('mergeMetrics: what is true now', () => {
+  const expiry = (siteId: string, keyType: 'RSA' | 'ECC', source: 'local' | 'imperva' | 'edge') =>
+    new RegExp(`site_id="${siteId}",key_type="${keyType}",source="${source}"`);
+  const twoSites = mergeMetrics([], {
+    ...sync(),
+    expiries: [
+      { siteId: '1234567', keyType: 'ECC', source: 'local', notAfter: NOT_AFTER },
+      { siteId: '1234567', keyType: 'ECC', source: 'edge', notAfter: NOT_AFTER },
+      { siteId: '7654321', keyType: 'RSA', source: 'imperva', notAfter: NOT_AFTER },
+      { siteId: '7654321', keyType: 'RSA', source: 'edge', notAfter: NOT_AFTER },
+    ],
+  });
+
+  it('a site the config no longer maps loses every sample; a site this run reported keeps its own', () => {
+    const text = renderMetrics(
+      mergeMetrics(twoSites, {
+        command: 'push',
+        success: true,
+        at: AT,
+        mappedSites: new Set(['1234567']),
+        // push --site-id to a site the map does not name: this run's own samples stand.
+        expiries: [{ siteId: '5550001', keyType: 'ECC', source: 'local', notAfter: NOT_AFTER }],
+      }),
+    );
+    assert.doesNotMatch(text, /site_id="7654321"/);
+    assert.match(text, expiry('1234567', 'ECC', 'local'));
+    assert.match(text, expiry('1234567', 'ECC', 'edge'));
+    assert.match(text, expiry('5550001', 'ECC', 'local'));
+    assert.match(text, /^incap_cert_last_run_success\{command="sync"\} 1$/m, 'samples of no site stay');
+    assert.match(text, /^incap_cert_queue_entries 2$/m);
+  });
+
+  it('an empty map drops every site; no map (a command that did not load one) drops none', () => {
+    const none = renderMetrics(
+      mergeMetrics(twoSites, { command: 'status', success: true, at: AT, mappedSites: new Set() }),
+    );
+    assert.doesNotMatch(none, /site_id=/);
+    const unjudged = renderMetrics(mergeMetrics(twoSites, { command: 'status', success: true, at: AT }));
+    assert.equal(unjudged.match(/site_id=/g)?.length, 4);
+  });
+
+  it('forget with a source drops only that source of that site and key type', () => {
+    const text = renderMetrics(
+      mergeMetrics(twoSites, {
+        command: 'sync',
+        success: true,
+        at: AT,
+        forget: [{ siteId: '1234567', keyType: 'ECC', source: 'edge' }],
+      }),
+    );
+    assert.doesNotMatch(text, expiry('1234567', 'ECC', 'edge'));
+    assert.match(text, expiry('1234567', 'ECC', 'local'));
+    assert.match(text, expiry('7654321', 'RSA', 'edge'));
+  });
+
+  it('forgetting comes first: what the same run saw is set afterwards', () => {
+    const seen = new Date('2026-08-01T00:00:00Z');
+    const text = renderMetrics(
+      mergeMetrics(twoSites, {
+        command: 'sync',
+        success: true,
+        at: AT,
+        forget: [{ siteId: '1234567', keyType: 'ECC', source: 'edge' }],
+        expiries: [{ siteId: '1234567', keyType: 'ECC', source: 'edge', notAfter: seen }],
+      }),
+    );
+    assert.match(
+      text,
+      /^incap_cert_certificate_expiry_timestamp_seconds\{site_id="1234567",key_type="ECC",source="edge"\} 1785542400$/m,
+    );
+  });
+});
+
 describe('parseMetrics', () => {
   it('keeps only our families with their exact labels and a finite number', () => {
     const text = [
