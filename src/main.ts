@@ -1,7 +1,8 @@
 import { Answer } from './cli/command.js';
 import { COMMAND_NAMES } from './cli/catalogue.js';
+import { jsonSwitch } from './cli/options.js';
 import { buildParser } from './cli/parser.js';
-import { IncapCertError } from './model/errors.js';
+import { ExitCode, IncapCertError } from './model/errors.js';
 import { createImpervaClient } from './imperva/client.js';
 import { ClientError, credentialsMessage, detailsOf, isCredentialsError } from './imperva/errors.js';
 import { Logger, type ConsoleStreams } from './log/logger.js';
@@ -9,6 +10,7 @@ import { recordMetrics } from './metrics/record.js';
 import { emptyReport, isReport } from './model/report.js';
 import { exitCodeOf } from './model/exit-code.js';
 import { openRun, type Deps, type RunContext } from './run/context.js';
+import { printableJson } from './util/printable.js';
 
 export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal): Deps => ({
   env,
@@ -47,16 +49,36 @@ export function stopOnSignals(): AbortSignal {
  * a config with several problems), never a stack trace. Help, --version and completion are printed as they are.
  */
 export async function main(
-  argv: readonly string[],
+  given: readonly string[],
   deps: Deps = defaultDeps(),
   streams: ConsoleStreams = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   // Output that cannot be written (a reader gone, stdout or stderr closed or full) is not a failure of ours: the
   // logger guards both streams (src/log/guard.ts) before anything is written.
   const logger = new Logger(streams);
-  let outcome: unknown = emptyReport('deploy');
+  const { json, argv, problem } = jsonSwitch(given);
+  let outcome: unknown;
   let ctx: RunContext | undefined;
+  // --json: one document on stdout whatever happened, never an empty stdout — also when the process is left before
+  // this function returns (a second signal, a wait that does not end within stopOnSignals' grace, an event loop
+  // with nothing left to wait for). An 'exit' listener may only write synchronously, which stdout on a file, a pipe
+  // or a terminal is on Linux.
+  let told = false;
+  const tellJson = (doc: Record<string, unknown>) => {
+    told = true;
+    streams.stdout.write(`${printableJson(logger.redactor.redact(JSON.stringify(doc)))}\n`);
+  };
+  const lastWords = (code: number) => {
+    if (told) return;
+    const stoppedBy = signalName(deps.signal);
+    // Leaving with 0 before the outcome was settled is not a success.
+    const exitCode = code === 0 ? ExitCode.SiteFailed : code;
+    process.exitCode = exitCode;
+    tellJson(unsettledJson(outcome, exitCode, argv, stoppedBy));
+  };
+  if (json) process.once('exit', lastWords);
   try {
+    if (problem !== undefined) throw problem;
     await buildParser(
       {
         deps,
@@ -73,19 +95,20 @@ export async function main(
     if (!(thrown instanceof Answer)) tell(outcome, logger, argv.includes('--verbose'));
   }
   if (outcome instanceof Answer) {
+    process.off('exit', lastWords);
     streams.stdout.write(outcome.text);
     await logger.close();
     return 0;
   }
+  outcome ??= emptyReport(commandOf(argv));
   // A run stopped by a signal exits 128 + its number, whichever command it was and however it ended (status and
   // check stop their reads without a report that says so).
   const stoppedBy = signalName(deps.signal);
   if (stoppedBy !== undefined && isReport(outcome)) outcome.interrupted ??= stoppedBy;
   const code = exitCodeOf(outcome, stoppedBy);
   if (ctx !== undefined) await recordMetrics(ctx, outcome, code);
-  // --json: one document on stdout whatever happened, never an empty stdout.
-  if (argv.includes('--json'))
-    streams.stdout.write(`${logger.redactor.redact(JSON.stringify(jsonOf(outcome, code, argv)))}\n`);
+  if (json) tellJson(jsonOf(outcome, code, argv));
+  process.off('exit', lastWords);
   await logger.close();
   return code;
 }
@@ -115,8 +138,36 @@ function jsonOf(outcome: unknown, exitCode: number, argv: readonly string[]): Re
     outcome instanceof IncapCertError
       ? { code: outcome.code, message: outcome.lines().join('; ') }
       : { code: 'INTERNAL', message: outcome instanceof Error ? outcome.message : String(outcome) };
-  const command = argv.find((arg) => COMMAND_NAMES.includes(arg)) ?? 'deploy';
-  return { ok: false, command, exitCode, sites: [], error };
+  return { ok: false, command: commandOf(argv), exitCode, sites: [], error };
+}
+
+/**
+ * The document of a run that the process leaves before main settled it: the command's report if it had handed one
+ * over, else an error that says the run did not finish (what it did is in the log and, for uploads, the queue).
+ */
+function unsettledJson(
+  outcome: unknown,
+  exitCode: number,
+  argv: readonly string[],
+  stoppedBy: NodeJS.Signals | undefined,
+): Record<string, unknown> {
+  if (isReport(outcome))
+    return jsonOf({ ...outcome, interrupted: outcome.interrupted ?? stoppedBy }, exitCode, argv);
+  if (outcome !== undefined) return jsonOf(outcome, exitCode, argv);
+  const unfinished =
+    stoppedBy === undefined
+      ? new IncapCertError('the run ended before it finished', 'INTERNAL', exitCode)
+      : new IncapCertError(`stopped by ${stoppedBy} before the run finished`, 'INTERRUPTED', exitCode);
+  return {
+    ...jsonOf(unfinished, exitCode, argv),
+    ...(stoppedBy === undefined ? {} : { interrupted: stoppedBy }),
+  };
+}
+
+/** The command a command line names, deploy when it names none (Certbot's hook). */
+function commandOf(argv: readonly string[]): string {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).find((arg) => COMMAND_NAMES.includes(arg)) ?? 'deploy';
 }
 
 function tell(error: unknown, logger: Logger, verbose: boolean): void {

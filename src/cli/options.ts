@@ -60,7 +60,9 @@ export const globalOptions = {
   'dry-run': flag('Do everything but change anything at Imperva; print what would be done'),
   verbose: { ...flag('Say more (never secrets)'), alias: 'v' },
   quiet: { ...flag('Print only warnings and errors'), alias: 'q' },
-  json: flag('Print one JSON document on stdout instead of lines (warnings and errors still on stderr)'),
+  json: flag(
+    'Print one JSON document on stdout instead of lines (warnings and errors still on stderr); --json=false turns it off',
+  ),
   'log-file': stringOption('log-file', 'Also append JSON lines to this file (mode 0600)'),
   'metrics-file': stringOption(
     'metrics-file',
@@ -140,6 +142,59 @@ export const uninstallFlags = {
   prefix: installFlags.prefix,
   destdir: installFlags.destdir,
 } as const satisfies Record<string, Options>;
+
+/** What --json was set to, and the command line as yargs is given it. */
+export interface JsonSwitch {
+  json: boolean;
+  /** argv with every form of the switch written as `--json` or `--no-json`, the two that yargs reads alike. */
+  argv: string[];
+  /** A value of --json that is neither on nor off: the run is this usage error (told as JSON). */
+  problem?: UsageError;
+}
+
+const JSON_ON = ['true', '1'];
+const JSON_OFF = ['false', '0'];
+
+/**
+ * `--json`, `--json=true` and `--json=1` turn the document on; `--json=false`, `--json=0` and `--no-json` turn it
+ * off; the last one given wins, as for any flag. yargs alone would take `--json=1` as off and let main miss
+ * `--json=true`: main decides here, once, before the parser runs, so that even a usage error is a document. As
+ * yargs does for a boolean, `--json true` and `--json false` take the word after them. Nothing after `--` is read.
+ */
+export function jsonSwitch(argv: readonly string[]): JsonSwitch {
+  let json = false;
+  let problem: UsageError | undefined;
+  const out: string[] = [];
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index] ?? '';
+    if (arg === '--') {
+      out.push(...argv.slice(index));
+      break;
+    }
+    let value: string | undefined;
+    if (arg === '--no-json') value = 'false';
+    else if (arg === '--json') {
+      const next = argv[index + 1];
+      value = next === 'true' || next === 'false' ? next : 'true';
+      if (value === next) index += 1;
+    } else if (arg.startsWith('--json=')) value = arg.slice('--json='.length);
+    if (value === undefined) {
+      out.push(arg);
+    } else if (JSON_ON.includes(value)) {
+      json = true;
+      out.push('--json');
+    } else if (JSON_OFF.includes(value)) {
+      json = false;
+      out.push('--no-json');
+    } else {
+      // Asked for with a value we do not know: the answer is still the document that was asked for.
+      problem ??= new UsageError(
+        `--json takes true or 1 (on), false or 0 (off), not ${JSON.stringify(value)}; see incap-cert --help`,
+      );
+    }
+  }
+  return problem === undefined ? { json, argv: out } : { json: true, argv: out, problem };
+}
 
 /** What help shows after an option that takes a value. */
 export const PLACEHOLDERS: Readonly<Record<string, string>> = {

@@ -11,6 +11,7 @@ import {
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
+import { printable } from '../util/printable.js';
 import { guardStreams } from './guard.js';
 import { Redactor } from './redact.js';
 
@@ -67,8 +68,10 @@ export class Logger implements Log {
     const redact = winston.format((info) =>
       limitLine(Object.assign(info, redactor.redactValue({ ...info }))),
     );
+    // Every console line, whatever it quotes, is made printable here, in one place (src/util/printable.ts).
     const line = winston.format.printf(
-      (info) => `${CONSOLE_PREFIX[info.level] ?? ''}${String(info.message).replace(/\s*\n\s*/g, ' ')}`,
+      (info) =>
+        `${CONSOLE_PREFIX[info.level] ?? ''}${printable(String(info.message).replace(/\s*\n\s*/g, ' '))}`,
     );
     const only = (levels: string[]) =>
       winston.format((info) => (levels.includes(info.level) ? info : false))();

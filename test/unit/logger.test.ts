@@ -169,3 +169,34 @@ describe('Logger cuts long lines after redaction', () => {
     }
   });
 });
+
+describe('Logger console lines are printable', () => {
+  it('escapes C0 (but tab), DEL, C1 and bidirectional controls on stdout and stderr; the file keeps the text', async () => {
+    const { out, streams } = capture();
+    const logger = new Logger(streams);
+    const file = join(tempDir(), 'incap-cert.log');
+    logger.attachFile(file);
+    const text = 'a\u001b[2Jb\u0000c\u007fd\u009b31me\u0085f\u202eg\u2069h\ti\rj';
+    logger.info(text);
+    logger.warn(text);
+    await logger.close();
+    const shown = 'a\\x1b[2Jb\\x00c\\x7fd\\x9b31me\\x85f\\u202eg\\u2069h\ti\\x0dj';
+    assert.equal(out.stdout, `${shown}\n`);
+    assert.equal(out.stderr, `warning: ${shown}\n`);
+    const logged = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { message: string }).message);
+    assert.deepEqual(logged, [text, text]);
+  });
+
+  it('a secret is redacted before escaping: a control character inside it does not save it', async () => {
+    const { out, streams } = capture();
+    const logger = new Logger(streams);
+    const secret = 'key-\u009babcdefghijklmnop';
+    logger.redactor.addSecret(secret);
+    logger.error(`refused ${secret}`);
+    await tick();
+    assert.equal(out.stderr, `error: refused ${REDACTED}\n`);
+  });
+});
