@@ -11,7 +11,8 @@ import { listCertificates, type CertificateEntry } from './v3-certificates.js';
 
 /** What incap-cert asks of Imperva. */
 export interface ImpervaClient {
-  upload(siteId: string, bundle: CertificateBundle): Promise<UploadResult>;
+  /** See upload.ts: `names` are the names mapped to the site, to name those a flagged certificate leaves out. */
+  upload(siteId: string, bundle: CertificateBundle, names?: readonly string[]): Promise<UploadResult>;
   status(siteId: string): Promise<SiteStatus>;
   /**
    * The custom certificates (one per key type) from the v3 API: of one site, or of the whole account without
@@ -39,7 +40,7 @@ export async function createImpervaClient(
 ): Promise<ImpervaClient> {
   const call = createCall(await createSend(api, options), options);
   return {
-    upload: (siteId, bundle) => upload(call, siteId, bundle),
+    upload: (siteId, bundle, names) => upload(call, siteId, bundle, names),
     status: (siteId) => siteStatus(call, siteId),
     async certificates(siteId) {
       if (options.v3BaseUrl === undefined) {
