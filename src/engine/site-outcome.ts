@@ -82,7 +82,7 @@ export async function siteOutcome(
   }
   if (ctx.signal.aborted) return quiet;
   try {
-    const uploaded = await client.upload(siteId, bundle);
+    const uploaded = await client.upload(siteId, bundle, names);
     result.action = 'uploaded';
     return doneOf(result, want, () => {
       ctx.log.info(`uploaded ${names.join(', ')} → site ${siteId}`, {

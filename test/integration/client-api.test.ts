@@ -172,15 +172,30 @@ describe('v3 certificates', () => {
     assert.equal(error.attempts, 0);
   });
 
-  it('HTTP 401: the credentials; nothing more is sent in this run', async () => {
-    handler = (_seen, res) => json(res, 401, { errors: [{ status: 401, title: 'Unauthorized' }] });
+  it('HTTP 401: retried once (a propagation race), then v3 is unavailable and the uploads still go', async () => {
+    handler = (one, res) =>
+      one.path.includes('/v3/')
+        ? json(res, 401, { errors: [{ status: 401, title: 'Unauthorized' }] })
+        : json(res, 200, { res: 0, res_message: 'OK' });
     const api = await client();
     const error = await failure(api.certificates('123'));
-    assert.equal(clientErrorCode(error), 'CREDENTIALS');
-    const later = await failure(api.upload('123', bundle));
-    assert.equal(later.code, 'CREDENTIALS');
-    assert.equal(later.attempts, 0);
-    assert.equal(seen.length, 1);
+    assert.equal(clientErrorCode(error), 'V3_UNAVAILABLE');
+    assert.equal(error.attempts, 2);
+    await api.upload('123', bundle);
+    assert.deepEqual(
+      seen.map((one) => one.path.includes('/v3/')),
+      [true, true, false],
+    );
+  });
+
+  it('HTTP 401 once: the retry reads the listing', async () => {
+    let calls = 0;
+    handler = (_seen, res) =>
+      ++calls === 1
+        ? json(res, 401, { errors: [{ status: 401, title: 'Unauthorized' }] })
+        : json(res, 200, { data: [] });
+    assert.deepEqual(await (await client()).certificates('123'), []);
+    assert.equal(seen.length, 2);
   });
 });
 
