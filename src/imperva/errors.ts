@@ -121,8 +121,8 @@ export class FlaggedUpload extends ClientError {
     if (uncovered !== undefined) {
       problems.push(
         uncovered.length === 0
-          ? "the certificate does not cover the site's names at Imperva (coverageError)"
-          : `the certificate does not cover ${uncovered.join(', ')} (coverageError)`,
+          ? "the certificate does not cover the site's names at Imperva (coverageError): issue one that covers them"
+          : `the certificate does not cover ${uncovered.join(', ')} (coverageError): issue one that covers them`,
       );
     }
     if (chainError)
@@ -136,6 +136,6 @@ export class FlaggedUpload extends ClientError {
 }
 
 /** Imperva's `res` 9413: the site id is unknown to the account, or the key has no access to it. */
-export function isUnknownSite(error: unknown): error is ApiError {
+export function isUnknownSite(error: unknown): boolean {
   return error instanceof ApiError && error.res === 9413;
 }

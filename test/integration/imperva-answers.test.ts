@@ -34,21 +34,26 @@ async function pushed(): Promise<{ w: World; lineage: string }> {
 }
 
 describe('flags on a successful upload are failures', () => {
-  it('coverageError (the swagger name): the site fails, named, and is queued', async () => {
-    world = await createWorld({ sites: { '1234567': 'shop.example.com' }, map: { 'example.com': 1234567 } });
-    world.fake.coverageFlag = 'coverageError';
-    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
-    const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(
-      result.stderr,
-      /^error: site 1234567 \(example\.com\): upload failed: Imperva stored the certificate but flags it: the certificate does not cover the site's names at Imperva \(coverageError\)$/m,
-    );
-    assert.deepEqual(
-      queued(world).map((entry) => entry.siteId),
-      ['1234567'],
-    );
-  });
+  for (const flag of ['coverageError', 'hostnameMismatchError'] as const) {
+    it(`${flag}: the site fails, named, and is queued`, async () => {
+      world = await createWorld({
+        sites: { '1234567': 'shop.example.com' },
+        map: { 'example.com': 1234567 },
+      });
+      world.fake.coverageFlag = flag;
+      const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+      const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /^error: site 1234567 \(example\.com\): upload failed: Imperva stored the certificate but flags it: the certificate does not cover the site's names at Imperva \(coverageError\): issue one that covers them$/m,
+      );
+      assert.deepEqual(
+        queued(world).map((entry) => entry.siteId),
+        ['1234567'],
+      );
+    });
+  }
 
   it('chainError: the site fails, naming the chain', async () => {
     world = await createWorld({ sites: { '1234567': 'example.com' }, map: { 'example.com': 1234567 } });
@@ -90,6 +95,38 @@ describe('refusals that say what to do', () => {
       );
     });
   }
+});
+
+describe('one line per refusal cause', () => {
+  it('seven sites without SSL: one line naming the fix and the first five, each site with -v', async () => {
+    const sites: Record<string, string> = {};
+    const map: Record<string, number> = {};
+    const names: string[] = [];
+    for (let index = 1; index <= 7; index += 1) {
+      sites[String(100 + index)] = `a${index}.example.com`;
+      map[`a${index}.example.com`] = 100 + index;
+      names.push(`a${index}.example.com`);
+    }
+    world = await createWorld({ sites, map, config: { concurrency: 2 } });
+    world.fake.inject({ endpoint: 'upload', times: Infinity, fault: { res: 4205 } });
+    const many = await issueLeaf(await createPki(), { names });
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'a1.example.com', many);
+    const result = await runCli(['deploy', '-v'], { ...world.env, RENEWED_LINEAGE: lineage });
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      'error: upload failed for 7 sites: Imperva answered res 4205 (the site has no SSL support: turn on SSL for ' +
+        "the site in Imperva's console first): site 101 (a1.example.com), site 102 (a2.example.com), " +
+        'site 103 (a3.example.com), site 104 (a4.example.com), site 105 (a5.example.com) and 2 more; queued for sync\n',
+    );
+    for (const name of names)
+      assert.match(
+        result.stdout,
+        new RegExp(`^debug: site \\d+ \\(${name}\\): upload failed: .*res 4205`, 'm'),
+      );
+    assert.equal(world.fake.uploads().length, 7);
+    assert.equal(queued(world).length, 7);
+  });
 });
 
 describe('v3 as it really answers', () => {

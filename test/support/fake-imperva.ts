@@ -139,8 +139,12 @@ export interface FakeImpervaOptions {
   account?: { id: number; name: string; planName: string };
   /** The key is disabled: every v1 call answers res 9418, v3 answers 401. */
   disabledKey?: boolean;
-  /** Which name the upload's coverage flag has: the swagger's `coverageError` or the CLI's `hostnameMismatchError`. */
-  coverageFlag?: 'coverageError' | 'hostnameMismatchError';
+  /**
+   * Whether an upload is flagged when its leaf does not cover the site's domain, and under which name: the
+   * swagger's `coverageError` or the CLI's `hostnameMismatchError`. Off by default: most tests map names to the
+   * fake's sites loosely, and a flagged upload fails its site.
+   */
+  coverageFlag?: 'coverageError' | 'hostnameMismatchError' | undefined;
   /** v3 lists custom certificates as legacy sites show them: empty fingerprint and serial. */
   v3Legacy?: boolean;
   /**
@@ -181,7 +185,7 @@ export class FakeImperva {
   v3Format: V3Format;
   disabledKey: boolean;
   echoSecrets: boolean;
-  coverageFlag: 'coverageError' | 'hostnameMismatchError';
+  coverageFlag: 'coverageError' | 'hostnameMismatchError' | undefined;
   v3Legacy: boolean;
   v3OwnCertificates: boolean;
   private tokens: number;
@@ -200,7 +204,7 @@ export class FakeImperva {
     this.v3Format = options.v3Format ?? 'openssl';
     this.disabledKey = options.disabledKey ?? false;
     this.echoSecrets = options.echoSecrets ?? false;
-    this.coverageFlag = options.coverageFlag ?? 'hostnameMismatchError';
+    this.coverageFlag = options.coverageFlag;
     this.v3Legacy = options.v3Legacy ?? false;
     this.v3OwnCertificates = options.v3OwnCertificates ?? false;
     for (const [id, domain] of Object.entries(options.sites)) this.addSite(id, domain, options.names?.[id]);
@@ -698,7 +702,7 @@ function verdict(
   site: FakeSite,
   served: Served,
   leaf?: X509Certificate,
-  coverageFlag: 'coverageError' | 'hostnameMismatchError' = 'hostnameMismatchError',
+  coverageFlag?: 'coverageError' | 'hostnameMismatchError',
 ): Record<string, unknown> {
   return {
     active: true,
@@ -706,7 +710,10 @@ function verdict(
     revocationError: false,
     validityError: served.expirationDate < Date.now(),
     chainError: served.chainLength < 2,
-    [coverageFlag]: leaf === undefined ? false : leaf.checkHost(site.domain) === undefined,
+    hostnameMismatchError: false,
+    ...(coverageFlag === undefined || leaf === undefined
+      ? {}
+      : { [coverageFlag]: leaf.checkHost(site.domain) === undefined }),
   };
 }
 
