@@ -13,7 +13,10 @@ describe('retryDelayMs', () => {
   });
   it('retries a v3 401 once, after the base delay (a propagation race), never twice', () => {
     const refused = new ApiError('v3 401', { transient: true, status: 401 });
-    assert.equal(retryDelayMs(refused, 1, settings, () => 0), 1000);
+    assert.equal(
+      retryDelayMs(refused, 1, settings, () => 0),
+      1000,
+    );
     assert.equal(retryDelayMs(refused, 2, settings), undefined);
   });
   it('stops after the last attempt', () => {
