@@ -4,7 +4,7 @@ import { ImpervaView } from '../engine/held.js';
 import { describeNames, mappedSites, planTargets } from '../model/want.js';
 import { ApiError, CertificateError } from '../model/errors.js';
 import { refusePlaceholders } from '../config/placeholders.js';
-import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
+import { credentialsMessage, isCredentialsError, isUnknownSite } from '../imperva/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
@@ -52,6 +52,8 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
       const where = `site ${siteId} (${names.join(', ')})`;
       try {
         const held = await view.held(siteId);
+        // v3 lists no certificate for a site the account does not have: v1 tells it apart (9413).
+        if (held.source === 'v3' && held.certificates.length === 0) await client.status(siteId);
         const holds =
           held.source === 'v3'
             ? held.certificates.map(
@@ -68,7 +70,10 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         failed = true;
-        return () => log.error(`${where}: ${error.message}`);
+        const what = isUnknownSite(error)
+          ? `unknown site id: Imperva does not know it, or the API key has no access to it (res 9413); check the sites map`
+          : error.message;
+        return () => log.error(`${where}: ${what}`);
       }
     },
     (report) => report(),

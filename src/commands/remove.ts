@@ -1,6 +1,7 @@
 import { refusePlaceholders } from '../config/placeholders.js';
 import type { KeyType } from '../model/certificate.js';
 import { heldOfType, ImpervaView } from '../engine/held.js';
+import { isUnknownSite } from '../imperva/errors.js';
 import { UsageError } from '../model/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -38,9 +39,12 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
       `not removing ${what}: a certificate on this host could not be read, and it may be of this key type (see incap-cert check); add --force to remove it anyway`,
     );
   }
-  const held = await new ImpervaView(await ctx.client(), ctx.log).held(siteId);
+  const client = await ctx.client();
+  const held = await new ImpervaView(client, ctx.log).held(siteId).catch(unknownSite(siteId));
   if (held.source === 'v3') {
     if (heldOfType(held, keyType) === undefined) {
+      // The account-wide listing is silent about a site the account does not have: ask v1, which says 9413.
+      await client.status(siteId).catch(unknownSite(siteId));
       ctx.log.info(`site ${siteId} holds no ${keyType} custom certificate; nothing to remove`);
       return emptyReport(ctx.command);
     }
@@ -59,7 +63,18 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
     ctx.log.info(`dry run: would remove ${what}`);
     return emptyReport(ctx.command);
   }
-  const { resMessage } = await (await ctx.client()).remove(siteId, keyType);
+  const { resMessage } = await client.remove(siteId, keyType).catch(unknownSite(siteId));
   ctx.log.info(`removed ${what} (Imperva: ${resMessage})`);
   return { ...emptyReport(ctx.command), forget: [{ siteId, keyType }] };
+}
+
+/** Imperva's 9413 is a wrong --site-id (or a key without access to the site): a usage error, exit 2. */
+function unknownSite(siteId: string): (error: unknown) => never {
+  return (error) => {
+    if (isUnknownSite(error))
+      throw new UsageError(
+        `--site-id ${siteId}: Imperva does not know this site id, or the API key has no access to it (res 9413)`,
+      );
+    throw error;
+  };
 }

@@ -1,4 +1,5 @@
 import { isCredentialsError } from '../imperva/errors.js';
+import { refusalLines } from '../imperva/refusal.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { Queue } from '../state/queue.js';
@@ -7,7 +8,7 @@ import { handOffFailures } from './failure-hand-off.js';
 import { ImpervaView } from './held.js';
 import { recordIntent, recordOutcome } from './owed.js';
 import type { Want } from '../model/want.js';
-import { prepareAll } from './prepare.js';
+import { prepareAll, where } from './prepare.js';
 import { siteOutcome, type DeferralOptions } from './site-outcome.js';
 
 export interface ReconcileOptions extends DeferralOptions {
@@ -64,6 +65,8 @@ export async function reconcile(
         `${refused.length} site${refused.length === 1 ? '' : 's'} ${queued ? 'queued for sync' : 'not delivered'}`,
     );
   }
+  const refusals = failed.map((one) => ({ where: where(one.ready), error: one.error }));
+  for (const line of refusalLines(refusals, queued)) ctx.log.error(line);
   if (unrecorded !== undefined) {
     ctx.log.error(
       `${unrecorded.message}; the uploads above stand, but ${failed.length > 0 ? 'failures were not queued' : 'nothing could be recorded'} for sync`,

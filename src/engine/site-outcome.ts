@@ -2,6 +2,7 @@ import type { KeyType } from '../model/certificate.js';
 import { ApiError } from '../model/errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { ClientError, clientErrorCode } from '../imperva/errors.js';
+import { refusalOf } from '../imperva/refusal.js';
 import { verdictWarnings } from '../imperva/verdict.js';
 import type { SiteError, SiteResult } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -82,7 +83,7 @@ export async function siteOutcome(
   }
   if (ctx.signal.aborted) return quiet;
   try {
-    const uploaded = await client.upload(siteId, bundle);
+    const uploaded = await client.upload(siteId, bundle, names);
     result.action = 'uploaded';
     return doneOf(result, want, () => {
       ctx.log.info(`uploaded ${names.join(', ')} → site ${siteId}`, {
@@ -103,15 +104,20 @@ export async function siteOutcome(
     return doneOf(
       result,
       want,
-      () =>
-        // An undefined res or status is left out of the log file's JSON line.
-        ctx.log.error(`${where(want)}: upload failed: ${error.message}`, {
+      () => {
+        // An undefined res or status is left out of the log file's JSON line. A refusal the operator must mend is
+        // said once per cause for all its sites after the run (reconcile.ts); each site's own line is for -v.
+        const line = `${where(want)}: upload failed: ${error.message}`;
+        const meta = {
           siteId,
           fingerprint: bundle.fingerprint,
           attempts: error.attempts,
           res: error.res,
           status: error.status,
-        }),
+        };
+        if (refusalOf(error) === undefined) ctx.log.error(line, meta);
+        else ctx.log.debug(line, meta);
+      },
       error,
     );
   }

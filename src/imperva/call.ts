@@ -122,17 +122,18 @@ export function createCall(send: Send, options: CallOptions): Call {
       const cutShort =
         timeoutMs < options.timeoutMs && error instanceof NetworkError && error.network === 'ETIMEDOUT';
       if (!throttled && !cutShort) answered = true;
-      pacer.done({
-        startedAt,
-        throttled,
-        retryAfterMs: error.retryAfterSeconds === undefined ? undefined : error.retryAfterSeconds * 1000,
-      });
+      const delay =
+        isRefusal(error) || error instanceof ClientError
+          ? undefined
+          : retryDelayMs(error, attempt, options, options.random);
+      // A 429 pauses every call for its wait, whether Imperva said one (Retry-After) or our backoff chose it:
+      // Imperva has not been seen sending Retry-After (docs/imperva-api.md, "Transport-level failures").
+      pacer.done({ startedAt, throttled, retryAfterMs: throttled ? delay : undefined });
       if (isRefusal(error)) {
         refused ??= error;
         throw new ClientError(error.message, { ...detailsOf(error), attempts: sent }, 'CREDENTIALS');
       }
       if (error instanceof ClientError) throw counted(error, sent);
-      const delay = retryDelayMs(error, attempt, options, options.random);
       if (delay === undefined) throw counted(error, sent);
       if (now() + delay >= options.deadlineAt) {
         throw new ClientError(
@@ -164,7 +165,7 @@ function deadlinePassed(last: ApiError | undefined, sent: number, unanswered: bo
   return withoutStack(() => new ClientError(message, { ...details, attempts: sent, unanswered }, 'DEADLINE'));
 }
 
-/** Imperva refused the credentials: 9403, 9411, 9418 on v1, 401 on v3. */
+/** Imperva refused the credentials: 9403, 9411, 9418 on v1 (a v3 401 leads to v1, see v3-certificates.ts). */
 function isRefusal(error: ApiError): boolean {
   if (error instanceof ClientError) return error.code === 'CREDENTIALS';
   return error.res !== undefined && CREDENTIAL_RES.has(error.res);

@@ -3,7 +3,7 @@ import type { CertificateBundle, KeyType } from '../model/certificate.js';
 import type { ApiCredentials } from '../config/load.js';
 import { verifyAccount, type AccountInfo } from './account.js';
 import { createCall, type CallOptions } from './call.js';
-import { ClientError, withoutStack } from './errors.js';
+import { ClientError, detailsOf, withoutStack } from './errors.js';
 import { createSend } from './http.js';
 import { siteStatus, type SiteStatus } from './site-status.js';
 import { remove, upload, type UploadResult } from './upload.js';
@@ -11,7 +11,8 @@ import { listCertificates, type CertificateEntry } from './v3-certificates.js';
 
 /** What incap-cert asks of Imperva. */
 export interface ImpervaClient {
-  upload(siteId: string, bundle: CertificateBundle): Promise<UploadResult>;
+  /** See upload.ts: `names` are the names mapped to the site, to name those a flagged certificate leaves out. */
+  upload(siteId: string, bundle: CertificateBundle, names?: readonly string[]): Promise<UploadResult>;
   status(siteId: string): Promise<SiteStatus>;
   /**
    * The custom certificates (one per key type) from the v3 API: of one site, or of the whole account without
@@ -38,8 +39,25 @@ export async function createImpervaClient(
   options: ClientOptions,
 ): Promise<ImpervaClient> {
   const call = createCall(await createSend(api, options), options);
+  /**
+   * Set once v3 has refused the credentials twice (see v3-certificates.ts): v1 `account/verify` decides, once per
+   * run. Refused there too: the credentials error stops the run. Accepted: v3 is unavailable for the rest of the run
+   * (nothing more is sent to it) and the callers read v1.
+   */
+  let v3Refused: Promise<never> | undefined;
+  const confirmWithV1 = async (refusal: ClientError): Promise<never> => {
+    await verifyAccount(call);
+    throw withoutStack(
+      () =>
+        new ClientError(
+          `${refusal.message}, while v1 accepts the same key`,
+          { ...detailsOf(refusal), attempts: 0 },
+          'V3_UNAVAILABLE',
+        ),
+    );
+  };
   return {
-    upload: (siteId, bundle) => upload(call, siteId, bundle),
+    upload: (siteId, bundle, names) => upload(call, siteId, bundle, names),
     status: (siteId) => siteStatus(call, siteId),
     async certificates(siteId) {
       if (options.v3BaseUrl === undefined) {
@@ -47,7 +65,15 @@ export async function createImpervaClient(
           () => new ClientError('v3 API not configured', { transient: false, attempts: 0 }, 'V3_UNAVAILABLE'),
         );
       }
-      return listCertificates(call, siteId);
+      if (v3Refused !== undefined) return v3Refused;
+      try {
+        return await listCertificates(call, siteId);
+      } catch (error) {
+        if (!(error instanceof ClientError) || error.code !== 'V3_UNAVAILABLE' || error.status !== 401)
+          throw error;
+        v3Refused ??= confirmWithV1(error);
+        return v3Refused;
+      }
     },
     remove: (siteId, keyType) => remove(call, siteId, keyType),
     verifyAccount: () => verifyAccount(call),

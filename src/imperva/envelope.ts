@@ -7,19 +7,27 @@ export interface Envelope {
   body: Record<string, unknown>;
 }
 
-/** What some `res` codes mean, to say what to do (docs/imperva-api.md, "Responses"). */
+/**
+ * What some `res` codes mean and, for the refusals only the operator can mend, what to do (docs/imperva-api.md,
+ * "Responses"). REFUSAL_FIXES are never retried: the same request gets the same answer until the fix is made.
+ */
 const RES_HINTS: Record<number, string> = {
   1: 'unexpected error',
   2: 'invalid input',
   4: 'operation timed out or server unavailable',
   3011: 'site unresolvable',
   3015: 'internal error',
-  9403: 'unknown or unauthorized account: check api.id',
+  9403: 'unknown or unauthorized account: check api.id, and that the key belongs to this account',
   9411: 'authentication missing or invalid: check api.id and api.key',
+  9418: 'the API key is disabled: enable it again, or create a new one, in the Imperva console',
+};
+
+/** The refusals of one site that the operator must mend, with the fix (and the one sentence naming the cause). */
+export const REFUSAL_FIXES: Record<number, string> = {
+  4205: "the site has no SSL support: turn on SSL for the site in Imperva's console first",
   9413: 'unknown or unauthorized site id: check the sites map',
-  9414: "feature not permitted: the site's plan has no custom certificates",
-  9415: 'operation not allowed',
-  9418: 'the API key is disabled',
+  9414: "the account's plan has no custom certificates: it needs a plan that includes them",
+  9415: 'the operation is not allowed on this account type: ask Imperva support',
 };
 
 /** Imperva's `res` codes that production clients retry: 4 (timed out/unavailable) and 3015 (internal error). */
@@ -103,7 +111,7 @@ function describeValue(value: unknown): string {
 function failRes(envelope: Record<string, unknown>, status: number): never {
   const res = resCode(envelope.res) ?? -1;
   const resMessage = typeof envelope.res_message === 'string' ? quote(envelope.res_message) : undefined;
-  const hint = RES_HINTS[res];
+  const hint = RES_HINTS[res] ?? REFUSAL_FIXES[res];
   const said = resMessage === undefined ? '' : ` "${resMessage}"`;
   return fail(`Imperva answered res ${res}${said}${hint === undefined ? '' : ` (${hint})`}`, {
     res,

@@ -9,8 +9,9 @@ import { ApiError, type ApiErrorDetails } from '../model/errors.js';
  * - INTERRUPTED: the run is being killed (ClientOptions.signal); transient.
  * - DEADLINE: the run's deadline passed before the call could be made or retried; transient. `attempts` is 0 when
  *   nothing was sent.
+ * - FLAGGED: Imperva stored the upload (res 0) but flags it (see FlaggedUpload): a failure of that site.
  */
-export type ClientErrorCode = 'CREDENTIALS' | 'V3_UNAVAILABLE' | 'INTERRUPTED' | 'DEADLINE';
+export type ClientErrorCode = 'CREDENTIALS' | 'V3_UNAVAILABLE' | 'INTERRUPTED' | 'DEADLINE' | 'FLAGGED';
 
 export interface ClientErrorDetails extends ApiErrorDetails {
   /**
@@ -103,3 +104,38 @@ export function counted(error: ApiError, attempts: number): ApiError {
 
 /** A name that does not resolve now will not resolve in a few seconds either: at most one retry. */
 export const UNRESOLVED = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * An upload Imperva answered with res 0 and `coverageError`/`hostnameMismatchError` or `chainError`: the certificate
+ * is stored, but browsers asking for the uncovered names, or clients that need the missing intermediate, fail. Not
+ * transient: the same certificate gets the same verdict (docs/imperva-api.md, "Responses").
+ */
+export class FlaggedUpload extends ClientError {
+  constructor(
+    /** The names mapped to the site that the certificate does not cover (empty: Imperva's own names for the site). */
+    readonly uncovered: readonly string[] | undefined,
+    /** Imperva flags the chain as incomplete or out of order. */
+    readonly chainError: boolean,
+  ) {
+    const problems: string[] = [];
+    if (uncovered !== undefined) {
+      problems.push(
+        uncovered.length === 0
+          ? "the certificate does not cover the site's names at Imperva (coverageError): issue one that covers them"
+          : `the certificate does not cover ${uncovered.join(', ')} (coverageError): issue one that covers them`,
+      );
+    }
+    if (chainError)
+      problems.push('the chain is incomplete or out of order (chainError): upload the full chain');
+    super(
+      `Imperva stored the certificate but flags it: ${problems.join('; ')}`,
+      { transient: false },
+      'FLAGGED',
+    );
+  }
+}
+
+/** Imperva's `res` 9413: the site id is unknown to the account, or the key has no access to it. */
+export function isUnknownSite(error: unknown): boolean {
+  return error instanceof ApiError && error.res === 9413;
+}

@@ -121,6 +121,8 @@ export async function createSend(
         status = response.statusCode;
         contentType = firstHeader(response.headers['content-type']);
         retryAfter = firstHeader(response.headers['retry-after']);
+        // Through a proxy, a plain-HTTP request gets the proxy's own 407.
+        if (status === 407) finish(proxyRefused(to.host, to.proxy));
         // A declared length over the bound is not worth reading (a compressed one is counted as it inflates).
         if (Number(firstHeader(response.headers['content-length']) ?? 0) > MAX_ANSWER_BYTES) tooBig();
       });
@@ -167,6 +169,8 @@ async function endpoint(
 export function toApiError(error: unknown, timeoutMs: number, host?: string, proxy?: string): ApiError {
   if (error instanceof ApiError) return error;
   const code = (error as { code?: unknown } | null)?.code;
+  // hpagent's words when the proxy answers CONNECT (every HTTPS request) with anything but 200.
+  if (error instanceof Error && error.message === 'Bad response: 407') return proxyRefused(host, proxy);
   const name = typeof code === 'string' ? code : 'unknown error';
   return withoutStack(() => {
     if (name === 'ETIMEDOUT') {
@@ -183,6 +187,22 @@ export function toApiError(error: unknown, timeoutMs: number, host?: string, pro
     const through = proxy === undefined ? '' : ` through the proxy ${proxy}`;
     return new NetworkError(`cannot reach ${where}${through} (${name})`, { transient: !tls }, name);
   });
+}
+
+/**
+ * A proxy's 407: its credentials (in the *_PROXY variable) are missing or wrong. No retry mends that. The proxy is
+ * named without its user and password.
+ */
+function proxyRefused(host: string | undefined, proxy: string | undefined): ApiError {
+  const which = proxy === undefined ? 'a proxy' : `the proxy ${proxy}`;
+  return withoutStack(
+    () =>
+      new ApiError(
+        `${which} refused authentication (HTTP 407) on the way to ${host ?? 'Imperva'}: ` +
+          'check the user and password in HTTPS_PROXY (or HTTP_PROXY, ALL_PROXY)',
+        { status: 407, transient: false },
+      ),
+  );
 }
 
 function firstHeader(value: unknown): string | undefined {

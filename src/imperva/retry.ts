@@ -16,7 +16,7 @@ export const MIN_THROTTLED_WAIT_MS = 1000;
 /**
  * How long to wait before the next attempt, or undefined when there is to be none. Pure. Only transient failures
  * are retried (docs/imperva-api.md: 429, 5xx, HTML or other non-JSON bodies, odd `res`, res 4 and 3015, resets,
- * timeouts); never 9411/9403/9418 (credentials), 9413 (unknown site), 2 (invalid input), 9414/9415, other 4xx.
+ * timeouts, one v3 401); never 9411/9403/9418 (credentials), 9413 (unknown site), 2 (invalid input), 9414/9415, other 4xx.
  * A name that does not resolve gets one retry at most. A Retry-After is honoured, but never below
  * MIN_THROTTLED_WAIT_MS; otherwise exponential backoff with jitter (half fixed, half random), so that many hook runs
  * throttled together do not come back together.
@@ -28,6 +28,8 @@ export function retryDelayMs(
   random: () => number = Math.random,
 ): number | undefined {
   if (!error.transient) return undefined;
+  // A v3 401 may be Imperva's propagation race (docs/imperva-api.md, "v3 errors"): one retry, after the base delay.
+  if (error.status === 401) return attempt >= 2 ? undefined : settings.retryDelayMs;
   const throttled = isThrottled(error);
   // Throttling says "wait", not "failed": it uses up no attempt (the run's deadline still bounds it).
   if (!throttled && attempt >= settings.attempts) return undefined;

@@ -17,6 +17,8 @@ export interface CertificateEntry {
   /** Lowercase hex, no colons, no leading zeros (normalizeSerial); undefined when not hex. */
   serial: string | undefined;
   inputHash: string | undefined;
+  /** v3 `hasMismatchSite`: Imperva finds the certificate does not cover the site (its coverageError). */
+  mismatch: boolean;
 }
 
 /**
@@ -39,57 +41,74 @@ export async function listCertificates(call: Call, siteId?: string): Promise<Cer
 }
 
 /**
- * Classifies one answer of the v3 certificates API. v3 answers with real HTTP statuses and
- * `{"errors":[{status,id,title,detail}]}`: 401 is the credentials (CREDENTIALS), 403 and 404 mean v3 is not for
- * this key or account (V3_UNAVAILABLE: fall back to v1); 429, 5xx and answers that are not the documented JSON are
- * transient, as on v1. `siteId`, when given, keeps only that site's entries.
+ * Classifies one answer of the v3 certificates API (docs/imperva-api.md, "v3 errors"). An `errors` list is a failure
+ * whatever the HTTP status (Imperva sends it with 200 too, the status then inside the error); a body that is not
+ * JSON is a server error. 401 may be a propagation race rather than the credentials: transient, retried once
+ * (retry.ts), then the listing counts as unavailable and the caller reads v1, whose answer about the credentials is
+ * conclusive. 403, 404 and 400 ("Not Found" for an account without the feature) mean v3 is not for this key
+ * (V3_UNAVAILABLE: fall back to v1); 429, 5xx and answers that are not the documented JSON are transient, as on v1.
+ * `siteId`, when given, keeps only that site's entries.
  */
 export function parseCertificates(answer: HttpAnswer, siteId?: string): CertificateEntry[] {
-  const { status } = answer;
-  if (status === 429) throttled(answer);
+  if (answer.status === 429) throttled(answer);
   const json = tryJson(answer.body);
-  if (status < 200 || status >= 300) {
-    const said = v3Detail(json);
-    const message = `Imperva's v3 API answered HTTP ${status}${said === undefined ? '' : ` "${said}"`}`;
-    if (status === 401) {
-      throw withoutStack(
-        () =>
-          new ClientError(
-            `${message} (authentication failed: check api.id and api.key)`,
-            { status, transient: false },
-            'CREDENTIALS',
-          ),
-      );
-    }
-    if (status === 403 || status === 404) {
-      throw withoutStack(() => new ClientError(message, { status, transient: false }, 'V3_UNAVAILABLE'));
-    }
-    return fail(status >= 500 && isHtml(answer) ? `${message} with an HTML page` : message, {
-      status,
-      transient: status >= 500,
-    });
+  const errors =
+    isObject(json) && Array.isArray(json.errors) && json.errors.length > 0 ? json.errors : undefined;
+  if (answer.status < 200 || answer.status >= 300 || errors !== undefined || json === undefined) {
+    return v3Failure(answer, json, errors);
   }
   const data = isObject(json) ? json.data : undefined;
   if (!Array.isArray(data)) {
-    return fail(`Imperva's v3 API answered without a list of certificates (HTTP ${status})`, {
-      status,
+    return fail(`Imperva's v3 API answered without a list of certificates (HTTP ${answer.status})`, {
+      status: answer.status,
       transient: true,
     });
   }
   const entries: CertificateEntry[] = [];
   for (const item of data) {
-    const entry = readCertificateEntry(item, siteId);
+    const entry = readCertificateEntry(item);
     if (entry !== undefined && (siteId === undefined || entry.siteId === siteId)) entries.push(entry);
   }
   return entries;
 }
 
-function readCertificateEntry(item: unknown, siteId: string | undefined): CertificateEntry | undefined {
+function v3Failure(answer: HttpAnswer, json: unknown, errors: unknown[] | undefined): never {
+  const ok = answer.status >= 200 && answer.status < 300;
+  if (json === undefined) {
+    // Imperva's front (HTML) or a plain-text server error ("error" with HTTP 500): a server error, not "none".
+    const what = isHtml(answer) ? 'an HTML page' : 'a body that is not JSON';
+    return fail(`Imperva's v3 API answered HTTP ${answer.status} with ${what}`, {
+      status: answer.status,
+      transient: ok || answer.status >= 500,
+    });
+  }
+  // An error list inside an HTTP 200 carries the real status in its first entry.
+  const first: unknown = errors?.[0];
+  const inner = isObject(first) ? Number(first.status) : Number.NaN;
+  const status = !ok ? answer.status : Number.isInteger(inner) && inner >= 400 && inner < 600 ? inner : 500;
+  const said = v3Detail(json);
+  const shown = ok ? `HTTP ${answer.status} with error ${status}` : `HTTP ${answer.status}`;
+  const message = `Imperva's v3 API answered ${shown}${said === undefined ? '' : ` "${said}"`}`;
+  if (status === 401) return fail(`${message} (authentication refused)`, { status, transient: true });
+  if (status === 400 || status === 403 || status === 404) {
+    throw withoutStack(() => new ClientError(message, { status, transient: false }, 'V3_UNAVAILABLE'));
+  }
+  return fail(message, { status, transient: status >= 500 });
+}
+
+/**
+ * One entry of a custom certificate. Listings also hold Imperva's own certificates (`type` ATLAS, or no `type` and
+ * an `ATLAS_…` name at `level` ACCOUNT, without `extSiteId`, even for a per-site query): only entries that say
+ * CUSTOM_CERT, or carry `customCertificateDetails`, and name their site, are kept. Legacy certificates show an empty
+ * fingerprint and serial: they are read as unknown (undefined), never as a mismatch.
+ */
+function readCertificateEntry(item: unknown): CertificateEntry | undefined {
   if (!isObject(item)) return undefined;
-  if (item.type !== undefined && item.type !== 'CUSTOM_CERT') return undefined;
+  const custom =
+    item.type === undefined ? isObject(item.customCertificateDetails) : item.type === 'CUSTOM_CERT';
   const keyType = readKeyType(item.authType);
-  const site = readId(item.extSiteId) ?? siteId;
-  if (keyType === undefined || site === undefined) return undefined;
+  const site = readId(item.extSiteId);
+  if (!custom || keyType === undefined || site === undefined) return undefined;
   const details = isObject(item.customCertificateDetails) ? item.customCertificateDetails : {};
   const expiration =
     typeof item.expirationDate === 'number' ? item.expirationDate : Number(item.expirationDate);
@@ -105,6 +124,7 @@ function readCertificateEntry(item: unknown, siteId: string | undefined): Certif
       typeof details.fingerprint === 'string' ? normalizeFingerprint(details.fingerprint) : undefined,
     serial: typeof details.serialNumber === 'string' ? normalizeSerial(details.serialNumber) : undefined,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
+    mismatch: details.hasMismatchSite === true,
   };
 }
 

@@ -21,7 +21,8 @@ export function readVerdict(details: unknown): CertificateVerdict | undefined {
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
     chainError: details.chainError === true,
     validityError: details.validityError === true,
-    hostnameMismatchError: details.hostnameMismatchError === true,
+    // Imperva's swagger names the check coverageError, its CLI and sites/status hostnameMismatchError: either.
+    hostnameMismatchError: details.hostnameMismatchError === true || details.coverageError === true,
     revocationError: details.revocationError === true,
   };
 }

@@ -172,15 +172,43 @@ describe('v3 certificates', () => {
     assert.equal(error.attempts, 0);
   });
 
-  it('HTTP 401: the credentials; nothing more is sent in this run', async () => {
-    handler = (_seen, res) => json(res, 401, { errors: [{ status: 401, title: 'Unauthorized' }] });
+  it('HTTP 401: retried once (a propagation race), then v1 account/verify decides: it works, so v3 is unavailable and the uploads still go', async () => {
+    handler = (one, res) =>
+      one.path.includes('/v3/')
+        ? json(res, 401, { errors: [{ status: 401, title: 'Unauthorized' }] })
+        : json(res, 200, { res: 0, res_message: 'OK' });
     const api = await client();
     const error = await failure(api.certificates('123'));
-    assert.equal(clientErrorCode(error), 'CREDENTIALS');
+    assert.equal(clientErrorCode(error), 'V3_UNAVAILABLE');
+    await api.upload('123', bundle);
+    // Nothing more goes to v3 in this run.
+    assert.ok(isV3Unavailable(await failure(api.certificates())));
+    assert.deepEqual(
+      seen.map((one) => one.path.replace(/^.*\/v[13]\//, '')),
+      ['certificates', 'certificates', 'account/verify', 'sites/customCertificate/upload'],
+    );
+  });
+
+  it('HTTP 401 twice and v1 refuses the key too: the credentials, and nothing more is sent', async () => {
+    handler = (one, res) =>
+      one.path.includes('/v3/')
+        ? json(res, 401, { errors: [{ status: 401, title: 'Unauthorized' }] })
+        : json(res, 200, { res: 9418, res_message: 'Disabled API Key' });
+    const api = await client();
+    assert.equal(clientErrorCode(await failure(api.certificates('123'))), 'CREDENTIALS');
     const later = await failure(api.upload('123', bundle));
-    assert.equal(later.code, 'CREDENTIALS');
-    assert.equal(later.attempts, 0);
-    assert.equal(seen.length, 1);
+    assert.deepEqual([later.code, later.attempts], ['CREDENTIALS', 0]);
+    assert.equal(seen.length, 3);
+  });
+
+  it('HTTP 401 once: the retry reads the listing', async () => {
+    let calls = 0;
+    handler = (_seen, res) =>
+      ++calls === 1
+        ? json(res, 401, { errors: [{ status: 401, title: 'Unauthorized' }] })
+        : json(res, 200, { data: [] });
+    assert.deepEqual(await (await client()).certificates('123'), []);
+    assert.equal(seen.length, 2);
   });
 });
 

@@ -181,7 +181,7 @@ describe('incap-cert deploy (Certbot deploy hook)', () => {
     assert.equal(world.fake.requests.length, 0);
   });
 
-  it("warns on stderr when Imperva's verdict disagrees, and still succeeds", async () => {
+  it("warns on stderr when Imperva's expiry disagrees, and still succeeds", async () => {
     world = await createWorld({ map: { 'example.com': 1234567 } });
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
     world.fake.inject({
@@ -191,25 +191,16 @@ describe('incap-cert deploy (Certbot deploy hook)', () => {
         body: JSON.stringify({
           res: 0,
           res_message: 'OK',
-          debug_info: {
-            details: { expirationDate: 1460100446000, chainError: true, hostnameMismatchError: true },
-          },
+          debug_info: { details: { expirationDate: 1460100446000, chainError: false, coverageError: false } },
         }),
       },
     });
     const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
     assert.equal(result.code, 0);
     assert.equal(result.stdout, 'uploaded example.com → site 1234567\n');
-    const warnings = result.stderr.trimEnd().split('\n');
-    assert.equal(warnings.length, 3);
     assert.match(
-      warnings[0] ?? '',
-      /^warning: site 1234567 \(example\.com\): Imperva reports expiry 2016-04-08T07:27:26\.000Z, but the certificate's notAfter is /,
-    );
-    assert.match(warnings[1] ?? '', /^warning: site 1234567 \(example\.com\): Imperva reports a chain error/);
-    assert.match(
-      warnings[2] ?? '',
-      /^warning: site 1234567 \(example\.com\): Imperva reports the certificate does not cover/,
+      result.stderr,
+      /^warning: site 1234567 \(example\.com\): Imperva reports expiry 2016-04-08T07:27:26\.000Z, but the certificate's notAfter is [^\n]*\n$/,
     );
   });
 

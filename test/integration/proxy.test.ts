@@ -87,4 +87,26 @@ describe('proxies', () => {
     assert.doesNotMatch(`${result.stdout}${result.stderr}`, /proxyuser|s3cretproxypass/);
     assertNoSecrets({ stdout: result.stdout, stderr: result.stderr }, secretsOf(w.apiKey, leaf));
   });
+
+  it("a proxy's 407: named as the proxy refusing authentication, without its credentials, not retried, exit 1", async () => {
+    const { w, p, lineage } = await setup();
+    p.refuseAuthentication = true;
+    const result = await runCli(['push', '--lineage', lineage], {
+      ...w.env,
+      HTTPS_PROXY: `http://proxyuser:s3cretproxypass@127.0.0.1:${p.port}`,
+      HTTP_PROXY: `http://proxyuser:s3cretproxypass@127.0.0.1:${p.port}`,
+    });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^error: site 1234567 \\(example\\.com\\): upload failed: the proxy http://127\\.0\\.0\\.1:${p.port} refused authentication \\(HTTP 407\\)`,
+        'm',
+      ),
+    );
+    assert.doesNotMatch(`${result.stdout}${result.stderr}`, /proxyuser|s3cretproxypass/);
+    // One try: a retry cannot mend the proxy's credentials; nothing reached Imperva.
+    assert.equal(p.passed.length, 1);
+    assert.equal(w.fake.requests.length, 0);
+  });
 });

@@ -72,12 +72,16 @@ describe('incap-cert push (by hand)', () => {
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
     const cert = join(lineage, 'cert.pem');
     const result = await runCli(['push', '--cert', cert, '--key', join(lineage, 'privkey.pem')], world.env);
-    assert.equal(result.code, 0);
+    // Imperva stores it, but flags the chain: that is a failure of the site (exit 1), not a warning.
+    assert.equal(result.code, 1);
     assert.match(
       result.stderr,
       new RegExp(`^warning: certificate ${cert} holds only the leaf; Imperva needs the full chain`),
     );
-    assert.match(result.stderr, /warning: site 1234567 \(example\.com\): Imperva reports a chain error/);
+    assert.match(
+      result.stderr,
+      /^error: site 1234567 \(example\.com\): upload failed: Imperva stored the certificate but flags it: the chain is incomplete/m,
+    );
     assert.equal(world.fake.serving('1234567')?.chainLength, 1);
   });
 
@@ -134,12 +138,19 @@ describe('incap-cert check', () => {
     // Site 42 has no certificate on this host: a warning on stderr and exit 1 (issue 12), not only a stdout line.
     assert.equal(result.code, 1, result.stderr);
     // Issue 12: one account/verify call proves the credentials; the account-wide v3 listing says what every site holds.
+    // A site v3 shows nothing for is asked of v1 too: the listing is silent about a site the account lacks (9413).
+    const asked = world.fake.requests.map((r) => [
+      r.endpoint,
+      r.headers['x-api-key'] === world.apiKey,
+      r.siteId,
+    ]);
+    assert.deepEqual(asked.slice(0, 2), [
+      ['verify', true, undefined],
+      ['certificates', true, undefined],
+    ]);
     assert.deepEqual(
-      world.fake.requests.map((r) => [r.endpoint, r.headers['x-api-key'] === world.apiKey]),
-      [
-        ['verify', true],
-        ['certificates', true],
-      ],
+      asked.slice(2).sort(),
+      ['1234567', '42', '7654321'].map((site) => ['status', true, site]),
     );
     assert.equal(world.fake.uploads().length, 0);
     const out = result.stdout;

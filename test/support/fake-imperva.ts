@@ -123,8 +123,11 @@ export interface FakeImpervaOptions {
   sites: Record<string, string>;
   /** Added to every answer. */
   latencyMs?: number;
-  /** Imperva's throttling: a token bucket per account; a request without a token gets HTTP 429 and Retry-After. */
-  rateLimit?: { perSecond: number; burst: number };
+  /**
+   * Imperva's throttling: a token bucket per account; a request without a token gets HTTP 429, with Retry-After
+   * unless `retryAfter` is false (no source shows Imperva sending it).
+   */
+  rateLimit?: { perSecond: number; burst: number; retryAfter?: boolean };
   /** site id → more names the site answers for at the edge (aliases, a wildcard); its domain is always one. */
   names?: Record<string, string[]>;
   /** How v3 answers (default 'ok'). Also settable later through the `v3` property. */
@@ -136,6 +139,19 @@ export interface FakeImpervaOptions {
   account?: { id: number; name: string; planName: string };
   /** The key is disabled: every v1 call answers res 9418, v3 answers 401. */
   disabledKey?: boolean;
+  /**
+   * Whether an upload is flagged when its leaf does not cover the site's domain, and under which name: the
+   * swagger's `coverageError` or the CLI's `hostnameMismatchError`. Off by default: most tests map names to the
+   * fake's sites loosely, and a flagged upload fails its site.
+   */
+  coverageFlag?: 'coverageError' | 'hostnameMismatchError' | undefined;
+  /** v3 lists custom certificates as legacy sites show them: empty fingerprint and serial. */
+  v3Legacy?: boolean;
+  /**
+   * v3 listings hold Imperva's own certificate of each site even with certType=CUSTOM_CERT, as Imperva's Terraform
+   * fixture shows (no type, an ATLAS name, account level, no extSiteId).
+   */
+  v3OwnCertificates?: boolean;
   /** Error answers echo the API key and the start of the private key sent (for secret-scan tests). */
   echoSecrets?: boolean;
 }
@@ -169,6 +185,9 @@ export class FakeImperva {
   v3Format: V3Format;
   disabledKey: boolean;
   echoSecrets: boolean;
+  coverageFlag: 'coverageError' | 'hostnameMismatchError' | undefined;
+  v3Legacy: boolean;
+  v3OwnCertificates: boolean;
   private tokens: number;
   private tokensAt = Date.now();
   private readonly faults: FaultRule[] = [];
@@ -185,6 +204,9 @@ export class FakeImperva {
     this.v3Format = options.v3Format ?? 'openssl';
     this.disabledKey = options.disabledKey ?? false;
     this.echoSecrets = options.echoSecrets ?? false;
+    this.coverageFlag = options.coverageFlag;
+    this.v3Legacy = options.v3Legacy ?? false;
+    this.v3OwnCertificates = options.v3OwnCertificates ?? false;
     for (const [id, domain] of Object.entries(options.sites)) this.addSite(id, domain, options.names?.[id]);
   }
 
@@ -202,7 +224,7 @@ export class FakeImperva {
   }
 
   /** Imperva's throttling from now on (a benchmark sets up state first, then limits). */
-  setRateLimit(limit: { perSecond: number; burst: number } | undefined): void {
+  setRateLimit(limit: { perSecond: number; burst: number; retryAfter?: boolean } | undefined): void {
     if (limit === undefined) delete this.options.rateLimit;
     else this.options.rateLimit = limit;
     this.tokens = limit?.burst ?? 0;
@@ -291,7 +313,9 @@ export class FakeImperva {
         this.throttled += 1;
         res.writeHead(429, {
           'content-type': 'text/html',
-          'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
+          ...(this.options.rateLimit?.retryAfter === false
+            ? {}
+            : { 'retry-after': String(Math.max(1, Math.ceil(wait / 1000))) }),
         });
         res.end('<html><body>Too many requests</body></html>');
         return;
@@ -443,11 +467,11 @@ export class FakeImperva {
       if (certType === undefined || certType === 'CUSTOM_CERT') {
         for (const type of ['RSA', 'ECC'] as const) {
           const served = site.served[type];
-          if (served !== undefined) data.push(v3Custom(site, served, this.v3Format));
+          if (served !== undefined) data.push(v3Custom(site, served, this.v3Format, this.v3Legacy));
         }
       }
       // Unfiltered, the listing also holds Imperva's own (managed) certificates, without custom details.
-      if (certType === undefined) data.push(v3Managed(site));
+      if (certType === undefined || this.v3OwnCertificates) data.push(v3Managed(site));
     }
     return { status: 200, body: { data } };
   }
@@ -524,7 +548,7 @@ export class FakeImperva {
     return {
       res: 0,
       res_message: 'OK',
-      debug_info: { details: verdict(site, served, leaf), 'id-info': '13008' },
+      debug_info: { details: verdict(site, served, leaf, this.coverageFlag), 'id-info': '13008' },
     };
   }
 }
@@ -575,7 +599,12 @@ function remove(site: FakeSite, form: Record<string, string>): Record<string, un
   return { res: '0', res_message: 'OK' };
 }
 
-function v3Custom(site: FakeSite, served: Served, format: V3Format): Record<string, unknown> {
+function v3Custom(
+  site: FakeSite,
+  served: Served,
+  format: V3Format,
+  legacy: boolean,
+): Record<string, unknown> {
   const now = Date.now();
   const pairs = (hex: string) =>
     (hex.length % 2 === 0 ? hex : `0${hex}`).toUpperCase().match(/../g)?.join(':') ?? '';
@@ -595,8 +624,12 @@ function v3Custom(site: FakeSite, served: Served, format: V3Format): Record<stri
     level: 'SITE',
     sans: [],
     customCertificateDetails: {
-      fingerprint: format === 'openssl' ? `SHA1 Fingerprint=${pairs(served.sha1)}` : served.sha1,
-      serialNumber: format === 'openssl' ? pairs(served.serial) : served.serial,
+      fingerprint: legacy
+        ? ''
+        : format === 'openssl'
+          ? `SHA1 Fingerprint=${pairs(served.sha1)}`
+          : served.sha1,
+      serialNumber: legacy ? '' : format === 'openssl' ? pairs(served.serial) : served.serial,
       inputHash: served.inputHash,
       hasMismatchSite: false,
       hsm: false,
@@ -665,15 +698,46 @@ function endpointOf(pathname: string): Endpoint {
   return 'other';
 }
 
-function verdict(site: FakeSite, served: Served, leaf?: X509Certificate): Record<string, unknown> {
+function verdict(
+  site: FakeSite,
+  served: Served,
+  leaf?: X509Certificate,
+  coverageFlag?: 'coverageError' | 'hostnameMismatchError',
+): Record<string, unknown> {
   return {
     active: true,
     expirationDate: served.expirationDate,
     revocationError: false,
     validityError: served.expirationDate < Date.now(),
     chainError: served.chainLength < 2,
-    hostnameMismatchError: leaf === undefined ? false : leaf.checkHost(site.domain) === undefined,
+    hostnameMismatchError: false,
+    ...(coverageFlag === undefined || leaf === undefined
+      ? {}
+      : { [coverageFlag]: leaf.checkHost(site.domain) === undefined }),
   };
+}
+
+/**
+ * v3 errors as Imperva sends them on its certificates-ui host (docs/imperva-api.md, "v3 errors"), to inject on the
+ * `certificates` endpoint: an `errors` list with HTTP 200 (its own status inside), HTTP 400 titled "Not Found", a
+ * plain-text HTTP 500, and a 401 (transient or not: inject it once or for every call).
+ */
+export function v3Fault(kind: '200' | '400' | '500' | '401'): Fault {
+  const error = (status: number, title: string) =>
+    JSON.stringify({
+      data: [],
+      errors: [{ status, id: 'e1', source: { pointer: '/certificates' }, title, detail: title }],
+    });
+  switch (kind) {
+    case '200':
+      return { status: 200, contentType: 'application/json', body: error(400, 'Bad Request') };
+    case '400':
+      return { status: 400, contentType: 'application/json', body: error(400, 'Not Found') };
+    case '500':
+      return { status: 500, contentType: 'text/plain', body: 'error' };
+    case '401':
+      return { status: 401, contentType: 'application/json', body: error(401, 'Unauthorized') };
+  }
 }
 
 export function envelope(res: number, detail?: string): Record<string, unknown> {

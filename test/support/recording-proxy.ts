@@ -12,6 +12,8 @@ export interface Passed {
 
 export class RecordingProxy {
   readonly passed: Passed[] = [];
+  /** Answer every request and tunnel with 407 Proxy Authentication Required (wrong proxy credentials). */
+  refuseAuthentication = false;
   private readonly sockets = new Set<Socket>();
   private constructor(
     private readonly server: Server,
@@ -32,6 +34,11 @@ export class RecordingProxy {
         target: req.url ?? '',
         authorized: req.headers['proxy-authorization'] !== undefined,
       });
+      if (proxy.refuseAuthentication) {
+        res.writeHead(407, { 'proxy-authenticate': 'Basic realm="proxy"' });
+        res.end();
+        return;
+      }
       const headers = { ...req.headers };
       delete headers['proxy-authorization'];
       delete headers['proxy-connection'];
@@ -48,6 +55,12 @@ export class RecordingProxy {
         target: req.url ?? '',
         authorized: req.headers['proxy-authorization'] !== undefined,
       });
+      if (proxy.refuseAuthentication) {
+        client.end(
+          'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\n\r\n',
+        );
+        return;
+      }
       const [host, port] = (req.url ?? '').split(':');
       const upstream = connect(Number(port), host ?? '127.0.0.1', () => {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');

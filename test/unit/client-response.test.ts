@@ -179,6 +179,7 @@ describe('parseCertificates (v3)', () => {
         fingerprintSha1: 'aabbccddeeff00112233445566778899aabbccdd',
         serial: 'a1b',
         inputHash: 'abc',
+        mismatch: false,
       },
       {
         siteId: '123',
@@ -188,6 +189,7 @@ describe('parseCertificates (v3)', () => {
         fingerprintSha1: undefined,
         serial: undefined,
         inputHash: undefined,
+        mismatch: false,
       },
     ]);
     assert.deepEqual(
@@ -197,10 +199,11 @@ describe('parseCertificates (v3)', () => {
   });
 
   const errors: [number, string, boolean, string | undefined][] = [
-    [401, 'CREDENTIALS', false, 'Unauthorized'],
+    // 401 may be a propagation race: retried once, then read through v1 (listCertificates).
+    [401, 'API', true, 'Unauthorized'],
     [403, 'V3_UNAVAILABLE', false, 'Forbidden'],
     [404, 'V3_UNAVAILABLE', false, undefined],
-    [400, 'API', false, undefined],
+    [400, 'V3_UNAVAILABLE', false, 'Not Found'],
     [500, 'API', true, undefined],
     [429, 'API', true, undefined],
   ];
@@ -220,6 +223,61 @@ describe('parseCertificates (v3)', () => {
   it('an answer without a list is transient', () => {
     assert.equal(failure(() => parseCertificates(answer('{"data":{}}'))).transient, true);
     assert.equal(failure(() => parseCertificates(answer('<html>', 200, 'text/html'))).transient, true);
+  });
+
+  it('an errors list in an HTTP 200 is a failure with its own status, never "no certificates"', () => {
+    const inner = (status: number) =>
+      JSON.stringify({ data: [], errors: [{ status, id: 'x', title: 'Not Found', detail: 'd' }] });
+    const notFound = failure(() => parseCertificates(answer(inner(400))));
+    assert.deepEqual([notFound.code, notFound.status], ['V3_UNAVAILABLE', 400]);
+    assert.match(notFound.message, /HTTP 200 with error 400 "Not Found: d"/);
+    const refused = failure(() => parseCertificates(answer(inner(401))));
+    assert.deepEqual([refused.status, refused.transient], [401, true]);
+    // An empty errors list beside the data is an ordinary answer.
+    assert.deepEqual(parseCertificates(answer('{"data":[],"errors":[]}')), []);
+  });
+
+  it('a plain-text HTTP 500 is a server error, retried', () => {
+    const error = failure(() => parseCertificates(answer('error', 500, 'text/plain')));
+    assert.deepEqual([error.status, error.transient], [500, true]);
+    assert.match(error.message, /HTTP 500 with a body that is not JSON/);
+  });
+
+  it("tells Imperva's own certificates from custom ones, and reads legacy and flagged entries", () => {
+    const listing = JSON.stringify({
+      data: [
+        // Imperva's own: no type, an ATLAS name, account level, no extSiteId (the site only in sans).
+        {
+          id: 9,
+          name: 'ATLAS_1',
+          status: 'IN_PROCESS',
+          authType: 'RSA',
+          level: 'ACCOUNT',
+          sans: [{ sitesIds: [123] }],
+        },
+        { type: 'ATLAS', authType: 'RSA', extSiteId: 123, status: 'ACTIVE' },
+        // Legacy: empty fingerprint and serial.
+        {
+          type: 'CUSTOM_CERT',
+          authType: 'RSA',
+          extSiteId: 123,
+          expirationDate: 7,
+          customCertificateDetails: { fingerprint: '', serialNumber: '', hasMismatchSite: true },
+        },
+      ],
+    });
+    assert.deepEqual(parseCertificates(answer(listing), '123'), [
+      {
+        siteId: '123',
+        keyType: 'RSA',
+        status: '',
+        expirationDate: 7,
+        fingerprintSha1: undefined,
+        serial: undefined,
+        inputHash: undefined,
+        mismatch: true,
+      },
+    ]);
   });
 });
 

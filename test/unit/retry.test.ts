@@ -11,6 +11,14 @@ describe('retryDelayMs', () => {
   it('never retries a lasting failure', () => {
     assert.equal(retryDelayMs(lasting, 1, settings), undefined);
   });
+  it('retries a v3 401 once, after the base delay (a propagation race), never twice', () => {
+    const refused = new ApiError('v3 401', { transient: true, status: 401 });
+    assert.equal(
+      retryDelayMs(refused, 1, settings, () => 0),
+      1000,
+    );
+    assert.equal(retryDelayMs(refused, 2, settings), undefined);
+  });
   it('stops after the last attempt', () => {
     assert.equal(retryDelayMs(transient, 4, settings), undefined);
     assert.equal(retryDelayMs(transient, 1, { ...settings, attempts: 1 }), undefined);
