@@ -123,6 +123,8 @@ export function withPeers(wants: readonly Want[], local: readonly Want[], sites:
 
 /** A site whose names this certificate does not all cover: not uploaded there (push --force does). */
 export class UncoveredSite extends ApiError {
+  /** Its own code in a site's result (--json, the log file): not an answer of Imperva's. */
+  override readonly code = 'UNCOVERED';
   constructor(readonly gap: Gap) {
     // Nothing was sent: no attempt, and no later one succeeds until the map or the certificate changes.
     super(gapLine(gap), { transient: false, attempts: 0 });
@@ -133,11 +135,7 @@ export class UncoveredSite extends ApiError {
  * Whether this want's own certificate covers every name of its site (the map's, and its own name at Imperva when
  * an answer already read says it); the refusal to upload when it does not. The line names the want's peers too.
  */
-export function uncoveredSite(
-  want: Want,
-  sites: SiteMap,
-  ownName?: string,
-): UncoveredSite | undefined {
+export function uncoveredSite(want: Want, sites: SiteMap, ownName?: string): UncoveredSite | undefined {
   const mapped = mappedSites(sites).get(want.siteId) ?? [];
   const gap = gapOf(want.siteId, want.chain.keyType, mapped, ownName, [want]);
   if (gap === undefined) return undefined;

@@ -179,6 +179,7 @@ describe('withPeers and uncoveredSite', () => {
     const [chosen] = withPeers(a, [...a, ...www], map);
     const refusal = uncoveredSite(chosen!, map);
     assert.equal(refusal?.transient, false);
+    assert.equal(refusal.code, 'UNCOVERED');
     assert.match(
       refusal?.message ?? '',
       /\/le\/live\/a\.example has a\.example; \/le\/live\/www\.a\.example has www\.a\.example/,
