@@ -25,9 +25,40 @@ export function covers(certName: string, name: string): boolean {
   return dot > 0 && name.slice(dot + 1) === certName.slice(2);
 }
 
-/** The names that none of a certificate's names covers, in their order. */
+/**
+ * The names that none of a certificate's names covers, in their order: as `covers`, by looking each name up, itself
+ * and the wildcard that would stand for its first label. One certificate may carry hundreds of names for as many
+ * sites: a scan of them all per site would be quadratic.
+ */
 export function uncoveredNames(certNames: readonly string[], names: readonly string[]): string[] {
-  return names.filter((name) => !certNames.some((certName) => covers(certName, name)));
+  const held = nameSet(certNames);
+  return names.filter((name) => {
+    if (held.has(name)) return false;
+    const dot = name.indexOf('.');
+    return name.startsWith('*.') || dot <= 0 || !held.has(`*.${name.slice(dot + 1)}`);
+  });
+}
+
+/** Each certificate's names as a set, made once per certificate (its names are one array for all its wants). */
+const nameSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function nameSet(names: readonly string[]): ReadonlySet<string> {
+  let set = nameSets.get(names);
+  if (set === undefined) {
+    set = new Set(names);
+    nameSets.set(names, set);
+  }
+  return set;
+}
+
+/** The map by site (mappedSites), made once per map: every want asks for its site's names. */
+const bySiteOf = new WeakMap<SiteMap, ReadonlyMap<string, string[]>>();
+function namesBySite(sites: SiteMap): ReadonlyMap<string, string[]> {
+  let bySite = bySiteOf.get(sites);
+  if (bySite === undefined) {
+    bySite = mappedSites(sites);
+    bySiteOf.set(sites, bySite);
+  }
+  return bySite;
 }
 
 /** A site and key type for which no single local certificate covers every name the site must serve. */
@@ -82,7 +113,7 @@ export function coverageGaps(
     bySite.set(want.siteId, types);
   }
   const gaps: Gap[] = [];
-  for (const [siteId, mapped] of mappedSites(sites)) {
+  for (const [siteId, mapped] of namesBySite(sites)) {
     for (const [keyType, certificates] of bySite.get(siteId) ?? []) {
       const gap = gapOf(siteId, keyType, mapped, ownNames.get(siteId), certificates);
       if (gap !== undefined) gaps.push(gap);
@@ -97,7 +128,7 @@ export function coverageGaps(
  * the only one that serves every name.
  */
 export function withPeers(wants: readonly Want[], local: readonly Want[], sites: SiteMap): Want[] {
-  const mapped = mappedSites(sites);
+  const mapped = namesBySite(sites);
   const peersOf = new Map<string, Want[]>();
   for (const one of local) {
     const key = `${one.siteId}/${one.chain.keyType}`;
@@ -136,7 +167,7 @@ export class UncoveredSite extends ApiError {
  * an answer already read says it); the refusal to upload when it does not. The line names the want's peers too.
  */
 export function uncoveredSite(want: Want, sites: SiteMap, ownName?: string): UncoveredSite | undefined {
-  const mapped = mappedSites(sites).get(want.siteId) ?? [];
+  const mapped = namesBySite(sites).get(want.siteId) ?? [];
   const gap = gapOf(want.siteId, want.chain.keyType, mapped, ownName, [want]);
   if (gap === undefined) return undefined;
   const certificates = want.peers !== undefined && want.peers.length > 0 ? want.peers : [want];
