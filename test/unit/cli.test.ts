@@ -26,6 +26,7 @@ const base: PushFlags = {
   cert: undefined,
   key: undefined,
   'site-id': undefined,
+  force: false,
 };
 
 describe('pushOptions', () => {
@@ -33,12 +34,21 @@ describe('pushOptions', () => {
     assert.deepEqual(pushOptions({ ...base, lineage: '/le/live/a' }), {
       input: { lineage: '/le/live/a' },
       siteIds: undefined,
+      force: false,
+    });
+  });
+  it('takes --force', () => {
+    assert.deepEqual(pushOptions({ ...base, lineage: '/le/live/a', force: true }), {
+      input: { lineage: '/le/live/a' },
+      siteIds: undefined,
+      force: true,
     });
   });
   it('takes a certificate and a key, and site ids', () => {
     assert.deepEqual(pushOptions({ ...base, cert: 'c.pem', key: 'k.pem', 'site-id': ['12', ' 34 '] }), {
       input: { cert: 'c.pem', key: 'k.pem' },
       siteIds: ['12', '34'],
+      force: false,
     });
   });
   const bad: [string, Partial<PushFlags>, RegExp][] = [
