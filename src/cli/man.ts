@@ -39,6 +39,8 @@ function optionItems(options: Readonly<Record<string, Options>>): string[] {
   });
 }
 
+export const HOMEPAGE = 'https://github.com/incap-cert/incap-cert';
+
 /** The files on a host where incap-cert is installed with `prefix` (/usr from the Debian package). */
 function files(prefix: string): [string, string][] {
   const share = `${prefix === '/' ? '' : prefix}/share`;
@@ -66,7 +68,7 @@ function files(prefix: string): [string, string][] {
  */
 export function manPage(
   commands: readonly Command[],
-  at: { date: string; homepage: string; prefix?: string },
+  at: { date: string; homepage?: string; prefix?: string },
 ): string {
   const lines = [
     `.TH INCAP\\-CERT 1 "${at.date}" "incap\\-cert ${roff(VERSION)}" "User Commands"`,
@@ -131,7 +133,7 @@ export function manPage(
     '.PP',
     roff("incap-cert help COMMAND prints a command's page; incap-cert help config the config file's fields."),
     '.PP',
-    roff(at.homepage),
+    roff(at.homepage ?? HOMEPAGE),
     '',
   ];
   return lines.join('\n');

@@ -154,7 +154,15 @@ describe('the catalogue renders', () => {
     });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr, '');
-    for (const section of ['SYNOPSIS', 'COMMANDS', 'OPTIONS', 'ENVIRONMENT', 'FILES', 'EXIT STATUS', 'EXAMPLES'])
+    for (const section of [
+      'SYNOPSIS',
+      'COMMANDS',
+      'OPTIONS',
+      'ENVIRONMENT',
+      'FILES',
+      'EXIT STATUS',
+      'EXAMPLES',
+    ])
       assert.match(result.stdout, new RegExp(`^${section}$`, 'm'), section);
     assert.match(result.stdout, /incap-cert-config\(5\)/);
     assert.match(result.stdout, /^ +--site-id ID$/m);
