@@ -85,6 +85,7 @@ export const pushFlags = {
   cert: stringOption('cert', 'The full chain PEM: leaf first, then intermediates'),
   key: stringOption('key', 'The private key PEM (unencrypted)'),
   'site-id': stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
+  force: flag('Upload even a certificate file that holds only the leaf, without its chain'),
 } as const satisfies Record<string, Options>;
 
 const waitOption = {

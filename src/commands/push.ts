@@ -14,6 +14,8 @@ export interface PushOptions {
   input: PushInput;
   /** Replaces the map's choice when given. */
   siteIds: string[] | undefined;
+  /** Upload even a leaf without its chain. */
+  force?: boolean | undefined;
 }
 
 /** A one-off push by hand: a lineage folder, or a full chain and its key. */
@@ -31,7 +33,10 @@ export async function push(options: PushOptions, ctx: RunContext): Promise<Repor
     refuseUntrusted(files, '/');
   }
   const chain = readChain(files);
-  const wants = wantsFor(chain, files, ctx.config.sites, 'files', options.siteIds);
+  const wants = wantsFor(chain, files, ctx.config.sites, 'files', options.siteIds).map((want) => ({
+    ...want,
+    force: options.force === true,
+  }));
   if (wants.length === 0) {
     ctx.log.info(noSiteLine(chain.names));
     return emptyReport(ctx.command);

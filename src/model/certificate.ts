@@ -26,6 +26,11 @@ export interface CertificateChain {
   leaf: X509Certificate;
   /** Set when the file did not hold the leaf first and the chain was put in order (leaf, its issuer, …). */
   reordered?: boolean | undefined;
+  /**
+   * Set when no certificate read with the leaf issued it: the file held the leaf alone (or beside unrelated
+   * certificates) and no issuer file completed it. Uploads refuse it (refuseLeafOnly) unless `push --force`.
+   */
+  leafOnly?: boolean | undefined;
   /** How many certificates the chain holds, leaf included. */
   chainLength: number;
   /** The leaf's DNS names (subjectAltName, else the subject CN), normalized as config keys are. */

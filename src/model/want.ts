@@ -19,6 +19,8 @@ export interface Want extends Target {
   origin: WantOrigin;
   /** The site was named by `push --site-id`, not chosen by the map: the queue keeps it even if the map does not. */
   explicit: boolean;
+  /** `push --force`: upload what the checks before an upload would refuse (a leaf without its chain). */
+  force?: boolean | undefined;
 }
 
 /**

@@ -26,6 +26,7 @@ const base: PushFlags = {
   cert: undefined,
   key: undefined,
   'site-id': undefined,
+  force: false,
 };
 
 describe('pushOptions', () => {
@@ -33,13 +34,18 @@ describe('pushOptions', () => {
     assert.deepEqual(pushOptions({ ...base, lineage: '/le/live/a' }), {
       input: { lineage: '/le/live/a' },
       siteIds: undefined,
+      force: false,
     });
   });
   it('takes a certificate and a key, and site ids', () => {
     assert.deepEqual(pushOptions({ ...base, cert: 'c.pem', key: 'k.pem', 'site-id': ['12', ' 34 '] }), {
       input: { cert: 'c.pem', key: 'k.pem' },
       siteIds: ['12', '34'],
+      force: false,
     });
+  });
+  it('takes --force', () => {
+    assert.equal(pushOptions({ ...base, lineage: 'l', force: true }).force, true);
   });
   const bad: [string, Partial<PushFlags>, RegExp][] = [
     ['nothing', {}, /needs something to push/],

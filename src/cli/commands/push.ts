@@ -12,7 +12,8 @@ export function pushOptions(argv: PushArgs): PushOptions {
   if (lineage !== undefined && (cert !== undefined || key !== undefined)) {
     throw new UsageError('push takes either --lineage DIR or --cert FILE --key FILE, not both');
   }
-  if (lineage !== undefined) return { input: { lineage }, siteIds: siteIds(argv['site-id']) };
+  const force = argv.force === true;
+  if (lineage !== undefined) return { input: { lineage }, siteIds: siteIds(argv['site-id']), force };
   if (cert === undefined || key === undefined) {
     throw new UsageError(
       cert === undefined && key === undefined
@@ -20,7 +21,7 @@ export function pushOptions(argv: PushArgs): PushOptions {
         : `push needs ${cert === undefined ? '--cert FULLCHAIN' : '--key KEY'} too`,
     );
   }
-  return { input: { cert, key }, siteIds: siteIds(argv['site-id']) };
+  return { input: { cert, key }, siteIds: siteIds(argv['site-id']), force };
 }
 
 function siteIds(values: readonly string[] | undefined): string[] | undefined {
@@ -34,7 +35,7 @@ function siteIds(values: readonly string[] | undefined): string[] | undefined {
 
 export const pushCommand = defineCommand({
   name: 'push',
-  usage: 'incap-cert push (--lineage DIR | --cert FILE --key FILE) [--site-id ID]... [options]',
+  usage: 'incap-cert push (--lineage DIR | --cert FILE --key FILE) [--site-id ID]... [--force] [options]',
   summary: 'Upload a certificate by hand: a lineage folder, or a full chain and its key.',
   options: pushFlags,
   examples: [
