@@ -39,7 +39,15 @@ import {
   type Source,
 } from './files.js';
 import { readRecord, RECORD_NAME, renderRecord, sha256, type InstallRecord } from './record.js';
-import { checkPrefix, DEFAULT_PREFIX, renderCron, renderShellHook, renderUnit } from './render.js';
+import {
+  checkPrefix,
+  DEFAULT_PREFIX,
+  renderCron,
+  renderShellHook,
+  renderTimer,
+  renderUnit,
+} from './render.js';
+import { hostSchedule, type Schedule } from './schedule.js';
 
 export type TimerKind = 'systemd' | 'cron';
 
@@ -122,8 +130,9 @@ export function layoutFor(prefix: string): Layout {
  * Every asset with `prefix` written in where it names the executable. Also used by the Debian package build, so that
  * both ways of installing carry the same files.
  */
-export function renderAssets(assets: Assets, prefix: string): Record<AssetName, string> {
+export function renderAssets(assets: Assets, prefix: string, schedule?: Schedule): Record<AssetName, string> {
   const binary = posix.join(prefix, 'bin', 'incap-cert');
+  const timer = assets['hooks/systemd/incap-cert-sync.timer'];
   return {
     'hooks/certbot-deploy.sh': renderShellHook(
       assets['hooks/certbot-deploy.sh'],
@@ -145,8 +154,15 @@ export function renderAssets(assets: Assets, prefix: string): Record<AssetName, 
       binary,
       'hooks/systemd/incap-cert-sync.service',
     ),
-    'hooks/systemd/incap-cert-sync.timer': assets['hooks/systemd/incap-cert-sync.timer'],
-    'hooks/cron/incap-cert': renderCron(assets['hooks/cron/incap-cert'], binary, 'hooks/cron/incap-cert'),
+    // Without a host's schedule (the Debian package), the files as shipped: see hooks/systemd/incap-cert-sync.timer.
+    'hooks/systemd/incap-cert-sync.timer':
+      schedule === undefined ? timer : renderTimer(timer, schedule, 'hooks/systemd/incap-cert-sync.timer'),
+    'hooks/cron/incap-cert': renderCron(
+      assets['hooks/cron/incap-cert'],
+      binary,
+      'hooks/cron/incap-cert',
+      schedule,
+    ),
     'scripts/config.example.json': assets['scripts/config.example.json'],
   };
 }
@@ -166,7 +182,8 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
   const timer = options.timer ?? (existsSync('/run/systemd/system') ? 'systemd' : 'cron');
   const layout = layoutFor(prefix);
   const binary = await executableToInstall(options.binary);
-  const files = renderAssets(await loadAssets(), prefix);
+  const schedule = hostSchedule(root);
+  const files = renderAssets(await loadAssets(), prefix, schedule);
   const at = (path: string) => join(root || '/', path);
 
   const plan: Planned[] = [
@@ -232,7 +249,7 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
   const leftovers = await judge(
     root,
     stale,
-    await expectedDigests(layout, prefix, previous, undefined),
+    await expectedDigests(layout, prefix, previous, undefined, schedule),
     previous,
   );
   const made = await missingFolders(root, layout, everything);
@@ -328,6 +345,7 @@ export async function uninstall(options: UninstallOptions = {}): Promise<Install
     prefix,
     record,
     record === undefined ? await installableExecutable() : undefined,
+    hostSchedule(root),
   );
   const judged = await judge(root, removableFiles(layout), expected, record);
   for (const file of record?.files ?? []) {
@@ -455,9 +473,10 @@ async function expectedDigests(
   prefix: string,
   record: InstallRecord | undefined,
   executable: string | undefined,
+  schedule: Schedule,
 ): Promise<Map<string, string | undefined>> {
   if (record !== undefined) return new Map(record.files.map((file) => [file.path, file.sha256]));
-  const files = renderAssets(await loadAssets(), prefix);
+  const files = renderAssets(await loadAssets(), prefix, schedule);
   return new Map([
     [layout.bin, executable === undefined ? undefined : await fileDigest(executable)],
     [layout.hooks.dehydrated, sha256(files['hooks/dehydrated-hook.sh'])],
