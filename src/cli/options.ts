@@ -122,7 +122,10 @@ export const removeFlags = {
     demandOption: true,
     describe: 'Which key type to remove: RSA or ECC (ECDSA means ECC; any case)',
   },
-  force: flag("Also remove the key type this host deploys, or the site's only custom certificate"),
+  force: flag(
+    'Remove even the key type this host deploys, while a live or sources folder cannot be read, or when nothing ' +
+      "unexpired would be left to cover the site's names",
+  ),
   ...liveDirOption,
 } as const satisfies Record<string, Options>;
 
