@@ -42,7 +42,7 @@ export function readChain(files: CertificateFiles): CertificateChain {
   }
   const { chain, reordered } = orderChain(files.cert, blocks);
   const leaf = chain[0] as X509Certificate;
-  const leafOnly = !chain.some((cert) => issued(cert, leaf));
+  const leafOnly = chain.length === 1;
   return {
     certFile: files.cert,
     certPem: Buffer.from(chain.map(canonicalPem).join(''), 'latin1'),

@@ -27,8 +27,8 @@ export interface CertificateChain {
   /** Set when the file did not hold the leaf first and the chain was put in order (leaf, its issuer, …). */
   reordered?: boolean | undefined;
   /**
-   * Set when no certificate read with the leaf issued it: the file held the leaf alone (or beside unrelated
-   * certificates) and no issuer file completed it. Uploads refuse it (refuseLeafOnly) unless `push --force`.
+   * Set when the leaf is all there is: the file held it alone and no issuer file completed it. Uploads refuse it
+   * (refuseLeafOnly) unless `push --force`.
    */
   leafOnly?: boolean | undefined;
   /** How many certificates the chain holds, leaf included. */
