@@ -1,9 +1,12 @@
 import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
 import { X509Certificate, type KeyObject } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CertificateError } from '../model/errors.js';
 import { keyTypeOf } from './key.js';
 import { certificateNames } from './names.js';
 import { readPemFile } from './pem-file.js';
+import { writersOf } from '../util/trust.js';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -14,8 +17,9 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 export const MAX_CHAIN_BYTES = 1024 * 1024;
 
 /**
- * Reads the certificate file (and the issuer file, when the certificate holds only the leaf): readable, PEM, every
- * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go.
+ * Reads the certificate file (and an issuer file, when the certificate holds only the leaf): readable, PEM, every
+ * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go. The issuer
+ * file is the one the ACME client named (lego's), else one the clients write beside the leaf (issuerBeside).
  */
 export function readChain(files: CertificateFiles): CertificateChain {
   const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES).toString('latin1');
@@ -27,19 +31,24 @@ export function readChain(files: CertificateFiles): CertificateChain {
   const blocks = parseCertificates(files.cert, 'certificate', certText);
   if (blocks.length === 1 && files.issuer !== undefined) {
     // lego 4 may write the leaf alone; its issuer file completes the chain Imperva needs.
-    const issuerText = readPemFile(files.issuer, 'issuer certificate', MAX_CHAIN_BYTES).toString('latin1');
-    if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(issuerText)) {
-      throw new CertificateError(`issuer certificate ${files.issuer} holds a private key`);
+    blocks.push(...readIssuer(files.issuer));
+  } else if (blocks.length === 1) {
+    const beside = issuerBeside(files.cert);
+    if (beside !== undefined) {
+      const issuers = readIssuer(beside);
+      // Only the leaf's own issuer completes it: an unrelated chain.pem in the folder is not its chain.
+      if (issuers.some((issuer) => issued(issuer, blocks[0] as X509Certificate))) blocks.push(...issuers);
     }
-    blocks.push(...parseCertificates(files.issuer, 'issuer certificate', issuerText));
   }
   const { chain, reordered } = orderChain(files.cert, blocks);
   const leaf = chain[0] as X509Certificate;
+  const leafOnly = chain.length === 1;
   return {
     certFile: files.cert,
     certPem: Buffer.from(chain.map(canonicalPem).join(''), 'latin1'),
     leaf,
     ...(reordered ? { reordered } : {}),
+    ...(leafOnly ? { leafOnly } : {}),
     chainLength: chain.length,
     names: certificateNames(leaf),
     fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
@@ -47,6 +56,54 @@ export function readChain(files: CertificateFiles): CertificateChain {
     notAfter: new Date(leaf.validTo),
     keyType: keyTypeOf(publicKeyOf(leaf, files.cert), files.cert, 'certificate'),
   };
+}
+
+/**
+ * Refuses a certificate read without its issuer (exit 3): Imperva stores a leaf alone, replacing a good chain, and
+ * browsers that do not fetch the intermediate themselves then fail. Every upload checks this; `push --force` skips it.
+ */
+export function refuseLeafOnly(chain: CertificateChain): void {
+  if (chain.leafOnly !== true) return;
+  throw new CertificateError(
+    `certificate ${chain.certFile} holds only the leaf, and no issuer file is beside it (chain.pem, NAME.issuer.crt ` +
+      'or ca.cer): Imperva needs the full chain; upload fullchain.pem instead (push --force uploads the leaf anyway)',
+  );
+}
+
+/**
+ * The issuer file an ACME client writes beside a leaf-only certificate file, if there is one: lego's
+ * `NAME.issuer.crt` beside `NAME.crt`, Certbot's `chain.pem` beside `cert.pem`, acme.sh's `ca.cer` beside
+ * `DOMAIN.cer` (docs/acme-clients.md). Only a regular file (through symlinks: Certbot's live folder links into
+ * archive/) is taken; nobody but root, or the running user, may have written it.
+ */
+export function issuerBeside(certFile: string): string | undefined {
+  const folder = dirname(certFile);
+  const named = certFile.endsWith('.crt') ? [`${certFile.slice(0, -'.crt'.length)}.issuer.crt`] : [];
+  for (const candidate of [...named, join(folder, 'chain.pem'), join(folder, 'ca.cer')]) {
+    if (candidate === certFile || !isFile(candidate)) continue;
+    const verdict = writersOf(candidate, '/');
+    if (verdict.refused !== undefined) {
+      throw new CertificateError(`issuer certificate ${candidate} is refused: ${verdict.refused}`);
+    }
+    return candidate;
+  }
+  return undefined;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function readIssuer(file: string): X509Certificate[] {
+  const text = readPemFile(file, 'issuer certificate', MAX_CHAIN_BYTES).toString('latin1');
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) {
+    throw new CertificateError(`issuer certificate ${file} holds a private key`);
+  }
+  return parseCertificates(file, 'issuer certificate', text);
 }
 
 /**

@@ -85,7 +85,9 @@ export const pushFlags = {
   cert: stringOption('cert', 'The full chain PEM: leaf first, then intermediates'),
   key: stringOption('key', 'The private key PEM (unencrypted)'),
   'site-id': stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
-  force: flag('Upload even where the certificate does not cover every name mapped to the site'),
+  force: flag(
+    'Upload anyway: a certificate that does not cover every name mapped to the site, or a file that holds only the leaf',
+  ),
 } as const satisfies Record<string, Options>;
 
 const waitOption = {
@@ -122,7 +124,10 @@ export const removeFlags = {
     demandOption: true,
     describe: 'Which key type to remove: RSA or ECC (ECDSA means ECC; any case)',
   },
-  force: flag("Also remove the key type this host deploys, or the site's only custom certificate"),
+  force: flag(
+    'Remove even the key type this host deploys, while a live or sources folder cannot be read, or when nothing ' +
+      "unexpired would be left to cover the site's names",
+  ),
   ...liveDirOption,
 } as const satisfies Record<string, Options>;
 

@@ -14,7 +14,8 @@ export interface PushOptions {
   input: PushInput;
   /** Replaces the map's choice when given. */
   siteIds: string[] | undefined;
-  /** Upload even where the certificate does not cover every name mapped to the site (engine/coverage.ts). */
+  /** Upload anyway: where the certificate does not cover every name mapped to the site (engine/coverage.ts), or a
+   * leaf without its chain. */
   force?: boolean | undefined;
 }
 
@@ -33,7 +34,10 @@ export async function push(options: PushOptions, ctx: RunContext): Promise<Repor
     refuseUntrusted(files, '/');
   }
   const chain = readChain(files);
-  const wants = wantsFor(chain, files, ctx.config.sites, 'files', options.siteIds);
+  const wants = wantsFor(chain, files, ctx.config.sites, 'files', options.siteIds).map((want) => ({
+    ...want,
+    force: options.force === true,
+  }));
   if (wants.length === 0) {
     ctx.log.info(noSiteLine(chain.names));
     return emptyReport(ctx.command);

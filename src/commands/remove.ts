@@ -1,7 +1,10 @@
+import { resolve } from 'node:path';
+import { DEFAULT_LIVE_DIR } from '../config/defaults.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import type { KeyType } from '../model/certificate.js';
 import { heldOfType, ImpervaView } from '../engine/held.js';
 import { isUnknownSite } from '../imperva/errors.js';
+import { removalRefusal } from '../imperva/removal.js';
 import { UsageError } from '../model/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -15,10 +18,14 @@ export interface RemoveOptions {
 }
 
 /**
- * Removes a site's custom certificate of one key type (v1 `sites/customCertificate/remove`). Without --force it
- * refuses, sending no removal, the key type this host deploys to the site (the next sync would only upload it
- * again, and until then the site has none) and the site's only custom certificate (the site would fall back to
- * Imperva's own, if it still has one).
+ * Removes a site's custom certificate of one key type (v1 `sites/customCertificate/remove`, always with
+ * `auth_type`). Without --force it refuses, sending nothing:
+ * - the key type this host deploys to the site (the next sync would only upload it again, and until then the site
+ *   has none);
+ * - while what this host deploys is unknown: the live folder or a `sources` folder cannot be read, or a
+ *   certificate in them cannot (a mistyped live folder must never remove the certificate it was meant to hold);
+ * - when afterwards no unexpired certificate would cover the site's names (src/imperva/removal.ts), or Imperva's
+ *   v1 answer cannot tell the key types apart.
  */
 export async function remove(options: RemoveOptions, ctx: RunContext): Promise<Report> {
   const { siteId, keyType, force } = options;
@@ -26,17 +33,26 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
   if (!/^[1-9]\d*$/.test(siteId))
     throw new UsageError(`--site-id ${siteId}: a site id is a positive whole number`);
   const what = `the ${keyType} custom certificate of site ${siteId}`;
-  const local = readLocal(options.liveDir ?? ctx.config.liveDir, ctx.config);
+  const refuse = (why: string): never => {
+    throw new UsageError(`not removing ${what}: ${why}; add --force to remove it anyway`);
+  };
+  const liveDir = resolve(options.liveDir ?? ctx.config.liveDir);
+  const local = readLocal(liveDir, ctx.config);
   const mine = local.wants.find((want) => want.siteId === siteId && want.chain.keyType === keyType);
-  if (mine !== undefined && !force) {
-    throw new UsageError(
-      `not removing ${what}: this host deploys it (${mine.files.lineage ?? mine.files.cert}); add --force to remove it anyway`,
+  if (mine !== undefined && !force) refuse(`this host deploys it (${mine.files.lineage ?? mine.files.cert})`);
+  // A host that gets its certificates only from `sources` (lego, acme.sh) has no Certbot live folder.
+  const liveOptional = liveDir === DEFAULT_LIVE_DIR && ctx.config.sources.length > 0;
+  const unreadLive = liveOptional ? [] : local.notes;
+  if (unreadLive.length > 0 && !force) {
+    refuse(
+      `the live folder cannot be read (${unreadLive.join('; ')}), so what this host deploys is unknown ` +
+        '(is liveDir or --live-dir right?)',
     );
   }
-  // A certificate this host could not read may be the very one: as with pruning, its absence proves nothing.
+  // A certificate or folder this host could not read may be the very one: its absence proves nothing.
   if (local.skipped.length > 0 && !force) {
-    throw new UsageError(
-      `not removing ${what}: a certificate on this host could not be read, and it may be of this key type (see incap-cert check); add --force to remove it anyway`,
+    refuse(
+      `what this host deploys is unknown: ${local.skipped[0]}${local.skipped.length > 1 ? ` (and ${local.skipped.length - 1} more)` : ''}`,
     );
   }
   const client = await ctx.client();
@@ -48,15 +64,12 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
       ctx.log.info(`site ${siteId} holds no ${keyType} custom certificate; nothing to remove`);
       return emptyReport(ctx.command);
     }
-    if (held.certificates.length === 1 && !force) {
-      throw new UsageError(
-        `not removing ${what}: it is the site's only custom certificate (the site would fall back to Imperva's own, if it has one); add --force to remove it anyway`,
-      );
-    }
+    const refusal = removalRefusal(held.certificates, keyType, ctx.now());
+    if (refusal !== undefined && !force) refuse(refusal);
   } else if (!force) {
-    throw new UsageError(
-      `not removing ${what}: Imperva's v3 API, which tells the key types apart, is not available, so it cannot be ` +
-        "told whether this is the site's only custom certificate; add --force to remove it anyway",
+    refuse(
+      "Imperva's v3 API, which tells the key types apart, is not available, so it cannot be told what would " +
+        'cover the site afterwards',
     );
   }
   if (ctx.dryRun) {

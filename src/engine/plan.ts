@@ -1,7 +1,7 @@
 import { describeNames, wantsFor, type Want } from '../model/want.js';
 import { withKey } from '../certificate/bundle.js';
 import type { CertificateBundle } from '../model/certificate.js';
-import { readChain } from '../certificate/chain.js';
+import { readChain, refuseLeafOnly } from '../certificate/chain.js';
 import { DAY_MS, daysLeft, isExpiring, warnWindowMs } from '../certificate/expiry.js';
 import { loadConfig, type Config, type ConfigFlags, type Env } from '../config/load.js';
 import { hookSource, type HookSource } from '../sources/env.js';
@@ -55,10 +55,11 @@ export function bundleFor(
   now: Date,
   warnDays?: number,
 ): { bundle: CertificateBundle; warnings: string[] } {
+  if (want.force !== true) refuseLeafOnly(want.chain);
   const bundle = withKey(want.chain, want.files.key, now);
   const warnings =
-    bundle.chainLength === 1
-      ? [`certificate ${bundle.certFile} holds only the leaf; Imperva needs the full chain (fullchain.pem)`]
+    bundle.leafOnly === true
+      ? [`certificate ${bundle.certFile} holds only the leaf; uploading it without its chain (--force)`]
       : [];
   const notBefore = new Date(bundle.leaf.validFrom);
   if (isExpiring(notBefore, bundle.notAfter, now, warnDays)) {

@@ -52,7 +52,15 @@ import {
   type Source,
 } from './files.js';
 import { readRecord, RECORD_NAME, renderRecord, sha256, type InstallRecord } from './record.js';
-import { checkPrefix, DEFAULT_PREFIX, renderCron, renderShellHook, renderUnit } from './render.js';
+import {
+  checkPrefix,
+  DEFAULT_PREFIX,
+  renderCron,
+  renderShellHook,
+  renderTimer,
+  renderUnit,
+} from './render.js';
+import { hostSchedule, type Schedule } from './schedule.js';
 
 export type TimerKind = 'systemd' | 'cron';
 
@@ -189,8 +197,10 @@ function docPaths(layout: Layout): [DocName, string][] {
 export function renderAssets(
   assets: Readonly<Record<AssetName, string>>,
   prefix: string,
+  schedule?: Schedule,
 ): Record<AssetName, string> {
   const binary = posix.join(prefix, 'bin', 'incap-cert');
+  const timer = assets['hooks/systemd/incap-cert-sync.timer'];
   return {
     'scripts/config.example.json': assets['scripts/config.example.json'],
     'hooks/logrotate/incap-cert': assets['hooks/logrotate/incap-cert'],
@@ -214,8 +224,15 @@ export function renderAssets(
       binary,
       'hooks/systemd/incap-cert-sync.service',
     ),
-    'hooks/systemd/incap-cert-sync.timer': assets['hooks/systemd/incap-cert-sync.timer'],
-    'hooks/cron/incap-cert': renderCron(assets['hooks/cron/incap-cert'], binary, 'hooks/cron/incap-cert'),
+    // Without a host's schedule (the Debian package), the files as shipped: see hooks/systemd/incap-cert-sync.timer.
+    'hooks/systemd/incap-cert-sync.timer':
+      schedule === undefined ? timer : renderTimer(timer, schedule, 'hooks/systemd/incap-cert-sync.timer'),
+    'hooks/cron/incap-cert': renderCron(
+      assets['hooks/cron/incap-cert'],
+      binary,
+      'hooks/cron/incap-cert',
+      schedule,
+    ),
   };
 }
 
@@ -297,7 +314,8 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   const layout = layoutFor(prefix);
   const binary = await executableToInstall(options.binary);
   const assets = await loadAssets();
-  const files = renderAssets(assets, prefix);
+  const schedule = hostSchedule(root);
+  const files = renderAssets(assets, prefix, schedule);
   const at = (path: string) => join(root || '/', path);
 
   const folders: [string, number][] = [
@@ -398,7 +416,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   const leftovers = await judge(
     root,
     stale,
-    await expectedDigests(layout, prefix, previous, undefined, options.pages, root),
+    await expectedDigests(layout, prefix, previous, undefined, options.pages, root, schedule),
     previous,
   );
   const made = await missingFolders(root, layout, everything);
@@ -507,6 +525,7 @@ export async function uninstall(options: UninstallOptions): Promise<InstallRepor
     record === undefined ? await installableExecutable() : undefined,
     options.pages,
     root,
+    hostSchedule(root),
   );
   const known = removableFiles(layout).filter(
     (path) => record !== undefined || !sharedFiles(layout).includes(path),
@@ -669,10 +688,11 @@ async function expectedDigests(
   executable: string | undefined,
   pages: Pages,
   root: string,
+  schedule: Schedule,
 ): Promise<Map<string, string | undefined>> {
   if (record !== undefined) return new Map(record.files.map((file) => [file.path, file.sha256]));
   const assets = await loadAssets();
-  const files = renderAssets(assets, prefix);
+  const files = renderAssets(assets, prefix, schedule);
   const logFile = await configuredLogFile(join(root || '/', layout.config));
   return new Map([
     [layout.man.manual, sha256(pages.manual)],

@@ -1,11 +1,12 @@
 /**
  * The install prefix written into the files that name the executable: the shell hooks, the systemd unit and the cron
- * line. Each has its own quoting rules, so each gets its own escaping; a prefix that cannot be written safely into
+ * line; and the host's time for the timer's run (src/install/schedule.ts) into the timer and the cron line. Each has its own quoting rules, so each gets its own escaping; a prefix that cannot be written safely into
  * all of them is refused before anything is written. Pure functions, no I/O.
  */
 import { posix } from 'node:path';
 import { ExitCode } from '../model/errors.js';
 import { InstallError } from './errors.js';
+import { runHours, type Schedule } from './schedule.js';
 
 /** The prefix the files in hooks/ carry, and the default of `incap-cert install`. */
 export const DEFAULT_PREFIX = '/usr/local';
@@ -96,15 +97,45 @@ export function cronWord(path: string): string {
     .join('\\%');
 }
 
-/** The cron line(s) with the executable at `binary`: `… root /usr/local/bin/incap-cert sync …` rewritten. */
-export function renderCron(text: string, binary: string, name: string): string {
-  return replaceOnce(text, /(?<=^[^#\n]* root )\/usr\/local\/bin\/incap-cert(?= )/m, cronWord(binary), name);
+/**
+ * The cron line with the executable at `binary` (`… root /usr/local/bin/incap-cert sync …` rewritten) and, when a
+ * schedule is given, its minute and hours this host's (`17 4,10,16,22 * * * root …`).
+ */
+export function renderCron(text: string, binary: string, name: string, schedule?: Schedule): string {
+  const rendered = replaceOnce(
+    text,
+    /(?<=^[^#\n]* root )\/usr\/local\/bin\/incap-cert(?= )/m,
+    cronWord(binary),
+    name,
+  );
+  if (schedule === undefined) return rendered;
+  return replaceOnce(
+    rendered,
+    /^\d+ [\d,]+(?= \* \* \* root )/m,
+    `${schedule.minute} ${runHours(schedule).join(',')}`,
+    name,
+  );
+}
+
+/**
+ * The timer at this host's time: `OnCalendar=*-*-* 04,10,16,22:17:00`. The file as shipped (the Debian package's,
+ * the same on every host) lets systemd pick the offset from the machine id itself (`RandomizedDelaySec=6h` with
+ * `FixedRandomDelay=true`); install writes the time out instead, so that the file says when it runs.
+ */
+export function renderTimer(text: string, schedule: Schedule, name: string): string {
+  const hours = runHours(schedule)
+    .map((hour) => String(hour).padStart(2, '0'))
+    .join(',');
+  const minute = String(schedule.minute).padStart(2, '0');
+  const withTime = replaceOnce(text, /^OnCalendar=.*$/m, `OnCalendar=*-*-* ${hours}:${minute}:00`, name);
+  const noDelay = replaceOnce(withTime, /^RandomizedDelaySec=.*\n/m, '', name);
+  return replaceOnce(noDelay, /^FixedRandomDelay=.*\n/m, '', name);
 }
 
 function replaceOnce(text: string, pattern: RegExp, replacement: string, name: string): string {
   const global = new RegExp(pattern.source, `${pattern.flags}g`);
   const found = text.match(global)?.length ?? 0;
   if (found !== 1)
-    throw new InstallError(`${name} has ${found} executable paths to rewrite, not one: a broken build`);
+    throw new InstallError(`${name} has ${found} lines to rewrite where one was expected: a broken build`);
   return text.replace(pattern, () => replacement);
 }

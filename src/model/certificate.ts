@@ -26,6 +26,11 @@ export interface CertificateChain {
   leaf: X509Certificate;
   /** Set when the file did not hold the leaf first and the chain was put in order (leaf, its issuer, …). */
   reordered?: boolean | undefined;
+  /**
+   * Set when the leaf is all there is: the file held it alone and no issuer file completed it. Uploads refuse it
+   * (refuseLeafOnly) unless `push --force`.
+   */
+  leafOnly?: boolean | undefined;
   /** How many certificates the chain holds, leaf included. */
   chainLength: number;
   /** The leaf's DNS names (subjectAltName, else the subject CN), normalized as config keys are. */

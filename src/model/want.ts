@@ -28,6 +28,8 @@ export interface Want extends Target, LocalCertificate {
    * caller read them all (sync): the line that refuses an upload not covering the site's names names them all.
    */
   peers?: readonly LocalCertificate[] | undefined;
+  /** `push --force`: upload what the checks before an upload would refuse (a leaf without its chain). */
+  force?: boolean | undefined;
 }
 
 /**

@@ -187,7 +187,7 @@ describe('the amd64 package on this machine', () => {
     assert.equal(mode('/usr/share/incap-cert/hooks/certbot-deploy.sh'), 0o755);
     assert.match(
       readFileSync('/usr/lib/systemd/system/incap-cert-sync.service', 'utf8'),
-      /^ExecStart=\/usr\/bin\/incap-cert sync$/m,
+      /^ExecStart=\/usr\/bin\/incap-cert sync --verify$/m,
     );
     assert.ok(
       exists('/etc/systemd/system/timers.target.wants/incap-cert-sync.timer'),

@@ -4,7 +4,7 @@
  * site id — through the built CLI against the fake API.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { v3Fault } from '../support/fake-imperva.js';
@@ -182,8 +182,11 @@ describe('v3 as it really answers', () => {
 describe('an unknown site id (9413)', () => {
   it('remove exits 2 naming the site id, and removes nothing', async () => {
     world = await createWorld({ sites: { '1234567': 'example.com' }, map: { 'example.com': 1234567 } });
+    // An empty live folder, not a missing one: remove refuses while it cannot read what this host deploys.
+    const empty = join(world.dir, 'empty');
+    mkdirSync(empty);
     const result = await runCli(
-      ['remove', '--site-id', '999', '--auth-type', 'RSA', '--live-dir', join(world.dir, 'none')],
+      ['remove', '--site-id', '999', '--auth-type', 'RSA', '--live-dir', empty],
       world.env,
     );
     assert.equal(result.code, 2, result.stderr);

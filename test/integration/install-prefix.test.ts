@@ -167,7 +167,7 @@ for (const [entry, install] of Object.entries(ENTRIES)) {
         const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1];
         assert.ok(execStart !== undefined);
         assert.equal(systemdFirstWord(execStart), join(prefix, 'bin', 'incap-cert'));
-        assert.match(execStart, / sync$/);
+        assert.match(execStart, / sync --verify$/);
       });
     }
 
@@ -195,7 +195,11 @@ for (const [entry, install] of Object.entries(ENTRIES)) {
         assert.ok(fields?.[2] !== undefined, line);
         const command = cronCommand(fields[2]);
         execFileSync('/bin/sh', ['-c', command], { env: { PATH } });
-        assert.deepEqual(readFileSync(record, 'utf8').split('\n').slice(0, -1), ['sync'], `${name}: ${line}`);
+        assert.deepEqual(
+          readFileSync(record, 'utf8').split('\n').slice(0, -1),
+          ['sync', '--verify'],
+          `${name}: ${line}`,
+        );
       }
     });
 

@@ -73,7 +73,7 @@ describe('scripts/install.sh', () => {
     );
     assert.match(
       readFileSync(join(root, 'etc/cron.d/incap-cert'), 'utf8'),
-      /^17 4 \* \* \* root \/usr\/local\/bin\/incap-cert sync > \/dev\/null$/m,
+      /^\d{1,2} \d,\d{1,2},\d{2},\d{2} \* \* \* root \/usr\/local\/bin\/incap-cert sync --verify > \/dev\/null$/m,
     );
     const config = loadConfig({ config: join(root, 'etc/incap-cert/config.json') }, {});
     assert.equal(config.api.baseUrl, 'https://my.imperva.com');
@@ -120,11 +120,11 @@ describe('scripts/install.sh', () => {
     );
     assert.match(
       readFileSync(join(root, 'etc/systemd/system/incap-cert-sync.service'), 'utf8'),
-      /^ExecStart=\/opt\/ic\/bin\/incap-cert sync$/m,
+      /^ExecStart=\/opt\/ic\/bin\/incap-cert sync --verify$/m,
     );
     assert.match(
       readFileSync(join(root, 'etc/systemd/system/incap-cert-sync.timer'), 'utf8'),
-      /^OnCalendar=daily$/m,
+      /^OnCalendar=\*-\*-\* 0\d,\d{2},\d{2},\d{2}:\d{2}:00$/m,
     );
     // The hooks name the prefix once, in a line the installer rewrites; ${INCAP_CERT_PREFIX:-…} reads it.
     assert.match(

@@ -4,7 +4,7 @@
  * Through the built CLI against the fake API and the fake edge, all on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeEdge } from '../support/fake-edge.js';
@@ -232,12 +232,16 @@ describe('remove', () => {
     const { w } = await newWorld();
     await uploadedElsewhere(w, rsa, 'RSA');
     const empty = join(w.dir, 'nothing-here');
+    mkdirSync(empty);
     const only = await runCli(
       ['remove', '--site-id', SITE, '--auth-type', 'RSA', '--live-dir', empty],
       w.env,
     );
     assert.equal(only.code, 2);
-    assert.match(only.stderr, /it is the site's only custom certificate/);
+    assert.match(
+      only.stderr,
+      /^error: not removing the RSA custom certificate of site 1234567: afterwards no unexpired certificate would cover the site's names: left would be no other custom certificate/,
+    );
     assert.equal(w.fake.acceptedRemovals().length, 0);
     const forced = await runCli(
       ['remove', '--site-id', SITE, '--auth-type', 'RSA', '--force', '--live-dir', empty],
@@ -265,7 +269,7 @@ describe('remove beside a certificate it cannot read', () => {
     assert.equal(refused.code, 2);
     assert.match(
       refused.stderr,
-      /^error: not removing the RSA custom certificate of site 1234567: a certificate on this host could not be read/,
+      /^error: not removing the RSA custom certificate of site 1234567: what this host deploys is unknown: lineage .*example\.com skipped: /,
     );
     assert.equal(w.fake.requests.length, before, 'nothing sent');
     const forced = await runCli(

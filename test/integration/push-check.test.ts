@@ -67,22 +67,14 @@ describe('incap-cert push (by hand)', () => {
     );
   });
 
-  it('warns when the certificate file holds only the leaf, and uploads it', async () => {
+  it("completes Certbot's cert.pem with the chain.pem beside it, and uploads the full chain", async () => {
     world = await createWorld({ map: { 'example.com': 1234567 } });
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', ec);
     const cert = join(lineage, 'cert.pem');
     const result = await runCli(['push', '--cert', cert, '--key', join(lineage, 'privkey.pem')], world.env);
-    // Imperva stores it, but flags the chain: that is a failure of the site (exit 1), not a warning.
-    assert.equal(result.code, 1);
-    assert.match(
-      result.stderr,
-      new RegExp(`^warning: certificate ${cert} holds only the leaf; Imperva needs the full chain`),
-    );
-    assert.match(
-      result.stderr,
-      /^error: site 1234567 \(example\.com\): upload failed: Imperva stored the certificate but flags it: the chain is incomplete/m,
-    );
-    assert.equal(world.fake.serving('1234567')?.chainLength, 1);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.equal(world.fake.serving('1234567')?.chainLength, 2);
   });
 
   const usage: [string, string[], RegExp][] = [

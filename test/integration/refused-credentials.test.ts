@@ -4,6 +4,7 @@
  * line on stderr that names where the key came from, after one request.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
@@ -70,7 +71,11 @@ describe('refused credentials: one error line naming the key source', () => {
 
   it('remove: names the key source, sends no removal', async () => {
     const { world } = await setup();
-    const result = await runCli(['remove', '--site-id', '1000', '--auth-type', 'RSA', '--json'], {
+    // A live folder that can be read (this host deploys nothing): remove refuses while it cannot tell.
+    const empty = join(world.dir, 'empty');
+    mkdirSync(empty);
+    const args = ['remove', '--site-id', '1000', '--auth-type', 'RSA', '--json', '--live-dir', empty];
+    const result = await runCli(args, {
       ...world.env,
       IMPERVA_API_KEY: 'wrong-key-0123456789abcdef',
     });

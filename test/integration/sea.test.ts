@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, w
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { renderAssets } from '../../src/install/install.js';
+import { hostSchedule } from '../../src/install/schedule.js';
 import { ASSET_NAMES, DOC_NAMES, type AssetName } from '../../src/install/assets.js';
 import { ROOT, runCommand, tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
@@ -93,6 +94,7 @@ describe('the single executable', () => {
         string
       >,
       prefix,
+      hostSchedule(root),
     );
     for (const [name, path, mode] of [
       ['hooks/certbot-deploy.sh', 'etc/letsencrypt/renewal-hooks/deploy/incap-cert', 0o755],
@@ -118,7 +120,7 @@ describe('the single executable', () => {
     );
     assert.match(
       expected['hooks/systemd/incap-cert-sync.service'],
-      /^ExecStart=\/opt\/incap\\x20cert\/bin\/incap-cert sync$/m,
+      /^ExecStart=\/opt\/incap\\x20cert\/bin\/incap-cert sync --verify$/m,
     );
 
     // The installed copy replaces itself while it runs: a new file renamed into place.

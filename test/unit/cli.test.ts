@@ -52,6 +52,9 @@ describe('pushOptions', () => {
       force: false,
     });
   });
+  it('takes --force', () => {
+    assert.equal(pushOptions({ ...base, lineage: 'l', force: true }).force, true);
+  });
   const bad: [string, Partial<PushFlags>, RegExp][] = [
     ['nothing', {}, /needs something to push/],
     ['a key alone', { key: 'k' }, /needs --cert FULLCHAIN too/],

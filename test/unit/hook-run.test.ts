@@ -108,7 +108,7 @@ describe('deploy --dry-run for a mapped lineage', () => {
     });
   }
 
-  it('warns when the certificate holds only the leaf', async () => {
+  it('refuses a certificate that holds only the leaf, naming it and fullchain.pem (exit 3)', async () => {
     const dir = tempDir();
     const leaf = await issueLeaf(await createPki(), { names: ['a.example'] });
     const files = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
@@ -121,9 +121,12 @@ describe('deploy --dry-run for a mapped lineage', () => {
     });
     const acme = { CERT_FULLCHAIN_PATH: files.cert, CERT_KEY_PATH: files.key, INCAP_CERT_CONFIG: config };
     const result = await run(['deploy', '--dry-run'], acme);
-    assert.equal(result.code, 0, result.err);
-    assert.match(result.err, /^warning: certificate .* holds only the leaf/);
-    assert.match(result.out, /^dry run: would upload a\.example .* → site 1\n$/);
+    assert.equal(result.code, 3, result.err);
+    assert.match(
+      result.err,
+      /^error: certificate .*cert\.pem holds only the leaf, and no issuer file is beside it .*upload fullchain\.pem instead/,
+    );
+    assert.equal(result.out, '');
   });
 
   it('a lineage that is not there: exit 3, one line naming it', async () => {

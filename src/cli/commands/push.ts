@@ -35,7 +35,7 @@ function siteIds(values: readonly string[] | undefined): string[] | undefined {
 
 export const pushCommand = defineCommand({
   name: 'push',
-  usage: 'incap-cert push (--lineage DIR | --cert FILE --key FILE) [--site-id ID]... [options]',
+  usage: 'incap-cert push (--lineage DIR | --cert FILE --key FILE) [--site-id ID]... [--force] [options]',
   summary: 'Upload a certificate by hand: a lineage folder, or a full chain and its key.',
   options: pushFlags,
   examples: [

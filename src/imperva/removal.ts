@@ -1,0 +1,66 @@
+import type { KeyType } from '../model/certificate.js';
+import type { CertificateEntry } from './v3-certificates.js';
+
+/**
+ * The one rule for removing a site's custom certificate of one key type, shared by `remove` and
+ * `pruneOtherKeyType` (pure): without --force nothing is removed when, afterwards, no unexpired certificate would
+ * cover the site's names. What counts is another key type's custom certificate that Imperva lists for the site,
+ * neither `EXPIRED` nor past its expiry, and not flagged by Imperva as not covering the site (`hasMismatchSite`).
+ * A key type listed twice is one certificate, and entries of the key type being removed go with it. Imperva's own
+ * certificate is not counted (yet): a listing does not say whether it is issued and covers the site's names.
+ */
+export interface AfterRemoval {
+  /** The other key types' certificates that would still serve the site. */
+  left: CertificateEntry[];
+  /** Each other certificate that would remain but does not count, and why: for the refusal's line. */
+  notCounted: string[];
+}
+
+export function afterRemoval(
+  entries: readonly CertificateEntry[],
+  removing: KeyType,
+  now: Date,
+): AfterRemoval {
+  const left: CertificateEntry[] = [];
+  const notCounted: string[] = [];
+  for (const keyType of new Set(entries.map((entry) => entry.keyType))) {
+    if (keyType === removing) continue;
+    // Duplicate entries of one key type are one certificate: it counts when any of them does.
+    const same = entries.filter((entry) => entry.keyType === keyType);
+    const counts = same.find((entry) => whyNotCounted(entry, now) === undefined);
+    if (counts !== undefined) left.push(counts);
+    else
+      notCounted.push(
+        `the ${keyType} custom certificate, ${whyNotCounted(same[0] as CertificateEntry, now)}`,
+      );
+  }
+  return { left, notCounted };
+}
+
+function whyNotCounted(entry: CertificateEntry, now: Date): string | undefined {
+  const expiry =
+    entry.expirationDate === undefined ? '' : ` on ${new Date(entry.expirationDate).toISOString()}`;
+  if (entry.status.toUpperCase() === 'EXPIRED') return `which Imperva reports EXPIRED${expiry}`;
+  if (entry.expirationDate !== undefined && entry.expirationDate <= now.getTime())
+    return `which expired${expiry}`;
+  if (entry.mismatch) return "which Imperva flags as not covering the site's names (hasMismatchSite)";
+  return undefined;
+}
+
+/**
+ * Why removing the site's `removing` certificate must wait for --force, naming what would be left; undefined when
+ * another unexpired certificate would still cover the site.
+ */
+export function removalRefusal(
+  entries: readonly CertificateEntry[],
+  removing: KeyType,
+  now: Date,
+): string | undefined {
+  const { left, notCounted } = afterRemoval(entries, removing, now);
+  if (left.length > 0) return undefined;
+  const rest = notCounted.length === 0 ? 'no other custom certificate' : `only ${notCounted.join(' and ')}`;
+  return (
+    `afterwards no unexpired certificate would cover the site's names: left would be ${rest} ` +
+    "(and Imperva's own certificate, if the site still has one)"
+  );
+}
