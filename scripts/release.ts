@@ -42,8 +42,14 @@ function refused(problems: readonly string[]): boolean {
   return problems.length > 0;
 }
 
+/** A command's output, for reading (its errors are shown). */
 function run(command: string, args: readonly string[]): string {
   return execFileSync(command, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** A build step, shown as it goes. */
+function step(command: string, args: readonly string[]): void {
+  execFileSync(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 /** What a .deb says of its version: its control field, and its man page's .TH line. */
@@ -76,13 +82,17 @@ function release(): number {
   )
     return 1;
 
+  // A release that fails half-way leaves no older folder that looks like this one.
+  const folder = join(dist, 'release');
+  rmSync(folder, { recursive: true, force: true });
+
   // The bundle, both single executables (arm64 with the official Node.js binary that npm pack fetches) and both
   // Debian packages: built as the e2e suite builds them.
-  run('npm', ['run', 'deb', '--silent']);
+  step('npm', ['run', 'deb', '--silent']);
   const names = artifactNames(version);
   const npm = join(dist, names.npm);
   rmSync(npm, { force: true });
-  run('npm', ['pack', '--silent', '--pack-destination', dist]);
+  step('npm', ['pack', '--silent', '--pack-destination', dist]);
 
   const debs = { amd64: join(dist, names.amd64Deb), arm64: join(dist, names.arm64Deb) };
   const host = join(dist, `incap-cert-linux-${process.arch}`);
@@ -102,7 +112,6 @@ function release(): number {
   )
     return 1;
 
-  const folder = join(dist, 'release');
   const sums = writeReleaseFolder(
     folder,
     {
