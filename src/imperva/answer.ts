@@ -1,4 +1,5 @@
 import { ApiError, type ApiErrorDetails } from '../model/errors.js';
+import { printable } from '../util/printable.js';
 import { withoutStack } from './errors.js';
 
 /** One HTTP answer from Imperva, read whole (src/imperva/http.ts caps its size). */
@@ -16,10 +17,13 @@ export interface HttpAnswer {
  */
 export const MAX_QUOTED_CHARS = 200;
 
-/** Imperva's text on one line, or undefined when it is too long to quote whole (see MAX_QUOTED_CHARS). */
+/**
+ * Imperva's text on one line, or undefined when it is too long to quote whole (see MAX_QUOTED_CHARS). Runs of
+ * whitespace (line breaks included) become one space; any other control character is shown escaped (`\x1b`), as
+ * src/util/printable.ts does, so the message keeps on record, in the log and the queue too, that it was there.
+ */
 export function quote(text: string): string | undefined {
-  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
-  const line = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
+  const line = printable(text.replace(/\s+/g, ' ').trim());
   return line.length <= MAX_QUOTED_CHARS ? line : undefined;
 }
 
