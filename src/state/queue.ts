@@ -1,4 +1,4 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LockTimeoutError, StateError } from '../model/errors.js';
 import type { Log } from '../log/logger.js';
@@ -104,10 +104,7 @@ export class Queue {
       this.intent = { file: await writeDropFile(this.dropDir, entries, this.stamp()), entries };
     } catch (error) {
       if (error instanceof StateError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new StateError(
-        `cannot update the retry queue in ${this.stateDir} (${code ?? (error as Error).message})`,
-      );
+      throw await this.cannotUpdate(error);
     }
   }
 
@@ -205,16 +202,39 @@ export class Queue {
               : `the retry queue in ${this.stateDir} is locked by another run`;
         if (fallback === undefined) throw new LockTimeoutError(message);
         // This run's intent file, if any, is replaced by what is still owed: what was delivered is not.
-        const aside = await writeDropFile(this.dropDir, fallback(), this.stamp(), this.intent?.file);
+        let aside: string;
+        try {
+          aside = await writeDropFile(this.dropDir, fallback(), this.stamp(), this.intent?.file);
+        } catch (asideError) {
+          throw await this.cannotUpdate(asideError, message);
+        }
         this.intent = undefined;
         this.log.warn(`${message}; recorded in ${aside} instead, for the next run to merge`);
         return [];
       }
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new StateError(
-        `cannot update the retry queue in ${this.stateDir} (${code ?? (error as Error).message})`,
-      );
+      throw await this.cannotUpdate(error);
     }
+  }
+
+  /**
+   * The one-line StateError for a write that failed: what is in the way when a folder of the queue is something else
+   * (a FIFO, a file), else the error's code. `before` says what had already gone wrong (a lock not had).
+   */
+  private async cannotUpdate(error: unknown, before?: string): Promise<StateError> {
+    const code = (error as NodeJS.ErrnoException).code;
+    let why = code ?? (error as Error).message;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      for (const folder of [this.stateDir, this.dropDir]) {
+        const info = await stat(folder).catch(() => undefined);
+        if (info !== undefined && !info.isDirectory()) {
+          why = `${folder} is ${info.isFIFO() ? 'a FIFO' : info.isFile() ? 'a file' : 'something else'}, not a folder`;
+          break;
+        }
+      }
+    }
+    return new StateError(
+      `${before === undefined ? '' : `${before}, and `}cannot update the retry queue in ${this.stateDir} (${why})`,
+    );
   }
 
   /**
