@@ -1,5 +1,6 @@
 import { ApiError, type ApiErrorDetails } from '../model/errors.js';
 import { printable } from '../util/printable.js';
+import { parseStrictJson } from '../util/strict-json.js';
 import { withoutStack } from './errors.js';
 
 /** One HTTP answer from Imperva, read whole (src/imperva/http.ts caps its size). */
@@ -61,9 +62,14 @@ export function isHtml(answer: HttpAnswer): boolean {
   return /html/i.test(answer.contentType ?? '') || /^\s*</.test(answer.body);
 }
 
+/**
+ * The body as JSON, or undefined when it is not JSON that says one thing: a key given twice (`{"res":1,"res":0}`,
+ * which JSON.parse reads as the last one, a success) or a key every object inherits is an answer that did not come
+ * from the API as documented, and is treated like one that does not parse (transient: retried, never a delivery).
+ */
 export function tryJson(body: string): unknown {
   try {
-    return JSON.parse(body);
+    return parseStrictJson(body);
   } catch {
     return undefined;
   }
