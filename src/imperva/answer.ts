@@ -20,13 +20,23 @@ export const MAX_QUOTED_CHARS = 200;
 
 /**
  * Imperva's text on one line, or undefined when it is too long to quote whole (see MAX_QUOTED_CHARS). Runs of
- * whitespace (line breaks included) become one space; any other control character is shown escaped (`\x1b`), as
+ * whitespace (line breaks included) become one space; any other C0 control and DEL is shown escaped (`\x1b`), as
  * src/util/printable.ts does, so the message keeps on record, in the log and the queue too, that it was there.
  */
 export function quote(text: string): string | undefined {
-  const line = printable(text.replace(/\s+/g, ' ').trim());
+  const line = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(C0_AND_DEL, (character) => printable(character));
   return line.length <= MAX_QUOTED_CHARS ? line : undefined;
 }
+
+/**
+ * What is left of C0 once whitespace is collapsed, and DEL. C1 and bidirectional controls are kept as Imperva sent
+ * them: every console line and the --json document escape those where they are printed (src/util/printable.ts).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what is being found
+const C0_AND_DEL = /[\u0000-\u001f\u007f]/g;
 
 /**
  * `Retry-After` is seconds (digits, a fraction tolerated) or an IMF-fixdate. Anything else — a negative number,
