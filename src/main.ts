@@ -107,7 +107,12 @@ export async function main(
   if (stoppedBy !== undefined && isReport(outcome)) outcome.interrupted ??= stoppedBy;
   const code = exitCodeOf(outcome, stoppedBy);
   if (ctx !== undefined) await recordMetrics(ctx, outcome, code);
-  if (json) tellJson(jsonOf(outcome, code, argv));
+  if (json) {
+    const doc = jsonOf(outcome, code, argv);
+    // A run stopped during a wait that then failed (the queue's lock) says it was stopped, as a report would.
+    if (stoppedBy !== undefined && !isReport(outcome)) doc.interrupted = stoppedBy;
+    tellJson(doc);
+  }
   process.off('exit', lastWords);
   await logger.close();
   return code;

@@ -10,7 +10,7 @@ export interface QueueReport extends Report {
 }
 
 function openQueue(ctx: RunContext): Queue {
-  return new Queue(ctx.config.stateDir, ctx.log, ctx.now, (text) => ctx.redactor.redact(text));
+  return Queue.ofRun(ctx);
 }
 
 /** What the retry queue still owes: site, key type, names, source, since, attempts, last error. */

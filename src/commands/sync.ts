@@ -39,7 +39,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     return emptyReport(ctx.command);
   }
   const liveDir = options.liveDir ?? config.liveDir;
-  const queue = new Queue(config.stateDir, log, ctx.now, (text) => ctx.redactor.redact(text));
+  const queue = Queue.ofRun(ctx);
   let entries: QueueEntry[] = [];
   try {
     entries = await queue.entries();

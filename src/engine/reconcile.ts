@@ -39,7 +39,7 @@ export async function reconcile(
   const ready = prepareAll(wants, ctx, report, options.force);
   if (ready.length === 0) return report;
 
-  const queue = new Queue(ctx.config.stateDir, ctx.log, ctx.now, (text) => ctx.redactor.redact(text));
+  const queue = Queue.ofRun(ctx);
   let unrecorded = options.recordIntent && !ctx.dryRun ? await recordIntent(queue, ready) : undefined;
 
   const client = options.compare || !ctx.dryRun ? await ctx.client() : undefined;

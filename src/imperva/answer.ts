@@ -1,4 +1,6 @@
 import { ApiError, type ApiErrorDetails } from '../model/errors.js';
+import { printable } from '../util/printable.js';
+import { parseStrictJson } from '../util/strict-json.js';
 import { withoutStack } from './errors.js';
 
 /** One HTTP answer from Imperva, read whole (src/imperva/http.ts caps its size). */
@@ -16,12 +18,25 @@ export interface HttpAnswer {
  */
 export const MAX_QUOTED_CHARS = 200;
 
-/** Imperva's text on one line, or undefined when it is too long to quote whole (see MAX_QUOTED_CHARS). */
+/**
+ * Imperva's text on one line, or undefined when it is too long to quote whole (see MAX_QUOTED_CHARS). Runs of
+ * whitespace (line breaks included) become one space; any other C0 control and DEL is shown escaped (`\x1b`), as
+ * src/util/printable.ts does, so the message keeps on record, in the log and the queue too, that it was there.
+ */
 export function quote(text: string): string | undefined {
-  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
-  const line = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
+  const line = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(C0_AND_DEL, (character) => printable(character));
   return line.length <= MAX_QUOTED_CHARS ? line : undefined;
 }
+
+/**
+ * What is left of C0 once whitespace is collapsed, and DEL. C1 and bidirectional controls are kept as Imperva sent
+ * them: every console line and the --json document escape those where they are printed (src/util/printable.ts).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what is being found
+const C0_AND_DEL = /[\u0000-\u001f\u007f]/g;
 
 /**
  * `Retry-After` is seconds (digits, a fraction tolerated) or an IMF-fixdate. Anything else — a negative number,
@@ -57,9 +72,14 @@ export function isHtml(answer: HttpAnswer): boolean {
   return /html/i.test(answer.contentType ?? '') || /^\s*</.test(answer.body);
 }
 
+/**
+ * The body as JSON, or undefined when it is not JSON that says one thing: a key given twice (`{"res":1,"res":0}`,
+ * which JSON.parse reads as the last one, a success) or a key every object inherits is an answer that did not come
+ * from the API as documented, and is treated like one that does not parse (transient: retried, never a delivery).
+ */
 export function tryJson(body: string): unknown {
   try {
-    return JSON.parse(body);
+    return parseStrictJson(body);
   } catch {
     return undefined;
   }

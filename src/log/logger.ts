@@ -6,6 +6,7 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  type Stats,
   type WriteStream,
 } from 'node:fs';
 import { dirname } from 'node:path';
@@ -125,9 +126,13 @@ export class Logger implements Log {
         0o600,
       );
       const info = fstatSync(fd);
+      const refused = info.isFile()
+        ? notOurs(info)
+        : info.isCharacterDevice()
+          ? undefined
+          : 'not a regular file';
+      if (refused !== undefined) throw Object.assign(new Error(refused), { code: refused });
       if (info.isFile()) fchmodSync(fd, 0o600);
-      else if (!info.isCharacterDevice())
-        throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
     } catch (error) {
       if (fd !== undefined) closeSync(fd);
       const code = (error as NodeJS.ErrnoException).code;
@@ -197,4 +202,16 @@ export class Logger implements Log {
       stream.end();
     });
   }
+}
+
+/**
+ * Why root must not write to this log file, if it must not: one owned by another user (who chose what root appends
+ * to, and reads it), or one with another name elsewhere (a hard link: appending, and the chmod to 0600, would change
+ * the file behind that other name, /etc/passwd as well as any).
+ */
+function notOurs(info: Stats): string | undefined {
+  const me = process.getuid?.() ?? 0;
+  if (info.uid !== 0 && info.uid !== me) return `owned by user ${info.uid}`;
+  if (info.nlink > 1) return `hard-linked: ${info.nlink} names`;
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -72,8 +73,13 @@ function* batched(pieces: Iterable<string>, size: number): Generator<string> {
   if (batch !== '') yield batch;
 }
 
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
+/**
+ * Syncs the folder's entries (the rename) to the disk. Opened as a folder only and without blocking: a FIFO swapped in
+ * at the folder's path since the write would otherwise block the open for ever (and Certbot waits for its hooks
+ * without a timeout); anything but a folder fails with ENOTDIR at once.
+ */
+export async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK);
   try {
     await handle.sync();
   } finally {

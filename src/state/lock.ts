@@ -1,4 +1,5 @@
 import { LockTimeoutError } from '../model/errors.js';
+import { onAbort } from '../util/abort.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { link, lstat, open, readdir, unlink } from 'node:fs/promises';
@@ -16,6 +17,8 @@ export interface LockOptions {
   staleMs?: number;
   /** The run's deadline (ms since the epoch): the wait ends by then, whatever `waitMs` says. */
   deadlineAt?: number | undefined;
+  /** The run is asked to stop (SIGTERM): the wait ends at once, as if the lock were busy. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Ours hold about 150 bytes; anything bigger at a lock path is not a lock, and is not read. */
@@ -34,6 +37,13 @@ export class LockBusyError extends LockTimeoutError {
         ? `lock ${file} is held by another incap-cert run (waited ${Math.round(waitedMs / 1000)} s)`
         : `lock ${file} is held by an incap-cert run in another PID namespace (pid ${elsewhere} there), which cannot be checked from here (waited ${Math.round(waitedMs / 1000)} s)`,
     );
+  }
+}
+
+/** The run was asked to stop while it waited for the lock: the caller records its change elsewhere, as for a busy lock. */
+export class LockStoppedError extends LockTimeoutError {
+  constructor(readonly file: string) {
+    super(`the run was asked to stop while it waited for lock ${file}`);
   }
 }
 
@@ -100,6 +110,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
       await takeOver(file, seen, staleMs);
       continue;
     }
+    if (options.signal?.aborted === true) throw new LockStoppedError(file);
     if (Date.now() >= giveUpAt) {
       const holder = seen?.holder;
       throw new LockBusyError(
@@ -108,9 +119,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
         holder !== undefined && liveness(holder) === 'elsewhere' ? holder.pid : undefined,
       );
     }
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(10 + Math.random() * 40, giveUpAt - Date.now())),
-    );
+    await pause(Math.min(10 + Math.random() * 40, giveUpAt - Date.now()), options.signal);
   }
   try {
     await removeLeftTemps(file);
@@ -118,6 +127,21 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
   } finally {
     await release(file, me);
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts first. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted === true) return;
+  let stopListening = () => {};
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (signal !== undefined)
+      stopListening = onAbort(signal, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+  });
+  stopListening();
 }
 
 /** This process, with a fresh token. */
@@ -376,25 +400,26 @@ export function runLocks(stateDir: string, metricsFile: string | undefined): str
 
 /**
  * Whether the process that `pid` and `start` name (as written into a temp file's name by processTag) is provably
- * gone: no such pid, or one that started at another time, in this PID namespace and since this boot. A name from
- * another namespace, or one that cannot be checked, is not gone.
+ * gone: no such pid, or one that started at another time, in this PID namespace. A writer that is provably running
+ * is never gone, whatever the file's time says (a clock set forward after boot, as NTP does on a host without a
+ * real-time clock, makes a file written a moment ago look older than the boot). Only what cannot be checked — a bare
+ * pid still running, a name from another namespace — is judged by the time: written before this boot, it is gone.
  */
 export function processGone(tag: string, modifiedMs: number): boolean {
-  // Written before this boot: whoever wrote it is gone.
-  if (modifiedMs < Date.now() - uptime() * 1000) return true;
-  // A bare pid (a name from before the start time and namespace were written): judged by the pid alone.
   const match = /^(\d+)(?:-(\d+)-(\d+))?$/.exec(tag);
   if (match === null) return false;
   const [, pid, start, ns] = match;
-  if (ns !== undefined && ns !== namespaceNumber()) return false;
+  const beforeBoot = modifiedMs < Date.now() - uptime() * 1000;
+  if (ns !== undefined && ns !== namespaceNumber()) return beforeBoot;
   try {
     process.kill(Number(pid), 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    // EPERM: it exists, as another user.
   }
-  if (start === undefined) return false;
-  const now = startTime(Number(pid));
-  return now !== undefined && now !== start;
+  const now = start === undefined ? undefined : startTime(Number(pid));
+  if (now !== undefined) return now !== start;
+  return beforeBoot;
 }
 
 /** `PID-START-NS` of this process, for a temp file's name: what processGone checks. Undefined without /proc. */

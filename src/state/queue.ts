@@ -1,7 +1,8 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LockTimeoutError, StateError } from '../model/errors.js';
 import type { Log } from '../log/logger.js';
+import type { RunContext } from '../run/context.js';
 import { atomicWrite, removeTempFiles } from './atomic-write.js';
 import {
   holdsDropFiles,
@@ -12,7 +13,7 @@ import {
   type DropMerge,
 } from './drop-folder.js';
 import { keepOnly } from './entry-index.js';
-import { LockUnusableError, withLock } from './lock.js';
+import { LockStoppedError, LockUnusableError, withLock } from './lock.js';
 import {
   MAX_QUEUE_BYTES,
   parseQueueText,
@@ -30,6 +31,15 @@ import {
   type Intent,
   type Settlement,
 } from './transitions.js';
+
+/** What bounds a wait for another run's lock: at most `waitMs`, never past the run's end, and not once it is stopped. */
+export interface QueueWait {
+  waitMs?: number | undefined;
+  /** When the whole run must be over (RunContext.endsAt): a hook never outlives its deadline waiting here. */
+  endsAt?: number | undefined;
+  /** The run's stop signal: a SIGTERM during the wait ends it, and the change goes to queue.d/. */
+  signal?: AbortSignal | undefined;
+}
 
 /**
  * The durable retry queue: `queue.json` under stateDir (folder 0700, file 0600), changed only under a lock and
@@ -55,12 +65,20 @@ export class Queue {
     private readonly log: Log,
     private readonly now: () => Date = () => new Date(),
     private readonly redact: (text: string) => string = (text) => text,
-    /** How long to wait for another run's lock before writing the change aside (tests shorten it). */
-    private readonly lockWaitMs = 15_000,
+    /** How long to wait for another run's lock before writing the change aside. */
+    private readonly wait: QueueWait = {},
   ) {
     this.file = join(stateDir, 'queue.json');
     this.lockFile = join(stateDir, 'queue.lock');
     this.dropDir = join(stateDir, 'queue.d');
+  }
+
+  /** The run's queue: its state folder, log, clock and redaction, its lock waits bounded by its end and its stop. */
+  static ofRun(ctx: Pick<RunContext, 'config' | 'log' | 'now' | 'redactor' | 'endsAt' | 'signal'>): Queue {
+    return new Queue(ctx.config.stateDir, ctx.log, ctx.now, (text) => ctx.redactor.redact(text), {
+      endsAt: ctx.endsAt,
+      signal: ctx.signal,
+    });
   }
 
   /** The entries as they are now (no lock: a reader sees the last complete write, plus changes not yet merged). */
@@ -86,10 +104,7 @@ export class Queue {
       this.intent = { file: await writeDropFile(this.dropDir, entries, this.stamp()), entries };
     } catch (error) {
       if (error instanceof StateError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new StateError(
-        `cannot update the retry queue in ${this.stateDir} (${code ?? (error as Error).message})`,
-      );
+      throw await this.cannotUpdate(error);
     }
   }
 
@@ -174,7 +189,7 @@ export class Queue {
           this.intent = undefined;
           return entries;
         },
-        { waitMs: this.lockWaitMs },
+        { waitMs: this.wait.waitMs ?? 15_000, deadlineAt: this.wait.endsAt, signal: this.wait.signal },
       );
     } catch (error) {
       if (error instanceof StateError && !(error instanceof LockTimeoutError)) throw error;
@@ -182,19 +197,44 @@ export class Queue {
         const message =
           error instanceof LockUnusableError
             ? `the retry queue in ${this.stateDir} cannot be locked: ${error.message}`
-            : `the retry queue in ${this.stateDir} is locked by another run`;
+            : error instanceof LockStoppedError
+              ? `the run was asked to stop while it waited for the retry queue's lock in ${this.stateDir}`
+              : `the retry queue in ${this.stateDir} is locked by another run`;
         if (fallback === undefined) throw new LockTimeoutError(message);
         // This run's intent file, if any, is replaced by what is still owed: what was delivered is not.
-        const aside = await writeDropFile(this.dropDir, fallback(), this.stamp(), this.intent?.file);
+        let aside: string;
+        try {
+          aside = await writeDropFile(this.dropDir, fallback(), this.stamp(), this.intent?.file);
+        } catch (asideError) {
+          throw await this.cannotUpdate(asideError, message);
+        }
         this.intent = undefined;
         this.log.warn(`${message}; recorded in ${aside} instead, for the next run to merge`);
         return [];
       }
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new StateError(
-        `cannot update the retry queue in ${this.stateDir} (${code ?? (error as Error).message})`,
-      );
+      throw await this.cannotUpdate(error);
     }
+  }
+
+  /**
+   * The one-line StateError for a write that failed: what is in the way when a folder of the queue is something else
+   * (a FIFO, a file), else the error's code. `before` says what had already gone wrong (a lock not had).
+   */
+  private async cannotUpdate(error: unknown, before?: string): Promise<StateError> {
+    const code = (error as NodeJS.ErrnoException).code;
+    let why = code ?? (error as Error).message;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      for (const folder of [this.stateDir, this.dropDir]) {
+        const info = await stat(folder).catch(() => undefined);
+        if (info !== undefined && !info.isDirectory()) {
+          why = `${folder} is ${info.isFIFO() ? 'a FIFO' : info.isFile() ? 'a file' : 'something else'}, not a folder`;
+          break;
+        }
+      }
+    }
+    return new StateError(
+      `${before === undefined ? '' : `${before}, and `}cannot update the retry queue in ${this.stateDir} (${why})`,
+    );
   }
 
   /**

@@ -255,4 +255,22 @@ describe('what reaches the terminal is printable', () => {
     assert.doesNotMatch(result.stdout, RAW);
     assert.match(result.stdout, /last error: refused \\x1b\]0;owned\\x07 \\x9b2J \\u202egnp\.exe$/m);
   });
+
+  it("deploy: C0 controls in Imperva's res_message are shown escaped, in the line and in the queue, not blanked", async () => {
+    world = await createWorld();
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const message = 'no\u001b[8m hidden\u0007\r\nline';
+    world.fake.inject({
+      endpoint: 'upload',
+      times: Infinity,
+      fault: { body: JSON.stringify({ res: 9999, res_message: message }), contentType: 'application/json' },
+    });
+    const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+    assert.equal(result.code, 1, result.stderr);
+    assert.doesNotMatch(result.stdout + result.stderr, RAW);
+    assert.match(result.stderr, /no\\x1b\[8m hidden\\x07 line/);
+    const queue = JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: { lastError: string }[] };
+    assert.ok(queue.entries.length > 0);
+    for (const entry of queue.entries) assert.match(entry.lastError, /no\\x1b\[8m hidden\\x07 line/);
+  });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiError } from '../../src/model/errors.js';
 import { ClientError, NetworkError } from '../../src/imperva/errors.js';
-import { MAX_QUOTED_CHARS, parseRetryAfter } from '../../src/imperva/answer.js';
+import { MAX_QUOTED_CHARS, parseRetryAfter, quote } from '../../src/imperva/answer.js';
 import { parseAnswer } from '../../src/imperva/envelope.js';
 import { toApiError } from '../../src/imperva/http.js';
 import { MIN_THROTTLED_WAIT_MS, retryDelayMs } from '../../src/imperva/retry.js';
@@ -88,6 +88,25 @@ describe('parseAnswer: only res 0 or "0" in a JSON object is a success', () => {
     assert.ok(!dropped.message.includes('secret-'), dropped.message);
     assert.equal(dropped.resMessage, undefined);
     assert.match(dropped.message, /^Imperva answered res 2 \(invalid input\)$/);
+  });
+});
+
+describe("quote: Imperva's text on one line, its control characters shown", () => {
+  const cases: [string, string][] = [
+    ['line\r\n  two\tthree', 'line two three'],
+    ['  padded \n', 'padded'],
+    ['red \u001b[31mtext\u0007', 'red \\x1b[31mtext\\x07'],
+    ['nul\u0000del\u007f', 'nul\\x00del\\x7f'],
+    // Left for the console and the document, which escape them where they are printed.
+    ['csi\u009b2J flip \u202egnp.exe', 'csi\u009b2J flip \u202egnp.exe'],
+  ];
+  for (const [given, shown] of cases) {
+    it(JSON.stringify(given), () => assert.equal(quote(given), shown));
+  }
+
+  it('bounds what is shown: escapes count toward MAX_QUOTED_CHARS', () => {
+    assert.equal(quote('\u001b'.repeat(MAX_QUOTED_CHARS / 4)), '\\x1b'.repeat(MAX_QUOTED_CHARS / 4));
+    assert.equal(quote('\u001b'.repeat(MAX_QUOTED_CHARS / 4 + 1)), undefined);
   });
 });
 

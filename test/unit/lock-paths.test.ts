@@ -4,7 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LockBusyError, LockUnusableError, lockProblem, withLock } from '../../src/state/lock.js';
+import { syncFolder } from '../../src/state/atomic-write.js';
+import {
+  LockBusyError,
+  LockStoppedError,
+  LockUnusableError,
+  lockProblem,
+  withLock,
+} from '../../src/state/lock.js';
 import { tempDir } from '../support/harness.js';
 
 describe('withLock', () => {
@@ -36,6 +43,24 @@ describe('withLock', () => {
     assert.ok(Date.now() - started < 2_000, `waited ${Date.now() - started} ms`);
   });
 
+  it('ends the wait for a live holder when the run is asked to stop', async () => {
+    const lock = join(tempDir(), 'queue.lock');
+    const start = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: process.ppid, start, boot, token: 'x', ns: readlinkSync('/proc/self/ns/pid') }),
+    );
+    const stop = new AbortController();
+    const started = Date.now();
+    setTimeout(() => stop.abort('SIGTERM'), 200);
+    await assert.rejects(
+      withLock(lock, async () => 'ran', { waitMs: 60_000, signal: stop.signal }),
+      LockStoppedError,
+    );
+    assert.ok(Date.now() - started < 2_000, `waited ${Date.now() - started} ms`);
+  });
+
   it('takes its own lock with the pid namespace recorded, and names no young lock', async () => {
     const lock = join(tempDir(), 'queue.lock');
     await withLock(lock, async () => {
@@ -44,5 +69,15 @@ describe('withLock', () => {
       assert.equal(await lockProblem(lock), undefined);
     });
     assert.equal(existsSync(lock), false);
+  });
+});
+
+describe('syncFolder', () => {
+  it('fails at once on a FIFO where the folder was, without blocking on it', async () => {
+    const fifo = join(tempDir(), 'state');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    await assert.rejects(syncFolder(fifo), { code: 'ENOTDIR' });
+    assert.ok(Date.now() - started < 2_000);
   });
 });

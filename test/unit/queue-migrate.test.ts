@@ -269,7 +269,7 @@ describe('a queue whose lock another run holds too long', () => {
       log,
       () => new Date('2026-11-27T06:00:00Z'),
       (text) => text,
-      200,
+      { waitMs: 200 },
     );
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
