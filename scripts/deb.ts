@@ -12,6 +12,11 @@
 //   /var/lib/incap-cert/                                 the state folder, 0700, made by postinst (never shipped:
 //                                                        dpkg would remove or complain about it on removal)
 //   /usr/share/doc/incap-cert/{copyright,changelog.gz}
+//   /usr/share/doc/incap-cert/README.md, docs/*.md       the documentation (gzip -9n above 4 KiB, as dh_compress)
+//   /usr/share/man/man1/incap-cert.1.gz                  rendered from the command catalogue (src/cli/man.ts)
+//   /usr/share/man/man5/incap-cert-config.5.gz           rendered from the config fields' texts
+//   /usr/share/bash-completion/completions/incap-cert    the bash completion
+//   /etc/logrotate.d/incap-cert                          rotates the template's log file: a conffile
 //   /usr/share/lintian/overrides/incap-cert              each override with the reason
 //
 // apt remove keeps the config and the state; apt purge removes the config, and the state folder unless its queue
@@ -35,10 +40,12 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ASSET_NAMES, type AssetName } from '../src/install/assets.js';
+import { ASSET_NAMES, DOC_NAMES, type AssetName } from '../src/install/assets.js';
 import { renderAssets } from '../src/install/install.js';
 import { COMMANDS } from '../src/cli/catalogue.js';
-import { manPage } from '../src/cli/man.js';
+import { completionScript } from '../src/cli/completion.js';
+import { configManPage } from '../src/cli/config-page.js';
+import { HOMEPAGE, manPage } from '../src/cli/man.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -46,7 +53,6 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   description: string;
 };
 const NAME = 'incap-cert';
-const HOMEPAGE = 'https://github.com/incap-cert/incap-cert';
 const MAINTAINER =
   process.env.DEB_MAINTAINER ?? 'incap-cert maintainers <incap-cert@users.noreply.github.com>';
 /** Reproducible: the time of the last commit, unless the build says otherwise. */
@@ -102,6 +108,8 @@ function control(arch: string, installedSize: number, executable: string): strin
     `Maintainer: ${MAINTAINER}`,
     `Installed-Size: ${installedSize}`,
     `Depends: ${depends(executable)}`,
+    // The template's onFailure runs /usr/bin/mail: without a mail program, failure mail would silently never leave.
+    'Recommends: bsd-mailx | mailutils',
     'Suggests: certbot | dehydrated',
     'Section: admin',
     'Priority: optional',
@@ -379,14 +387,17 @@ function build(node: string, arch: string): string {
       gzip(readFileSync(join(root, 'CHANGELOG.md'), 'utf8')),
       0o644,
     );
-    put(
-      stage,
-      `usr/share/man/man1/${NAME}.1.gz`,
-      gzip(
-        manPage(COMMANDS, { date: new Date(EPOCH * 1000).toISOString().slice(0, 10), homepage: HOMEPAGE }),
-      ),
-      0o644,
-    );
+    const date = new Date(EPOCH * 1000).toISOString().slice(0, 10);
+    put(stage, `usr/share/man/man1/${NAME}.1.gz`, gzip(manPage(COMMANDS, { date, prefix: '/usr' })), 0o644);
+    put(stage, `usr/share/man/man5/${NAME}-config.5.gz`, gzip(configManPage({ date })), 0o644);
+    for (const name of DOC_NAMES) {
+      const text = readFileSync(join(root, name), 'utf8');
+      // Policy 12.3: documentation above 4 KiB is compressed, as dh_compress does.
+      if (Buffer.byteLength(text) > 4096) put(stage, `usr/share/doc/${NAME}/${name}.gz`, gzip(text), 0o644);
+      else put(stage, `usr/share/doc/${NAME}/${name}`, text, 0o644);
+    }
+    put(stage, `usr/share/bash-completion/completions/${NAME}`, completionScript(COMMANDS), 0o644);
+    put(stage, `etc/logrotate.d/${NAME}`, files['hooks/logrotate/incap-cert'], 0o644);
     put(stage, `usr/share/lintian/overrides/${NAME}`, OVERRIDES, 0o644);
 
     // Folders 0755 whatever the umask, but the config's; sizes and checksums of what ships.
@@ -413,7 +424,7 @@ function build(node: string, arch: string): string {
 
     const debian = join(stage, 'DEBIAN');
     put(stage, 'DEBIAN/control', control(arch, kib, executable), 0o644);
-    put(stage, 'DEBIAN/conffiles', '/etc/incap-cert/config.json\n', 0o644);
+    put(stage, 'DEBIAN/conffiles', `/etc/incap-cert/config.json\n/etc/logrotate.d/${NAME}\n`, 0o644);
     put(stage, 'DEBIAN/md5sums', `${sums.sort().join('\n')}\n`, 0o644);
     put(stage, 'DEBIAN/postinst', POSTINST, 0o755);
     put(stage, 'DEBIAN/prerm', PRERM, 0o755);

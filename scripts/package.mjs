@@ -49,6 +49,9 @@ function assets() {
   };
   walk(join(root, 'hooks'));
   files['scripts/config.example.json'] = join(root, 'scripts', 'config.example.json');
+  // The documentation install puts on the host (DOC_NAMES in src/install/assets.ts).
+  walk(join(root, 'docs'));
+  files['README.md'] = join(root, 'README.md');
   return files;
 }
 

@@ -14,6 +14,7 @@ import { statusCommand } from './commands/status.js';
 import { syncCommand } from './commands/sync.js';
 import { verifyCommand } from './commands/verify.js';
 import { completionScript } from './completion.js';
+import { CONFIG_TOPIC, configHelp } from './config-page.js';
 import { renderHelp } from './help.js';
 import { unknownCommand } from './usage-errors.js';
 
@@ -28,11 +29,13 @@ const completionCommand = defineCommand({
 
 const helpCommand = defineCommand({
   name: 'help',
+  // A topic beside the command names: the config file's fields (src/config/field-texts.ts).
+  actions: [CONFIG_TOPIC],
   positional: '[topic]',
-  usage: 'incap-cert help [COMMAND]',
-  summary: 'This help, or one command’s.',
+  usage: 'incap-cert help [COMMAND | config]',
+  summary: 'This help, one command’s, or the config file’s fields (help config).',
   options: {},
-  examples: [],
+  examples: [['incap-cert help config', 'every config field, its default and what it does']],
   run: (argv) => {
     const topic = typeof argv.topic === 'string' ? argv.topic : undefined;
     return Promise.resolve(new Answer(helpOf(topic)));
@@ -57,9 +60,14 @@ export const COMMANDS: readonly Command[] = [
 /** The names of the commands. */
 export const COMMAND_NAMES: readonly string[] = COMMANDS.map((command) => command.name);
 
-/** The help page of a command, or the overview when `name` is undefined; a usage error for an unknown one. */
+/**
+ * The help page of a command or of the help command's topic (config), or the overview when `name` is undefined; a
+ * usage error for an unknown one.
+ */
 export function helpOf(name: string | undefined): string {
-  if (name !== undefined && !COMMAND_NAMES.includes(name)) throw unknownCommand(name, COMMAND_NAMES);
+  if (name === CONFIG_TOPIC) return configHelp();
+  if (name !== undefined && !COMMAND_NAMES.includes(name))
+    throw unknownCommand(name, [...COMMAND_NAMES, CONFIG_TOPIC]);
   return renderHelp(COMMANDS, name);
 }
 

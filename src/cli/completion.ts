@@ -30,8 +30,11 @@ function valueFlags(options: Readonly<Record<string, Options>>, placeholder?: st
  */
 export function completionScript(commands: readonly Command[]): string {
   const every = [...flagWords(globalOptions), '--help', '--version'];
+  const names = commands.map((command) => command.name);
   const cases = commands.map((command) => {
-    const words = [...command.actions, ...flagWords(command.options), ...every];
+    // help takes a command's name as well as its own topics.
+    const topics = command.name === 'help' ? names : [];
+    const words = [...command.actions, ...topics, ...flagWords(command.options), ...every];
     return `    ${command.name}) words="${words.join(' ')}" ;;`;
   });
   const all = [globalOptions, ...commands.map((command) => command.options)];

@@ -66,11 +66,12 @@ function table(rows: readonly [string, string][], indent = 2): string[] {
   });
 }
 
-function paragraph(text: string): string[] {
+/** `text` in lines of at most 100 characters, less `indent` (the caller's). */
+export function paragraph(text: string, indent = 0): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
-    if (line !== '' && line.length + 1 + word.length > WIDTH) {
+    if (line !== '' && indent + line.length + 1 + word.length > WIDTH) {
       lines.push(line);
       line = word;
     } else line = line === '' ? word : `${line} ${word}`;
@@ -89,7 +90,7 @@ export function renderHelp(commands: readonly Command[], command?: string): stri
     return [
       `incap-cert ${VERSION}: keeps Imperva serving the certificates your ACME client renews.`,
       '',
-      'Usage: incap-cert COMMAND [options]      incap-cert help COMMAND',
+      'Usage: incap-cert COMMAND [options]      incap-cert help COMMAND      incap-cert help config',
       '',
       'Commands:',
       ...table(commands.map((one) => [one.name, firstSentence(one.summary)])),

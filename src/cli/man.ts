@@ -39,18 +39,42 @@ function optionItems(options: Readonly<Record<string, Options>>): string[] {
   });
 }
 
-const FILES: [string, string][] = [
-  [
-    '/etc/incap-cert/config.json',
-    'The API id and key, and the map of names to Imperva site ids (mode 0600).',
-  ],
-  ['/var/lib/incap-cert/', 'The retry queue of uploads that failed.'],
-  ['/usr/share/incap-cert/hooks/', 'Hooks for dehydrated and acme.sh.'],
-];
+export const HOMEPAGE = 'https://github.com/incap-cert/incap-cert';
 
-export function manPage(commands: readonly Command[], at: { date: string; homepage: string }): string {
+/** The files on a host where incap-cert is installed with `prefix` (/usr from the Debian package). */
+function files(prefix: string): [string, string][] {
+  const share = `${prefix === '/' ? '' : prefix}/share`;
+  return [
+    [
+      '/etc/incap-cert/config.json',
+      'The API id and key, and the map of names to Imperva site ids (mode 0600); see incap-cert-config(5).',
+    ],
+    ['/var/lib/incap-cert/', 'The state folder: the queue of uploads that sync still owes (mode 0700).'],
+    ['/var/log/incap-cert.log', 'The log file the template names (logFile), as JSON lines.'],
+    ['/etc/logrotate.d/incap-cert', 'Rotates the log file weekly.'],
+    ['/etc/letsencrypt/renewal-hooks/deploy/incap-cert', "Certbot's deploy drop-in: runs incap-cert deploy."],
+    [
+      '/etc/systemd/system/incap-cert-sync.timer, /etc/cron.d/incap-cert',
+      'The daily sync (from the Debian package: the timer under /usr/lib/systemd/system).',
+    ],
+    [`${share}/incap-cert/hooks/`, 'Hooks for dehydrated and acme.sh.'],
+    [`${share}/doc/incap-cert/`, 'The README and the documentation.'],
+  ];
+}
+
+/**
+ * incap-cert(1). `at.date` is the page's date (the release's; empty where none is known), `at.prefix` the install
+ * prefix its FILES section names (default /usr, as the Debian package installs).
+ */
+export function manPage(
+  commands: readonly Command[],
+  at: { date: string; homepage?: string; prefix?: string },
+): string {
   const lines = [
-    `.TH INCAP\\-CERT 1 ${at.date} "incap\\-cert ${VERSION}" "User Commands"`,
+    `.TH INCAP\\-CERT 1 "${at.date}" "incap\\-cert ${roff(VERSION)}" "User Commands"`,
+    // Names, paths and flags must not be split at a hyphenation point, nor spread out to fill the line.
+    '.nh',
+    '.ad l',
     '.SH NAME',
     "incap\\-cert \\- upload renewed Let's Encrypt certificates to Imperva",
     '.SH SYNOPSIS',
@@ -87,7 +111,7 @@ export function manPage(commands: readonly Command[], at: { date: string; homepa
     '.SH ENVIRONMENT',
     ...ENVIRONMENT.flatMap(([name, what]) => ['.TP', `.B ${roff(name)}`, roff(what)]),
     '.SH FILES',
-    ...FILES.flatMap(([path, what]) => ['.TP', `.I ${roff(path)}`, roff(what)]),
+    ...files(at.prefix ?? '/usr').flatMap(([path, what]) => ['.TP', `.I ${roff(path)}`, roff(what)]),
     '.SH EXIT STATUS',
     ...EXIT_CODES.flatMap(([code, what]) => ['.TP', `.B ${roff(code)}`, roff(what)]),
     '.SH EXAMPLES',
@@ -103,9 +127,13 @@ export function manPage(commands: readonly Command[], at: { date: string; homepa
       ]),
     ),
     '.SH SEE ALSO',
-    '.BR certbot (1)',
+    '.BR incap\\-cert\\-config (5),',
+    '.BR certbot (1),',
+    '.BR logrotate (8)',
     '.PP',
-    roff(at.homepage),
+    roff("incap-cert help COMMAND prints a command's page; incap-cert help config the config file's fields."),
+    '.PP',
+    roff(at.homepage ?? HOMEPAGE),
     '',
   ];
   return lines.join('\n');

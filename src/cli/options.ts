@@ -85,6 +85,7 @@ export const pushFlags = {
   cert: stringOption('cert', 'The full chain PEM: leaf first, then intermediates'),
   key: stringOption('key', 'The private key PEM (unencrypted)'),
   'site-id': stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
+  force: flag('Upload even where the certificate does not cover every name mapped to the site'),
 } as const satisfies Record<string, Options>;
 
 const waitOption = {

@@ -9,7 +9,8 @@ import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
 import { clientWants } from '../sources/clients.js';
-import { warnUncovered } from '../sources/local.js';
+import { readLocal, warnUncovered } from '../sources/local.js';
+import { coverageGaps, gapLine, ownNameOf } from '../engine/coverage.js';
 import { lockProblem, runLocks } from '../state/lock.js';
 import { mapPool } from '../util/pool.js';
 
@@ -45,6 +46,8 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
 
   const namesBySite = mappedSites(config.sites);
   const view = new ImpervaView(client, log);
+  // Each site's own name, where Imperva's answer says it: a certificate must cover it too.
+  const ownNames = new Map<string, string | undefined>();
   await mapPool(
     [...namesBySite],
     config.concurrency,
@@ -52,8 +55,10 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
       const where = `site ${siteId} (${names.join(', ')})`;
       try {
         const held = await view.held(siteId);
+        ownNames.set(siteId, ownNameOf(held));
         // v3 lists no certificate for a site the account does not have: v1 tells it apart (9413).
-        if (held.source === 'v3' && held.certificates.length === 0) await client.status(siteId);
+        if (held.source === 'v3' && held.certificates.length === 0)
+          ownNames.set(siteId, (await client.status(siteId)).domain);
         const holds =
           held.source === 'v3'
             ? held.certificates.map(
@@ -113,6 +118,9 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     [...[...covered].map((siteId) => ({ siteId })), ...fromSources],
     log,
   );
+  // One site, one certificate per key type, covering every name: one line per site and key type where none does.
+  const gaps = coverageGaps(readLocal(liveDir, config).all, config.sites, ownNames);
+  for (const gap of gaps) log.error(gapLine(gap));
   // A lock no run releases diverts every change to queue.d: one line each, with the command that clears it.
   let stuck = false;
   for (const file of runLocks(config.stateDir, ctx.metricsFile)) {
@@ -120,5 +128,8 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     if (problem !== undefined) log.warn(problem);
     stuck ||= problem !== undefined;
   }
-  return { ...emptyReport(ctx.command), unhealthy: failed || uncovered || refused.length > 0 || stuck };
+  return {
+    ...emptyReport(ctx.command),
+    unhealthy: failed || uncovered || refused.length > 0 || stuck || gaps.length > 0,
+  };
 }

@@ -14,6 +14,8 @@ export interface PushOptions {
   input: PushInput;
   /** Replaces the map's choice when given. */
   siteIds: string[] | undefined;
+  /** Upload even where the certificate does not cover every name mapped to the site (engine/coverage.ts). */
+  force?: boolean | undefined;
 }
 
 /** A one-off push by hand: a lineage folder, or a full chain and its key. */
@@ -36,5 +38,5 @@ export async function push(options: PushOptions, ctx: RunContext): Promise<Repor
     ctx.log.info(noSiteLine(chain.names));
     return emptyReport(ctx.command);
   }
-  return reconcile(wants, ctx, { compare: false, recordIntent: true });
+  return reconcile(wants, ctx, { compare: false, recordIntent: true, force: options.force === true });
 }

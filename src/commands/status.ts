@@ -8,7 +8,8 @@ import { ApiError, StateError } from '../model/errors.js';
 import { credentialsMessage, isCredentialsError } from '../imperva/errors.js';
 import { type ExpirySample, emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
-import { localWants, warnUncovered } from '../sources/local.js';
+import { readLocal, tellLocal, warnUncovered } from '../sources/local.js';
+import { coverageGaps, gapLine, ownNameOf, withPeers } from '../engine/coverage.js';
 import { lockProblem, runLocks } from '../state/lock.js';
 import { Queue } from '../state/queue.js';
 import type { QueueEntry } from '../state/schema.js';
@@ -78,7 +79,9 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
     stuck ||= problem !== undefined;
   }
   const liveDir = options.liveDir ?? config.liveDir;
-  const wants = localWants(liveDir, config, log);
+  const read = readLocal(liveDir, config);
+  tellLocal(read, log);
+  const wants = withPeers(read.wants, read.all, config.sites);
   const uncovered = warnUncovered(liveDir, config, wants, log);
   const view = new ImpervaView(await ctx.client(), log);
   const sites = [...mappedSites(config.sites)];
@@ -86,12 +89,15 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   // Looked up by site once: a scan of every site's wants or entries per site is quadratic at thousands of sites.
   const wantsOf = groupByKey(wants, (want) => want.siteId);
   const entriesOf = groupByKey(entries, (entry) => entry.siteId);
+  // Each site's own name, where Imperva's answer says it: a certificate must cover it too.
+  const ownNames = new Map<string, string | undefined>();
   const perSite = await mapPool(sites, config.concurrency, async ([siteId, names]) => {
     const local = wantsOf.get(siteId) ?? [];
     let held: Held | undefined;
     let problem: string | undefined;
     try {
       held = await view.held(siteId);
+      ownNames.set(siteId, ownNameOf(held));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       problem = error.message;
@@ -106,6 +112,9 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   const rows = perSite.flat();
   // Refused credentials are one error on stderr, once, naming where the key came from; not only a table of "error".
   if (refused !== undefined) log.error(credentialsMessage(refused, config.api.keySource));
+  // One site, one certificate per key type, covering every name: one line per site and key type where none does.
+  const gaps = coverageGaps(read.all, config.sites, ownNames);
+  for (const gap of gaps) log.error(gapLine(gap));
   // What the queue owes to sites the map does not name (an explicit push --site-id) is shown too.
   const shown = new Set(rows.map((one) => one.siteId));
   // One row per key type owed: push --site-id of an RSA and an ECC certificate queues two entries for the site.
@@ -179,9 +188,22 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   ]);
   return {
     ...emptyReport(ctx.command),
-    unhealthy: !healthy || uncovered || stuck,
+    unhealthy: !healthy || uncovered || stuck || gaps.length > 0,
     rows,
-    data: { sites: rows },
+    data: {
+      sites: rows,
+      coverage: gaps.map((gap) => ({
+        siteId: gap.siteId,
+        keyType: gap.keyType,
+        names: gap.names,
+        certificates: gap.certificates.map((one) => ({
+          lineage: one.files.lineage ?? null,
+          certificate: one.files.cert,
+          names: one.chain.names,
+        })),
+        message: gapLine(gap),
+      })),
+    },
     expiries,
     replaceSources: ['local', 'imperva', ...(options.live === true ? (['edge'] as const) : [])],
   };

@@ -5,6 +5,7 @@ import { describeNames, planTargets, type Want } from '../model/want.js';
 import { unconfiguredLine } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
 import { ImpervaView } from '../engine/held.js';
+import { withPeers } from '../engine/coverage.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../model/errors.js';
 import { emptyReport, type Report, type StaleExpiry } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -51,7 +52,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   // A lineage or source that could not be read may be of either key type: pruning waits for a run that read them all.
   const local = readLocal(liveDir, config);
   tellLocal(local, log);
-  const { wants } = local;
+  // Each site's certificate knows the others of its key type: one that does not cover every name is refused, naming them.
+  const wants = withPeers(local.wants, local.all, config.sites);
   const unread = local.skipped.length > 0;
   const stale: Stale[] = [];
   // Every lookup by site and key type below is made once: loops over thousands of sites must not scan them all.

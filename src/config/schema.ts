@@ -382,58 +382,64 @@ const OnFailure = v.pipe(
   ),
 );
 
-/** The fields in the order their problems are reported. */
-export const ConfigFileSchema = objectOf(
-  {
-    api: v.optional(
-      objectOf(
-        {
-          id: v.optional(ApiId),
-          key: v.optional(ApiKey),
-          // The rule for URLs is applied to the value in effect (file or environment), by the loader.
-          baseUrl: v.optional(
-            v.pipe(
-              v.string('the base URL must be a string'),
-              v.check((value) => value !== '', 'the base URL must not be empty'),
-            ),
-          ),
-          v3BaseUrl: v.optional(
-            v.pipe(
-              v.string('the v3 base URL must be a string'),
-              v.check((value) => value !== '', 'the v3 base URL must not be empty'),
-            ),
-          ),
-        },
-        'must be an object with id, key and baseUrl',
-      ),
+/** The fields of `api`. */
+const API_ENTRIES = {
+  id: v.optional(ApiId),
+  key: v.optional(ApiKey),
+  // The rule for URLs is applied to the value in effect (file or environment), by the loader.
+  baseUrl: v.optional(
+    v.pipe(
+      v.string('the base URL must be a string'),
+      v.check((value) => value !== '', 'the base URL must not be empty'),
     ),
-    sites: Sites,
-    stateDir: v.optional(text('must be a folder path')),
-    logFile: v.optional(text('must be a file path')),
-    liveDir: v.optional(text('must be a folder path')),
-    sources: v.optional(Sources),
-    metricsFile: v.optional(text('must be a file path')),
-    attempts: v.optional(number(1, 10, true, 'must be a whole number from 1 to 10')),
-    timeoutSeconds: v.optional(seconds(0.1, 600)),
-    deadlineSeconds: v.optional(seconds(1, 86_400)),
-    hookDeadlineSeconds: v.optional(seconds(1, 86_400)),
-    retryDelaySeconds: v.optional(seconds(0, 600)),
-    concurrency: v.optional(number(1, 64, true, 'must be a whole number from 1 to 64')),
-    ratePerMinute: v.optional(
-      number(
-        Number.MIN_VALUE,
-        100_000,
-        false,
-        'must be a number of requests per minute above 0, at most 100000',
-      ),
+  ),
+  v3BaseUrl: v.optional(
+    v.pipe(
+      v.string('the v3 base URL must be a string'),
+      v.check((value) => value !== '', 'the v3 base URL must not be empty'),
     ),
-    edgeAddress: v.optional(text(EDGE)),
-    warnDays: v.optional(number(0, 3650, false, 'must be a number of days from 0 to 3650')),
-    pruneOtherKeyType: v.optional(v.boolean('must be true or false')),
-    onFailure: v.optional(OnFailure),
-  },
-  SITES,
-  'the config must be a JSON object',
+  ),
+};
+
+/** The fields of the file, in the order their problems are reported. */
+const FILE_ENTRIES = {
+  api: v.optional(objectOf(API_ENTRIES, 'must be an object with id, key and baseUrl')),
+  sites: Sites,
+  stateDir: v.optional(text('must be a folder path')),
+  logFile: v.optional(text('must be a file path')),
+  liveDir: v.optional(text('must be a folder path')),
+  sources: v.optional(Sources),
+  metricsFile: v.optional(text('must be a file path')),
+  attempts: v.optional(number(1, 10, true, 'must be a whole number from 1 to 10')),
+  timeoutSeconds: v.optional(seconds(0.1, 600)),
+  deadlineSeconds: v.optional(seconds(1, 86_400)),
+  hookDeadlineSeconds: v.optional(seconds(1, 86_400)),
+  retryDelaySeconds: v.optional(seconds(0, 600)),
+  concurrency: v.optional(number(1, 64, true, 'must be a whole number from 1 to 64')),
+  ratePerMinute: v.optional(
+    number(
+      Number.MIN_VALUE,
+      100_000,
+      false,
+      'must be a number of requests per minute above 0, at most 100000',
+    ),
+  ),
+  edgeAddress: v.optional(text(EDGE)),
+  warnDays: v.optional(number(0, 3650, false, 'must be a number of days from 0 to 3650')),
+  pruneOtherKeyType: v.optional(v.boolean('must be true or false')),
+  onFailure: v.optional(OnFailure),
+};
+
+export const ConfigFileSchema = objectOf(FILE_ENTRIES, SITES, 'the config must be a JSON object');
+
+/** Every field a config file may hold, as its messages name it (`api.id`), in the schema's order. */
+export type ConfigField = Exclude<keyof typeof FILE_ENTRIES, 'api'> | `api.${keyof typeof API_ENTRIES}`;
+
+/** The same, at run time: what the field texts (src/config/field-texts.ts) are checked against. */
+export const CONFIG_FIELDS: readonly ConfigField[] = Object.keys(FILE_ENTRIES).flatMap((name) =>
+  name === 'api'
+    ? Object.keys(API_ENTRIES).map((inner) => `api.${inner}` as ConfigField)
+    : [name as ConfigField],
 );
 
 /** What a user writes in the file. */

@@ -4,17 +4,25 @@ import type { Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { bundleFor } from './plan.js';
 import type { Want } from '../model/want.js';
+import { uncoveredSite, type UncoveredSite } from './coverage.js';
 
 /** One want, with its key read and checked. */
 export interface Ready extends Want {
   bundle: CertificateBundle;
+  /**
+   * Its certificate does not cover every name mapped to the site: not uploaded there, the site fails and is queued
+   * (see coverage.ts). Undefined with `push --force`.
+   */
+  uncovered?: UncoveredSite | undefined;
 }
 
 /**
  * Reads and checks the key of every certificate that has somewhere to go, once per certificate, and makes its key
- * material a secret. A certificate that cannot be used uploads nothing and is one problem (exit 3).
+ * material a secret. A certificate that cannot be used uploads nothing and is one problem (exit 3). A certificate
+ * that does not cover every name mapped to its site is marked so (unless forced): deploy, push and sync alike then
+ * fail that site rather than upload there.
  */
-export function prepareAll(wants: readonly Want[], ctx: RunContext, report: Report): Ready[] {
+export function prepareAll(wants: readonly Want[], ctx: RunContext, report: Report, force = false): Ready[] {
   const bundles = new Map<CertificateChain, CertificateBundle | CertificateError>();
   const ready: Ready[] = [];
   for (const want of wants) {
@@ -47,7 +55,9 @@ export function prepareAll(wants: readonly Want[], ctx: RunContext, report: Repo
       files: want.files,
       origin: want.origin,
       explicit: want.explicit,
+      peers: want.peers,
       bundle,
+      uncovered: force ? undefined : uncoveredSite(want, ctx.config.sites),
     });
   }
   return ready;

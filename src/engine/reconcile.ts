@@ -21,6 +21,8 @@ export interface ReconcileOptions extends DeferralOptions {
   recordIntent: boolean;
   /** What Imperva holds, shared with the caller (sync asks it again after the uploads, to prune). */
   view?: ImpervaView | undefined;
+  /** Upload even where the certificate does not cover every name mapped to the site (push --force). */
+  force?: boolean | undefined;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function reconcile(
   options: ReconcileOptions,
 ): Promise<Report> {
   const report = emptyReport(ctx.command);
-  const ready = prepareAll(wants, ctx, report);
+  const ready = prepareAll(wants, ctx, report, options.force);
   if (ready.length === 0) return report;
 
   const queue = new Queue(ctx.config.stateDir, ctx.log, ctx.now, (text) => ctx.redactor.redact(text));

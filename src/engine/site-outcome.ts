@@ -7,6 +7,7 @@ import { verdictWarnings } from '../imperva/verdict.js';
 import type { SiteError, SiteResult } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { holdsCertificate, type ImpervaView } from './held.js';
+import { ownNameOf, uncoveredSite, type UncoveredSite } from './coverage.js';
 import { dryRunLine } from './plan.js';
 import { where, type Ready } from './prepare.js';
 
@@ -56,10 +57,15 @@ export async function siteOutcome(
   };
   const quiet = doneOf(result, want);
   if (ctx.signal.aborted) return quiet;
+  // Not uploaded where the certificate does not cover every name of the site (coverage.ts): failed, and queued.
+  if (want.uncovered !== undefined) return uncoveredOutcome(result, want, want.uncovered, ctx);
   if (view !== undefined) {
     let current = false;
     try {
-      current = holdsCertificate(await view.held(siteId), bundle);
+      const held = await view.held(siteId);
+      const uncovered = uncoveredSite(want, ctx.config.sites, ownNameOf(held));
+      if (uncovered !== undefined) return uncoveredOutcome(result, want, uncovered, ctx);
+      current = holdsCertificate(held, bundle);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (ctx.signal.aborted) return quiet;
@@ -121,6 +127,12 @@ export async function siteOutcome(
       error,
     );
   }
+}
+
+function uncoveredOutcome(result: SiteResult, want: Ready, error: UncoveredSite, ctx: RunContext): Done {
+  result.action = 'failed';
+  result.error = siteError(error);
+  return doneOf(result, want, () => ctx.log.error(error.message), error);
 }
 
 function doneOf(

@@ -17,6 +17,8 @@ export interface CertificateEntry {
   /** Lowercase hex, no colons, no leading zeros (normalizeSerial); undefined when not hex. */
   serial: string | undefined;
   inputHash: string | undefined;
+  /** v3 `siteName`: the site's own name at Imperva, when the entry says it. */
+  siteName?: string | undefined;
   /** v3 `hasMismatchSite`: Imperva finds the certificate does not cover the site (its coverageError). */
   mismatch: boolean;
 }
@@ -124,6 +126,7 @@ function readCertificateEntry(item: unknown): CertificateEntry | undefined {
       typeof details.fingerprint === 'string' ? normalizeFingerprint(details.fingerprint) : undefined,
     serial: typeof details.serialNumber === 'string' ? normalizeSerial(details.serialNumber) : undefined,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
+    siteName: typeof item.siteName === 'string' ? item.siteName : undefined,
     mismatch: details.hasMismatchSite === true,
   };
 }

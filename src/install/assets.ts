@@ -1,5 +1,6 @@
 /**
- * The files the installer writes besides the executable — hooks, units, cron line, config template. They travel
+ * The files the installer writes besides the executable — hooks, units, cron line, logrotate file, config template,
+ * and the README and docs for the host's doc folder. They travel
  * inside the single executable as Node single-executable-application assets (scripts/package.mjs lists them in the
  * SEA config); run as `node dist/cli.cjs`, they are read from the package folder (the repository, or the npm package,
  * whose "files" ship them).
@@ -19,10 +20,25 @@ export const ASSET_NAMES = [
   'hooks/systemd/incap-cert-sync.service',
   'hooks/systemd/incap-cert-sync.timer',
   'hooks/cron/incap-cert',
+  'hooks/logrotate/incap-cert',
   'scripts/config.example.json',
 ] as const;
+
+/**
+ * The documentation put under PREFIX/share/doc/incap-cert/ (and the Debian package's /usr/share/doc/incap-cert/), by
+ * its path in the repository. Node 20's single executable cannot list its assets, so they are named here;
+ * test/unit/install-docs.test.ts fails when README.md or a file in docs/ is missing from this list.
+ */
+export const DOC_NAMES = [
+  'README.md',
+  'docs/acme-clients.md',
+  'docs/config.md',
+  'docs/imperva-api.md',
+] as const;
+export type DocName = (typeof DOC_NAMES)[number];
+
 export type AssetName = (typeof ASSET_NAMES)[number];
-export type Assets = Readonly<Record<AssetName, string>>;
+export type Assets = Readonly<Record<AssetName | DocName, string>>;
 
 /** Whether this process is the single executable (then it installs itself). */
 export function runningAsSea(): boolean {
@@ -44,7 +60,7 @@ export async function loadAssets(): Promise<Assets> {
   const sea = isSea();
   const root = sea ? '' : packageRoot();
   const entries = await Promise.all(
-    ASSET_NAMES.map(async (name): Promise<[AssetName, string]> => {
+    [...ASSET_NAMES, ...DOC_NAMES].map(async (name): Promise<[AssetName | DocName, string]> => {
       try {
         return [name, sea ? getAsset(name, 'utf8') : await readFile(join(root, name), 'utf8')];
       } catch {
@@ -52,5 +68,5 @@ export async function loadAssets(): Promise<Assets> {
       }
     }),
   );
-  return Object.fromEntries(entries) as Record<AssetName, string>;
+  return Object.fromEntries(entries) as Record<AssetName | DocName, string>;
 }

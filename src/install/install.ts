@@ -10,6 +10,16 @@
  *   /etc/systemd/system/incap-cert-sync.{service,timer}     the daily sync where systemd runs (--systemd), 0644
  *   /etc/cron.d/incap-cert                                  or as a cron line (--cron), 0644
  *   /var/lib/incap-cert/                                    the state folder, 0700
+ *   PREFIX/share/man/man1/incap-cert.1, man5/incap-cert-config.5    the man pages, 0644
+ *   PREFIX/share/doc/incap-cert/                            the README and docs/, 0644
+ *   PREFIX/share/bash-completion/completions/incap-cert     the bash completion for the prefixes /usr and /usr/local
+ *                                                           (where bash-completion looks), else
+ *                                                           /etc/bash_completion.d/incap-cert, 0644
+ *   /etc/logrotate.d/incap-cert                             rotates the config's logFile, 0644; written only where
+ *                                                           none is (or where the last install wrote it, unchanged)
+ *
+ * The config template keeps its onFailure mail command only where that mail program exists: without one, failure
+ * mail would silently never leave, so it is left out, and install says so.
  *
  * Plain async functions — options in, a report out — that know nothing of yargs (src/cli/commands/install.ts wires
  * them in). Everything is checked before the first file is written: the prefix, symbolic links at destinations and
@@ -17,13 +27,16 @@
  * uninstall removes only what the record says install wrote and is unchanged, and the config and state folder never.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ExitCode } from '../model/errors.js';
-import { loadAssets, packageRoot, runningAsSea, type AssetName, type Assets } from './assets.js';
+import { printable } from '../util/printable.js';
+import { parseStrictJson } from '../util/strict-json.js';
+import { VERSION } from '../util/version.js';
+import { DOC_NAMES, loadAssets, packageRoot, runningAsSea, type AssetName, type DocName } from './assets.js';
 import { dpkgOwned, PACKAGE } from './dpkg.js';
 import { InstallError } from './errors.js';
 import {
@@ -54,6 +67,15 @@ export interface InstallOptions {
   binary?: string | undefined;
   /** Check and report, write nothing. */
   dryRun?: boolean | undefined;
+  /** The pages rendered from the command catalogue (src/cli/), which this layer cannot import. */
+  pages: Pages;
+}
+
+/** incap-cert(1), incap-cert-config(5) and the bash completion script, as the command line renders them. */
+export interface Pages {
+  manual: string;
+  configManual: string;
+  completion: string;
 }
 
 export type UninstallOptions = Omit<InstallOptions, 'timer' | 'binary'>;
@@ -68,6 +90,8 @@ export interface InstallStep {
     | 'would write'
     | 'would remove'
     | 'would keep'
+    | 'left out'
+    | 'would leave out'
     | 'found nothing';
   path: string;
   mode?: number;
@@ -94,10 +118,16 @@ export interface Layout {
   units: { service: string; timer: string };
   cron: string;
   stateDir: string;
+  man: { manual: string; config: string };
+  /** The package's doc folder: README.md and docs/ under it. */
+  docDir: string;
+  completion: string;
+  logrotate: string;
 }
 
 export function layoutFor(prefix: string): Layout {
   const share = posix.join(prefix, 'share', 'incap-cert');
+  const data = posix.join(prefix, 'share');
   return {
     bin: posix.join(prefix, 'bin', 'incap-cert'),
     share,
@@ -115,16 +145,55 @@ export function layoutFor(prefix: string): Layout {
     },
     cron: '/etc/cron.d/incap-cert',
     stateDir: '/var/lib/incap-cert',
+    man: {
+      manual: posix.join(data, 'man', 'man1', 'incap-cert.1'),
+      config: posix.join(data, 'man', 'man5', 'incap-cert-config.5'),
+    },
+    docDir: posix.join(data, 'doc', 'incap-cert'),
+    // bash-completion loads completions on demand from share/bash-completion/completions/ under /usr and /usr/local
+    // (XDG_DATA_DIRS); from any other prefix it would never look, and /etc/bash_completion.d/ is read at every start.
+    completion:
+      prefix === '/usr' || prefix === '/usr/local'
+        ? posix.join(data, 'bash-completion', 'completions', 'incap-cert')
+        : '/etc/bash_completion.d/incap-cert',
+    logrotate: '/etc/logrotate.d/incap-cert',
   };
+}
+
+/** Every file install writes (or keeps) for this layout and kind of timer: what is checked before anything is. */
+function plannedPaths(layout: Layout, timer: TimerKind): string[] {
+  return [
+    layout.bin,
+    layout.hooks.dehydrated,
+    layout.hooks.acme,
+    layout.dropin,
+    layout.config,
+    ...(timer === 'systemd' ? [layout.units.service, layout.units.timer] : [layout.cron]),
+    layout.man.manual,
+    layout.man.config,
+    layout.completion,
+    ...docPaths(layout).map(([, path]) => path),
+    layout.logrotate,
+  ];
+}
+
+/** Where each document goes: PREFIX/share/doc/incap-cert/README.md, .../docs/config.md. */
+function docPaths(layout: Layout): [DocName, string][] {
+  return DOC_NAMES.map((name) => [name, posix.join(layout.docDir, name)]);
 }
 
 /**
  * Every asset with `prefix` written in where it names the executable. Also used by the Debian package build, so that
  * both ways of installing carry the same files.
  */
-export function renderAssets(assets: Assets, prefix: string): Record<AssetName, string> {
+export function renderAssets(
+  assets: Readonly<Record<AssetName, string>>,
+  prefix: string,
+): Record<AssetName, string> {
   const binary = posix.join(prefix, 'bin', 'incap-cert');
   return {
+    'scripts/config.example.json': assets['scripts/config.example.json'],
+    'hooks/logrotate/incap-cert': assets['hooks/logrotate/incap-cert'],
     'hooks/certbot-deploy.sh': renderShellHook(
       assets['hooks/certbot-deploy.sh'],
       prefix,
@@ -147,8 +216,67 @@ export function renderAssets(assets: Assets, prefix: string): Record<AssetName, 
     ),
     'hooks/systemd/incap-cert-sync.timer': assets['hooks/systemd/incap-cert-sync.timer'],
     'hooks/cron/incap-cert': renderCron(assets['hooks/cron/incap-cert'], binary, 'hooks/cron/incap-cert'),
-    'scripts/config.example.json': assets['scripts/config.example.json'],
   };
+}
+
+/** The template's one path line, which install replaces with the config's logFile. */
+const LOGROTATE_PATH = /^\/var\/log\/incap-cert\.log \{$/m;
+
+/**
+ * The logrotate file for `logFile` (the config's; the template's path when undefined). logrotate reads a path in
+ * double quotes as it is; one holding a quote or a backslash cannot be written there, and the template's is kept.
+ */
+export function renderLogrotate(text: string, logFile: string | undefined): string {
+  if ((text.match(new RegExp(LOGROTATE_PATH.source, 'gm'))?.length ?? 0) !== 1) {
+    throw new InstallError('hooks/logrotate/incap-cert has no single path line: a broken build');
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are what is being refused
+  if (logFile === undefined || !posix.isAbsolute(logFile) || /["\\\x00-\x1f\x7f]/.test(logFile)) return text;
+  const path = posix.normalize(logFile);
+  return path === '/var/log/incap-cert.log' ? text : text.replace(LOGROTATE_PATH, `"${path}" {`);
+}
+
+/**
+ * The template without its onFailure line: the mail program it names is missing, and a command that cannot run
+ * would hide every failure.
+ */
+export function withoutOnFailure(template: string): string {
+  const text = template.replace(/,\n[ \t]*"onFailure": \[[^\n]*\]\n/, '\n');
+  const parsed = parseStrictJson(text) as Record<string, unknown>;
+  if (text === template || 'onFailure' in parsed) {
+    throw new InstallError('scripts/config.example.json has no single onFailure line: a broken build');
+  }
+  return text;
+}
+
+/** The program the template's onFailure runs (/usr/bin/mail). */
+function templateNotifier(template: string): string | undefined {
+  const parsed = parseStrictJson(template) as { onFailure?: unknown };
+  const program: unknown = Array.isArray(parsed.onFailure) ? parsed.onFailure[0] : undefined;
+  return typeof program === 'string' ? program : undefined;
+}
+
+/** The logFile of the config at `file` when it is there and says one; undefined when anything is amiss. */
+async function configuredLogFile(file: string): Promise<string | undefined> {
+  try {
+    const handle = await readFile(file, {
+      encoding: 'utf8',
+      flag: constants.O_RDONLY | constants.O_NOFOLLOW,
+    });
+    const parsed = parseStrictJson(handle) as { logFile?: unknown };
+    return typeof parsed.logFile === 'string' ? parsed.logFile : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function isExecutableFile(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile() !== true) return false;
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 interface Planned {
@@ -156,45 +284,22 @@ interface Planned {
   path: string;
   source: Source;
   mode: number;
-  /** Written only when nothing is there (the config template). */
+  /** Written only when nothing is there (the config template, the logrotate file). */
   keep?: boolean;
+  /** Whether the record names it, for uninstall: all but the config, which stays. */
+  recorded: boolean;
 }
 
-export async function install(options: InstallOptions = {}): Promise<InstallReport> {
+export async function install(options: InstallOptions): Promise<InstallReport> {
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
   const root = rootOf(options.destdir);
   const timer = options.timer ?? (existsSync('/run/systemd/system') ? 'systemd' : 'cron');
   const layout = layoutFor(prefix);
   const binary = await executableToInstall(options.binary);
-  const files = renderAssets(await loadAssets(), prefix);
+  const assets = await loadAssets();
+  const files = renderAssets(assets, prefix);
   const at = (path: string) => join(root || '/', path);
 
-  const plan: Planned[] = [
-    { path: layout.bin, source: { file: binary }, mode: 0o755 },
-    { path: layout.hooks.dehydrated, source: { content: files['hooks/dehydrated-hook.sh'] }, mode: 0o755 },
-    { path: layout.hooks.acme, source: { content: files['hooks/acme.sh/incap_cert.sh'] }, mode: 0o755 },
-    { path: layout.dropin, source: { content: files['hooks/certbot-deploy.sh'] }, mode: 0o755 },
-    {
-      path: layout.config,
-      source: { content: files['scripts/config.example.json'] },
-      mode: 0o600,
-      keep: true,
-    },
-    ...(timer === 'systemd'
-      ? [
-          {
-            path: layout.units.service,
-            source: { content: files['hooks/systemd/incap-cert-sync.service'] },
-            mode: 0o644,
-          },
-          {
-            path: layout.units.timer,
-            source: { content: files['hooks/systemd/incap-cert-sync.timer'] },
-            mode: 0o644,
-          },
-        ]
-      : [{ path: layout.cron, source: { content: files['hooks/cron/incap-cert'] }, mode: 0o644 }]),
-  ];
   const folders: [string, number][] = [
     [layout.share, 0o755],
     [posix.dirname(layout.hooks.dehydrated), 0o755],
@@ -206,14 +311,75 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
 
   // Everything that could refuse, before anything is written.
   const everything = [
-    ...plan.map((file) => file.path),
+    ...plannedPaths(layout, timer),
     ...folders.map(([folder]) => folder),
     ...stale,
     layout.record,
   ];
   for (const path of everything) await refuseLinksOnTheWay(root, path);
   const previous = await readRecord(at(layout.record), prefix);
-  // The config is never overwritten, so it may be the package's conffile.
+  // The template's notifier, where its mail program is missing on the installed system, would never send a word.
+  const notifier = templateNotifier(files['scripts/config.example.json']);
+  const mailless =
+    notifier !== undefined &&
+    (await kindOf(at(layout.config))) === undefined &&
+    !(await isExecutableFile(at(notifier)));
+  const template = mailless
+    ? withoutOnFailure(files['scripts/config.example.json'])
+    : files['scripts/config.example.json'];
+  // Files every install shares whatever its prefix are rewritten only while they are as this prefix's last install
+  // wrote them: another install's stay, and uninstall never takes them from under it.
+  const ours = new Set<string>();
+  for (const path of sharedFiles(layout)) {
+    const before = previous?.files.find((file) => file.path === path)?.sha256;
+    if (before !== undefined && (await fileDigest(at(path))) === before) ours.add(path);
+  }
+  const logrotate = renderLogrotate(
+    files['hooks/logrotate/incap-cert'],
+    await configuredLogFile(at(layout.config)),
+  );
+
+  const page = (path: string, content: string): Planned => ({
+    path,
+    source: { content },
+    mode: 0o644,
+    recorded: true,
+  });
+  const plan: Planned[] = [
+    { path: layout.bin, source: { file: binary }, mode: 0o755, recorded: true },
+    {
+      path: layout.hooks.dehydrated,
+      source: { content: files['hooks/dehydrated-hook.sh'] },
+      mode: 0o755,
+      recorded: true,
+    },
+    {
+      path: layout.hooks.acme,
+      source: { content: files['hooks/acme.sh/incap_cert.sh'] },
+      mode: 0o755,
+      recorded: true,
+    },
+    {
+      path: layout.dropin,
+      source: { content: files['hooks/certbot-deploy.sh'] },
+      mode: 0o755,
+      recorded: true,
+    },
+    { path: layout.config, source: { content: template }, mode: 0o600, keep: true, recorded: false },
+    ...(timer === 'systemd'
+      ? [
+          page(layout.units.service, files['hooks/systemd/incap-cert-sync.service']),
+          page(layout.units.timer, files['hooks/systemd/incap-cert-sync.timer']),
+        ]
+      : [page(layout.cron, files['hooks/cron/incap-cert'])]),
+    page(layout.man.manual, options.pages.manual),
+    page(layout.man.config, options.pages.configManual),
+    page(layout.completion, options.pages.completion),
+    ...docPaths(layout).map(([name, path]) => page(path, assets[name])),
+    page(layout.logrotate, logrotate),
+  ].map((file) => (sharedFiles(layout).includes(file.path) ? { ...file, keep: !ours.has(file.path) } : file));
+  // The config and the logrotate file are never overwritten but by their own install, so they may be the package's
+  // conffiles.
   const written = plan.filter((file) => file.keep !== true).map((file) => file.path);
   await refuseDpkgOwned(root, [...written, ...stale, layout.record], 'install');
   for (const path of [...written, layout.record]) {
@@ -232,15 +398,22 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
   const leftovers = await judge(
     root,
     stale,
-    await expectedDigests(layout, prefix, previous, undefined),
+    await expectedDigests(layout, prefix, previous, undefined, options.pages, root),
     previous,
   );
   const made = await missingFolders(root, layout, everything);
 
   const report: InstallReport = { steps: [], binary: layout.bin, timer };
   if (options.dryRun === true) {
-    for (const file of plan)
-      report.steps.push({ action: 'would write', path: at(file.path), mode: file.mode });
+    for (const file of plan) {
+      const there = file.keep === true && (await kindOf(at(file.path))) !== undefined;
+      report.steps.push(
+        there
+          ? { action: 'would keep', path: at(file.path), note: 'the existing file' }
+          : { action: 'would write', path: at(file.path), mode: file.mode },
+      );
+    }
+    if (mailless) report.steps.push(leftOut(at(layout.config), notifier, true));
     report.steps.push({ action: 'would write', path: at(layout.record), mode: 0o644 });
     for (const file of leftovers) {
       if (file.verdict !== 'absent') report.steps.push(leftoverStep(file, at, timer, true));
@@ -256,16 +429,20 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
       const dest = at(file.path);
       if (file.keep === true) {
         const wrote = await placeNewFile(dest, file.source, file.mode, staging);
+        const config = file.path === layout.config;
+        if (wrote && file.recorded && 'content' in file.source)
+          recorded.push({ path: file.path, sha256: sha256(file.source.content) });
         report.steps.push(
           wrote
             ? {
                 action: 'wrote',
                 path: dest,
                 mode: file.mode,
-                note: 'set api.id, api.key and sites, then run: incap-cert check',
+                ...(config ? { note: 'set api.id, api.key and sites, then run: incap-cert check' } : {}),
               }
-            : { action: 'kept', path: dest, note: 'the existing config' },
+            : { action: 'kept', path: dest, note: config ? 'the existing config' : 'the existing file' },
         );
+        if (wrote && config && mailless) report.steps.push(leftOut(dest, notifier, false));
       } else {
         recorded.push({ path: file.path, sha256: await placeFile(dest, file.source, file.mode, staging) });
         report.steps.push({ action: 'wrote', path: dest, mode: file.mode });
@@ -314,7 +491,7 @@ export async function install(options: InstallOptions = {}): Promise<InstallRepo
  * never a folder with what is in it. Without a record (an install older than it), a file counts as install's only
  * when it is byte for byte what install writes for this prefix.
  */
-export async function uninstall(options: UninstallOptions = {}): Promise<InstallReport> {
+export async function uninstall(options: UninstallOptions): Promise<InstallReport> {
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
   const root = rootOf(options.destdir);
   const layout = layoutFor(prefix);
@@ -328,11 +505,18 @@ export async function uninstall(options: UninstallOptions = {}): Promise<Install
     prefix,
     record,
     record === undefined ? await installableExecutable() : undefined,
+    options.pages,
+    root,
   );
-  const judged = await judge(root, removableFiles(layout), expected, record);
+  const known = removableFiles(layout).filter(
+    (path) => record !== undefined || !sharedFiles(layout).includes(path),
+  );
+  const recordedDocs = (record?.files ?? [])
+    .map((file) => file.path)
+    .filter((path) => !known.includes(path) && isRemovable(layout, path));
+  const judged = await judge(root, [...known, ...recordedDocs], expected, record);
   for (const file of record?.files ?? []) {
-    if (!removableFiles(layout).includes(file.path))
-      judged.push({ path: file.path, verdict: 'unknown', byRecord: true });
+    if (!isRemovable(layout, file.path)) judged.push({ path: file.path, verdict: 'unknown', byRecord: true });
   }
   const removing = judged.filter((file) => file.verdict === 'ours').map((file) => file.path);
   if (record === undefined && removing.length === 0) {
@@ -416,7 +600,35 @@ function removableFiles(layout: Layout): string[] {
     layout.units.service,
     layout.units.timer,
     layout.cron,
+    layout.man.manual,
+    layout.man.config,
+    layout.completion,
+    ...docPaths(layout).map(([, path]) => path),
+    layout.logrotate,
   ];
+}
+
+/**
+ * The files whose path and content are the same for every prefix: the logrotate file, and the completion where it
+ * goes to /etc/bash_completion.d/. Written only where none is (or where this prefix's install wrote it, unchanged),
+ * so one install never takes over another's; without a record, uninstall leaves them alone.
+ */
+function sharedFiles(layout: Layout): string[] {
+  return [layout.logrotate, ...(layout.completion.startsWith('/etc/') ? [layout.completion] : [])];
+}
+
+/** A file of install's: one of removableFiles, or a document under the doc folder (an older install's docs). */
+function isRemovable(layout: Layout, path: string): boolean {
+  return removableFiles(layout).includes(path) || path.startsWith(`${layout.docDir}/`);
+}
+
+/** The line that says the config was written without onFailure, and why. */
+function leftOut(config: string, notifier: string | undefined, dryRun: boolean): InstallStep {
+  return {
+    action: dryRun ? 'would leave out' : 'left out',
+    path: config,
+    note: `${notifier ?? 'the mail program'} is not installed, so no failure mail could be sent; install one (apt install bsd-mailx) and add onFailure back (incap-cert help config)`,
+  };
 }
 
 /**
@@ -455,10 +667,19 @@ async function expectedDigests(
   prefix: string,
   record: InstallRecord | undefined,
   executable: string | undefined,
+  pages: Pages,
+  root: string,
 ): Promise<Map<string, string | undefined>> {
   if (record !== undefined) return new Map(record.files.map((file) => [file.path, file.sha256]));
-  const files = renderAssets(await loadAssets(), prefix);
+  const assets = await loadAssets();
+  const files = renderAssets(assets, prefix);
+  const logFile = await configuredLogFile(join(root || '/', layout.config));
   return new Map([
+    [layout.man.manual, sha256(pages.manual)],
+    [layout.man.config, sha256(pages.configManual)],
+    [layout.completion, sha256(pages.completion)],
+    ...docPaths(layout).map(([name, path]): [string, string] => [path, sha256(assets[name])]),
+    [layout.logrotate, sha256(renderLogrotate(files['hooks/logrotate/incap-cert'], logFile))],
     [layout.bin, executable === undefined ? undefined : await fileDigest(executable)],
     [layout.hooks.dehydrated, sha256(files['hooks/dehydrated-hook.sh'])],
     [layout.hooks.acme, sha256(files['hooks/acme.sh/incap_cert.sh'])],
@@ -551,9 +772,12 @@ export function describeStep(step: InstallStep): string {
   switch (step.action) {
     case 'kept':
     case 'would keep':
-      return step.note === 'the existing config'
-        ? `kept the existing ${step.path}`
+      return step.note === 'the existing config' || step.note === 'the existing file'
+        ? `${step.action} the existing ${step.path}`
         : `${step.action} ${step.path} ${step.note ?? ''}`.trimEnd();
+    case 'left out':
+    case 'would leave out':
+      return `${step.action} onFailure from ${step.path}: ${step.note ?? ''}`;
     case 'found nothing':
       return step.note ?? step.action;
     default:
@@ -574,7 +798,7 @@ function defaultExecutable(): string {
     : join(packageRoot(), 'dist', `incap-cert-${process.platform}-${process.arch}`);
 }
 
-/** The executable to copy: --binary, else the default one. */
+/** The executable to copy: --binary, else the default one; refused unless it says it is this very version. */
 async function executableToInstall(binary: string | undefined): Promise<string> {
   const file = binary !== undefined ? resolve(binary) : defaultExecutable();
   const info = await stat(file).catch(() => undefined);
@@ -583,7 +807,45 @@ async function executableToInstall(binary: string | undefined): Promise<string> 
       `no executable at ${file}: run 'npm run package' first, or name one with --binary`,
     );
   }
+  if (!(runningAsSea() && file === process.execPath)) await refuseOtherVersion(file);
   return file;
+}
+
+/** How long `FILE --version` may take. */
+const VERSION_TIMEOUT_MS = 10_000;
+
+/**
+ * Refuses (exit 2) an executable whose `--version`, run with an empty environment, does not say `incap-cert VERSION`
+ * (this installer's version; a bare `VERSION` line is accepted too): the hooks, units and pages written beside it are
+ * this version's, and a wrong file at PREFIX/bin/incap-cert would be what Certbot runs at every renewal.
+ */
+async function refuseOtherVersion(file: string): Promise<void> {
+  const expected = `incap-cert ${VERSION}`;
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileAsync(file, ['--version'], {
+      env: {},
+      timeout: VERSION_TIMEOUT_MS,
+      maxBuffer: 64 * 1024,
+      encoding: 'utf8',
+    }));
+  } catch (error) {
+    const failure = error as { killed?: boolean; code?: unknown; signal?: string | null };
+    const why =
+      failure.killed === true
+        ? `did not answer --version within ${VERSION_TIMEOUT_MS / 1000} s`
+        : typeof failure.code === 'string'
+          ? `could not be run (${failure.code})`
+          : `failed on --version (${failure.signal ?? `exit ${String(failure.code)}`})`;
+    throw new InstallError(`refusing ${file}: it ${why}; it must say ${expected}`, ExitCode.Usage);
+  }
+  const said = stdout.split('\n')[0]?.trim() ?? '';
+  if (said === expected || said === VERSION) return;
+  const shown = printable(said.length > 80 ? `${said.slice(0, 80)}...` : said);
+  throw new InstallError(
+    `refusing ${file}: its --version says ${JSON.stringify(shown)}, not ${expected}`,
+    ExitCode.Usage,
+  );
 }
 
 /** The default executable when it is there (without a record, uninstall removes only a copy of it). */

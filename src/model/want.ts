@@ -12,13 +12,22 @@ export interface Target {
 /** Where a wanted certificate came from: it decides how a problem with it is told, and whether sync can find it again. */
 export type WantOrigin = 'hook' | 'files' | 'live' | 'queue';
 
-/** What should be true: this site serves this certificate (of its key type). */
-export interface Want extends Target {
+/** A certificate this host holds, and where. */
+export interface LocalCertificate {
   chain: CertificateChain;
   files: CertificateFiles;
+}
+
+/** What should be true: this site serves this certificate (of its key type). */
+export interface Want extends Target, LocalCertificate {
   origin: WantOrigin;
   /** The site was named by `push --site-id`, not chosen by the map: the queue keeps it even if the map does not. */
   explicit: boolean;
+  /**
+   * Every certificate of this key type on the host that the map sends to the site, this one included, when the
+   * caller read them all (sync): the line that refuses an upload not covering the site's names names them all.
+   */
+  peers?: readonly LocalCertificate[] | undefined;
 }
 
 /**

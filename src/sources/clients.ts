@@ -40,7 +40,7 @@ const MAX_PEM_BYTES = 1024 * 1024;
 export function clientWants(
   sources: readonly ClientSource[],
   sites: SiteMap,
-): { wants: Want[]; skipped: string[]; refused: string[] } {
+): { wants: Want[]; all: Want[]; skipped: string[]; refused: string[] } {
   const wants: Want[] = [];
   const skipped: string[] = [];
   const refused: string[] = [];
@@ -97,7 +97,7 @@ export function clientWants(
       }
     }
   }
-  return { wants: newestPerSiteAndKeyType(wants), skipped, refused };
+  return { wants: newestPerSiteAndKeyType(wants), all: wants, skipped, refused };
 }
 
 /** For a refusal because of who owns a file: the setting that would accept that user. */

@@ -15,8 +15,10 @@ import { CertificateError } from '../model/errors.js';
 export function liveWants(
   liveDir: string,
   sites: SiteMap,
-): { wants: Want[]; skipped: string[]; notes: string[] } {
+): { wants: Want[]; all: Want[]; skipped: string[]; notes: string[] } {
   const wanted = new Map<string, Want>();
+  // Every lineage's wants, before the newest is chosen: whether one of them covers a site's names (engine/coverage.ts).
+  const all: Want[] = [];
   const skipped: string[] = [];
   const { lineages, note } = listLineages(liveDir);
   for (const lineage of lineages) {
@@ -31,6 +33,7 @@ export function liveWants(
       continue;
     }
     for (const target of planTargets(chain.names, sites)) {
+      all.push(wantOf(target, chain, files, 'live', false));
       const key = `${target.siteId}/${chain.keyType}`;
       const known = wanted.get(key);
       if (known === undefined || chain.notAfter > known.chain.notAfter) {
@@ -38,7 +41,7 @@ export function liveWants(
       }
     }
   }
-  return { wants: [...wanted.values()], skipped, notes: note === undefined ? [] : [note] };
+  return { wants: [...wanted.values()], all, skipped, notes: note === undefined ? [] : [note] };
 }
 
 /** The lineage folders of a live folder, sorted; a live folder that cannot be read has none, and a note says why. */

@@ -8,6 +8,8 @@ import { listLineages, liveWants } from './live.js';
 export interface LocalRead {
   /** Per site and key type, the certificate that expires last: Certbot's live folder and the config's `sources`. */
   wants: Want[];
+  /** Every certificate's wants, before the newest per site and key type is chosen (engine/coverage.ts). */
+  all: Want[];
   /**
    * A lineage, certificate or source folder that could not be read, one line each: what it held, and of which key
    * type, is unknown, and nothing may be removed at Imperva on the strength of its absence.
@@ -26,6 +28,7 @@ export function readLocal(liveDir: string, config: Config): LocalRead {
   const clients = clientWants(config.sources ?? [], config.sites);
   return {
     wants: newestPerSiteAndKeyType([...live.wants, ...clients.wants]),
+    all: [...live.all, ...clients.all],
     skipped: [...live.skipped, ...clients.refused, ...clients.skipped],
     notes: live.notes,
   };

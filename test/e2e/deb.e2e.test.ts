@@ -7,6 +7,8 @@
  *    dpkg --purge removes the config and keeps the state folder only while its queue is not empty;
  *  - the arm64 executable (and the one inside the arm64 package) runs under qemu-aarch64-static: --version, and an
  *    upload to the fake Imperva API.
+ *  - the docs are on the host: man renders incap-cert(1) and incap-cert-config(5) without a warning, bash-completion
+ *    loads the completion, logrotate -d accepts /etc/logrotate.d/incap-cert (a conffile: kept by -r, gone on purge).
  * It installs and removes a package as root: run it on a throwaway machine (CI), as the whole e2e suite.
  */
 import assert from 'node:assert/strict';
@@ -103,6 +105,8 @@ const PACKAGE_FILES = [
   '/usr/share/incap-cert',
   '/usr/share/doc/incap-cert',
   '/usr/share/man/man1/incap-cert.1.gz',
+  '/usr/share/man/man5/incap-cert-config.5.gz',
+  '/usr/share/bash-completion/completions/incap-cert',
   '/usr/lib/systemd/system/incap-cert-sync.service',
   '/usr/lib/systemd/system/incap-cert-sync.timer',
   '/etc/letsencrypt/renewal-hooks/deploy/incap-cert',
@@ -190,10 +194,12 @@ describe('the amd64 package on this machine', () => {
       'the timer is enabled',
     );
     assert.match(dpkg('-L', 'incap-cert').stdout, /^\/usr\/share\/doc\/incap-cert\/copyright$/m);
-    assert.equal(
-      sh('dpkg-query', ['-W', '-f=${Conffiles}', 'incap-cert']).stdout.trim().split(' ')[0],
-      '/etc/incap-cert/config.json',
-    );
+    const conffiles = sh('dpkg-query', ['-W', '-f=${Conffiles}', 'incap-cert'])
+      .stdout.trim()
+      .split('\n')
+      .map((line) => line.trim().split(' ')[0]);
+    assert.deepEqual(conffiles, ['/etc/incap-cert/config.json', '/etc/logrotate.d/incap-cert']);
+    assert.equal(sh('dpkg-query', ['-W', '-f=${Recommends}', 'incap-cert']).stdout, 'bsd-mailx | mailutils');
     const said = sh('/usr/bin/incap-cert', ['--version']);
     assert.equal(said.stdout, `${version}\n`);
     // systemd would accept the units (their ExecStart names an executable that exists).
@@ -205,6 +211,42 @@ describe('the amd64 package on this machine', () => {
         output(verify),
       );
     }
+  });
+
+  it('the docs are where their tools look: man renders both pages, bash-completion loads the completion, logrotate accepts its file', () => {
+    // .ci/run installs man-db, bash-completion and logrotate; without them this would prove nothing.
+    for (const tool of ['/usr/bin/man', '/usr/share/bash-completion/bash_completion', '/usr/sbin/logrotate'])
+      assert.ok(existsSync(tool), `${tool} is missing: apt-get install man-db bash-completion logrotate`);
+    const env = { PATH, MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '100' };
+    for (const [args, heading] of [
+      [['incap-cert'], /^INCAP-CERT\(1\)/],
+      [['5', 'incap-cert-config'], /^INCAP-CERT-CONFIG\(5\)/],
+    ] as const) {
+      const shown = spawnSync('man', ['--warnings', ...args], { encoding: 'utf8', env });
+      assert.equal(shown.status, 0, shown.stderr);
+      assert.equal(shown.stderr, '', `man ${args.join(' ')} warns`);
+      assert.match(shown.stdout, heading);
+    }
+    assert.match(
+      spawnSync('man', ['incap-cert'], { encoding: 'utf8', env }).stdout,
+      /^ +\/usr\/share\/doc\/incap-cert\/$/m,
+    );
+    // bash-completion's on-demand loader, as an interactive shell runs it on the first TAB.
+    const loaded = spawnSync(
+      'bash',
+      [
+        '-c',
+        '. /usr/share/bash-completion/bash_completion; __load_completion incap-cert; complete -p incap-cert',
+      ],
+      { encoding: 'utf8', env },
+    );
+    assert.equal(loaded.stdout.trim(), 'complete -F _incap_cert incap-cert', loaded.stderr);
+    const rotate = sh('logrotate', ['-d', '/etc/logrotate.d/incap-cert']);
+    assert.equal(rotate.code, 0, output(rotate));
+    assert.doesNotMatch(output(rotate), /error/i);
+    assert.match(output(rotate), /\/var\/log\/incap-cert\.log/);
+    for (const doc of ['README.md.gz', 'docs/config.md.gz'])
+      assert.ok(existsSync(join('/usr/share/doc/incap-cert', doc)), doc);
   });
 
   it('incap-cert install and uninstall refuse what dpkg owns, and say to use apt', () => {
@@ -285,6 +327,7 @@ describe('the amd64 package on this machine', () => {
     assert.equal(purged.code, 0, output(purged));
     assert.equal(packageState(), 'not-installed');
     assert.ok(!exists('/etc/incap-cert'), 'the config is gone');
+    assert.ok(!exists('/etc/logrotate.d/incap-cert'), 'the logrotate conffile is gone');
     assert.match(
       output(purged),
       /kept \/var\/lib\/incap-cert: its queue .* holds certificates not yet delivered to Imperva/,

@@ -111,7 +111,8 @@ describe('incap-cert deploy (Certbot deploy hook)', () => {
   it('uploads once per site however many names point at it; ids as numbers or strings; wildcards literal', async () => {
     world = await createWorld({
       sites: { '11': 'example.com', '22': 'example.org' },
-      map: { 'Example.com': 11, 'www.example.com': ['11'], '*.example.org': '22', 'example.org': 22 },
+      // example.org is not on the certificate (a wildcard key matches only the same wildcard): site 33 gets nothing.
+      map: { 'Example.com': 11, 'www.example.com': ['11'], '*.example.org': '22', 'example.org': 33 },
     });
     const leaf = await issueLeaf(pki, { names: ['example.com', 'www.example.com', '*.example.org'] });
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);

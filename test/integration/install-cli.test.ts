@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI, runCommand } from '../support/harness.js';
+import { VERSION } from '../../src/util/version.js';
 
 const made: string[] = [];
 after(() => {
@@ -35,7 +36,7 @@ function temp(): string {
 
 function binary(text = 'one'): string {
   const file = join(temp(), 'incap-cert-linux-x64');
-  writeFileSync(file, `#!/bin/sh\necho ${text}\n`);
+  writeFileSync(file, `#!/bin/sh\necho 'incap-cert ${VERSION}' # ${text}\n`, { mode: 0o755 });
   return file;
 }
 
@@ -72,9 +73,17 @@ describe('incap-cert install / uninstall', () => {
     const files = tree(root).filter((entry) => !entry.endsWith('/'));
     assert.deepEqual(files, [
       '600 etc/incap-cert/config.json',
+      '644 etc/logrotate.d/incap-cert',
       '644 etc/systemd/system/incap-cert-sync.service',
       '644 etc/systemd/system/incap-cert-sync.timer',
+      '644 usr/local/share/bash-completion/completions/incap-cert',
+      '644 usr/local/share/doc/incap-cert/README.md',
+      '644 usr/local/share/doc/incap-cert/docs/acme-clients.md',
+      '644 usr/local/share/doc/incap-cert/docs/config.md',
+      '644 usr/local/share/doc/incap-cert/docs/imperva-api.md',
       '644 usr/local/share/incap-cert/installed.json',
+      '644 usr/local/share/man/man1/incap-cert.1',
+      '644 usr/local/share/man/man5/incap-cert-config.5',
       '755 etc/letsencrypt/renewal-hooks/deploy/incap-cert',
       '755 usr/local/bin/incap-cert',
       '755 usr/local/share/incap-cert/hooks/acme.sh/incap_cert.sh',
@@ -114,11 +123,15 @@ describe('incap-cert install / uninstall', () => {
       assert.equal(again.code, 0, again.stderr);
       const buffer = Buffer.alloc(64);
       const read = readSync(running, buffer, 0, 64, 0);
-      assert.equal(buffer.subarray(0, read).toString(), '#!/bin/sh\necho one\n', 'the old file is untouched');
+      assert.equal(
+        buffer.subarray(0, read).toString(),
+        `#!/bin/sh\necho 'incap-cert ${VERSION}' # one\n`,
+        'the old file is untouched',
+      );
     } finally {
       closeSync(running);
     }
-    assert.equal(readFileSync(installed, 'utf8'), '#!/bin/sh\necho two\n');
+    assert.equal(readFileSync(installed, 'utf8'), `#!/bin/sh\necho 'incap-cert ${VERSION}' # two\n`);
     assert.notEqual(statSync(installed).ino, before, 'a new file, renamed into place');
     assert.deepEqual(
       tree(root).filter((entry) => entry.includes('.incap-cert-')),

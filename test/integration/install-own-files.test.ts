@@ -25,12 +25,13 @@ import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseStrictJson } from '../../src/util/strict-json.js';
 import { CLI, runCommand, tempDir } from '../support/harness.js';
+import { VERSION } from '../../src/util/version.js';
 
 const cli = (...args: string[]) => runCommand(process.execPath, [CLI, ...args]);
 
 function binary(text = 'one'): string {
   const file = join(tempDir(), 'incap-cert-linux-x64');
-  writeFileSync(file, `#!/bin/sh\necho ${text}\n`);
+  writeFileSync(file, `#!/bin/sh\necho 'incap-cert ${VERSION}' # ${text}\n`, { mode: 0o755 });
   return file;
 }
 
@@ -122,11 +123,20 @@ describe('install records what it wrote', () => {
     assert.equal(parsed.format, 1);
     assert.equal(parsed.prefix, '/opt/ic');
     assert.deepEqual(parsed.files.map((file) => file.path).sort(), [
+      // Another prefix than /usr and /usr/local: bash-completion reads /etc/bash_completion.d/ only.
+      '/etc/bash_completion.d/incap-cert',
       '/etc/cron.d/incap-cert',
       `/${DROPIN}`,
+      '/etc/logrotate.d/incap-cert',
       '/opt/ic/bin/incap-cert',
+      '/opt/ic/share/doc/incap-cert/README.md',
+      '/opt/ic/share/doc/incap-cert/docs/acme-clients.md',
+      '/opt/ic/share/doc/incap-cert/docs/config.md',
+      '/opt/ic/share/doc/incap-cert/docs/imperva-api.md',
       '/opt/ic/share/incap-cert/hooks/acme.sh/incap_cert.sh',
       '/opt/ic/share/incap-cert/hooks/dehydrated-hook.sh',
+      '/opt/ic/share/man/man1/incap-cert.1',
+      '/opt/ic/share/man/man5/incap-cert-config.5',
     ]);
     for (const file of parsed.files) assert.equal(file.sha256, sha256(join(root, file.path)), file.path);
     for (const folder of ['/opt/ic', '/opt/ic/share/incap-cert', '/etc/cron.d', '/etc/letsencrypt']) {
@@ -188,7 +198,13 @@ describe('uninstall removes only what install wrote and is unchanged', () => {
     assert.match(result.stdout, new RegExp(`^kept ${join(root, hook)} \\(not what install writes`, 'm'));
     // The stand-in executable is not the one install would copy: it stays, named.
     assert.match(result.stdout, /^kept .*\/usr\/local\/bin\/incap-cert \(not what install writes/m);
-    assert.deepEqual(files(root), ['etc/incap-cert/config.json', 'usr/local/bin/incap-cert', hook]);
+    // The logrotate file is the same for every prefix: without a record, nothing says it is this prefix's.
+    assert.deepEqual(files(root), [
+      'etc/incap-cert/config.json',
+      'etc/logrotate.d/incap-cert',
+      'usr/local/bin/incap-cert',
+      hook,
+    ]);
   });
 
   it('--dry-run says what it would remove and keep, and changes nothing', async () => {

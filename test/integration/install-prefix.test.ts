@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { cronWord, shellQuote, systemdWord } from '../../src/install/render.js';
 import { CLI, ROOT, runCommand } from '../support/harness.js';
+import { VERSION } from '../../src/util/version.js';
 
 const made: string[] = [];
 after(() => {
@@ -81,7 +82,7 @@ function stubAt(prefix: string, record: string): void {
 
 function stubBinary(): string {
   const file = join(temp(), 'incap-cert-linux-x64');
-  writeFileSync(file, '#!/bin/sh\necho stub\n');
+  writeFileSync(file, `#!/bin/sh\necho 'incap-cert ${VERSION}' # stub\n`, { mode: 0o755 });
   return file;
 }
 
@@ -111,7 +112,10 @@ for (const [entry, install] of Object.entries(ENTRIES)) {
           assert.equal(result.stderr, '');
         }
         const staged = join(root, prefix);
-        assert.equal(readFileSync(join(staged, 'bin', 'incap-cert'), 'utf8'), '#!/bin/sh\necho stub\n');
+        assert.equal(
+          readFileSync(join(staged, 'bin', 'incap-cert'), 'utf8'),
+          `#!/bin/sh\necho 'incap-cert ${VERSION}' # stub\n`,
+        );
         stubAt(prefix, record);
         const ran = (): string[] => {
           const args = readFileSync(record, 'utf8').split('\n').slice(0, -1);

@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { ROOT, runCommand, tempDir as newTempDir } from '../support/harness.js';
+import { VERSION } from '../../src/util/version.js';
 
 const INSTALL = join(ROOT, 'scripts', 'install.sh');
 
@@ -23,7 +24,7 @@ function tempDir(): string {
 
 function stub(): string {
   const file = join(tempDir(), 'incap-cert-linux-x64');
-  writeFileSync(file, '#!/bin/sh\necho stub\n');
+  writeFileSync(file, `#!/bin/sh\necho 'incap-cert ${VERSION}' # stub\n`, { mode: 0o755 });
   return file;
 }
 

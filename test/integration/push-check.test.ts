@@ -104,8 +104,8 @@ describe('incap-cert push (by hand)', () => {
     ],
     [
       'an unknown flag',
-      ['push', '--lineage', '/x', '--force'],
-      /^error: unknown option --force; see incap-cert --help$/,
+      ['push', '--lineage', '/x', '--forse'],
+      /^error: unknown option --forse \(did you mean --force\?\); see incap-cert --help$/,
     ],
     ['an unknown command', ['upload'], /^error: unknown command upload; see incap-cert --help$/],
     [

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { renderAssets } from '../../src/install/install.js';
-import { ASSET_NAMES, type AssetName } from '../../src/install/assets.js';
+import { ASSET_NAMES, DOC_NAMES, type AssetName } from '../../src/install/assets.js';
 import { ROOT, runCommand, tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
@@ -75,6 +75,9 @@ describe('the single executable', () => {
   it('installs itself from the one file, with an empty PATH, and uninstalls', async () => {
     const root = join(work, 'root');
     const prefix = '/opt/incap cert'; // a space: escaped in the unit, quoted in the hooks
+    // A mail program, so that the template keeps its notifier.
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    writeFileSync(join(root, 'usr/bin/mail'), '#!/bin/sh\n', { mode: 0o755 });
     const result = await runCommand(binary, ['install', '--destdir', root, '--prefix', prefix, '--systemd'], {
       PATH: '',
     });
@@ -102,6 +105,17 @@ describe('the single executable', () => {
       assert.equal(readFileSync(join(root, path), 'utf8'), expected[name], path);
       assert.equal(statSync(join(root, path)).mode & 0o777, mode, path);
     }
+    // The README and docs travel inside the executable too, with the man pages rendered by it.
+    for (const name of DOC_NAMES)
+      assert.equal(
+        readFileSync(join(root, prefix, 'share/doc/incap-cert', name), 'utf8'),
+        readFileSync(join(ROOT, name), 'utf8'),
+        name,
+      );
+    assert.match(
+      readFileSync(join(root, prefix, 'share/man/man5/incap-cert-config.5'), 'utf8'),
+      /^\.TH INCAP/,
+    );
     assert.match(
       expected['hooks/systemd/incap-cert-sync.service'],
       /^ExecStart=\/opt\/incap\\x20cert\/bin\/incap-cert sync$/m,
@@ -135,6 +149,6 @@ describe('the single executable', () => {
       }
     };
     walk(root);
-    assert.deepEqual(left, ['/etc/incap-cert/config.json']);
+    assert.deepEqual(left.sort(), ['/etc/incap-cert/config.json', '/usr/bin/mail']);
   });
 });

@@ -621,6 +621,7 @@ function v3Custom(
     authType: served.authType,
     expirationDate: served.expirationDate,
     extSiteId: Number(site.id),
+    siteName: site.domain,
     level: 'SITE',
     sans: [],
     customCertificateDetails: {

@@ -1,6 +1,7 @@
 /** The command line in-process: argv → options, and main() with injected dependencies (no HTTP, no child). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
@@ -26,6 +27,7 @@ const base: PushFlags = {
   cert: undefined,
   key: undefined,
   'site-id': undefined,
+  force: false,
 };
 
 describe('pushOptions', () => {
@@ -33,12 +35,21 @@ describe('pushOptions', () => {
     assert.deepEqual(pushOptions({ ...base, lineage: '/le/live/a' }), {
       input: { lineage: '/le/live/a' },
       siteIds: undefined,
+      force: false,
+    });
+  });
+  it('takes --force', () => {
+    assert.deepEqual(pushOptions({ ...base, lineage: '/le/live/a', force: true }), {
+      input: { lineage: '/le/live/a' },
+      siteIds: undefined,
+      force: true,
     });
   });
   it('takes a certificate and a key, and site ids', () => {
     assert.deepEqual(pushOptions({ ...base, cert: 'c.pem', key: 'k.pem', 'site-id': ['12', ' 34 '] }), {
       input: { cert: 'c.pem', key: 'k.pem' },
       siteIds: ['12', '34'],
+      force: false,
     });
   });
   const bad: [string, Partial<PushFlags>, RegExp][] = [
@@ -124,13 +135,14 @@ describe('the catalogue renders', () => {
   });
   it('a man page: every command, option and exit code, hyphens escaped, no stray requests', () => {
     const page = manPage(COMMANDS, { date: '2026-01-01', homepage: 'https://example.org/incap-cert' });
-    assert.match(page, /^\.TH INCAP\\-CERT 1 2026-01-01 "incap\\-cert /);
+    assert.match(page, /^\.TH INCAP\\-CERT 1 "2026-01-01" "incap\\-cert /);
     for (const command of COMMANDS)
       assert.match(page, new RegExp(`^\\.BR? ${command.name}\\b`, 'm'), command.name);
     assert.match(page, /^\.BI "\\-\\-site\\-id " ID$/m);
     assert.match(page, /^\.BR queue " \[list\|drop\]"$/m);
     for (const line of page.split('\n')) {
-      if (line.startsWith('.')) assert.match(line, /^\.(TH|SH|TP|B|BI|BR|I|RI|br|PP|RS|RE|nf|fi)( |$)/, line);
+      if (line.startsWith('.'))
+        assert.match(line, /^\.(TH|SH|TP|B|BI|BR|I|RI|br|PP|RS|RE|nf|fi|nh|ad)( |$)/, line);
       else assert.doesNotMatch(line, /(^|[^\\])-/, line);
     }
   });
@@ -140,6 +152,30 @@ describe('the catalogue renders', () => {
     const result = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z'], { input: page, encoding: 'utf8' });
     assert.equal(result.status, 0);
     assert.equal(result.stderr, '');
+  });
+  it('a man page that man -l renders without a warning, with its sections and the config page named', (t) => {
+    if (spawnSync('man', ['--version']).error !== undefined) return t.skip('no man here');
+    const dir = tempDir();
+    const file = join(dir, 'incap-cert.1');
+    writeFileSync(file, manPage(COMMANDS, { date: '', homepage: 'https://example.org/incap-cert' }));
+    const result = spawnSync('man', ['--warnings', '-l', file], {
+      encoding: 'utf8',
+      env: { ...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat' },
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    for (const section of [
+      'SYNOPSIS',
+      'COMMANDS',
+      'OPTIONS',
+      'ENVIRONMENT',
+      'FILES',
+      'EXIT STATUS',
+      'EXAMPLES',
+    ])
+      assert.match(result.stdout, new RegExp(`^${section}$`, 'm'), section);
+    assert.match(result.stdout, /incap-cert-config\(5\)/);
+    assert.match(result.stdout, /^ +--site-id ID$/m);
   });
 });
 

@@ -149,6 +149,7 @@ describe('parseCertificates (v3)', () => {
         authType: 'RSA',
         expirationDate: 1803562533000,
         extSiteId: 123,
+        siteName: 'www.example.com',
         customCertificateDetails: {
           fingerprint: 'SHA1 Fingerprint=AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD',
           serialNumber: '00:0A:1B',
@@ -179,6 +180,7 @@ describe('parseCertificates (v3)', () => {
         fingerprintSha1: 'aabbccddeeff00112233445566778899aabbccdd',
         serial: 'a1b',
         inputHash: 'abc',
+        siteName: 'www.example.com',
         mismatch: false,
       },
       {
@@ -189,6 +191,7 @@ describe('parseCertificates (v3)', () => {
         fingerprintSha1: undefined,
         serial: undefined,
         inputHash: undefined,
+        siteName: undefined,
         mismatch: false,
       },
     ]);
@@ -275,6 +278,7 @@ describe('parseCertificates (v3)', () => {
         fingerprintSha1: undefined,
         serial: undefined,
         inputHash: undefined,
+        siteName: undefined,
         mismatch: true,
       },
     ]);

@@ -22,6 +22,29 @@ async function run(
   };
 }
 
+/** The man pages and the completion, rendered from the catalogue (loaded here: it lists this very command). */
+async function pagesFor(prefix: string | undefined): Promise<Core.Pages> {
+  const [
+    { COMMANDS },
+    { manPage },
+    { configManPage },
+    { completionScript },
+    { checkPrefix, DEFAULT_PREFIX },
+  ] = await Promise.all([
+    import('../catalogue.js'),
+    import('../man.js'),
+    import('../config-page.js'),
+    import('../completion.js'),
+    import('../../install/render.js'),
+  ]);
+  return {
+    // No date: an install has no release date to give, and the same page on every install lets uninstall know it.
+    manual: manPage(COMMANDS, { date: '', prefix: checkPrefix(prefix ?? DEFAULT_PREFIX) }),
+    configManual: configManPage({ date: '' }),
+    completion: completionScript(COMMANDS),
+  };
+}
+
 export const installCommand = defineCommand({
   name: 'install',
   usage: 'incap-cert install [--prefix DIR] [--destdir DIR] [--systemd | --cron] [options]',
@@ -34,8 +57,9 @@ export const installCommand = defineCommand({
     if (argv.systemd && argv.cron) {
       throw new UsageError('--systemd and --cron exclude each other; see incap-cert install --help');
     }
-    return run(io, argv.verbose, argv.quiet || argv.json, (core) =>
+    return run(io, argv.verbose, argv.quiet || argv.json, async (core) =>
       core.install({
+        pages: await pagesFor(argv.prefix),
         prefix: argv.prefix,
         destdir: argv.destdir ?? io.deps.env.DESTDIR,
         timer: argv.systemd ? 'systemd' : argv.cron ? 'cron' : undefined,
@@ -54,8 +78,9 @@ export const uninstallCommand = defineCommand({
   options: uninstallFlags,
   examples: [['sudo incap-cert uninstall', '']],
   run: (argv, io) =>
-    run(io, argv.verbose, argv.quiet || argv.json, (core) =>
+    run(io, argv.verbose, argv.quiet || argv.json, async (core) =>
       core.uninstall({
+        pages: await pagesFor(argv.prefix),
         prefix: argv.prefix,
         destdir: argv.destdir ?? io.deps.env.DESTDIR,
         dryRun: argv['dry-run'],

@@ -9,10 +9,11 @@ export type PushArgs = Pick<ArgsOf<typeof pushFlags>, keyof typeof pushFlags> & 
 /** argv → what to push. Pure, so that the parser's tests need no files. */
 export function pushOptions(argv: PushArgs): PushOptions {
   const { lineage, cert, key } = argv;
+  const force = argv.force === true;
   if (lineage !== undefined && (cert !== undefined || key !== undefined)) {
     throw new UsageError('push takes either --lineage DIR or --cert FILE --key FILE, not both');
   }
-  if (lineage !== undefined) return { input: { lineage }, siteIds: siteIds(argv['site-id']) };
+  if (lineage !== undefined) return { input: { lineage }, siteIds: siteIds(argv['site-id']), force };
   if (cert === undefined || key === undefined) {
     throw new UsageError(
       cert === undefined && key === undefined
@@ -20,7 +21,7 @@ export function pushOptions(argv: PushArgs): PushOptions {
         : `push needs ${cert === undefined ? '--cert FULLCHAIN' : '--key KEY'} too`,
     );
   }
-  return { input: { cert, key }, siteIds: siteIds(argv['site-id']) };
+  return { input: { cert, key }, siteIds: siteIds(argv['site-id']), force };
 }
 
 function siteIds(values: readonly string[] | undefined): string[] | undefined {
@@ -42,6 +43,10 @@ export const pushCommand = defineCommand({
     [
       'incap-cert push --cert fullchain.pem --key privkey.pem --site-id 1234567',
       'to one site, whatever the map says',
+    ],
+    [
+      'incap-cert push --lineage /etc/letsencrypt/live/example.com --force',
+      'even to a site with names the certificate does not cover',
     ],
   ],
   run: async (argv, io) => {
