@@ -1,13 +1,16 @@
 /**
- * The performance table of scripts/bench.ts: rendered as Markdown, and written into the README between two marker
- * lines by `npm run bench -- --markdown` (the table is never edited by hand).
+ * The performance table of scripts/bench.ts: rendered as Markdown, and written into docs/performance.md between two
+ * marker lines by `npm run bench -- --markdown` (the table is never edited by hand).
  */
+
+/** The page that holds the table, relative to the project's root. */
+export const TABLE_FILE = 'docs/performance.md';
 
 export const START_MARKER = '<!-- bench:start -->';
 export const END_MARKER = '<!-- bench:end -->';
 
 export interface Row {
-  /** What is measured, as a reader of the README would ask it. */
+  /** What is measured, as a reader of the performance page would ask it. */
   target: string;
   measured: string;
   limit: string;
@@ -16,7 +19,7 @@ export interface Row {
 
 const HEADER = ['target', 'measured (this run)', 'limit', 'met'];
 
-/** A Markdown table laid out as Prettier lays it out, so that `prettier --check` passes on the written README. */
+/** A Markdown table laid out as Prettier lays it out, so that `prettier --check` passes on the written page. */
 export function renderTable(rows: readonly Row[]): string {
   const lines = [
     HEADER,

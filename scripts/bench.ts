@@ -17,7 +17,7 @@
  *           9413) within 160 MiB.
  *
  * `npm run bench` runs every part, prints the table and exits 1 when a target is missed; `-- --only startup,memory`
- * runs those parts; `-- --markdown` also writes the table into the README between its marker lines
+ * runs those parts; `-- --markdown` also writes the table into docs/performance.md between its marker lines
  * (scripts/bench-table.ts). Not part of `npm test`: it measures time, and tests never do.
  */
 import { spawn } from 'node:child_process';
@@ -29,12 +29,12 @@ import { parseArgs } from 'node:util';
 import { FakeImperva } from '../test/support/fake-imperva.js';
 import { CLI, ROOT, newApiKey, tempDir, writeConfig } from '../test/support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../test/support/pki.js';
-import { renderTable, replaceBetweenMarkers, type Row } from './bench-table.js';
+import { TABLE_FILE, renderTable, replaceBetweenMarkers, type Row } from './bench-table.js';
 
 const PARTS = ['fanout', 'pace', 'cpu', 'startup', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 const API_ID = '12345';
-const TABLE_FILE = join(ROOT, 'README.md');
+const TABLE_PATH = join(ROOT, TABLE_FILE);
 const work = tempDir('incap-cert-bench-');
 const rows: Row[] = [];
 
@@ -365,7 +365,7 @@ async function main(argv: string[]): Promise<number> {
     throw new Error('--markdown writes the whole table: run every part (no --only)');
   if (!existsSync(CLI)) throw new Error('run `npm run build` first');
   // Refuse missing markers now rather than after minutes of measuring.
-  if (values.markdown) replaceBetweenMarkers(readFileSync(TABLE_FILE, 'utf8'), '', 'README.md');
+  if (values.markdown) replaceBetweenMarkers(readFileSync(TABLE_PATH, 'utf8'), '', TABLE_FILE);
   const pki = await createPki();
   const leaf = await issueLeaf(pki, { names: ['*.example.com', 'example.com'] });
   const benches: Record<Part, () => Promise<void>> = {
@@ -384,8 +384,8 @@ async function main(argv: string[]): Promise<number> {
     const block =
       `Written by \`npm run bench -- --markdown\` (Node.js ${process.version}, ${platform()} ${arch()}, ` +
       `${cpus().length} × ${cpu}):\n\n${table}`;
-    writeFileSync(TABLE_FILE, replaceBetweenMarkers(readFileSync(TABLE_FILE, 'utf8'), block, 'README.md'));
-    console.log('README.md: performance table written');
+    writeFileSync(TABLE_PATH, replaceBetweenMarkers(readFileSync(TABLE_PATH, 'utf8'), block, TABLE_FILE));
+    console.log(`${TABLE_FILE}: performance table written`);
   }
   return rows.every((row) => row.met) ? 0 : 1;
 }

@@ -33,7 +33,12 @@ export const DOC_NAMES = [
   'README.md',
   'docs/acme-clients.md',
   'docs/config.md',
+  'docs/development.md',
   'docs/imperva-api.md',
+  'docs/install.md',
+  'docs/operations.md',
+  'docs/performance.md',
+  'docs/security.md',
 ] as const;
 export type DocName = (typeof DOC_NAMES)[number];
 

@@ -1,4 +1,4 @@
-/** The performance table that `npm run bench -- --markdown` writes into the README, and only between its markers. */
+/** The performance table that `npm run bench -- --markdown` writes into docs/performance.md, only between its markers. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { format, resolveConfig } from 'prettier';
 import {
   END_MARKER,
   START_MARKER,
+  TABLE_FILE,
   renderTable,
   replaceBetweenMarkers,
   type Row,
@@ -63,9 +64,14 @@ describe('replaceBetweenMarkers', () => {
       assert.throws(() => replaceBetweenMarkers(text, '| x |', 'README.md'), { message });
   });
 
-  it('finds exactly one pair of markers in the project README', () => {
-    const text = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    assert.doesNotThrow(() => replaceBetweenMarkers(text, renderTable(rows), 'README.md'));
+  it('finds exactly one pair of markers in the performance page, and none in the README', () => {
+    assert.equal(TABLE_FILE, 'docs/performance.md');
+    const text = readFileSync(join(ROOT, TABLE_FILE), 'utf8');
+    assert.doesNotThrow(() => replaceBetweenMarkers(text, renderTable(rows), TABLE_FILE));
+    const readmeText = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    assert.throws(() => replaceBetweenMarkers(readmeText, renderTable(rows), 'README.md'), {
+      message: 'README.md: expected one line <!-- bench:start -->, found none',
+    });
   });
 });
 
@@ -78,9 +84,9 @@ describe('renderTable', () => {
     assert.match(lines[3] ?? '', /\| 171 MiB \(150–190\) +\| ≤ 160 MiB +\| \*\*no\*\* +\|$/);
   });
 
-  it('lays the table out as Prettier does, so the written README passes `prettier --check`', async () => {
+  it('lays the table out as Prettier does, so the written page passes `prettier --check`', async () => {
     const table = renderTable(rows);
-    const options = (await resolveConfig(join(ROOT, 'README.md'))) ?? {};
+    const options = (await resolveConfig(join(ROOT, TABLE_FILE))) ?? {};
     assert.equal(await format(table, { ...options, parser: 'markdown' }), table);
   });
 });
