@@ -4,12 +4,13 @@
  * - stale: another certificate whose names cover the site's name and that expires before the local one (an upload
  *   that has not propagated yet, an earlier upload, Imperva's own certificate);
  * - wrong: anything else (names that do not cover the site, or a certificate not ours that expires as late or later);
- * - unreachable: the probe got no certificate.
+ * - unreachable: the probe got no certificate;
+ * - pending (given by survey.ts, not here): not served, but uploaded less than an hour ago.
  */
 import { normalizeName } from '../config/site-map.js';
 import { isProbeFailure, type ProbeResult } from './probe.js';
 
-export type EdgeState = 'served' | 'stale' | 'wrong' | 'unreachable';
+export type EdgeState = 'served' | 'stale' | 'wrong' | 'unreachable' | 'pending';
 
 export interface EdgeVerdict {
   state: EdgeState;
@@ -44,6 +45,29 @@ export function judgeEdge({ name, local, probe }: JudgeInput): EdgeVerdict {
   return {
     state: 'wrong',
     detail: `serves another certificate for ${name} that expires ${expires}, not before the local one`,
+  };
+}
+
+/**
+ * What a client offering both key types (as browsers do) gets: served when it is any of this host's certificates
+ * for the site (`ours`: their SHA-256), else wrong — a certificate left behind of the key type this host no longer
+ * deploys, or another lineage's, is what such a client sees.
+ */
+export function judgeBoth(probe: ProbeResult, ours: readonly string[]): EdgeVerdict {
+  if (isProbeFailure(probe)) return { state: 'unreachable', detail: probe.error };
+  const expires = probe.notAfter.toISOString();
+  if (
+    ours.some((fingerprint) => normalizeFingerprint(fingerprint) === normalizeFingerprint(probe.leafSha256))
+  ) {
+    return {
+      state: 'served',
+      detail: `a client offering both key types gets this host's ${probe.keyType ?? ''} certificate (expires ${expires})`,
+    };
+  }
+  const names = probe.names.length === 0 ? 'no names' : probe.names.slice(0, 5).join(', ');
+  return {
+    state: 'wrong',
+    detail: `a client offering both key types gets ${probe.keyType === undefined ? 'a' : `an ${probe.keyType}`} certificate for ${names} (expires ${expires}) that is not one of this host's for the site`,
   };
 }
 
