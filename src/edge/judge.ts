@@ -8,6 +8,7 @@
  * - pending (given by survey.ts, not here): not served, but uploaded less than an hour ago.
  */
 import { normalizeName } from '../config/site-map.js';
+import type { KeyType } from '../model/certificate.js';
 import { isProbeFailure, type ProbeResult } from './probe.js';
 
 export type EdgeState = 'served' | 'stale' | 'wrong' | 'unreachable' | 'pending';
@@ -49,25 +50,55 @@ export function judgeEdge({ name, local, probe }: JudgeInput): EdgeVerdict {
 }
 
 /**
- * What a client offering both key types (as browsers do) gets: served when it is any of this host's certificates
- * for the site (`ours`: their SHA-256), else wrong — a certificate left behind of the key type this host no longer
- * deploys, or another lineage's, is what such a client sees.
+ * What a client offering both key types (as browsers do) gets for `name`:
+ * - served: one of this host's certificates for the site (`ours`); or a certificate that covers the name, of a key
+ *   type this host does not deploy there, that this host never uploaded (Imperva's own certificate of that key type
+ *   for the site, or another host's): the browser gets a valid certificate for the name;
+ * - wrong: a certificate that does not cover the name (another lineage's, as Imperva keeps one per key type), or
+ *   one this host uploaded earlier and no longer deploys (`earlier`: what a key-type switch left behind);
+ * - for a key type this host deploys, anything else is judged against this host's certificate of it (judgeEdge).
  */
-export function judgeBoth(probe: ProbeResult, ours: readonly string[]): EdgeVerdict {
+export function judgeBoth(
+  probe: ProbeResult,
+  name: string,
+  ours: readonly { keyType: KeyType; fingerprint: string; notAfter: Date }[],
+  earlier: readonly string[],
+): EdgeVerdict {
   if (isProbeFailure(probe)) return { state: 'unreachable', detail: probe.error };
   const expires = probe.notAfter.toISOString();
-  if (
-    ours.some((fingerprint) => normalizeFingerprint(fingerprint) === normalizeFingerprint(probe.leafSha256))
-  ) {
+  const leaf = normalizeFingerprint(probe.leafSha256);
+  const type = probe.keyType === undefined ? 'a' : `an ${probe.keyType}`;
+  const both = 'a client offering both key types gets';
+  if (ours.some((one) => normalizeFingerprint(one.fingerprint) === leaf)) {
     return {
       state: 'served',
-      detail: `a client offering both key types gets this host's ${probe.keyType ?? ''} certificate (expires ${expires})`,
+      detail: `${both} this host's ${probe.keyType ?? ''} certificate (expires ${expires})`,
     };
   }
-  const names = probe.names.length === 0 ? 'no names' : probe.names.slice(0, 5).join(', ');
+  if (earlier.some((fingerprint) => normalizeFingerprint(fingerprint) === leaf)) {
+    return {
+      state: 'wrong',
+      detail: `${both} ${type} certificate this host uploaded earlier and no longer deploys (expires ${expires})`,
+    };
+  }
+  const local = ours.find((one) => one.keyType === probe.keyType);
+  if (local !== undefined) {
+    const verdict = judgeEdge({ name, local, probe });
+    return {
+      state: verdict.state,
+      detail: `${both} ${type} certificate that ${verdict.detail.replace(/^serves /, 'is ')}`,
+    };
+  }
+  if (!namesCover(probe.names, name)) {
+    const names = probe.names.length === 0 ? 'no names' : probe.names.slice(0, 5).join(', ');
+    return {
+      state: 'wrong',
+      detail: `${both} ${type} certificate for ${names}, which does not cover ${name}`,
+    };
+  }
   return {
-    state: 'wrong',
-    detail: `a client offering both key types gets ${probe.keyType === undefined ? 'a' : `an ${probe.keyType}`} certificate for ${names} (expires ${expires}) that is not one of this host's for the site`,
+    state: 'served',
+    detail: `${both} ${type} certificate for ${name} that this host did not upload (expires ${expires})`,
   };
 }
 

@@ -40,8 +40,10 @@ interface Probe {
   want: Want;
   name: string;
   offered: KeyType | 'both';
-  /** With `both`: the SHA-256 of every certificate this host deploys to the site. */
-  ours: string[];
+  /** With `both`: every certificate this host deploys to the site. */
+  ours: { keyType: KeyType; fingerprint: string; notAfter: Date }[];
+  /** With `both`: the SHA-256 of the certificates this host uploaded there before (the delivery record). */
+  earlier: string[];
 }
 
 /** How long one handshake may take; how long between two rounds of --wait. */
@@ -54,7 +56,12 @@ const PENDING_MS = 3_600_000;
  * The handshakes that say what clients get: every name mapped to each site (the want's own names for a site the
  * map does not name), once per key type this host deploys there and once offering both, as a browser does.
  */
-function probesOf(wants: readonly Want[], ctx: RunContext): Probe[] {
+function probesOf(
+  wants: readonly Want[],
+  ctx: RunContext,
+  delivered: ReadonlyMap<string, Delivery>,
+  browsers: boolean,
+): Probe[] {
   const mapped = mappedSites(ctx.config.sites);
   const bySite = groupByKey(wants, (want) => want.siteId);
   const probes: Probe[] = [];
@@ -63,23 +70,38 @@ function probesOf(wants: readonly Want[], ctx: RunContext): Probe[] {
     if (first === undefined) continue;
     const names = [...new Set(mapped.get(siteId) ?? mine.flatMap((want) => want.names))];
     for (const want of mine) {
-      for (const name of names) probes.push({ want, name, offered: want.chain.keyType, ours: [] });
+      for (const name of names)
+        probes.push({ want, name, offered: want.chain.keyType, ours: [], earlier: [] });
     }
-    const ours = mine.map((want) => want.chain.fingerprint);
-    for (const name of names) probes.push({ want: first, name, offered: 'both', ours });
+    const ours = mine.map(({ chain }) => ({
+      keyType: chain.keyType,
+      fingerprint: chain.fingerprint,
+      notAfter: chain.notAfter,
+    }));
+    const earlier = (['RSA', 'ECC'] as const).flatMap((type) => {
+      const fingerprint = delivered.get(deliveryKey(siteId, type))?.fingerprint;
+      return fingerprint === undefined || ours.some((one) => one.fingerprint === fingerprint)
+        ? []
+        : [fingerprint];
+    });
+    if (browsers)
+      for (const name of names) probes.push({ want: first, name, offered: 'both', ours, earlier });
   }
   return probes;
 }
 
-/** Probes every want's names, again and again for the ones not yet served while --wait allows. */
+/** Probes every want's names (per key type; with `browsers`, also offering both), again and again for the ones not yet served while --wait allows. */
 export async function probeAll(
   wants: readonly Want[],
   ctx: RunContext,
   waitSeconds: number | undefined,
+  delivered: ReadonlyMap<string, Delivery> = new Map(),
+  /** Also probe offering both key types, as browsers do (verify, sync --verify). */
+  browsers = false,
 ): Promise<EdgeRow[]> {
   const until = ctx.now().getTime() + (waitSeconds ?? 0) * 1000;
   const statuses = new Map<string, Promise<SiteStatus | undefined>>();
-  const probes = probesOf(wants, ctx);
+  const probes = probesOf(wants, ctx, delivered, browsers);
   const rows = new Map<Probe, EdgeRow>();
   let pending = [...probes];
   for (let round = 1; ; round += 1) {
@@ -117,7 +139,7 @@ export async function checkEdges(
   waitSeconds: number | undefined,
   delivered: ReadonlyMap<string, Delivery> = new Map(),
 ): Promise<{ edges: EdgeRow[]; allServed: boolean; expiries: ExpirySample[] }> {
-  const edges = await probeAll(wants, ctx, waitSeconds);
+  const edges = await probeAll(wants, ctx, waitSeconds, delivered, true);
   const now = ctx.now().getTime();
   const recent = (siteId: string, keyType: KeyType): string | undefined => {
     const at = delivered.get(deliveryKey(siteId, keyType))?.at;
@@ -166,7 +188,7 @@ export async function checkEdges(
 }
 
 async function probeOne(
-  { want, name, offered, ours }: Probe,
+  { want, name, offered, ours, earlier }: Probe,
   ctx: RunContext,
   statuses: Map<string, Promise<SiteStatus | undefined>>,
 ): Promise<EdgeRow> {
@@ -229,7 +251,7 @@ async function probeOne(
   });
   const verdict =
     offered === 'both'
-      ? judgeBoth(probe, ours)
+      ? judgeBoth(probe, name, ours, earlier)
       : judgeEdge({ name, local: { fingerprint: chain.fingerprint, notAfter: chain.notAfter }, probe });
   row.state = verdict.state;
   row.detail = verdict.detail;

@@ -68,8 +68,9 @@ export class DeliveryRecord {
   /** What was delivered, by site and key type (deliveryKey); empty when there is no record or it cannot be used. */
   async read(): Promise<Map<string, Delivery>> {
     const untrusted = untrustedFolderReason(this.stateDir);
+    // The retry queue says so, once: a state folder others could write is not read for anything.
     if (untrusted !== undefined) {
-      this.log.warn(`not reading the delivery record in ${this.stateDir}: ${untrusted}`);
+      this.log.debug(`not reading the delivery record in ${this.stateDir}: ${untrusted}`);
       return new Map();
     }
     try {
@@ -104,7 +105,7 @@ export class DeliveryRecord {
   private async change(fn: (all: Map<string, Delivery>) => void): Promise<void> {
     const untrusted = untrustedFolderReason(this.stateDir);
     if (untrusted !== undefined) {
-      this.log.warn(`not recording deliveries in ${this.stateDir}: ${untrusted}`);
+      this.log.debug(`not recording deliveries in ${this.stateDir}: ${untrusted}`);
       return;
     }
     try {

@@ -351,8 +351,9 @@ describe('verify', () => {
       map: { 'example.com': Number(SITE), 'www.example.com': Number(SITE) },
     });
     w.fake.sites.get(SITE)!.names.push('www.example.com');
-    // Another host deploys the ECDSA certificate; this host deploys only RSA: browsers preferring ECDSA get that one.
-    await uploadedElsewhere(w, eccBoth, 'ECC');
+    // Another host (or lineage) put an ECDSA certificate for example.com alone; this host deploys RSA only for both
+    // names: browsers offering ECDSA get that one, which does not cover www.example.com.
+    await uploadedElsewhere(w, ecc, 'ECC');
     writeCertbotLineage(le, 'example.com', rsaBoth);
     assert.equal((await runCli(['sync', '--live-dir', live], env)).code, 0);
     backdate(w, 2 * HOUR);
