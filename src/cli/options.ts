@@ -119,6 +119,8 @@ export const removeFlags = {
   },
   'auth-type': {
     type: 'string',
+    // sync names the key type as --key-type in the command it prints for a key-type switch.
+    alias: 'key-type',
     requiresArg: true,
     coerce: keyType,
     demandOption: true,

@@ -4,8 +4,12 @@ import type { CertificateChain, CertificateFiles } from '../model/certificate.js
 import { describeNames, planTargets, type Want } from '../model/want.js';
 import { unconfiguredLine } from '../engine/plan.js';
 import { reconcile } from '../engine/reconcile.js';
-import { ImpervaView } from '../engine/held.js';
+import { heldOfType, ImpervaView, type Held } from '../engine/held.js';
 import { withPeers } from '../engine/coverage.js';
+import type { CertificateEntry } from '../imperva/v3-certificates.js';
+import type { KeyType } from '../model/certificate.js';
+import { refuseUntrusted } from '../certificate/trusted.js';
+import { DeliveryRecord, type Delivery } from '../state/delivery.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../model/errors.js';
 import { emptyReport, type Report, type StaleExpiry } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -89,6 +93,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     .map((one) => one.want);
 
   const view = new ImpervaView(await ctx.client(), log);
+  const record = new DeliveryRecord(config.stateDir, log, ctx.now);
   const outcome = await reconcile(ordered, ctx, {
     compare: true,
     recordIntent: false,
@@ -97,6 +102,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     // and goes on failing while it is deferred; a failed site counts from its last failure.
     unreachedSince: (siteId, keyType) => entryOf.get(siteKey(siteId, keyType))?.unreachedSince,
     view,
+    delivered: await record.read(),
   });
   outcome.problems.unshift(...report.problems);
   outcome.unhealthy ||= report.unhealthy;
@@ -117,24 +123,47 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
       .map((site) => siteKey(site.siteId, site.keyType)),
   );
   const reconciled = ordered.filter((want) => delivered.has(wantKey(want)));
-  const pruning = { reconciled, mine: ordered, unread };
+  // What this run uploaded is in the record now.
+  const deliveries = await record.read();
+  let edges: EdgeRow[] | undefined;
   if (options.verify === true) {
-    const edges = await checkEdges(reconciled, ctx, options.waitSeconds);
-    outcome.unhealthy ||= !edges.allServed;
-    outcome.expiries = edges.expiries;
-    outcome.forget = await prune(pruning, edges.edges, view, ctx);
-  } else if (config.pruneOtherKeyType) {
-    outcome.forget = await prune(pruning, undefined, view, ctx);
+    const checked = await checkEdges(reconciled, ctx, options.waitSeconds, deliveries);
+    edges = checked.edges;
+    outcome.unhealthy ||= !checked.allServed;
+    outcome.expiries = checked.expiries;
   }
+  const left = await leftBehind({ reconciled, mine: ordered, unread }, deliveries, view, ctx, record);
+  const uploaded = new Set(
+    outcome.sites
+      .filter((site) => site.action === 'uploaded')
+      .map((site) => siteKey(site.siteId, site.keyType)),
+  );
+  outcome.forget = await settleLeftBehind(left, uploaded, edges, view, ctx, record);
+  if (left.length > outcome.forget.length) outcome.unhealthy = true;
   return outcome;
 }
 
+/** A certificate this host uploaded to a site, of a key type it no longer deploys there (a key-type switch). */
+interface LeftBehind {
+  siteId: string;
+  keyType: KeyType;
+  delivery: Delivery;
+  expires: number | undefined;
+  /** What this host deploys to the site now. */
+  mine: Want[];
+  /** All of them delivered or current in this run. */
+  reconciled: boolean;
+}
+
 /**
- * pruneOtherKeyType: a site that also holds a custom certificate of the key type this host does not deploy loses it,
- * but only once the edge has been seen serving the local one in this run, and never a key type this host has a
- * certificate of its own for. Returns what was removed (for the metrics file: its samples are no longer true).
+ * The certificates at Imperva that this host uploaded (per the delivery record, and still the one Imperva holds) of
+ * a key type it no longer holds any local certificate of for that site: clients that offer only that key type keep
+ * getting it until it expires. A certificate some other host or tool uploaded is not in the record and never
+ * listed here. Nothing is judged when a local certificate could not be read (it may be of that key type), or where
+ * Imperva shows only v1 (which cannot tell the key types apart). A record of a certificate Imperva no longer holds
+ * is forgotten.
  */
-async function prune(
+async function leftBehind(
   wants: {
     /** What this run delivered or found current. */
     reconciled: readonly Want[];
@@ -143,51 +172,139 @@ async function prune(
     /** Some lineage or source could not be read: its key type is unknown. */
     unread: boolean;
   },
-  edges: readonly EdgeRow[] | undefined,
+  deliveries: ReadonlyMap<string, Delivery>,
   view: ImpervaView,
   ctx: RunContext,
-): Promise<StaleExpiry[]> {
-  const removed: StaleExpiry[] = [];
-  if (!ctx.config.pruneOtherKeyType) return removed;
-  if (wants.unread) {
-    ctx.log.info('not removing any other key type: a certificate on this host could not be read (see above)');
-    return removed;
-  }
-  const bySite = groupByKey(wants.reconciled, (want) => want.siteId);
-  const ours = new Set(wants.mine.map(wantKey));
-  const servedOf = (rows: readonly EdgeRow[]) =>
-    new Set(rows.filter((row) => row.state === 'served').map((row) => siteKey(row.siteId, row.keyType)));
-  const servedEverywhere = edges === undefined ? undefined : servedOf(edges);
-  for (const [siteId, mine] of bySite) {
-    const held = await view.held(siteId).catch(() => undefined);
-    if (held?.source !== 'v3') continue;
-    const others = held.certificates.filter((entry) => !ours.has(siteKey(siteId, entry.keyType)));
-    if (others.length === 0) continue;
-    const seen = servedEverywhere ?? servedOf(await probeAll(mine, ctx, undefined));
-    const served = mine.every((want) => seen.has(wantKey(want)));
-    const names = mine[0]?.names.join(', ') ?? '';
-    if (!served) {
+  record: DeliveryRecord,
+): Promise<LeftBehind[]> {
+  const mineOf = groupByKey(wants.mine, (want) => want.siteId);
+  const done = new Set(wants.reconciled.map(wantKey));
+  const left: LeftBehind[] = [];
+  const gone: { siteId: string; keyType: KeyType }[] = [];
+  for (const delivery of deliveries.values()) {
+    const mine = mineOf.get(delivery.siteId);
+    if (mine === undefined || mine.some((want) => want.chain.keyType === delivery.keyType)) continue;
+    if (wants.unread) {
       ctx.log.info(
-        `site ${siteId} (${names}): not removing the other key type yet: the edge does not serve ours yet`,
+        `site ${delivery.siteId}: not judging the ${delivery.keyType} certificate this host uploaded there: a certificate on this host could not be read (see above)`,
       );
       continue;
     }
-    for (const other of others) {
-      try {
-        await (await ctx.client()).remove(siteId, other.keyType);
-        removed.push({ siteId, keyType: other.keyType });
-        ctx.log.info(
-          `site ${siteId} (${names}): removed the ${other.keyType} custom certificate (pruneOtherKeyType; the edge serves ours)`,
-        );
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
-        ctx.log.error(
-          `site ${siteId} (${names}): cannot remove the ${other.keyType} custom certificate: ${error.message}`,
-        );
-      }
+    const held = await view.held(delivery.siteId).catch(() => undefined);
+    if (held?.source !== 'v3') continue;
+    const entry = heldOfType(held, delivery.keyType);
+    if (entry === undefined) {
+      gone.push(delivery);
+      continue;
+    }
+    if (!isDelivered(entry, delivery)) continue;
+    left.push({
+      siteId: delivery.siteId,
+      keyType: delivery.keyType,
+      delivery,
+      expires: entry.expirationDate,
+      mine,
+      reconciled: mine.every((want) => done.has(wantKey(want))),
+    });
+  }
+  if (gone.length > 0 && !ctx.dryRun) await record.forget(gone);
+  return left;
+}
+
+/** Whether the entry Imperva lists is the delivery recorded: by input hash, else SHA-1, else expiry. */
+function isDelivered(entry: CertificateEntry, delivery: Delivery): boolean {
+  if (entry.inputHash !== undefined && entry.inputHash !== '')
+    return entry.inputHash === delivery.fingerprint;
+  if (entry.fingerprintSha1 !== undefined) return entry.fingerprintSha1 === delivery.sha1;
+  if (entry.expirationDate !== undefined) return entry.expirationDate === Date.parse(delivery.notAfter);
+  // A legacy entry shows nothing to tell: the record says what this host put there.
+  return true;
+}
+
+/**
+ * Each certificate left behind: with pruneOtherKeyType, removed once the edge serves this host's certificates of the
+ * site for every name and key type and removing it leaves the names covered; else (or until then) a warning with the
+ * command that removes it. Returns what was removed (for the metrics file: its samples are no longer true).
+ */
+async function settleLeftBehind(
+  left: readonly LeftBehind[],
+  /** What this run uploaded (wantKey). */
+  uploaded: ReadonlySet<string>,
+  edges: readonly EdgeRow[] | undefined,
+  view: ImpervaView,
+  ctx: RunContext,
+  record: DeliveryRecord,
+): Promise<StaleExpiry[]> {
+  const removed: StaleExpiry[] = [];
+  for (const one of left) {
+    const { siteId, keyType, mine } = one;
+    const names = mine[0]?.names.join(', ') ?? '';
+    const deploys = [...new Set(mine.map((want) => want.chain.keyType))].join(' and ');
+    const expires = one.expires === undefined ? '' : `, expiring ${new Date(one.expires).toISOString()}`;
+    const warn = (why: string) =>
+      ctx.log.warn(
+        `site ${siteId} (${names}): Imperva still holds the ${keyType} certificate this host uploaded on ${one.delivery.at}${expires}, ` +
+          `but this host now deploys only ${deploys} there: clients that offer only ${keyType} get it${why}; ` +
+          `remove it with: incap-cert remove --site-id ${siteId} --key-type ${keyType}`,
+      );
+    if (!ctx.config.pruneOtherKeyType) {
+      warn('');
+      continue;
+    }
+    const unsafe = !one.reconciled
+      ? 'this run did not deliver what this host deploys there'
+      : keptUncovered(await view.held(siteId).catch(() => undefined), mine, uploaded, ctx.now());
+    if (unsafe !== undefined) {
+      warn(` (pruneOtherKeyType: not removed: ${unsafe})`);
+      continue;
+    }
+    const rows = edges?.filter((row) => row.siteId === siteId) ?? (await probeAll(mine, ctx, undefined));
+    const served = rows.filter((row) => row.offered !== 'both').every((row) => row.state === 'served');
+    if (!served) {
+      warn(
+        " (pruneOtherKeyType: not removed yet: the edge does not serve this host's certificate for every name yet)",
+      );
+      continue;
+    }
+    try {
+      await (await ctx.client()).remove(siteId, keyType);
+      removed.push({ siteId, keyType });
+      await record.forget([{ siteId, keyType }]);
+      ctx.log.info(
+        `site ${siteId} (${names}): removed the ${keyType} custom certificate this host uploaded (pruneOtherKeyType; the edge serves ours)`,
+      );
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      ctx.log.error(
+        `site ${siteId} (${names}): cannot remove the ${keyType} custom certificate: ${error.message}`,
+      );
     }
   }
   return removed;
+}
+
+/**
+ * Why removing the other key type would leave a name of the site without an unexpired certificate at Imperva, if it
+ * would: each certificate this host deploys there must be the one Imperva holds for its key type, not EXPIRED and
+ * not past its expiry. (The same rule as `remove` without --force; it lives here until both share one helper.)
+ */
+function keptUncovered(
+  held: Held | undefined,
+  mine: readonly Want[],
+  uploaded: ReadonlySet<string>,
+  now: Date,
+): string | undefined {
+  if (held?.source !== 'v3') return 'what Imperva holds could not be read';
+  for (const want of mine) {
+    // What this run uploaded is held now (the listing was read before it).
+    const entry = uploaded.has(wantKey(want)) ? undefined : heldOfType(held, want.chain.keyType);
+    const expiry = entry?.expirationDate ?? want.chain.notAfter.getTime();
+    const missing = entry === undefined && !uploaded.has(wantKey(want));
+    if (missing || entry?.status === 'EXPIRED' || expiry <= now.getTime()) {
+      return `no unexpired ${want.chain.keyType} certificate would be left for ${want.names.join(', ')}`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -207,6 +324,8 @@ function queuedWant(entry: QueueEntry, ctx: RunContext, report: Report): Want | 
   let chain: CertificateChain;
   try {
     files = entry.source.lineage !== undefined ? lineageFiles(entry.source.lineage) : entry.source;
+    // Files named by hand are judged as push judged them, now: a file another user could write since is refused.
+    if (entry.source.lineage === undefined) refuseUntrusted(files, '/');
     chain = readChain(files);
   } catch (error) {
     if (!(error instanceof CertificateError)) throw error;

@@ -5,6 +5,7 @@ import { checkEdges, type EdgeRow } from '../edge/survey.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { localWants, warnUncovered } from '../sources/local.js';
+import { DeliveryRecord } from '../state/delivery.js';
 
 export interface VerifyOptions {
   liveDir: string | undefined;
@@ -19,9 +20,11 @@ export interface VerifyReport extends Report {
 }
 
 /**
- * For each mapped site (and key type) with a local certificate: a TLS handshake with the edge, SNI set to the
- * site's name, offering only that key type's signature algorithms, and the served leaf compared with the local one.
- * Exit 0 only when every one is served; --wait polls until then or the time is up.
+ * For each mapped site with a local certificate, for every name mapped to it: a TLS handshake with the edge per key
+ * type this host deploys there (offering only that type's signature algorithms; the served leaf compared with the
+ * local one), and one offering both, as a browser does (served when it gets one of this host's certificates for the
+ * site). Exit 0 only when every one is served, or pending (uploaded less than an hour ago, per the delivery record);
+ * --wait polls until then or the time is up.
  */
 export async function verify(options: VerifyOptions, ctx: RunContext): Promise<VerifyReport> {
   const { config, log } = ctx;
@@ -33,7 +36,8 @@ export async function verify(options: VerifyOptions, ctx: RunContext): Promise<V
     wants = localWants(liveDir, config, log);
     uncovered = warnUncovered(liveDir, config, wants, log);
   }
-  const { edges, allServed, expiries } = await checkEdges(wants, ctx, options.waitSeconds);
+  const delivered = await new DeliveryRecord(config.stateDir, log, ctx.now).read();
+  const { edges, allServed, expiries } = await checkEdges(wants, ctx, options.waitSeconds, delivered);
   if (options.wants === undefined) await warnLeftovers(wants, ctx);
   return {
     ...emptyReport(ctx.command),

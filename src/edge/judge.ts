@@ -4,12 +4,14 @@
  * - stale: another certificate whose names cover the site's name and that expires before the local one (an upload
  *   that has not propagated yet, an earlier upload, Imperva's own certificate);
  * - wrong: anything else (names that do not cover the site, or a certificate not ours that expires as late or later);
- * - unreachable: the probe got no certificate.
+ * - unreachable: the probe got no certificate;
+ * - pending (given by survey.ts, not here): not served, but uploaded less than an hour ago.
  */
 import { normalizeName } from '../config/site-map.js';
+import type { KeyType } from '../model/certificate.js';
 import { isProbeFailure, type ProbeResult } from './probe.js';
 
-export type EdgeState = 'served' | 'stale' | 'wrong' | 'unreachable';
+export type EdgeState = 'served' | 'stale' | 'wrong' | 'unreachable' | 'pending';
 
 export interface EdgeVerdict {
   state: EdgeState;
@@ -44,6 +46,59 @@ export function judgeEdge({ name, local, probe }: JudgeInput): EdgeVerdict {
   return {
     state: 'wrong',
     detail: `serves another certificate for ${name} that expires ${expires}, not before the local one`,
+  };
+}
+
+/**
+ * What a client offering both key types (as browsers do) gets for `name`:
+ * - served: one of this host's certificates for the site (`ours`); or a certificate that covers the name, of a key
+ *   type this host does not deploy there, that this host never uploaded (Imperva's own certificate of that key type
+ *   for the site, or another host's): the browser gets a valid certificate for the name;
+ * - wrong: a certificate that does not cover the name (another lineage's, as Imperva keeps one per key type), or
+ *   one this host uploaded earlier and no longer deploys (`earlier`: what a key-type switch left behind);
+ * - for a key type this host deploys, anything else is judged against this host's certificate of it (judgeEdge).
+ */
+export function judgeBoth(
+  probe: ProbeResult,
+  name: string,
+  ours: readonly { keyType: KeyType; fingerprint: string; notAfter: Date }[],
+  earlier: readonly string[],
+): EdgeVerdict {
+  if (isProbeFailure(probe)) return { state: 'unreachable', detail: probe.error };
+  const expires = probe.notAfter.toISOString();
+  const leaf = normalizeFingerprint(probe.leafSha256);
+  const type = probe.keyType === undefined ? 'a' : `an ${probe.keyType}`;
+  const both = 'a client offering both key types gets';
+  if (ours.some((one) => normalizeFingerprint(one.fingerprint) === leaf)) {
+    return {
+      state: 'served',
+      detail: `${both} this host's ${probe.keyType ?? ''} certificate (expires ${expires})`,
+    };
+  }
+  if (earlier.some((fingerprint) => normalizeFingerprint(fingerprint) === leaf)) {
+    return {
+      state: 'wrong',
+      detail: `${both} ${type} certificate this host uploaded earlier and no longer deploys (expires ${expires})`,
+    };
+  }
+  const local = ours.find((one) => one.keyType === probe.keyType);
+  if (local !== undefined) {
+    const verdict = judgeEdge({ name, local, probe });
+    return {
+      state: verdict.state,
+      detail: `${both} ${type} certificate that ${verdict.detail.replace(/^serves /, 'is ')}`,
+    };
+  }
+  if (!namesCover(probe.names, name)) {
+    const names = probe.names.length === 0 ? 'no names' : probe.names.slice(0, 5).join(', ');
+    return {
+      state: 'wrong',
+      detail: `${both} ${type} certificate for ${names}, which does not cover ${name}`,
+    };
+  }
+  return {
+    state: 'served',
+    detail: `${both} ${type} certificate for ${name} that this host did not upload (expires ${expires})`,
   };
 }
 

@@ -35,8 +35,8 @@ export interface ProbeOptions {
   port: number;
   /** The SNI name: a host name, never a wildcard or an IP address. */
   servername: string;
-  /** Offer only this key type's signature algorithms. */
-  keyType: KeyType;
+  /** Offer only this key type's signature algorithms, or both, as browsers do. */
+  keyType: KeyType | 'both';
   /** The whole probe (resolution, connection, handshake) ends after this long. */
   timeoutMs: number;
   /** Name resolution, called as `dns.lookup` is (honour `options.all`). Default: `dns.lookup`. */
@@ -93,7 +93,7 @@ export function probeEdge(options: ProbeOptions): Promise<ProbeResult> {
       host,
       port,
       servername,
-      sigalgs: SIGALGS[keyType],
+      sigalgs: keyType === 'both' ? `${SIGALGS.ECC}:${SIGALGS.RSA}` : SIGALGS[keyType],
       minVersion: 'TLSv1.2',
       // The exact leaf is what we compare; chain and name checks would hide a stale or foreign certificate.
       rejectUnauthorized: false,
@@ -144,7 +144,12 @@ function guardedLookup(lookup: LookupFunction): LookupFunction {
 }
 
 /** One line from a socket or TLS error: what happened and where, from the error's code rather than its text. */
-export function describeError(error: Error, where: string, servername: string, keyType: KeyType): string {
+export function describeError(
+  error: Error,
+  where: string,
+  servername: string,
+  keyType: KeyType | 'both',
+): string {
   const { code, hostname, reason } = error as NodeJS.ErrnoException & { hostname?: string; reason?: string };
   switch (code) {
     case 'ECONNREFUSED':
@@ -166,7 +171,7 @@ export function describeError(error: Error, where: string, servername: string, k
       break;
   }
   if (typeof code === 'string' && code.startsWith('ERR_SSL_')) {
-    return `TLS handshake with ${where} (SNI ${servername}, ${keyType} only) failed: ${reason ?? code}`;
+    return `TLS handshake with ${where} (SNI ${servername}, ${keyType === 'both' ? 'RSA and ECC' : `${keyType} only`}) failed: ${reason ?? code}`;
   }
   return `TLS handshake with ${where} (SNI ${servername}) failed (${code ?? error.name})`;
 }

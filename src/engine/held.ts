@@ -1,10 +1,11 @@
 import type { CertificateChain, KeyType } from '../model/certificate.js';
 import type { ImpervaClient } from '../imperva/client.js';
-import { isV3Unavailable } from '../imperva/errors.js';
+import { FlaggedUpload, isV3Unavailable, withoutStack } from '../imperva/errors.js';
 import type { SiteStatus } from '../imperva/site-status.js';
 import { normalizeFingerprint, type CertificateEntry } from '../imperva/v3-certificates.js';
 import type { Log } from '../log/logger.js';
 import type { Want } from '../model/want.js';
+import type { Delivery, DeliveryFlag } from '../state/delivery.js';
 import { servesCertificate } from './served.js';
 
 /** What Imperva holds for a site: per key type from v3, or v1's single custom certificate. */
@@ -79,16 +80,76 @@ export function heldOfType(held: Held, keyType: KeyType): CertificateEntry | und
 }
 
 /**
- * Whether the site holds this certificate, judged for its own key type: a site that also holds a certificate of
- * the other key type is not outdated for it. v3: our input hash, else the SHA-1, else the expiry; v1: see served.ts.
+ * Whether the site holds this certificate and Imperva does not flag it, judged for its own key type: a site that
+ * also holds a certificate of the other key type is not outdated for it. See heldCertificate.
  */
-export function holdsCertificate(held: Held, chain: CertificateChain): boolean {
-  if (held.source === 'v1') return servesCertificate(held.status.custom, chain);
+export function holdsCertificate(held: Held, chain: CertificateChain, delivery?: Delivery): boolean {
+  return heldCertificate(held, chain, delivery) && listedFlags(held, chain).length === 0;
+}
+
+/**
+ * Whether the site holds this certificate. v3: our input hash, else the SHA-1, else the expiry; v1: see served.ts.
+ * A legacy entry that shows none of them (docs/imperva-api.md, "v3 certificates") is judged by what this host
+ * delivered there (`delivery`, from the delivery record): judged "not held", it would be uploaded on every run.
+ */
+export function heldCertificate(held: Held, chain: CertificateChain, delivery?: Delivery): boolean {
+  const ours = delivery?.fingerprint === chain.fingerprint;
+  if (held.source === 'v1') {
+    const custom = held.status.custom;
+    if (custom !== undefined && blank(custom.inputHash) && custom.expirationDate === undefined) return ours;
+    return servesCertificate(custom, chain);
+  }
   const entry = heldOfType(held, chain.keyType);
   if (entry === undefined) return false;
-  if (entry.inputHash !== undefined && entry.inputHash !== '') return entry.inputHash === chain.fingerprint;
+  if (!blank(entry.inputHash)) return entry.inputHash === chain.fingerprint;
   if (entry.fingerprintSha1 !== undefined) return entry.fingerprintSha1 === sha1Of(chain);
-  return entry.expirationDate === chain.notAfter.getTime();
+  if (entry.expirationDate !== undefined) return entry.expirationDate === chain.notAfter.getTime();
+  return ours;
+}
+
+function blank(value: string | undefined): boolean {
+  return value === undefined || value === '';
+}
+
+/**
+ * What Imperva flags on the certificate of this key type it holds: v3 `hasMismatchSite`; v1 `sites/status`
+ * `hostnameMismatchError` (or `coverageError`) and `chainError`, which describe the one custom certificate it shows.
+ */
+function listedFlags(held: Held, chain: CertificateChain): DeliveryFlag[] {
+  if (held.source === 'v3')
+    return heldOfType(held, chain.keyType)?.mismatch === true ? ['coverageError'] : [];
+  const custom = held.status.custom;
+  if (custom === undefined) return [];
+  const flags: DeliveryFlag[] = [];
+  if (custom.hostnameMismatchError) flags.push('coverageError');
+  if (custom.chainError) flags.push('chainError');
+  return flags;
+}
+
+/**
+ * How the certificate a site should hold stands at Imperva: held (current), held but flagged (an error naming what
+ * Imperva flags: uploading the same certificate again gets the same verdict), or not held. The flags are Imperva's
+ * listing's, and those its answer gave to this host's upload of the very same delivery (same certificate, chain and
+ * names: the delivery record), which the listing does not show for the chain.
+ */
+export function judgeHeld(
+  held: Held,
+  want: { names: readonly string[]; chain: CertificateChain },
+  delivery: Delivery | undefined,
+): 'current' | 'missing' | FlaggedUpload {
+  const { chain } = want;
+  if (!heldCertificate(held, chain, delivery)) return 'missing';
+  const flags = new Set(listedFlags(held, chain));
+  const same =
+    delivery !== undefined &&
+    delivery.fingerprint === chain.fingerprint &&
+    delivery.chainLength === chain.chainLength &&
+    delivery.names.length === want.names.length &&
+    want.names.every((name) => delivery.names.includes(name));
+  if (same) for (const flag of delivery.flags) flags.add(flag);
+  if (flags.size === 0) return 'current';
+  const uncovered = flags.has('coverageError') ? (same ? (delivery.uncovered ?? []) : []) : undefined;
+  return withoutStack(() => new FlaggedUpload(uncovered, flags.has('chainError')));
 }
 
 /**

@@ -1,7 +1,10 @@
+import { FlaggedUpload } from '../imperva/errors.js';
 import { StateError } from '../model/errors.js';
 import type { RunContext } from '../run/context.js';
+import { DeliveryRecord, type Delivery, type DeliveryFlag } from '../state/delivery.js';
 import type { Queue } from '../state/queue.js';
 import type { Failure, Intent } from '../state/transitions.js';
+import { sha1Of } from './held.js';
 import type { Ready } from './prepare.js';
 import type { Done } from './site-outcome.js';
 
@@ -29,6 +32,12 @@ export async function recordOutcome(
   ctx: RunContext,
 ): Promise<{ queued: boolean; unrecorded?: StateError | undefined }> {
   const failed = done.filter((one) => one.result.action === 'failed');
+  await new DeliveryRecord(ctx.config.stateDir, ctx.log, ctx.now).record(
+    done.flatMap((one) => {
+      const delivery = deliveryOf(one, ctx.now());
+      return delivery === undefined ? [] : [delivery];
+    }),
+  );
   try {
     await queue.settle({
       failures: failed.map(failureOf),
@@ -51,6 +60,33 @@ export async function recordOutcome(
     );
   }
   return { queued: failed.length > 0 };
+}
+
+/**
+ * What Imperva stored in this site's turn: an upload it took, or one it took and flagged (it keeps a flagged
+ * certificate all the same, and the flag shows nowhere else for the chain).
+ */
+function deliveryOf({ ready, result, error, stored }: Done, now: Date): Delivery | undefined {
+  if (result.action !== 'uploaded' && stored !== true) return undefined;
+  const flagged = error instanceof FlaggedUpload ? error : undefined;
+  const { bundle } = ready;
+  const flags: DeliveryFlag[] = [];
+  if (flagged?.uncovered !== undefined) flags.push('coverageError');
+  if (flagged?.chainError === true) flags.push('chainError');
+  return {
+    siteId: ready.siteId,
+    keyType: bundle.keyType,
+    fingerprint: bundle.fingerprint,
+    sha1: sha1Of(bundle) ?? '',
+    notAfter: bundle.notAfter.toISOString(),
+    chainLength: bundle.chainLength,
+    names: [...ready.names],
+    at: now.toISOString(),
+    flags,
+    ...(flagged?.uncovered === undefined || flagged.uncovered.length === 0
+      ? {}
+      : { uncovered: [...flagged.uncovered] }),
+  };
 }
 
 function intentOf(want: Ready): Intent {

@@ -1,12 +1,13 @@
 import type { KeyType } from '../model/certificate.js';
 import { ApiError } from '../model/errors.js';
 import type { ImpervaClient } from '../imperva/client.js';
-import { ClientError, clientErrorCode } from '../imperva/errors.js';
+import { ClientError, clientErrorCode, FlaggedUpload } from '../imperva/errors.js';
 import { refusalOf } from '../imperva/refusal.js';
 import { verdictWarnings } from '../imperva/verdict.js';
 import type { SiteError, SiteResult } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
-import { holdsCertificate, type ImpervaView } from './held.js';
+import { deliveryKey, type Delivery } from '../state/delivery.js';
+import { judgeHeld, type ImpervaView } from './held.js';
 import { ownNameOf, uncoveredSite, type UncoveredSite } from './coverage.js';
 import { dryRunLine } from './plan.js';
 import { where, type Ready } from './prepare.js';
@@ -23,6 +24,11 @@ export interface DeferralOptions {
    * entry's unreachedSince. A failed site that the deadlines keep deferring is as late as one only ever deferred.
    */
   unreachedSince?: ((siteId: string, keyType: KeyType) => string | undefined) | undefined;
+  /**
+   * With a view: what this host delivered (the delivery record, by deliveryKey), to judge a legacy listing and
+   * the flags Imperva gave to an upload.
+   */
+  delivered?: ReadonlyMap<string, Delivery> | undefined;
 }
 
 /** How one site's turn ended, and its lines, given out in the wants' order. */
@@ -32,6 +38,8 @@ export interface Done {
   error?: ApiError | undefined;
   /** Failed for having been deferred too long: the clock it was judged by, which the queue keeps. */
   unreachedSince?: string | undefined;
+  /** Imperva stored the certificate in this turn (uploaded, or uploaded and flagged): the delivery record's. */
+  stored?: boolean | undefined;
   report: () => void;
 }
 
@@ -65,7 +73,15 @@ export async function siteOutcome(
       const held = await view.held(siteId);
       const uncovered = uncoveredSite(want, ctx.config.sites, ownNameOf(held));
       if (uncovered !== undefined) return uncoveredOutcome(result, want, uncovered, ctx);
-      current = holdsCertificate(held, bundle);
+      const judged = judgeHeld(held, want, options.delivered?.get(deliveryKey(siteId, bundle.keyType)));
+      if (judged instanceof ApiError) {
+        // Imperva holds this very certificate and flags it: sending it again gets the same verdict. The site fails
+        // (queued, said every run) until the certificate, its chain or the map changes, or push sends it anyway.
+        result.action = 'failed';
+        result.error = siteError(judged);
+        return doneOf(result, want, () => ctx.log.debug(`${where(want)}: ${judged.message}`), judged);
+      }
+      current = judged === 'current';
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (ctx.signal.aborted) return quiet;
@@ -107,7 +123,7 @@ export async function siteOutcome(
     if (stop !== undefined) return stop;
     result.action = 'failed';
     result.error = siteError(error);
-    return doneOf(
+    const failed = doneOf(
       result,
       want,
       () => {
@@ -126,6 +142,9 @@ export async function siteOutcome(
       },
       error,
     );
+    // Imperva keeps a certificate it flags: what it said is recorded with the delivery.
+    failed.stored = error instanceof FlaggedUpload;
+    return failed;
   }
 }
 

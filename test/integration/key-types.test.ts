@@ -4,7 +4,7 @@
  * Through the built CLI against the fake API and the fake edge, all on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeEdge } from '../support/fake-edge.js';
@@ -282,14 +282,22 @@ describe('remove beside a certificate it cannot read', () => {
 });
 
 describe('sync --verify and pruneOtherKeyType', () => {
-  it('exits 1 while the edge still serves the old certificate, without uploading again; then 0', async () => {
+  it('pending within the hour, then exits 1 while the edge still serves the old certificate, without uploading again; then 0', async () => {
     const { w, le, live } = await newWorld();
     edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 60_000 });
     const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
     writeCertbotLineage(le, 'example.com', ecc);
     const first = await runCli(['sync', '--verify', '--live-dir', live], env);
-    assert.equal(first.code, 1);
-    assert.match(first.stderr, /ECC: stale: /);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /ECC: pending: /);
+    // An hour later (the record of the upload moved back), the edge that still serves the old one is a failure.
+    const file = join(w.stateDir, 'delivered.json');
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { deliveries: { at: string }[] };
+    for (const one of record.deliveries) one.at = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
+    const stale = await runCli(['sync', '--verify', '--live-dir', live], env);
+    assert.equal(stale.code, 1);
+    assert.match(stale.stderr, /ECC: stale: /);
     assert.equal(w.fake.acceptedUploads().length, 1);
     const again = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(again.code, 1);
@@ -300,19 +308,21 @@ describe('sync --verify and pruneOtherKeyType', () => {
     assert.match(later.stdout, /ECC: served/);
   });
 
-  it('removes the other key type only once the edge serves ours, never one this host deploys', async () => {
+  it('removes the other key type this host uploaded only once the edge serves ours, never one this host deploys', async () => {
     const { w, le, live } = await newWorld();
     edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 0 });
     const config = JSON.parse(readFileSync(w.configFile, 'utf8')) as Record<string, unknown>;
     const { writeConfig } = await import('../support/harness.js');
     writeConfig(w.dir, { ...config, pruneOtherKeyType: true, edgeAddress: edge.address });
-    await uploadedElsewhere(w, oldRsa, 'RSA');
-    writeCertbotLineage(le, 'example.com', ecc);
+    // This host deployed RSA, then its lineage switched to ECDSA (another host's RSA would be left: delivery.test.ts).
+    writeCertbotLineage(le, 'example.com', oldRsa);
+    assert.equal((await runCli(['sync', '--live-dir', live], w.env)).code, 0);
+    writeCertbotLineage(le, 'example.com', ecc, 2);
     const result = await runCli(['sync', '--live-dir', live], w.env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /removed the RSA custom certificate \(pruneOtherKeyType; the edge serves ours\)/,
+      /removed the RSA custom certificate this host uploaded \(pruneOtherKeyType; the edge serves ours\)/,
     );
     assert.equal(w.fake.serving(SITE, 'RSA'), undefined);
     assert.equal(w.fake.serving(SITE, 'ECC')?.fingerprint, ecc.fingerprint);

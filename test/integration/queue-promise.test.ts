@@ -207,6 +207,37 @@ describe('a queued entry is delivered only while its source holds what it promis
     assert.deepEqual(queuedSites(world.stateDir), []);
   });
 
+  it('push --cert/--key --site-id: refused, kept and said when another user could write its files now', async () => {
+    world = await createWorld({ map: {} });
+    const dir = join(world.dir, 'files');
+    mkdirSync(dir);
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    writeFileSync(cert, both.fullchainPem);
+    writeFileSync(key, both.keyPem, { mode: 0o600 });
+    writeQueue(world.stateDir, [
+      entry({
+        siteId: '1234567',
+        names: ['example.com'],
+        cert,
+        key,
+        explicit: true,
+        fingerprint: both.fingerprint,
+      }),
+    ]);
+    // push judged these files when it ran; since then anyone may replace them (the same certificate, for now).
+    chmodSync(dir, 0o777);
+    const result = await syncQueueOnly();
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(
+      result.stderr,
+      /^error: site 1234567 \(example\.com\): queued, but certificate .*cert\.pem is refused: /m,
+    );
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(world.fake.uploads(), [], 'nothing uploaded from files another user could have written');
+    assert.deepEqual(queuedSites(world.stateDir), ['1234567/ECC'], 'the entry stays owed');
+  });
+
   it('a key-type switch: the old type’s entry is dropped with one warning, not owed for ever', async () => {
     world = await createWorld();
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', apexRsa);

@@ -145,8 +145,11 @@ export interface FakeImpervaOptions {
    * fake's sites loosely, and a flagged upload fails its site.
    */
   coverageFlag?: 'coverageError' | 'hostnameMismatchError' | undefined;
-  /** v3 lists custom certificates as legacy sites show them: empty fingerprint and serial. */
-  v3Legacy?: boolean;
+  /**
+   * v3 lists custom certificates as legacy sites show them: empty fingerprint and serial; 'bare': nothing about
+   * the certificate at all (no fingerprint, serial, input hash or expiry).
+   */
+  v3Legacy?: boolean | 'bare';
   /**
    * v3 listings hold Imperva's own certificate of each site even with certType=CUSTOM_CERT, as Imperva's Terraform
    * fixture shows (no type, an ATLAS name, account level, no extSiteId).
@@ -186,8 +189,13 @@ export class FakeImperva {
   disabledKey: boolean;
   echoSecrets: boolean;
   coverageFlag: 'coverageError' | 'hostnameMismatchError' | undefined;
-  v3Legacy: boolean;
+  v3Legacy: boolean | 'bare';
   v3OwnCertificates: boolean;
+  /**
+   * Sites whose custom certificates Imperva flags as not covering the site, in listings: v3 `hasMismatchSite` and
+   * `sites/status` `hostnameMismatchError`.
+   */
+  readonly mismatched = new Set<string>();
   private tokens: number;
   private tokensAt = Date.now();
   private readonly faults: FaultRule[] = [];
@@ -404,7 +412,9 @@ export class FakeImperva {
     const site = this.sites.get(request.form.site_id ?? '');
     if (site === undefined) return envelope(9413);
     if (endpoint === 'remove') return remove(site, request.form);
-    return endpoint === 'upload' ? this.upload(site, request.form) : status(site);
+    return endpoint === 'upload'
+      ? this.upload(site, request.form)
+      : status(site, this.mismatched.has(site.id));
   }
 
   /** `account/verify`: who the key belongs to. */
@@ -467,7 +477,8 @@ export class FakeImperva {
       if (certType === undefined || certType === 'CUSTOM_CERT') {
         for (const type of ['RSA', 'ECC'] as const) {
           const served = site.served[type];
-          if (served !== undefined) data.push(v3Custom(site, served, this.v3Format, this.v3Legacy));
+          if (served !== undefined)
+            data.push(v3Custom(site, served, this.v3Format, this.v3Legacy, this.mismatched.has(site.id)));
         }
       }
       // Unfiltered, the listing also holds Imperva's own (managed) certificates, without custom details.
@@ -559,7 +570,7 @@ function keepHistory(served: Served | undefined, depth: number): Served | undefi
   return { ...served, previous: keepHistory(served.previous, depth - 1) };
 }
 
-function status(site: FakeSite): Record<string, unknown> {
+function status(site: FakeSite, mismatched = false): Record<string, unknown> {
   const served = site.lastType === undefined ? undefined : site.served[site.lastType];
   return {
     res: 0,
@@ -569,7 +580,13 @@ function status(site: FakeSite): Record<string, unknown> {
     ssl:
       served === undefined
         ? {}
-        : { custom_certificate: { ...verdict(site, served), inputHash: served.inputHash } },
+        : {
+            custom_certificate: {
+              ...verdict(site, served),
+              inputHash: served.inputHash,
+              ...(mismatched ? { hostnameMismatchError: true } : {}),
+            },
+          },
     dns: siteDns(site),
   };
 }
@@ -603,7 +620,8 @@ function v3Custom(
   site: FakeSite,
   served: Served,
   format: V3Format,
-  legacy: boolean,
+  legacy: boolean | 'bare',
+  mismatched = false,
 ): Record<string, unknown> {
   const now = Date.now();
   const pairs = (hex: string) =>
@@ -619,20 +637,17 @@ function v3Custom(
           ? 'NEAR_EXPIRATION'
           : 'ACTIVE',
     authType: served.authType,
-    expirationDate: served.expirationDate,
+    ...(legacy === 'bare' ? {} : { expirationDate: served.expirationDate }),
     extSiteId: Number(site.id),
     siteName: site.domain,
     level: 'SITE',
     sans: [],
     customCertificateDetails: {
-      fingerprint: legacy
-        ? ''
-        : format === 'openssl'
-          ? `SHA1 Fingerprint=${pairs(served.sha1)}`
-          : served.sha1,
-      serialNumber: legacy ? '' : format === 'openssl' ? pairs(served.serial) : served.serial,
-      inputHash: served.inputHash,
-      hasMismatchSite: false,
+      fingerprint:
+        legacy !== false ? '' : format === 'openssl' ? `SHA1 Fingerprint=${pairs(served.sha1)}` : served.sha1,
+      serialNumber: legacy !== false ? '' : format === 'openssl' ? pairs(served.serial) : served.serial,
+      inputHash: legacy === 'bare' ? '' : served.inputHash,
+      hasMismatchSite: mismatched,
       hsm: false,
     },
   };
