@@ -93,7 +93,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     .map((one) => one.want);
 
   const view = new ImpervaView(await ctx.client(), log);
-  const record = new DeliveryRecord(config.stateDir, log, ctx.now);
+  const record = new DeliveryRecord(config.stateDir, log, ctx.now, undefined, ctx);
   const outcome = await reconcile(ordered, ctx, {
     compare: true,
     recordIntent: false,

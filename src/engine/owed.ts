@@ -32,7 +32,7 @@ export async function recordOutcome(
   ctx: RunContext,
 ): Promise<{ queued: boolean; unrecorded?: StateError | undefined }> {
   const failed = done.filter((one) => one.result.action === 'failed');
-  await new DeliveryRecord(ctx.config.stateDir, ctx.log, ctx.now).record(
+  await new DeliveryRecord(ctx.config.stateDir, ctx.log, ctx.now, undefined, ctx).record(
     done.flatMap((one) => {
       const delivery = deliveryOf(one, ctx.now());
       return delivery === undefined ? [] : [delivery];

@@ -59,9 +59,9 @@ export async function reconcile(
   const refused = failed.filter((one) => isCredentialsError(one.error));
   const recorded = await recordOutcome(queue, done, ctx);
   const queued = recorded.queued;
-  // The outcome recorded is what counts: an intent that could not be written before the uploads is moot once the
-  // run's failures are queued (saying they were not would send the operator after a problem that is not there).
-  unrecorded = recorded.unrecorded;
+  // An intent that could not be written before the uploads is moot once the run's failures are queued (saying they
+  // were not would send the operator after a problem that is not there); otherwise it still says the folder is unusable.
+  unrecorded = recorded.unrecorded ?? (recorded.queued ? undefined : unrecorded);
   if (refused[0]?.error !== undefined) {
     // One line for all of them: every site after the first was not even tried (the client stops sending).
     ctx.log.error(

@@ -60,6 +60,8 @@ export class DeliveryRecord {
     private readonly log: Log,
     private readonly now: () => Date = () => new Date(),
     private readonly lockWaitMs = 15_000,
+    /** The run's end and stop (RunContext.endsAt, signal): the lock wait ends by them, as the queue's does. */
+    private readonly run: { endsAt?: number; signal?: AbortSignal } = {},
   ) {
     this.file = join(stateDir, 'delivered.json');
     this.lockFile = join(stateDir, 'queue.lock');
@@ -122,9 +124,15 @@ export class DeliveryRecord {
           fn(loaded.deliveries);
           await atomicWrite(this.file, serialize(loaded.deliveries));
         },
-        { waitMs: this.lockWaitMs },
+        { waitMs: this.lockWaitMs, deadlineAt: this.run.endsAt, signal: this.run.signal },
       );
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' || code === 'ENOTDIR') {
+        // The state folder's path is not a folder: the queue names it in its own line, once.
+        this.log.debug(`not recording deliveries: ${this.stateDir} is not a folder`);
+        return;
+      }
       const why =
         error instanceof LockTimeoutError || error instanceof StateError
           ? error.message
