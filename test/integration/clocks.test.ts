@@ -111,6 +111,8 @@ describe('the deferral limit follows the time left on the certificate', () => {
 });
 
 describe('the expiring window is a sixth of the lifetime', () => {
+  // Imperva (and the fake) lists every certificate with less than 30 days left as NEAR_EXPIRATION: a 6-day one
+  // from the day it is issued. That status alone is no problem; the state follows the certificate's own lifetime.
   it('a fresh 6-day certificate is healthy in status, and so is one with 36 hours left; one with 20 hours left is expiring', async () => {
     for (const [left, state, code] of [
       [6 * DAY - HOUR, 'current', 0],
