@@ -146,9 +146,10 @@ describe('both key types', () => {
 describe('expiry is watched', () => {
   it('status: what the site serves expires within the window: expiring, daysLeft, exit 1; deploy warns', async () => {
     const { w, le, live } = await newWorld();
+    // A 12-day certificate with 25 hours left: inside its last sixth (2 days).
     const short = await issueLeaf(pki, {
       names: ['example.com'],
-      notBefore: new Date(Date.now() - 5 * DAY),
+      notBefore: new Date(Date.now() - 11 * DAY + 3_600_000),
       notAfter: new Date(Date.now() + 1 * DAY + 3_600_000),
     });
     const lineage = writeCertbotLineage(le, 'example.com', short);
