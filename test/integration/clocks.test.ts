@@ -136,9 +136,18 @@ describe('the expiring window is a sixth of the lifetime', () => {
 });
 
 describe('the verify grace is a hundredth of the lifetime, at least an hour', () => {
-  it('a 90-day certificate is pending 20 hours after the upload, stale after 22; a 6-day one stale after 2', async () => {
+  it('a 90-day certificate is pending 20 hours after the upload, not after 22; a 45-day one 10, not 11.5; a 6-day one 0.5, not 2', async () => {
     for (const [leaf, pendingAt, staleAt] of [
       [await issueLeaf(pki, { names: ['example.com'] }), 20 * HOUR, 22 * HOUR],
+      [
+        await issueLeaf(pki, {
+          names: ['example.com'],
+          notBefore: new Date(Date.now() - HOUR),
+          notAfter: new Date(Date.now() + 45 * DAY - HOUR),
+        }),
+        10 * HOUR,
+        11.5 * HOUR,
+      ],
       [await sixDays(6 * DAY - HOUR), 0.5 * HOUR, 2 * HOUR],
     ] as const) {
       const { world } = await setup(leaf);
