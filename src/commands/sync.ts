@@ -98,7 +98,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     compare: true,
     recordIntent: false,
     deferOnDeadline: true,
-    // A site the deadline has kept deferring for more than a day fails (the engine says so, queues it, onFailure),
+    // A site the deadline has kept deferring past the deferral limit fails (the engine says so, queues it, onFailure),
     // and goes on failing while it is deferred; a failed site counts from its last failure.
     unreachedSince: (siteId, keyType) => entryOf.get(siteKey(siteId, keyType))?.unreachedSince,
     view,

@@ -143,8 +143,8 @@ export const FIELD_TEXTS = {
   },
   warnDays: {
     value: 'days, 0 to 3650',
-    default: "a third of the certificate's lifetime, at most 14",
-    text: 'Days before expiry from which a certificate counts as `expiring`.',
+    default: "a sixth of each certificate's lifetime",
+    text: 'Days before expiry from which a certificate counts as `expiring`: a fixed number for every certificate.',
   },
   pruneOtherKeyType: {
     value: 'true or false',

@@ -81,7 +81,7 @@ export interface Config {
   onFailure: readonly string[] | undefined;
   /** Where `verify` connects instead of each site's own address. */
   edgeAddress: EdgeAddress | undefined;
-  /** Days before expiry to warn; undefined: a third of the certificate's lifetime, at most 14 days. */
+  /** Days before expiry to warn; undefined: a sixth of each certificate's lifetime (src/certificate/expiry.ts). */
   warnDays: number | undefined;
   /** A Prometheus text file replaced after each run (absolute), or undefined for none. */
   metricsFile: string | undefined;

@@ -5,7 +5,7 @@
  *   that has not propagated yet, an earlier upload, Imperva's own certificate);
  * - wrong: anything else (names that do not cover the site, or a certificate not ours that expires as late or later);
  * - unreachable: the probe got no certificate;
- * - pending (given by survey.ts, not here): not served, but uploaded less than an hour ago.
+ * - pending (given by survey.ts, not here): not served, but uploaded within the verify grace (pendingGraceMs).
  */
 import { normalizeName } from '../config/site-map.js';
 import type { KeyType } from '../model/certificate.js';

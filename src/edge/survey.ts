@@ -1,4 +1,5 @@
 import { judgeBoth, judgeEdge, type EdgeState } from './judge.js';
+import { pendingGraceMs } from '../certificate/expiry.js';
 import { probeEdge } from './probe.js';
 import { edgeTarget } from './target.js';
 import type { SiteStatus } from '../imperva/site-status.js';
@@ -49,8 +50,6 @@ interface Probe {
 /** How long one handshake may take; how long between two rounds of --wait. */
 const PROBE_TIMEOUT_MS = 10_000;
 const POLL_MS = 2_000;
-/** How long after an upload the edge may still serve what it replaced ("Ready for short-lived certificates" makes it a rule). */
-const PENDING_MS = 3_600_000;
 
 /**
  * The handshakes that say what clients get: every name mapped to each site (the want's own names for a site the
@@ -130,8 +129,9 @@ export async function probeAll(
 
 /**
  * Probes every want (polling while --wait allows) and says what the edge serves: one line per site, name and key
- * type, then how many are served. A site this host uploaded to less than an hour ago (the delivery record) that the
- * edge does not serve yet is `pending`, which is no failure. The edge's expiries, for the metrics file.
+ * type, then how many are served. A site this host uploaded to within the verify grace (the delivery record's time;
+ * a hundredth of the certificate's lifetime, at least 1 hour: pendingGraceMs) that the edge does not serve yet is
+ * `pending`, which is no failure. The edge's expiries, for the metrics file.
  */
 export async function checkEdges(
   wants: readonly Want[],
@@ -141,10 +141,14 @@ export async function checkEdges(
 ): Promise<{ edges: EdgeRow[]; allServed: boolean; expiries: ExpirySample[] }> {
   const edges = await probeAll(wants, ctx, waitSeconds, delivered, true);
   const now = ctx.now().getTime();
+  const chains = new Map(wants.map(({ siteId, chain }) => [deliveryKey(siteId, chain.keyType), chain]));
   const recent = (siteId: string, keyType: KeyType): string | undefined => {
-    const at = delivered.get(deliveryKey(siteId, keyType))?.at;
-    const age = at === undefined ? Number.NaN : now - Date.parse(at);
-    return age >= 0 && age < PENDING_MS ? at : undefined;
+    const key = deliveryKey(siteId, keyType);
+    const at = delivered.get(key)?.at;
+    const chain = chains.get(key);
+    if (at === undefined || chain === undefined) return undefined;
+    const age = now - Date.parse(at);
+    return age >= 0 && age < pendingGraceMs(new Date(chain.leaf.validFrom), chain.notAfter) ? at : undefined;
   };
   for (const row of edges) {
     if (row.state === 'served') continue;
@@ -167,7 +171,7 @@ export async function checkEdges(
   if (edges.length > 0) {
     ctx.log.info(
       `verify: ${served} of ${edges.length} served` +
-        (waiting === 0 ? '' : `, ${waiting} pending (uploaded less than an hour ago)`),
+        (waiting === 0 ? '' : `, ${waiting} pending (uploaded within the verify grace)`),
     );
   }
   // One sample per site and key type: what a client of that key type gets for the site's first name.

@@ -7,7 +7,8 @@ import { verdictWarnings } from '../imperva/verdict.js';
 import type { SiteError, SiteResult } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { deliveryKey, type Delivery } from '../state/delivery.js';
-import { judgeHeld, type ImpervaView } from './held.js';
+import { deferralLimitMs } from '../certificate/expiry.js';
+import { heldOfType, judgeHeld, type Held, type ImpervaView } from './held.js';
 import { ownNameOf, uncoveredSite, type UncoveredSite } from './coverage.js';
 import { dryRunLine } from './plan.js';
 import { where, type Ready } from './prepare.js';
@@ -67,10 +68,13 @@ export async function siteOutcome(
   if (ctx.signal.aborted) return quiet;
   // Not uploaded where the certificate does not cover every name of the site (coverage.ts): failed, and queued.
   if (want.uncovered !== undefined) return uncoveredOutcome(result, want, want.uncovered, ctx);
+  // When the certificate the site serves runs out, if Imperva said: what the deferral limit counts from.
+  let servedUntil: Date | undefined;
   if (view !== undefined) {
     let current = false;
     try {
       const held = await view.held(siteId);
+      servedUntil = servedExpiry(held, want);
       const uncovered = uncoveredSite(want, ctx.config.sites, ownNameOf(held));
       if (uncovered !== undefined) return uncoveredOutcome(result, want, uncovered, ctx);
       const judged = judgeHeld(held, want, options.delivered?.get(deliveryKey(siteId, bundle.keyType)));
@@ -85,7 +89,7 @@ export async function siteOutcome(
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (ctx.signal.aborted) return quiet;
-      const stop = stopped(error, result, want, ctx, options);
+      const stop = stopped(error, result, want, ctx, options, servedUntil);
       if (stop !== undefined) return stop;
       // The upload is harmless if the site had the certificate after all, and says whether the site is reachable.
       ctx.log.debug(`${where(want)}: cannot read what it serves (${error.message}); uploading`);
@@ -119,7 +123,7 @@ export async function siteOutcome(
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (ctx.signal.aborted) return quiet;
-    const stop = stopped(error, result, want, ctx, options);
+    const stop = stopped(error, result, want, ctx, options, servedUntil);
     if (stop !== undefined) return stop;
     result.action = 'failed';
     result.error = siteError(error);
@@ -166,17 +170,30 @@ function doneOf(
 
 function nothing(): void {}
 
-/** A site deferred by every run for longer than this is a failure, not a delay. */
-const DEFERRED_TOO_LONG_MS = 86_400_000;
+/** The expiry of the certificate of this key type that Imperva holds for the site, when it says one. */
+function servedExpiry(held: Held, want: Ready): Date | undefined {
+  const expiration =
+    held.source === 'v3'
+      ? heldOfType(held, want.bundle.keyType)?.expirationDate
+      : held.status.custom?.expirationDate;
+  return expiration === undefined ? undefined : new Date(expiration);
+}
 
-function deferredTooLong(since: string): string {
-  return `deferred by every sync since ${since}; raise deadlineSeconds or ratePerMinute, or run sync more often`;
+function deferredTooLong(since: string, limitMs: number, servedUntil: Date | undefined): string {
+  const hours = Number((limitMs / 3_600_000).toFixed(1));
+  const counted = servedUntil === undefined ? 'the local certificate' : 'the certificate Imperva serves';
+  return (
+    `deferred by every sync since ${since}; longer than ${hours} h, a quarter of the time left on ${counted}; ` +
+    'raise deadlineSeconds or ratePerMinute, or run sync more often'
+  );
 }
 
 /**
  * The ends of a site's turn that are not an upload's own failure: credentials refused (one line for the run, after
  * the uploads; no line of its own) and, where the run defers, a deadline that came before Imperva answered the site
- * (deferred, quietly — unless it has been deferred for more than a day, which is a failure, named).
+ * (deferred, quietly — unless it has been deferred for longer than the deferral limit, which is a failure, named).
+ * The limit is a quarter of the time left on the certificate Imperva serves (the local one where Imperva said
+ * none), between 1 hour and 1 day (deferralLimitMs in src/certificate/expiry.ts).
  */
 function stopped(
   error: ApiError,
@@ -184,18 +201,21 @@ function stopped(
   want: Ready,
   ctx: RunContext,
   options: DeferralOptions,
+  servedUntil: Date | undefined,
 ): Done | undefined {
   const code = clientErrorCode(error);
   // Not reached: nothing sent, or Imperva answered nothing but 429 before the deadline (see ClientError.unanswered).
   const unreached = error.attempts === 0 || (error instanceof ClientError && error.unanswered);
   if (code === 'DEADLINE' && unreached && options.deferOnDeadline === true) {
     const since = options.unreachedSince?.(want.siteId, want.bundle.keyType);
-    if (since === undefined || ctx.now().getTime() - Date.parse(since) <= DEFERRED_TOO_LONG_MS) {
+    const now = ctx.now();
+    const limit = deferralLimitMs(servedUntil ?? want.bundle.notAfter, now);
+    if (since === undefined || now.getTime() - Date.parse(since) <= limit) {
       result.action = 'deferred';
       return doneOf(result, want, undefined, error);
     }
     const late = new ClientError(
-      deferredTooLong(since),
+      deferredTooLong(since, limit, servedUntil),
       { transient: true, attempts: error.attempts },
       'DEADLINE',
     );

@@ -51,7 +51,7 @@ export const QueueEntrySchema = v.object({
   /**
    * Since when Imperva has not answered for the site: when it was first owed (pending or deferred), reset by each
    * failure Imperva answered, and kept by a failure for having been deferred too long (Imperva did not answer that
-   * either). Sync reaches the site unreached longest first, and fails a site deferred for more than a day.
+   * either). Sync reaches the site unreached longest first, and fails a site deferred past the deferral limit.
    */
   unreachedSince: isoTime,
 });

@@ -17,6 +17,8 @@ import { API_ID, createWorld, type World } from '../support/world.js';
 
 const SITE = '1234567';
 const HOUR = 3_600_000;
+/** Past the verify grace of the 90-day test certificates (a hundredth of their lifetime, 21.6 hours). */
+const PAST_GRACE = 22 * HOUR;
 let pki: Pki;
 let rsa: Leaf;
 let ecc: Leaf;
@@ -326,7 +328,7 @@ describe('verify', () => {
     writeCertbotLineage(le, 'example.com', rsaBoth);
     writeCertbotLineage(le, 'example.com-ecdsa', eccBoth);
     assert.equal((await runCli(['sync', '--live-dir', live], env)).code, 0);
-    backdate(w, 2 * HOUR);
+    backdate(w, PAST_GRACE);
     const result = await runCli(['verify', '--json', '--live-dir', live], env);
     assert.equal(result.code, 0, result.stderr);
     const doc = JSON.parse(result.stdout) as {
@@ -356,7 +358,7 @@ describe('verify', () => {
     await uploadedElsewhere(w, ecc, 'ECC');
     writeCertbotLineage(le, 'example.com', rsaBoth);
     assert.equal((await runCli(['sync', '--live-dir', live], env)).code, 0);
-    backdate(w, 2 * HOUR);
+    backdate(w, PAST_GRACE);
     const result = await runCli(['verify', '--live-dir', live], env);
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stdout, /^site 1234567 \(www\.example\.com\) RSA: served/m);
@@ -366,7 +368,7 @@ describe('verify', () => {
     );
   });
 
-  it('pending within the hour after an upload (exit 0); stale after it (exit 1), and sync does not upload again', async () => {
+  it('pending within the verify grace after an upload (exit 0); stale after it (exit 1), and sync does not upload again', async () => {
     const { w, le, live, env } = await setup({ propagationMs: 600_000 });
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
@@ -376,10 +378,10 @@ describe('verify', () => {
       soon.stdout,
       /^site 1234567 \(example\.com\) ECC: pending: uploaded at .*, not served yet: serves an older certificate/m,
     );
-    assert.match(soon.stdout, /^verify: 0 of 2 served, 2 pending \(uploaded less than an hour ago\)$/m);
+    assert.match(soon.stdout, /^verify: 0 of 2 served, 2 pending \(uploaded within the verify grace\)$/m);
     const timer = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(timer.code, 0, timer.stderr);
-    backdate(w, 2 * HOUR);
+    backdate(w, PAST_GRACE);
     const late = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(late.code, 1);
     assert.match(

@@ -146,9 +146,10 @@ describe('both key types', () => {
 describe('expiry is watched', () => {
   it('status: what the site serves expires within the window: expiring, daysLeft, exit 1; deploy warns', async () => {
     const { w, le, live } = await newWorld();
+    // A 12-day certificate with 25 hours left: inside its last sixth (2 days).
     const short = await issueLeaf(pki, {
       names: ['example.com'],
-      notBefore: new Date(Date.now() - 5 * DAY),
+      notBefore: new Date(Date.now() - 11 * DAY + 3_600_000),
       notAfter: new Date(Date.now() + 1 * DAY + 3_600_000),
     });
     const lineage = writeCertbotLineage(le, 'example.com', short);
@@ -282,7 +283,7 @@ describe('remove beside a certificate it cannot read', () => {
 });
 
 describe('sync --verify and pruneOtherKeyType', () => {
-  it('pending within the hour, then exits 1 while the edge still serves the old certificate, without uploading again; then 0', async () => {
+  it('pending within the verify grace, then exits 1 while the edge still serves the old certificate, without uploading again; then 0', async () => {
     const { w, le, live } = await newWorld();
     edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 60_000 });
     const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
@@ -290,10 +291,11 @@ describe('sync --verify and pruneOtherKeyType', () => {
     const first = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /ECC: pending: /);
-    // An hour later (the record of the upload moved back), the edge that still serves the old one is a failure.
+    // Past the verify grace (a hundredth of the 90-day lifetime, 21.6 hours: the record of the upload moved back),
+    // the edge that still serves the old one is a failure.
     const file = join(w.stateDir, 'delivered.json');
     const record = JSON.parse(readFileSync(file, 'utf8')) as { deliveries: { at: string }[] };
-    for (const one of record.deliveries) one.at = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    for (const one of record.deliveries) one.at = new Date(Date.now() - 22 * 3_600_000).toISOString();
     writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
     const stale = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(stale.code, 1);

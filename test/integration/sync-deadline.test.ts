@@ -102,7 +102,7 @@ describe('sync at its deadline', () => {
       assert.match(
         second.stderr,
         new RegExp(
-          `^error: site ${id} \\(example\\.com\\): deferred by every sync since ${twoDaysAgo}; raise deadlineSeconds`,
+          `^error: site ${id} \\(example\\.com\\): deferred by every sync since ${twoDaysAgo}; longer than 24 h, a quarter of the time left on [^;]+; raise deadlineSeconds`,
           'm',
         ),
       );

@@ -32,7 +32,7 @@ describe('verify --wait, stopped between rounds', () => {
       await issueLeaf(await createPki(), { names: ['example.com'] }),
     );
     assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
-    // Without a record of the upload, the site is stale rather than pending (uploaded less than an hour ago).
+    // Without a record of the upload, the site is stale rather than pending (uploaded within the verify grace).
     rmSync(join(world.stateDir, 'delivered.json'));
     const child = spawn(process.execPath, [CLI, 'verify', '--wait', '600', '--live-dir', join(le, 'live')], {
       env: { PATH: process.env.PATH, ...env },

@@ -63,7 +63,7 @@ describe('incap-cert verify', () => {
     const { le, env } = await setup({ propagationMs: 2500 });
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
-    // Without a record of the upload, the site is stale rather than pending (uploaded less than an hour ago).
+    // Without a record of the upload, the site is stale rather than pending (uploaded within the verify grace).
     rmSync(join(world?.stateDir ?? '', 'delivered.json'));
     const now = await runCli(['verify', '--live-dir', join(le, 'live')], env);
     assert.equal(now.code, 1);
