@@ -201,7 +201,7 @@ describe('the amd64 package on this machine', () => {
     assert.deepEqual(conffiles, ['/etc/incap-cert/config.json', '/etc/logrotate.d/incap-cert']);
     assert.equal(sh('dpkg-query', ['-W', '-f=${Recommends}', 'incap-cert']).stdout, 'bsd-mailx | mailutils');
     const said = sh('/usr/bin/incap-cert', ['--version']);
-    assert.equal(said.stdout, `${version}\n`);
+    assert.equal(said.stdout, `incap-cert ${version}\n`);
     // systemd would accept the units (their ExecStart names an executable that exists).
     if (existsSync('/usr/bin/systemd-analyze')) {
       const verify = sh('systemd-analyze', ['verify', '/usr/lib/systemd/system/incap-cert-sync.service']);
@@ -399,7 +399,7 @@ describe('the amd64 package on this machine', () => {
 describe('arm64 under qemu-aarch64-static', () => {
   it('the executable, and the one in the arm64 package, say their version', async () => {
     const said = await runCommand(QEMU_BIN, [ARM64, '--version'], { ...QEMU, PATH: '' });
-    assert.deepEqual([said.code, said.stdout, said.stderr], [0, `${version}\n`, '']);
+    assert.deepEqual([said.code, said.stdout, said.stderr], [0, `incap-cert ${version}\n`, '']);
     assert.equal(readFileSync(ARM64).readUInt16LE(18), 183, 'an ELF for aarch64 (EM_AARCH64)');
 
     assert.equal(sh('dpkg-deb', ['-f', DEB.arm64, 'Architecture']).stdout.trim(), 'arm64');
