@@ -241,6 +241,22 @@ describe('the amd64 package on this machine', () => {
       { encoding: 'utf8', env },
     );
     assert.equal(loaded.stdout.trim(), 'complete -F _incap_cert incap-cert', loaded.stderr);
+    // And what the loaded function offers for `incap-cert sy<TAB>` and `incap-cert queue <TAB>`.
+    const offered = (words: string[]) =>
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          [
+            '. /usr/share/bash-completion/bash_completion; __load_completion incap-cert',
+            `COMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}`,
+            '_incap_cert; printf "%s\\n" "${COMPREPLY[@]}"',
+          ].join('\n'),
+        ],
+        { encoding: 'utf8', env },
+      ).stdout;
+    assert.equal(offered(['incap-cert', 'sy']), 'sync\n');
+    assert.deepEqual(offered(['incap-cert', 'queue', '']).split('\n').slice(0, 2), ['list', 'drop']);
     const rotate = sh('logrotate', ['-d', '/etc/logrotate.d/incap-cert']);
     assert.equal(rotate.code, 0, output(rotate));
     assert.doesNotMatch(output(rotate), /error/i);
@@ -409,7 +425,7 @@ describe('arm64 under qemu-aarch64-static', () => {
       ...QEMU,
       PATH: '',
     });
-    assert.deepEqual([packaged.code, packaged.stdout], [0, `${version}\n`]);
+    assert.deepEqual([packaged.code, packaged.stdout], [0, `incap-cert ${version}\n`]);
   });
 
   it('uploads a Certbot lineage to the fake Imperva API', async () => {
