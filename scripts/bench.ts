@@ -274,7 +274,7 @@ async function benchStartup(pki: Pki): Promise<void> {
   // Only PATH and these: NODE_EXTRA_CA_CERTS, NODE_OPTIONS and the like stay out of both sides.
   const cases: { target: string; args: string[]; env: Record<string, string>; ok: RegExp; limit: number }[] =
     [
-      { target: '`--version`', args: ['--version'], env: {}, ok: /^\d+\.\d+\.\d+\n$/, limit: 3 },
+      { target: '`--version`', args: ['--version'], env: {}, ok: /^incap-cert \d+\.\d+\.\d+\n$/, limit: 3 },
       { target: '`--help`', args: ['--help'], env: {}, ok: /incap-cert/, limit: 3 },
       {
         target: 'a hook run with nothing to upload',

@@ -87,11 +87,11 @@ export function versionProblems(version: string, said: readonly Said[]): string[
 }
 
 /**
- * The version that `--version` prints: the last word of its first line (it prints `VERSION`; a `NAME VERSION` line
- * reads the same).
+ * The version that `--version` prints: its first line is `incap-cert VERSION` (install and the wiring check compare
+ * that line); anything else, a bare number included, says no version.
  */
 export function versionPrinted(output: string): string | undefined {
-  return output.split('\n')[0]?.trim().split(/\s+/).at(-1) || undefined;
+  return /^incap-cert (\S+)$/.exec(output.split('\n')[0]?.trim() ?? '')?.[1];
 }
 
 /** The version on a man page's .TH line: its fourth field, `"incap\-cert VERSION"` (src/cli/man.ts). */

@@ -96,7 +96,14 @@ export async function main(
   }
   if (outcome instanceof Answer) {
     process.off('exit', lastWords);
-    streams.stdout.write(outcome.text);
+    if (json)
+      tellJson({
+        ok: true,
+        command: outcome.command,
+        exitCode: 0,
+        ...(outcome.fields ?? { text: outcome.text }),
+      });
+    else streams.stdout.write(outcome.text);
     await logger.close();
     return 0;
   }

@@ -23,8 +23,9 @@ const completionCommand = defineCommand({
   usage: 'incap-cert completion',
   summary: 'Print a bash completion script: incap-cert completion > /etc/bash_completion.d/incap-cert',
   options: {},
+  globals: [],
   examples: [],
-  run: () => Promise.resolve(new Answer(completionScript(COMMANDS))),
+  run: () => Promise.resolve(new Answer(completionScript(COMMANDS), 'completion')),
 });
 
 const helpCommand = defineCommand({
@@ -33,12 +34,13 @@ const helpCommand = defineCommand({
   actions: [CONFIG_TOPIC],
   positional: '[topic]',
   usage: 'incap-cert help [COMMAND | config]',
+  globals: [],
   summary: 'This help, one command’s, or the config file’s fields (help config).',
   options: {},
   examples: [['incap-cert help config', 'every config field, its default and what it does']],
   run: (argv) => {
     const topic = typeof argv.topic === 'string' ? argv.topic : undefined;
-    return Promise.resolve(new Answer(helpOf(topic)));
+    return Promise.resolve(new Answer(helpOf(topic), 'help'));
   },
 });
 
@@ -71,4 +73,6 @@ export function helpOf(name: string | undefined): string {
   return renderHelp(COMMANDS, name);
 }
 
-export const versionAnswer = (): Answer => new Answer(`${VERSION}\n`);
+/** `incap-cert VERSION`, the line install and the wiring check compare (src/install/install.ts). */
+export const versionAnswer = (): Answer =>
+  new Answer(`incap-cert ${VERSION}\n`, 'version', { version: VERSION });

@@ -3,7 +3,7 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { Report } from '../model/report.js';
 import type { Deps, RunContext, RunOptions } from '../run/context.js';
-import type { GlobalArgs } from './options.js';
+import { GLOBAL_NAMES, type GlobalArgs, type GlobalName } from './options.js';
 
 /** What a command gets: the run's dependencies, its logger, and where its outcome goes. */
 export interface CommandIO {
@@ -20,7 +20,15 @@ export interface CommandIO {
  * command's options; main tells it from a failure.
  */
 export class Answer extends Error {
-  constructor(readonly text: string) {
+  /**
+   * `command` names the answer in its --json document (`{"ok":true,"command":"help","text":…}`); `fields` replace
+   * `text` there when the answer has a shape of its own (the version).
+   */
+  constructor(
+    readonly text: string,
+    readonly command: string,
+    readonly fields?: Readonly<Record<string, unknown>>,
+  ) {
     super('answer');
     this.name = 'Answer';
   }
@@ -38,6 +46,11 @@ export interface CommandSpec<O extends Record<string, Options>> {
   usage: string;
   summary: string;
   options: O;
+  /**
+   * The options of every command that this one reads besides --json (which every command takes); given any other,
+   * the command line is refused (src/cli/parser.ts), so that an option never silently does nothing. Default: all.
+   */
+  globals?: readonly GlobalName[];
   examples: readonly (readonly [string, string])[];
   run: (argv: ArgumentsCamelCase<ArgsOf<O>>, io: CommandIO) => Promise<Report | Answer>;
 }
@@ -49,6 +62,7 @@ export interface Command {
   usage: string;
   summary: string;
   options: Readonly<Record<string, Options>>;
+  globals: readonly GlobalName[];
   examples: readonly (readonly [string, string])[];
   register: <T>(parser: Argv<T>, io: CommandIO) => Argv<T>;
 }
@@ -65,6 +79,7 @@ export function defineCommand<O extends Record<string, Options>>(spec: CommandSp
     usage: spec.usage,
     summary: spec.summary,
     options: spec.options,
+    globals: spec.globals ?? GLOBAL_NAMES,
     examples: spec.examples,
     register: (parser, io) =>
       parser.command<ArgsOf<O>>({

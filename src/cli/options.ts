@@ -6,6 +6,7 @@ import type { InferredOptionTypes, Options } from 'yargs';
 import type { KeyType } from '../model/certificate.js';
 import { UsageError } from '../model/errors.js';
 import type { RunOptions } from '../run/context.js';
+import { shownValue } from '../util/shown.js';
 
 /** A string option that was given must have a value: `--lineage` alone at the end is a mistake, not ''. */
 function nonEmpty(name: string) {
@@ -31,6 +32,16 @@ function seconds(name: string) {
   };
 }
 
+/** A site id: a positive whole number, checked here so that no command prints back what was given instead. */
+function siteIds(values: string[]): string[] {
+  return values.map((value) => {
+    const text = String(value).trim();
+    if (!/^[1-9]\d{0,19}$/.test(text))
+      throw new UsageError(`--site-id takes a site id (a positive whole number), not ${shownValue(text)}`);
+    return text;
+  });
+}
+
 export function stringOption<D extends string>(name: string, describe: D) {
   return { type: 'string', requiresArg: true, coerce: nonEmpty(name), describe } as const;
 }
@@ -44,7 +55,7 @@ function keyType(value: string): KeyType {
   const word = String(value).trim().toUpperCase();
   if (word === 'RSA') return 'RSA';
   if (word === 'ECC' || word === 'ECDSA') return 'ECC';
-  throw new UsageError(`--auth-type takes RSA or ECC (or ECDSA), not ${String(value)}`);
+  throw new UsageError(`--auth-type takes RSA or ECC (or ECDSA), not ${shownValue(value)}`);
 }
 
 function flag<D extends string>(describe: D) {
@@ -72,6 +83,26 @@ export const globalOptions = {
 
 export type GlobalArgs = InferredOptionTypes<typeof globalOptions>;
 
+/** The options of every command, each of which a command may leave unread (src/cli/command.ts, `globals`). */
+export type GlobalName = Exclude<keyof typeof globalOptions, 'json'>;
+export const GLOBAL_NAMES: readonly GlobalName[] = [
+  'config',
+  'dry-run',
+  'verbose',
+  'quiet',
+  'log-file',
+  'metrics-file',
+];
+
+/** What a command that changes nothing reads: every option but --dry-run. */
+export const READING_GLOBALS: readonly GlobalName[] = [
+  'config',
+  'verbose',
+  'quiet',
+  'log-file',
+  'metrics-file',
+];
+
 /** `--live-dir DIR`, for the commands that read Certbot's live folder. */
 export const liveDirOption = {
   'live-dir': stringOption(
@@ -84,7 +115,10 @@ export const pushFlags = {
   lineage: stringOption('lineage', "A live folder with fullchain.pem and privkey.pem (Certbot's layout)"),
   cert: stringOption('cert', 'The full chain PEM: leaf first, then intermediates'),
   key: stringOption('key', 'The private key PEM (unencrypted)'),
-  'site-id': stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
+  'site-id': {
+    ...stringListOption('site-id', "Upload to this site id instead of the map's choice (repeatable)"),
+    coerce: siteIds,
+  },
   force: flag(
     'Upload anyway: a certificate that does not cover every name mapped to the site, or a file that holds only the leaf',
   ),
@@ -115,6 +149,7 @@ export const verifyFlags = { ...liveDirOption, ...waitOption } as const satisfie
 export const removeFlags = {
   'site-id': {
     ...stringOption('site-id', 'The site whose custom certificate to remove'),
+    coerce: (value: string) => siteIds([value])[0] ?? '',
     demandOption: true,
   },
   'auth-type': {
@@ -134,7 +169,10 @@ export const removeFlags = {
 } as const satisfies Record<string, Options>;
 
 export const queueFlags = {
-  'site-id': stringListOption('site-id', 'With drop: the entries of this site (repeatable)'),
+  'site-id': {
+    ...stringListOption('site-id', 'With drop: the entries of this site (repeatable)'),
+    coerce: siteIds,
+  },
   all: flag('With drop: every entry'),
 } as const satisfies Record<string, Options>;
 
@@ -197,7 +235,7 @@ export function jsonSwitch(argv: readonly string[]): JsonSwitch {
     } else {
       // Asked for with a value we do not know: the answer is still the document that was asked for.
       problem ??= new UsageError(
-        `--json takes true or 1 (on), false or 0 (off), not ${JSON.stringify(value)}; see incap-cert --help`,
+        `--json takes true or 1 (on), false or 0 (off), not ${shownValue(value)}; see incap-cert --help`,
       );
     }
   }

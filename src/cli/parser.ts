@@ -4,7 +4,7 @@ import { isHookEnvironment } from '../sources/env.js';
 import { COMMANDS, COMMAND_NAMES, helpOf, versionAnswer } from './catalogue.js';
 import { Answer, type CommandIO } from './command.js';
 import { runDeploy } from './commands/deploy.js';
-import { globalOptions, type GlobalArgs } from './options.js';
+import { GLOBAL_NAMES, globalOptions, type GlobalArgs } from './options.js';
 import { usageError, type Parsed } from './usage-errors.js';
 
 /** --help and --version: options of every command, answered before the command runs or its options are checked. */
@@ -39,8 +39,9 @@ export function buildParser(io: CommandIO, argv: readonly string[]) {
       Object.assign(parsed, { command, flags: flagsOf(command) });
       // Words the command does not take are a usage error, help or not: yargs says so after this.
       const extra = args._.length > (command === undefined ? 0 : 1);
+      refuseUnread(command, args);
       if (args.version === true && !extra) throw versionAnswer();
-      if (args.help === true && !extra) throw new Answer(helpOf(command));
+      if (args.help === true && !extra) throw new Answer(helpOf(command), 'help');
     }, true);
   for (const command of COMMANDS) parser = command.register(parser, io);
   return parser
@@ -60,6 +61,25 @@ export function buildParser(io: CommandIO, argv: readonly string[]) {
       if (error !== undefined && error !== null && error.name !== 'YError') throw error;
       throw usageError(message ?? error?.message ?? 'bad command line', parsed);
     });
+}
+
+/**
+ * An option of every command that this command does not read is refused, not silently ignored: `status --dry-run`
+ * must not look like a rehearsal of something. --help and --version alone read none but --json.
+ */
+function refuseUnread(command: string | undefined, args: Record<string, unknown>): void {
+  const answering = command === undefined && (args.help === true || args.version === true);
+  const reads = answering
+    ? []
+    : (COMMANDS.find((candidate) => candidate.name === command)?.globals ?? GLOBAL_NAMES);
+  // Flags default to false and values to undefined: anything else was given (--no-verbose is as if not given).
+  const given = GLOBAL_NAMES.find(
+    (name) => !reads.includes(name) && args[name] !== undefined && args[name] !== false,
+  );
+  if (given === undefined) return;
+  const what = command ?? (args.help === true ? '--help' : '--version');
+  const see = command === undefined ? 'incap-cert --help' : `incap-cert ${command} --help`;
+  throw new UsageError(`--${given} does nothing with ${what}; see ${see}`);
 }
 
 /** Every flag a command takes, and those of every command, for did-you-mean. */

@@ -1,5 +1,6 @@
 /** The parser's errors, in the house style: one line, what was wrong, what was probably meant, where to look. */
 import { UsageError } from '../model/errors.js';
+import { shownValue } from '../util/shown.js';
 import { didYouMean } from './suggest.js';
 
 const SEE = 'see incap-cert --help';
@@ -8,7 +9,7 @@ const guessed = (guess: string | undefined, prefix = '') =>
   guess === undefined ? '' : ` (did you mean ${prefix}${guess}?)`;
 
 export function unknownCommand(word: string, commands: readonly string[]): UsageError {
-  return new UsageError(`unknown command ${word}${guessed(didYouMean(word, commands))}; ${SEE}`);
+  return new UsageError(`unknown command ${shownValue(word)}${guessed(didYouMean(word, commands))}; ${SEE}`);
 }
 
 /** What the command line held, for telling yargs' complaints apart. */
@@ -53,7 +54,7 @@ function unknownWords(listed: readonly string[], parsed: Parsed): UsageError {
   const told = words.map((word) =>
     given(word)
       ? `option ${word.length === 1 ? '-' : '--'}${word}${guessed(didYouMean(word, flags), '--')}`
-      : `argument ${word}`,
+      : `argument ${shownValue(word)}`,
   );
   return new UsageError(`unknown ${told.join(', ')}; ${SEE}`);
 }

@@ -836,7 +836,7 @@ const VERSION_TIMEOUT_MS = 10_000;
 
 /**
  * Refuses (exit 2) an executable whose `--version`, run with an empty environment, does not say `incap-cert VERSION`
- * (this installer's version; a bare `VERSION` line is accepted too): the hooks, units and pages written beside it are
+ * (this installer's version): the hooks, units and pages written beside it are
  * this version's, and a wrong file at PREFIX/bin/incap-cert would be what Certbot runs at every renewal.
  */
 async function refuseOtherVersion(file: string): Promise<void> {
@@ -860,7 +860,7 @@ async function refuseOtherVersion(file: string): Promise<void> {
     throw new InstallError(`refusing ${file}: it ${why}; it must say ${expected}`, ExitCode.Usage);
   }
   const said = stdout.split('\n')[0]?.trim() ?? '';
-  if (said === expected || said === VERSION) return;
+  if (said === expected) return;
   const shown = printable(said.length > 80 ? `${said.slice(0, 80)}...` : said);
   throw new InstallError(
     `refusing ${file}: its --version says ${JSON.stringify(shown)}, not ${expected}`,

@@ -201,7 +201,7 @@ describe('the amd64 package on this machine', () => {
     assert.deepEqual(conffiles, ['/etc/incap-cert/config.json', '/etc/logrotate.d/incap-cert']);
     assert.equal(sh('dpkg-query', ['-W', '-f=${Recommends}', 'incap-cert']).stdout, 'bsd-mailx | mailutils');
     const said = sh('/usr/bin/incap-cert', ['--version']);
-    assert.equal(said.stdout, `${version}\n`);
+    assert.equal(said.stdout, `incap-cert ${version}\n`);
     // systemd would accept the units (their ExecStart names an executable that exists).
     if (existsSync('/usr/bin/systemd-analyze')) {
       const verify = sh('systemd-analyze', ['verify', '/usr/lib/systemd/system/incap-cert-sync.service']);
@@ -241,6 +241,22 @@ describe('the amd64 package on this machine', () => {
       { encoding: 'utf8', env },
     );
     assert.equal(loaded.stdout.trim(), 'complete -F _incap_cert incap-cert', loaded.stderr);
+    // And what the loaded function offers for `incap-cert sy<TAB>` and `incap-cert queue <TAB>`.
+    const offered = (words: string[]) =>
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          [
+            '. /usr/share/bash-completion/bash_completion; __load_completion incap-cert',
+            `COMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}`,
+            '_incap_cert; printf "%s\\n" "${COMPREPLY[@]}"',
+          ].join('\n'),
+        ],
+        { encoding: 'utf8', env },
+      ).stdout;
+    assert.equal(offered(['incap-cert', 'sy']), 'sync\n');
+    assert.deepEqual(offered(['incap-cert', 'queue', '']).split('\n').slice(0, 2), ['list', 'drop']);
     const rotate = sh('logrotate', ['-d', '/etc/logrotate.d/incap-cert']);
     assert.equal(rotate.code, 0, output(rotate));
     assert.doesNotMatch(output(rotate), /error/i);
@@ -399,7 +415,7 @@ describe('the amd64 package on this machine', () => {
 describe('arm64 under qemu-aarch64-static', () => {
   it('the executable, and the one in the arm64 package, say their version', async () => {
     const said = await runCommand(QEMU_BIN, [ARM64, '--version'], { ...QEMU, PATH: '' });
-    assert.deepEqual([said.code, said.stdout, said.stderr], [0, `${version}\n`, '']);
+    assert.deepEqual([said.code, said.stdout, said.stderr], [0, `incap-cert ${version}\n`, '']);
     assert.equal(readFileSync(ARM64).readUInt16LE(18), 183, 'an ELF for aarch64 (EM_AARCH64)');
 
     assert.equal(sh('dpkg-deb', ['-f', DEB.arm64, 'Architecture']).stdout.trim(), 'arm64');
@@ -409,7 +425,7 @@ describe('arm64 under qemu-aarch64-static', () => {
       ...QEMU,
       PATH: '',
     });
-    assert.deepEqual([packaged.code, packaged.stdout], [0, `${version}\n`]);
+    assert.deepEqual([packaged.code, packaged.stdout], [0, `incap-cert ${version}\n`]);
   });
 
   it('uploads a Certbot lineage to the fake Imperva API', async () => {

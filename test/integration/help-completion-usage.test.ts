@@ -6,17 +6,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { VERSION } from '../../src/util/version.js';
 import { runCli } from '../support/harness.js';
 
 describe('help, --version and completion after global options', () => {
-  it('-q help status and -c FILE status --help print the status page', async () => {
+  it('-c FILE status --help and --json status --help print the status page', async () => {
     const plain = await runCli(['help', 'status']);
     assert.equal(plain.code, 0);
     for (const argv of [
-      ['-q', 'help', 'status'],
       ['-c', '/nonexistent/config.json', 'status', '--help'],
-      ['--json', 'status', '--help'],
-      ['--config=/nonexistent/config.json', 'help', 'status'],
+      ['-q', 'status', '--help'],
     ]) {
       const result = await runCli(argv);
       assert.equal(result.code, 0, `${argv.join(' ')}: ${result.stderr}`);
@@ -25,23 +24,47 @@ describe('help, --version and completion after global options', () => {
     }
   });
 
-  it('--version after a global option or a command prints the version', async () => {
+  it('--version after a command prints the version; --json prints it as a document', async () => {
     const plain = await runCli(['--version']);
+    assert.deepEqual([plain.code, plain.stdout], [0, `incap-cert ${VERSION}\n`]);
+    const after = await runCli(['status', '--version']);
+    assert.deepEqual([after.code, after.stdout], [0, plain.stdout]);
     for (const argv of [
-      ['-v', '--version'],
       ['--json', '--version'],
-      ['status', '--version'],
+      ['--version', '--json=true'],
+      ['--version', '--json', 'true'],
+      ['--version', '--json=1'],
     ]) {
       const result = await runCli(argv);
       assert.equal(result.code, 0, `${argv.join(' ')}: ${result.stderr}`);
-      assert.equal(result.stdout, plain.stdout, argv.join(' '));
+      assert.deepEqual(JSON.parse(result.stdout), {
+        ok: true,
+        command: 'version',
+        exitCode: 0,
+        version: VERSION,
+      });
     }
+    const off = await runCli(['--version', '--json', 'false']);
+    assert.deepEqual([off.code, off.stdout], [0, plain.stdout]);
   });
 
-  it('--json completion prints the completion script', async () => {
-    const result = await runCli(['--json', 'completion']);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^complete -F _incap_cert incap-cert$/m);
+  it('--help, help COMMAND and completion with --json print their text as a document', async () => {
+    for (const [argv, command, like] of [
+      [['--help', '--json'], 'help', /^incap-cert /],
+      [['help', 'sync', '--json'], 'help', /^Usage: incap-cert sync/],
+      [['--json', 'push', '--help'], 'help', /^Usage: incap-cert push/],
+      [['help', 'config', '--json=true'], 'help', /api\.key/],
+      [['--json', 'completion'], 'completion', /^complete -F _incap_cert incap-cert$/m],
+    ] as const) {
+      const result = await runCli([...argv]);
+      assert.equal(result.code, 0, `${argv.join(' ')}: ${result.stderr}`);
+      const doc = JSON.parse(result.stdout) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(doc), ['ok', 'command', 'exitCode', 'text'], argv.join(' '));
+      assert.deepEqual([doc.ok, doc.command], [true, command], argv.join(' '));
+      assert.match(String(doc.text), like, argv.join(' '));
+      const plain = await runCli(argv.filter((arg) => !arg.startsWith('--json')));
+      assert.equal(doc.text, plain.stdout, argv.join(' '));
+    }
   });
 
   it('--json help nope: exit 2, one error line, and a JSON document on stdout', async () => {

@@ -46,7 +46,7 @@ describe('a hook run', () => {
     assert.equal(quiet.stderr, '');
     const version = await runCli(['--version']);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    assert.equal(version.stdout, `${pkg.version}\n`);
+    assert.equal(version.stdout, `incap-cert ${pkg.version}\n`);
     const dry = await runCli(['deploy', '--dry-run'], { ...world.env, RENEWED_LINEAGE: mapped });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(

@@ -227,6 +227,11 @@ describe('install --binary refuses what is not this version', () => {
       "echo 'GNU coreutils 9.1'",
       /its --version says "GNU coreutils 9\.1", not incap-cert /,
     ],
+    [
+      'the bare version number, without the name',
+      `echo '${VERSION}'`,
+      new RegExp(`its --version says "${VERSION.replaceAll('.', '\\.')}", not incap-cert `),
+    ],
     ['a program that fails', 'exit 3', /it failed on --version \(exit 3\)/],
     [
       'a program that saw the environment',

@@ -55,7 +55,7 @@ describe('npm pack and npm install -g', () => {
 
     const bin = join(prefix, 'bin', 'incap-cert');
     const said = await runCommand(bin, ['--version']);
-    assert.deepEqual([said.code, said.stdout, said.stderr], [0, `${version}\n`, '']);
+    assert.deepEqual([said.code, said.stdout, said.stderr], [0, `incap-cert ${version}\n`, '']);
     // The installer reads its files from the package folder: a dry run names every destination.
     const dry = await runCommand(bin, [
       'install',

@@ -62,7 +62,7 @@ describe('help', () => {
   it('--version', async () => {
     const { stdout, code } = await runCli(['--version']);
     assert.equal(code, 0);
-    assert.match(stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.match(stdout, /^incap-cert \d+\.\d+\.\d+\n$/);
   });
   it('completion prints a bash script that completes commands and flags', async () => {
     const { stdout, code } = await runCli(['completion']);

@@ -92,7 +92,7 @@ describe('incap-cert push (by hand)', () => {
     [
       'a site id that is not a number',
       ['push', '--lineage', '/x', '--site-id', '12a'],
-      /^error: --site-id 12a: a site id is a positive whole number$/,
+      /^error: --site-id takes a site id \(a positive whole number\), not 12a; see incap-cert --help$/,
     ],
     [
       'an unknown flag',

@@ -41,7 +41,7 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 describe('the single executable', () => {
   it('says its version with an empty PATH', async () => {
     const result = await runCommand(binary, ['--version'], { PATH: '' });
-    assert.deepEqual([result.code, result.stdout, result.stderr], [0, `${version}\n`, '']);
+    assert.deepEqual([result.code, result.stdout, result.stderr], [0, `incap-cert ${version}\n`, '']);
   });
 
   it('deploys a Certbot lineage to the fake Imperva API with an empty PATH and no node_modules', async () => {
@@ -137,7 +137,7 @@ describe('the single executable', () => {
     assert.notEqual(statSync(installed).ino, inode);
     assert.equal(sha256(installed), sha256(binary));
     const said = await runCommand(installed, ['--version'], { PATH: '' });
-    assert.deepEqual([said.code, said.stdout], [0, `${version}\n`]);
+    assert.deepEqual([said.code, said.stdout], [0, `incap-cert ${version}\n`]);
 
     const removed = await runCommand(binary, ['uninstall', '--destdir', root, '--prefix', prefix], {
       PATH: '',

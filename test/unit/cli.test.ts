@@ -62,7 +62,7 @@ describe('pushOptions', () => {
     [
       'a site id of 0',
       { lineage: 'l', 'site-id': ['0'] },
-      /--site-id 0: a site id is a positive whole number/,
+      /--site-id takes a site id \(a positive whole number\), not 0$/,
     ],
   ];
   for (const [title, flags, message] of bad) {

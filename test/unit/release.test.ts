@@ -118,8 +118,8 @@ describe('what the built artifacts say', () => {
       ],
     );
   });
-  it('--version: the version alone, or after the name', () => {
-    assert.equal(versionPrinted('0.3.0\n'), '0.3.0');
+  it('--version: the version after the name, never a bare number', () => {
+    assert.equal(versionPrinted('0.3.0\n'), undefined);
     assert.equal(versionPrinted('incap-cert 0.3.0\n'), '0.3.0');
     assert.equal(versionPrinted(''), undefined);
   });

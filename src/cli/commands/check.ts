@@ -9,6 +9,8 @@ export const checkCommand = defineCommand({
     'Validate the config, prove the credentials (one account/verify call), and print the plan for every lineage. ' +
     'Uploads nothing.',
   options: liveDirOption,
+  // check writes no metrics (src/metrics/record.ts measures the commands that upload or look).
+  globals: ['config', 'verbose', 'quiet', 'log-file'],
   examples: [['incap-cert check', 'after editing /etc/incap-cert/config.json']],
   run: (argv, io) => check({ liveDir: argv['live-dir'] }, io.open('check', runOptions(argv))),
 });

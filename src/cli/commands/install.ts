@@ -2,7 +2,10 @@ import { UsageError } from '../../model/errors.js';
 import type * as Core from '../../install/install.js';
 import { emptyReport, type Report } from '../../model/report.js';
 import { defineCommand, type CommandIO } from '../command.js';
-import { installFlags, uninstallFlags } from '../options.js';
+import { installFlags, uninstallFlags, type GlobalName } from '../options.js';
+
+/** The installer reads no config and opens no run: no log file, no metrics. */
+const INSTALL_GLOBALS: readonly GlobalName[] = ['dry-run', 'verbose', 'quiet'];
 
 /** The installer (src/install/) is loaded only for these commands: it brings fs-extra. */
 async function run(
@@ -52,6 +55,7 @@ export const installCommand = defineCommand({
     "Install this executable, Certbot's drop-in, the dehydrated and acme.sh hooks, the daily sync and a config " +
     'template (never overwritten). Run as root.',
   options: installFlags,
+  globals: INSTALL_GLOBALS,
   examples: [['sudo ./incap-cert-linux-x64 install --systemd', 'the usual install']],
   run: (argv, io) => {
     if (argv.systemd && argv.cron) {
@@ -76,6 +80,7 @@ export const uninstallCommand = defineCommand({
   summary:
     'Remove what install wrote; keeps the config and the state folder (it may hold uploads still owed).',
   options: uninstallFlags,
+  globals: INSTALL_GLOBALS,
   examples: [['sudo incap-cert uninstall', '']],
   run: (argv, io) =>
     run(io, argv.verbose, argv.quiet || argv.json, async (core) =>

@@ -1,5 +1,6 @@
 import { push, type PushOptions } from '../../commands/push.js';
 import { UsageError } from '../../model/errors.js';
+import { shownValue } from '../../util/shown.js';
 import { defineCommand, type ArgsOf } from '../command.js';
 import { pushFlags, runOptions, type GlobalArgs } from '../options.js';
 
@@ -28,7 +29,7 @@ function siteIds(values: readonly string[] | undefined): string[] | undefined {
   return values?.map((id) => {
     const text = String(id).trim();
     if (!/^[1-9]\d*$/.test(text))
-      throw new UsageError(`--site-id ${text}: a site id is a positive whole number`);
+      throw new UsageError(`--site-id takes a site id (a positive whole number), not ${shownValue(text)}`);
     return text;
   });
 }

@@ -1,6 +1,6 @@
 import { status, statusTable } from '../../commands/status.js';
 import { defineCommand } from '../command.js';
-import { runOptions, statusFlags } from '../options.js';
+import { READING_GLOBALS, runOptions, statusFlags } from '../options.js';
 
 export const statusCommand = defineCommand({
   name: 'status',
@@ -9,6 +9,7 @@ export const statusCommand = defineCommand({
     'One row per mapped site and key type: the local certificate, what Imperva holds, what is queued. Exit 0 only ' +
     'when every site is current and nothing is queued or expiring.',
   options: statusFlags,
+  globals: READING_GLOBALS,
   examples: [
     ['incap-cert status', 'the table'],
     ['incap-cert status --live --json', 'with the edge, for monitoring'],

@@ -1,4 +1,5 @@
 import { sync } from '../../commands/sync.js';
+import { UsageError } from '../../model/errors.js';
 import { defineCommand } from '../command.js';
 import { runOptions, syncFlags } from '../options.js';
 
@@ -13,9 +14,12 @@ export const syncCommand = defineCommand({
     ['incap-cert sync', 'reconcile every mapped site'],
     ['incap-cert sync --verify --wait 300', 'and wait until the edge serves what was uploaded'],
   ],
-  run: (argv, io) =>
-    sync(
+  run: (argv, io) => {
+    if (argv.wait !== undefined && !argv.verify)
+      throw new UsageError('--wait does nothing with sync without --verify; see incap-cert sync --help');
+    return sync(
       { liveDir: argv['live-dir'], verify: argv.verify, waitSeconds: argv.wait },
       io.open('sync', runOptions(argv)),
-    ),
+    );
+  },
 });

@@ -1,6 +1,6 @@
 import { verify } from '../../commands/verify.js';
 import { defineCommand } from '../command.js';
-import { runOptions, verifyFlags } from '../options.js';
+import { READING_GLOBALS, runOptions, verifyFlags } from '../options.js';
 
 export const verifyCommand = defineCommand({
   name: 'verify',
@@ -10,6 +10,7 @@ export const verifyCommand = defineCommand({
     'only the key type of the local certificate) and compare the leaf with the local one: served, stale, wrong or ' +
     'unreachable. Exit 0 only when every site is served.',
   options: verifyFlags,
+  globals: READING_GLOBALS,
   examples: [
     ['incap-cert verify', 'one line per site and key type'],
     [
