@@ -50,6 +50,7 @@ export interface RunLogger extends Log {
   readonly redactor: Redactor;
   setVerbose(verbose: boolean): void;
   setQuiet(quiet: boolean): void;
+  setCommand(command: string): void;
   attachFile(file: string | undefined): void;
 }
 
@@ -64,6 +65,7 @@ export function openRun(
   logger: RunLogger,
   loaded?: Config,
 ): RunContext {
+  logger.setCommand(command);
   logger.setVerbose(options.verbose);
   logger.setQuiet(options.quiet);
   // Secrets from the environment are known before the config is read: redact them from any error about it.

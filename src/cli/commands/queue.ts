@@ -27,7 +27,7 @@ export const queueCommand = defineCommand({
       throw new UsageError('--site-id and --all go with queue drop; see incap-cert queue --help');
     }
     const report = await queueList(ctx);
-    for (const line of queueTable(report.entries)) io.logger.info(line);
+    io.logger.print(queueTable(report.entries));
     return report;
   },
 });
