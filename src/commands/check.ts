@@ -1,3 +1,4 @@
+import { keyTypeText } from '../model/certificate.js';
 import { readChain } from '../certificate/chain.js';
 import { lineageFiles } from '../certificate/lineage.js';
 import { ImpervaView } from '../engine/held.js';
@@ -63,7 +64,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
           held.source === 'v3'
             ? held.certificates.map(
                 (entry) =>
-                  `${entry.keyType}${entry.expirationDate === undefined ? '' : ` until ${new Date(entry.expirationDate).toISOString()}`}`,
+                  `${keyTypeText(entry.keyType)}${entry.expirationDate === undefined ? '' : ` until ${new Date(entry.expirationDate).toISOString()}`}`,
               )
             : held.status.custom === undefined
               ? []

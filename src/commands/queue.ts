@@ -1,3 +1,4 @@
+import { keyTypeText } from '../model/certificate.js';
 import { UsageError } from '../model/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -38,7 +39,7 @@ export async function queueDrop(options: DropOptions, ctx: RunContext): Promise<
   const dropped = ctx.dryRun ? (await queue.entries()).filter(picked) : await queue.remove(picked);
   for (const entry of dropped) {
     ctx.log.info(
-      `${ctx.dryRun ? 'would drop' : 'dropped'} site ${entry.siteId} (${entry.authType}, ${entry.names.join(', ')}), owed since ${entry.since}`,
+      `${ctx.dryRun ? 'would drop' : 'dropped'} site ${entry.siteId} (${keyTypeText(entry.authType)}, ${entry.names.join(', ')}), owed since ${entry.since}`,
     );
   }
   if (dropped.length === 0) ctx.log.info('nothing queued for that; nothing dropped');
@@ -62,6 +63,8 @@ export function queueTable(entries: readonly QueueEntry[]): string[] {
     ...formatTable(header, rows),
     ...entries
       .filter((entry) => entry.lastError !== '')
-      .map((entry) => `site ${entry.siteId} (${entry.authType}): last error: ${entry.lastError}`),
+      .map(
+        (entry) => `site ${entry.siteId} (${keyTypeText(entry.authType)}): last error: ${entry.lastError}`,
+      ),
   ];
 }

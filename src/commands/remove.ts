@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_LIVE_DIR } from '../config/defaults.js';
 import { refusePlaceholders } from '../config/placeholders.js';
-import type { KeyType } from '../model/certificate.js';
+import { type KeyType, keyTypeText } from '../model/certificate.js';
 import { heldOfType, ImpervaView } from '../engine/held.js';
 import { isUnknownSite } from '../imperva/errors.js';
 import { removalRefusal } from '../imperva/removal.js';
@@ -32,7 +32,7 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
   refusePlaceholders(ctx.config);
   if (!/^[1-9]\d*$/.test(siteId))
     throw new UsageError(`--site-id ${siteId}: a site id is a positive whole number`);
-  const what = `the ${keyType} custom certificate of site ${siteId}`;
+  const what = `the ${keyTypeText(keyType)} custom certificate of site ${siteId}`;
   const refuse = (why: string): never => {
     throw new UsageError(`not removing ${what}: ${why}; add --force to remove it anyway`);
   };
@@ -61,7 +61,7 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
     if (heldOfType(held, keyType) === undefined) {
       // The account-wide listing is silent about a site the account does not have: ask v1, which says 9413.
       await client.status(siteId).catch(unknownSite(siteId));
-      ctx.log.info(`site ${siteId} holds no ${keyType} custom certificate; nothing to remove`);
+      ctx.log.info(`site ${siteId} holds no ${keyTypeText(keyType)} custom certificate; nothing to remove`);
       return emptyReport(ctx.command);
     }
     const refusal = removalRefusal(held.certificates, keyType, ctx.now());

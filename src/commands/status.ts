@@ -1,7 +1,7 @@
 import { refusePlaceholders } from '../config/placeholders.js';
-import type { KeyType } from '../model/certificate.js';
+import { keyTypeText, type KeyType } from '../model/certificate.js';
 import { isExpiring, daysLeft } from '../certificate/expiry.js';
-import { heldOfType, holdsCertificate, ImpervaView, warnLeftover, type Held } from '../engine/held.js';
+import { heldOfType, ImpervaView, judgeHeld, warnLeftover, type Held } from '../engine/held.js';
 import { mappedSites, type Want } from '../model/want.js';
 import type { EdgeState } from '../edge/judge.js';
 import { ApiError, StateError } from '../model/errors.js';
@@ -12,6 +12,7 @@ import { readLocal, tellLocal, warnUncovered } from '../sources/local.js';
 import { coverageGaps, gapLine, ownNameOf, withPeers } from '../engine/coverage.js';
 import { lockProblem, runLocks } from '../state/lock.js';
 import { Queue } from '../state/queue.js';
+import { DeliveryRecord, deliveryKey, type Delivery } from '../state/delivery.js';
 import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { mapPool } from '../util/pool.js';
@@ -26,14 +27,16 @@ export interface StatusOptions {
 
 /**
  * current: Imperva holds the local certificate (for its key type); outdated: it holds another; missing: none of
- * that key type; expiring: what it holds expires within the warning window; error: Imperva could not be asked.
+ * that key type; flagged: it holds the local certificate and flags it (a name it leaves out, a broken chain);
+ * expiring: what it holds expires within the warning window; error: Imperva could not be asked.
  */
-export type SiteState = 'current' | 'outdated' | 'missing' | 'expiring' | 'no-local-certificate' | 'error';
+export type SiteState =
+  'current' | 'outdated' | 'missing' | 'flagged' | 'expiring' | 'no-local-certificate' | 'error';
 
 export interface SiteStatusRow {
   siteId: string;
   names: string[];
-  /** The local certificate's key type; null when this host has none for the site. */
+  /** The local certificate's key type, else that of what Imperva holds; null when neither is known. */
   keyType: KeyType | null;
   state: SiteState;
   /** Whole days left on what Imperva holds for this key type (the local certificate when current). */
@@ -45,7 +48,13 @@ export interface SiteStatusRow {
     notAfter: string;
     fingerprint: string;
   } | null;
-  imperva: { expirationDate: string | null; inputHash: string | null; error: string | null };
+  imperva: {
+    expirationDate: string | null;
+    inputHash: string | null;
+    error: string | null;
+    /** What Imperva flags on the certificate it holds (state flagged). */
+    flagged?: string | undefined;
+  };
   queued: {
     lastError: string;
     attempts: number;
@@ -83,6 +92,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   tellLocal(read, log);
   const wants = withPeers(read.wants, read.all, config.sites);
   const uncovered = warnUncovered(liveDir, config, wants, log);
+  const delivered = await new DeliveryRecord(config.stateDir, log, ctx.now).read();
   const view = new ImpervaView(await ctx.client(), log);
   const sites = [...mappedSites(config.sites)];
   let refused: ApiError | undefined;
@@ -103,9 +113,22 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
       problem = error.message;
       if (isCredentialsError(error)) refused ??= error;
     }
-    const rows = (local.length === 0 ? [undefined] : local).map((want) =>
-      row(siteId, names, want, held, problem, entriesOf.get(siteId) ?? [], ctx),
-    );
+    const queued = entriesOf.get(siteId) ?? [];
+    const rows =
+      local.length === 0
+        ? heldRows(siteId, names, held, problem, queued, ctx)
+        : local.map((want) =>
+            row(
+              siteId,
+              names,
+              want,
+              held,
+              problem,
+              queued,
+              delivered.get(deliveryKey(siteId, want.chain.keyType)),
+              ctx,
+            ),
+          );
     warnLeftover(siteId, names, local, held, log);
     return rows;
   });
@@ -233,31 +256,30 @@ function queuedOf(entry: QueueEntry): NonNullable<SiteStatusRow['queued']> {
 function row(
   siteId: string,
   names: string[],
-  want: Want | undefined,
+  want: Want,
   held: Held | undefined,
   problem: string | undefined,
   /** The queue's entries for this site. */
   entries: readonly QueueEntry[],
+  /** What this host delivered there (the delivery record): judges a legacy listing and Imperva's flags. */
+  delivery: Delivery | undefined,
   ctx: RunContext,
 ): SiteStatusRow {
-  const keyType = want?.chain.keyType ?? null;
-  const entry = entries.find((candidate) => keyType === null || candidate.authType === keyType);
+  const { chain } = want;
+  const entry = entries.find((candidate) => candidate.authType === chain.keyType);
   const out: SiteStatusRow = {
     siteId,
     names,
-    keyType,
+    keyType: chain.keyType,
     state: 'no-local-certificate',
     daysLeft: null,
-    local:
-      want === undefined
-        ? null
-        : {
-            lineage: want.files.lineage,
-            serial: want.chain.serial,
-            keyType: want.chain.keyType,
-            notAfter: want.chain.notAfter.toISOString(),
-            fingerprint: want.chain.fingerprint,
-          },
+    local: {
+      lineage: want.files.lineage,
+      serial: chain.serial,
+      keyType: chain.keyType,
+      notAfter: chain.notAfter.toISOString(),
+      fingerprint: chain.fingerprint,
+    },
     imperva: { expirationDate: null, inputHash: null, error: problem ?? null },
     queued: entry === undefined ? null : queuedOf(entry),
   };
@@ -265,51 +287,131 @@ function row(
     out.state = 'error';
     return out;
   }
-  if (held === undefined || want === undefined) return out;
-  const { chain } = want;
-  const expiration =
-    held.source === 'v3'
-      ? heldOfType(held, chain.keyType)?.expirationDate
-      : held.status.custom?.expirationDate;
-  const inputHash =
-    held.source === 'v3' ? heldOfType(held, chain.keyType)?.inputHash : held.status.custom?.inputHash;
-  out.imperva.expirationDate = expiration === undefined ? null : new Date(expiration).toISOString();
-  out.imperva.inputHash = inputHash ?? null;
-  const holds =
-    held.source === 'v3' ? heldOfType(held, chain.keyType) !== undefined : held.status.custom !== undefined;
-  out.state = !holds ? 'missing' : holdsCertificate(held, chain) ? 'current' : 'outdated';
-  if (holds && expiration !== undefined) {
-    const served = new Date(expiration);
+  if (held === undefined) return out;
+  const holds = heldInfo(held, chain.keyType);
+  out.imperva.expirationDate = holds?.expirationDate ?? null;
+  out.imperva.inputHash = holds?.inputHash ?? null;
+  const judged = judgeHeld(held, want, delivery);
+  if (judged === 'missing') out.state = holds === undefined ? 'missing' : 'outdated';
+  else if (judged === 'current') out.state = 'current';
+  else {
+    out.state = 'flagged';
+    out.imperva.flagged = judged.message;
+  }
+  if (holds?.expirationDate != null) {
+    const served = new Date(holds.expirationDate);
     out.daysLeft = daysLeft(served, ctx.now());
     const notBefore = new Date(chain.leaf.validFrom);
-    if (isExpiring(notBefore, served, ctx.now(), ctx.config.warnDays)) out.state = 'expiring';
+    if (out.state !== 'flagged' && isExpiring(notBefore, served, ctx.now(), ctx.config.warnDays)) {
+      out.state = 'expiring';
+    }
   }
   return out;
 }
 
-/** The status table, one line per site and key type, then one line per problem. Times carry their zone. */
+/** What Imperva holds of this key type (v1: its one custom certificate, whatever the type), if anything. */
+function heldInfo(
+  held: Held,
+  keyType: KeyType,
+): { expirationDate: string | null; inputHash: string | null } | undefined {
+  const entry = held.source === 'v3' ? heldOfType(held, keyType) : held.status.custom;
+  if (entry === undefined) return undefined;
+  return {
+    expirationDate: entry.expirationDate === undefined ? null : new Date(entry.expirationDate).toISOString(),
+    inputHash: entry.inputHash ?? null,
+  };
+}
+
+/**
+ * The rows of a site this host has no certificate for: one per certificate Imperva holds there (what clients get,
+ * and until when), else one saying there is none.
+ */
+function heldRows(
+  siteId: string,
+  names: string[],
+  held: Held | undefined,
+  problem: string | undefined,
+  entries: readonly QueueEntry[],
+  ctx: RunContext,
+): SiteStatusRow[] {
+  const blank = (keyType: KeyType | null, expiration: number | undefined, inputHash: string | undefined) => {
+    const entry = entries.find((candidate) => keyType === null || candidate.authType === keyType);
+    return {
+      siteId,
+      names,
+      keyType,
+      state: problem === undefined ? ('no-local-certificate' as const) : ('error' as const),
+      daysLeft: expiration === undefined ? null : daysLeft(new Date(expiration), ctx.now()),
+      local: null,
+      imperva: {
+        expirationDate: expiration === undefined ? null : new Date(expiration).toISOString(),
+        inputHash: inputHash ?? null,
+        error: problem ?? null,
+      },
+      queued: entry === undefined ? null : queuedOf(entry),
+    };
+  };
+  if (held?.source === 'v3' && held.certificates.length > 0) {
+    return held.certificates.map((one) => blank(one.keyType, one.expirationDate, one.inputHash));
+  }
+  if (held?.source === 'v1' && held.status.custom !== undefined) {
+    return [blank(null, held.status.custom.expirationDate, held.status.custom.inputHash)];
+  }
+  return [blank(null, undefined, undefined)];
+}
+
+/**
+ * The status table, one line per site and key type, then the problems: one line per cause, with the count of sites
+ * it hits (the rows say which). Key types in Certbot's words; times carry their zone; DAYS is what is left on the
+ * certificate Imperva holds.
+ */
 export function statusTable(rows: readonly SiteStatusRow[]): string[] {
   const live = rows.some((one) => one.edge !== undefined);
   const cells = rows.map((one) => [
     one.siteId,
     one.names.join(','),
+    one.keyType === null ? '-' : keyTypeText(one.keyType),
     one.local === null
       ? '-'
-      : `${one.local.keyType} ${one.local.notAfter.slice(0, 10)} #${one.local.serial.slice(0, 12)}`,
+      : `${one.local.notAfter.slice(0, 10)} sha256 ${one.local.fingerprint.slice(0, 8)}…`,
     one.imperva.error !== null ? 'error' : (one.imperva.expirationDate?.slice(0, 10) ?? 'none'),
-    one.state + (one.state === 'expiring' && one.daysLeft !== null ? ` (${one.daysLeft} d left)` : ''),
+    one.daysLeft === null ? '-' : String(one.daysLeft),
+    one.state,
     ...(live ? [one.edge?.state ?? '-'] : []),
     one.queued === null ? '-' : queuedCell(one.queued),
   ]);
-  const header = ['SITE', 'NAMES', 'LOCAL', 'IMPERVA', 'STATE', ...(live ? ['EDGE'] : []), 'QUEUED'];
+  const header = [
+    'SITE',
+    'NAMES',
+    'KEY',
+    'LOCAL',
+    'IMPERVA',
+    'DAYS',
+    'STATE',
+    ...(live ? ['EDGE'] : []),
+    'QUEUED',
+  ];
+  const label = (one: SiteStatusRow) =>
+    `site ${one.siteId}${one.keyType === null ? '' : ` ${keyTypeText(one.keyType)}`}`;
   const problems = rows.flatMap((one) => [
-    ...(one.imperva.error === null ? [] : [`site ${one.siteId}: ${one.imperva.error}`]),
+    ...(one.imperva.error === null ? [] : [{ site: label(one), text: one.imperva.error }]),
+    ...(one.imperva.flagged === undefined
+      ? []
+      : [{ site: label(one), text: `flagged: ${one.imperva.flagged}` }]),
     ...(one.queued === null || one.queued.lastError === ''
       ? []
-      : [`site ${one.siteId}: queued: ${one.queued.lastError}`]),
+      : [{ site: label(one), text: `queued: ${one.queued.lastError}` }]),
     ...(one.edge === undefined || one.edge.state === 'served'
       ? []
-      : [`site ${one.siteId} ${one.keyType ?? ''}: edge ${one.edge.state}: ${one.edge.detail}`]),
+      : [{ site: label(one), text: `edge ${one.edge.state}: ${one.edge.detail}` }]),
   ]);
-  return [...formatTable(header, cells), ...problems];
+  return [...formatTable(header, cells), ...problemLines(problems)];
+}
+
+/** One line per problem text: `site 12: why` for one site, `3 sites: why` where several share it. */
+function problemLines(problems: readonly { site: string; text: string }[]): string[] {
+  const bySite = groupByKey(problems, (one) => one.text);
+  return [...bySite].map(([text, some]) =>
+    some.length === 1 ? `${some[0]?.site ?? ''}: ${text}` : `${some.length} sites: ${text}`,
+  );
 }

@@ -7,7 +7,7 @@ import { reconcile } from '../engine/reconcile.js';
 import { heldOfType, ImpervaView, type Held } from '../engine/held.js';
 import { withPeers } from '../engine/coverage.js';
 import type { CertificateEntry } from '../imperva/v3-certificates.js';
-import type { KeyType } from '../model/certificate.js';
+import { type KeyType, keyTypeText } from '../model/certificate.js';
 import { refuseUntrusted } from '../certificate/trusted.js';
 import { DeliveryRecord, type Delivery } from '../state/delivery.js';
 import { ApiError, CertificateError, ExitCode, StateError } from '../model/errors.js';
@@ -186,7 +186,7 @@ async function leftBehind(
     if (mine === undefined || mine.some((want) => want.chain.keyType === delivery.keyType)) continue;
     if (wants.unread) {
       ctx.log.info(
-        `site ${delivery.siteId}: not judging the ${delivery.keyType} certificate this host uploaded there: a certificate on this host could not be read (see above)`,
+        `site ${delivery.siteId}: not judging the ${keyTypeText(delivery.keyType)} certificate this host uploaded there: a certificate on this host could not be read (see above)`,
       );
       continue;
     }
@@ -238,14 +238,15 @@ async function settleLeftBehind(
   const removed: StaleExpiry[] = [];
   for (const one of left) {
     const { siteId, keyType, mine } = one;
+    const word = keyTypeText(keyType);
     const names = mine[0]?.names.join(', ') ?? '';
-    const deploys = [...new Set(mine.map((want) => want.chain.keyType))].join(' and ');
+    const deploys = [...new Set(mine.map((want) => keyTypeText(want.chain.keyType)))].join(' and ');
     const expires = one.expires === undefined ? '' : `, expiring ${new Date(one.expires).toISOString()}`;
     const warn = (why: string) =>
       ctx.log.warn(
-        `site ${siteId} (${names}): Imperva still holds the ${keyType} certificate this host uploaded on ${one.delivery.at}${expires}, ` +
-          `but this host now deploys only ${deploys} there: clients that offer only ${keyType} get it${why}; ` +
-          `remove it with: incap-cert remove --site-id ${siteId} --key-type ${keyType}`,
+        `site ${siteId} (${names}): Imperva still holds the ${word} certificate this host uploaded on ${one.delivery.at}${expires}, ` +
+          `but this host now deploys only ${deploys} there: clients that offer only ${word} get it${why}; ` +
+          `remove it with: incap-cert remove --site-id ${siteId} --key-type ${word}`,
       );
     if (!ctx.config.pruneOtherKeyType) {
       warn('');
@@ -271,12 +272,12 @@ async function settleLeftBehind(
       removed.push({ siteId, keyType });
       await record.forget([{ siteId, keyType }]);
       ctx.log.info(
-        `site ${siteId} (${names}): removed the ${keyType} custom certificate this host uploaded (pruneOtherKeyType; the edge serves ours)`,
+        `site ${siteId} (${names}): removed the ${word} custom certificate this host uploaded (pruneOtherKeyType; the edge serves ours)`,
       );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       ctx.log.error(
-        `site ${siteId} (${names}): cannot remove the ${keyType} custom certificate: ${error.message}`,
+        `site ${siteId} (${names}): cannot remove the ${word} custom certificate: ${error.message}`,
       );
     }
   }
@@ -301,7 +302,7 @@ function keptUncovered(
     const expiry = entry?.expirationDate ?? want.chain.notAfter.getTime();
     const missing = entry === undefined && !uploaded.has(wantKey(want));
     if (missing || entry?.status === 'EXPIRED' || expiry <= now.getTime()) {
-      return `no unexpired ${want.chain.keyType} certificate would be left for ${want.names.join(', ')}`;
+      return `no unexpired ${keyTypeText(want.chain.keyType)} certificate would be left for ${want.names.join(', ')}`;
     }
   }
   return undefined;
@@ -336,7 +337,7 @@ function queuedWant(entry: QueueEntry, ctx: RunContext, report: Report): Want | 
   }
   const source = entry.source.lineage ?? files.cert;
   if (chain.keyType !== entry.authType) {
-    return `${source} now holds an ${chain.keyType} certificate, not the ${entry.authType} one queued`;
+    return `${source} now holds an ${keyTypeText(chain.keyType)} certificate, not the ${keyTypeText(entry.authType)} one queued`;
   }
   let names: string[];
   if (entry.explicit) {
@@ -365,7 +366,7 @@ interface Stale {
 async function dropStale(queue: Queue, stale: readonly Stale[], ctx: RunContext): Promise<void> {
   for (const { entry, reason } of stale) {
     ctx.log.warn(
-      `site ${entry.siteId} (${entry.authType}, ${entry.names.join(', ')}): queued, but ${reason}; ` +
+      `site ${entry.siteId} (${keyTypeText(entry.authType)}, ${entry.names.join(', ')}): queued, but ${reason}; ` +
         `${ctx.dryRun ? 'would drop' : 'dropped'} the entry without uploading`,
     );
   }

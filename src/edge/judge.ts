@@ -8,7 +8,7 @@
  * - pending (given by survey.ts, not here): not served, but uploaded within the verify grace (pendingGraceMs).
  */
 import { normalizeName } from '../config/site-map.js';
-import type { KeyType } from '../model/certificate.js';
+import { keyTypeText, type KeyType } from '../model/certificate.js';
 import { isProbeFailure, type ProbeResult } from './probe.js';
 
 export type EdgeState = 'served' | 'stale' | 'wrong' | 'unreachable' | 'pending';
@@ -67,12 +67,12 @@ export function judgeBoth(
   if (isProbeFailure(probe)) return { state: 'unreachable', detail: probe.error };
   const expires = probe.notAfter.toISOString();
   const leaf = normalizeFingerprint(probe.leafSha256);
-  const type = probe.keyType === undefined ? 'a' : `an ${probe.keyType}`;
+  const type = probe.keyType === undefined ? 'a' : `an ${keyTypeText(probe.keyType)}`;
   const both = 'a client offering both key types gets';
   if (ours.some((one) => normalizeFingerprint(one.fingerprint) === leaf)) {
     return {
       state: 'served',
-      detail: `${both} this host's ${probe.keyType ?? ''} certificate (expires ${expires})`,
+      detail: `${both} this host's ${probe.keyType === undefined ? '' : keyTypeText(probe.keyType)} certificate (expires ${expires})`,
     };
   }
   if (earlier.some((fingerprint) => normalizeFingerprint(fingerprint) === leaf)) {

@@ -13,7 +13,7 @@
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { connect } from 'node:tls';
-import type { KeyType } from '../model/certificate.js';
+import { keyTypeText, type KeyType } from '../model/certificate.js';
 import { certificateNames } from '../certificate/names.js';
 
 /** The signature algorithms offered per key type (OpenSSL names, node's `sigalgs` option). */
@@ -171,7 +171,7 @@ export function describeError(
       break;
   }
   if (typeof code === 'string' && code.startsWith('ERR_SSL_')) {
-    return `TLS handshake with ${where} (SNI ${servername}, ${keyType === 'both' ? 'RSA and ECC' : `${keyType} only`}) failed: ${reason ?? code}`;
+    return `TLS handshake with ${where} (SNI ${servername}, ${keyType === 'both' ? 'RSA and ECDSA' : `${keyTypeText(keyType)} only`}) failed: ${reason ?? code}`;
   }
   return `TLS handshake with ${where} (SNI ${servername}) failed (${code ?? error.name})`;
 }

@@ -3,7 +3,7 @@ import { pendingGraceMs } from '../certificate/expiry.js';
 import { probeEdge } from './probe.js';
 import { edgeTarget } from './target.js';
 import type { SiteStatus } from '../imperva/site-status.js';
-import type { KeyType } from '../model/certificate.js';
+import { keyTypeText, type KeyType } from '../model/certificate.js';
 import { ApiError } from '../model/errors.js';
 import type { ExpirySample } from '../model/report.js';
 import { mappedSites, type Want } from '../model/want.js';
@@ -161,7 +161,7 @@ export async function checkEdges(
     row.state = 'pending';
   }
   for (const row of edges) {
-    const offered = row.offered === 'both' ? 'RSA+ECC' : row.keyType;
+    const offered = row.offered === 'both' ? 'RSA+ECDSA' : keyTypeText(row.keyType);
     const line = `site ${row.siteId} (${row.name}) ${offered}: ${row.state}: ${row.detail}${row.edge === undefined ? '' : ` [${row.edge}]`}`;
     if (row.state === 'served' || row.state === 'pending') ctx.log.info(line);
     else ctx.log.error(line);

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { KeyType } from '../model/certificate.js';
+import { type KeyType, keyTypeText } from '../model/certificate.js';
 import { ApiError } from '../model/errors.js';
 import type { Held } from './held.js';
 import { mappedSites, wantOf, type LocalCertificate, type SiteMap, type Want } from '../model/want.js';
@@ -199,7 +199,7 @@ export function gapLine(gap: Gap): string {
       ? ''
       : `, or point ${lines.map((name) => `sites[${JSON.stringify(name)}]`).join(', ')} at another site`;
   return (
-    `site ${gap.siteId} (${gap.names.join(', ')}): no ${gap.keyType} certificate on this host covers all of its names, ` +
+    `site ${gap.siteId} (${gap.names.join(', ')}): no ${keyTypeText(gap.keyType)} certificate on this host covers all of its names, ` +
     `and Imperva keeps one per site and key type (${each.join('; ')}); fix: ${reissue}${remap}`
   );
 }

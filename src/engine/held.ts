@@ -1,4 +1,4 @@
-import type { CertificateChain, KeyType } from '../model/certificate.js';
+import { type CertificateChain, type KeyType, keyTypeText } from '../model/certificate.js';
 import type { ImpervaClient } from '../imperva/client.js';
 import { FlaggedUpload, isV3Unavailable, withoutStack } from '../imperva/errors.js';
 import type { SiteStatus } from '../imperva/site-status.js';
@@ -169,8 +169,8 @@ export function warnLeftover(
     if (local.some((want) => want.chain.keyType === entry.keyType)) continue;
     if (entry.expirationDate === undefined || entry.expirationDate >= newest) continue;
     log.warn(
-      `site ${siteId} (${names.join(', ')}): Imperva also holds an ${entry.keyType} certificate that this host does not deploy, ` +
-        `expiring ${new Date(entry.expirationDate).toISOString()}; remove it with: incap-cert remove --site-id ${siteId} --auth-type ${entry.keyType}`,
+      `site ${siteId} (${names.join(', ')}): Imperva also holds an ${keyTypeText(entry.keyType)} certificate that this host does not deploy, ` +
+        `expiring ${new Date(entry.expirationDate).toISOString()}; remove it with: incap-cert remove --site-id ${siteId} --auth-type ${keyTypeText(entry.keyType)}`,
     );
   }
 }

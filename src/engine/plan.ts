@@ -1,6 +1,6 @@
 import { describeNames, wantsFor, type Want } from '../model/want.js';
 import { withKey } from '../certificate/bundle.js';
-import type { CertificateBundle } from '../model/certificate.js';
+import { type CertificateBundle, keyTypeText } from '../model/certificate.js';
 import { readChain, refuseLeafOnly } from '../certificate/chain.js';
 import { DAY_MS, daysLeft, isExpiring, warnWindowMs } from '../certificate/expiry.js';
 import { loadConfig, type Config, type ConfigFlags, type Env } from '../config/load.js';
@@ -73,7 +73,7 @@ export function bundleFor(
 
 export function dryRunLine(bundle: CertificateBundle, siteId: string, names: readonly string[]): string {
   return (
-    `dry run: would upload ${names.join(', ')} (${bundle.keyType}, sha256 ${bundle.fingerprint.slice(0, 16)}…, ` +
+    `dry run: would upload ${names.join(', ')} (${keyTypeText(bundle.keyType)}, sha256 ${bundle.fingerprint.slice(0, 16)}…, ` +
     `expires ${bundle.notAfter.toISOString()}) → site ${siteId}`
   );
 }

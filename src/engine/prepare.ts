@@ -1,4 +1,4 @@
-import type { CertificateBundle, CertificateChain } from '../model/certificate.js';
+import { type CertificateBundle, type CertificateChain, keyTypeText } from '../model/certificate.js';
 import { CertificateError, ExitCode } from '../model/errors.js';
 import type { Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -67,7 +67,7 @@ function prepare(want: Want, ctx: RunContext): CertificateBundle {
   const { bundle, warnings } = bundleFor(want, ctx.now(), ctx.config.warnDays);
   ctx.redactor.addPrivateKey(bundle.keyPem);
   ctx.log.debug(
-    `certificate ${bundle.certFile}: ${bundle.keyType}, serial ${bundle.serial}, sha256 ${bundle.fingerprint}, ` +
+    `certificate ${bundle.certFile}: ${keyTypeText(bundle.keyType)}, serial ${bundle.serial}, sha256 ${bundle.fingerprint}, ` +
       `notAfter ${bundle.notAfter.toISOString()}, chain of ${bundle.chainLength}`,
   );
   for (const warning of warnings) ctx.log.warn(warning);

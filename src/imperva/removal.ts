@@ -1,4 +1,4 @@
-import type { KeyType } from '../model/certificate.js';
+import { type KeyType, keyTypeText } from '../model/certificate.js';
 import type { CertificateEntry } from './v3-certificates.js';
 
 /**
@@ -31,7 +31,7 @@ export function afterRemoval(
     if (counts !== undefined) left.push(counts);
     else
       notCounted.push(
-        `the ${keyType} custom certificate, ${whyNotCounted(same[0] as CertificateEntry, now)}`,
+        `the ${keyTypeText(keyType)} custom certificate, ${whyNotCounted(same[0] as CertificateEntry, now)}`,
       );
   }
   return { left, notCounted };

@@ -9,6 +9,7 @@ import {
   type Stats,
   type WriteStream,
 } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
@@ -28,6 +29,9 @@ const CONSOLE_PREFIX: Record<string, string> = { warn: 'warning: ', error: 'erro
 
 /** A line (and any string of its metadata) longer than this is cut — after redaction, so no cut hides a secret. */
 export const MAX_LINE = 4000;
+
+/** Marks a line for the console only (Logger.print): never written to the log file. */
+const OUTPUT_ONLY = Symbol('output only');
 
 /** close() waits at most this long for the log file (a hung disk must not hold the hook's exit). */
 const CLOSE_CEILING_MS = 5_000;
@@ -62,6 +66,15 @@ export class Logger implements Log {
   private readonly stdout: winston.transport;
   private readonly winston: winston.Logger;
   private file: { path: string; stream: WriteStream; transport: winston.transport } | undefined;
+  /**
+   * Who wrote a log-file line: the command, this process and one id per run, so that the lines of a Certbot hook and
+   * of the timer's run, interleaved in one file, can be told apart (docs/operations.md).
+   */
+  private verbose = false;
+  private readonly run: { command?: string; pid: number; runId: string } = {
+    pid: process.pid,
+    runId: randomUUID().slice(0, 8),
+  };
 
   constructor(streams: ConsoleStreams = { stdout: process.stdout, stderr: process.stderr }) {
     guardStreams([streams.stdout, streams.stderr]);
@@ -96,13 +109,30 @@ export class Logger implements Log {
     this.winston.on('error', () => {});
   }
 
+  /** Debug lines, on the console and in the log file, only with --verbose. */
   setVerbose(verbose: boolean): void {
+    this.verbose = verbose;
     this.stdout.level = verbose ? 'debug' : 'info';
+    if (this.file !== undefined) this.file.transport.level = this.stdout.level;
   }
 
   /** Nothing on stdout (--quiet, --json): warnings and errors still go to stderr, everything to the log file. */
   setQuiet(quiet: boolean): void {
     this.stdout.silent = quiet;
+  }
+
+  /** Names the command in every log-file line from now on. */
+  setCommand(command: string): void {
+    this.run.command = command;
+  }
+
+  /**
+   * A table or other output for the reader, not a record of the run: stdout only (silent under --quiet and --json),
+   * never the log file, where a row per line would bury what happened.
+   */
+  print(lines: readonly string[]): void {
+    // Through winston (not written to stdout here) so that the table keeps its place among the lines before it.
+    for (const line of lines) this.winston.info(line, { [OUTPUT_ONLY]: true });
   }
 
   /**
@@ -146,8 +176,12 @@ export class Logger implements Log {
     const stream = createWriteStream('', { fd, flags: 'a' });
     const transport = new winston.transports.Stream({
       stream,
-      level: 'debug',
-      format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+      level: this.verbose ? 'debug' : 'info',
+      format: winston.format.combine(
+        winston.format((info) => (OUTPUT_ONLY in info ? false : Object.assign(info, this.run)))(),
+        winston.format.timestamp(),
+        winston.format.json(),
+      ),
     });
     const entry = { path: file, stream, transport };
     let failed = false;

@@ -3,6 +3,14 @@ import type { X509Certificate } from 'node:crypto';
 /** Imperva keeps one custom certificate per site per key type and calls the types RSA and ECC. */
 export type KeyType = 'RSA' | 'ECC';
 
+/**
+ * A key type as text output names it: Certbot (`--key-type ecdsa`) and OpenSSL say ECDSA where Imperva says ECC.
+ * --json, metrics and the queue keep Imperva's words.
+ */
+export function keyTypeText(keyType: KeyType): string {
+  return keyType === 'ECC' ? 'ECDSA' : keyType;
+}
+
 /** Where a certificate and its key are: the files an ACME client wrote. */
 export interface CertificateFiles {
   /** The full chain: leaf first, then intermediates (Certbot's fullchain.pem). */

@@ -50,6 +50,7 @@ export interface RunLogger extends Log {
   readonly redactor: Redactor;
   setVerbose(verbose: boolean): void;
   setQuiet(quiet: boolean): void;
+  setCommand(command: string): void;
   attachFile(file: string | undefined): void;
 }
 
@@ -64,6 +65,7 @@ export function openRun(
   logger: RunLogger,
   loaded?: Config,
 ): RunContext {
+  logger.setCommand(command);
   logger.setVerbose(options.verbose);
   logger.setQuiet(options.quiet);
   // Secrets from the environment are known before the config is read: redact them from any error about it.
@@ -85,6 +87,7 @@ export function openRun(
   const { uploadsEndAt: deadlineAt, endsAt } = deadlinesOf(deps.now().getTime(), deadlineMs);
   const signal = deps.signal ?? new AbortController().signal;
   let client: Promise<ImpervaClient> | undefined;
+  const told = new Set<string>();
   return {
     command,
     config,
@@ -108,13 +111,18 @@ export function openRun(
         v3BaseUrl: config.api.v3BaseUrl,
         ratePerMinute: config.ratePerMinute,
         ...(deps.lookup === undefined ? {} : { lookup: deps.lookup }),
-        onRetry: (notice) =>
-          logger.info(
+        onRetry: (notice) => {
+          const line =
             `${notice.siteId === '' ? "the account's certificate listing" : `site ${notice.siteId}`}: ${notice.reason}; retrying in ${(notice.delayMs / 1000).toFixed(1)} s ` +
-              (notice.throttled
-                ? '(throttled: uses up no attempt)'
-                : `(attempt ${notice.attempt} of ${notice.attempts})`),
-          ),
+            (notice.throttled
+              ? '(throttled: uses up no attempt)'
+              : `(attempt ${notice.attempt} of ${notice.attempts})`);
+          // One cause, one line: the first retry for a reason is said; the same reason again (another site, a later
+          // attempt: an unreachable Imperva hits every site) only with -v.
+          if (told.has(notice.reason)) logger.debug(line);
+          else logger.info(line);
+          told.add(notice.reason);
+        },
       })),
   };
 }

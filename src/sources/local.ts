@@ -1,6 +1,7 @@
 import type { Config } from '../config/load.js';
 import { mappedSites, type Want } from '../model/want.js';
 import type { Log } from '../log/logger.js';
+import { tellGrouped } from '../log/summary.js';
 import { clientWants, newestPerSiteAndKeyType } from './clients.js';
 import { listLineages, liveWants } from './live.js';
 
@@ -61,7 +62,8 @@ export function warnUncovered(
   const mapped = mappedSites(config.sites);
   if (mapped.size === 0) return false;
   let found = false;
-  if ((config.sources ?? []).length === 0 && listLineages(liveDir).lineages.length === 0) {
+  const noLineages = (config.sources ?? []).length === 0 && listLineages(liveDir).lineages.length === 0;
+  if (noLineages) {
     log.warn(
       `no certificate lineages in ${liveDir}, but ${mapped.size} site${mapped.size === 1 ? ' is' : 's are'} mapped: ` +
         'is liveDir right (or are sources missing from the config)?',
@@ -69,12 +71,21 @@ export function warnUncovered(
     found = true;
   }
   const covered = new Set(wants.map((want) => want.siteId));
-  for (const [siteId, names] of mapped) {
-    if (covered.has(siteId)) continue;
-    log.warn(
-      `site ${siteId} (${names.join(', ')}): no certificate on this host covers it; nothing keeps it current`,
+  const bare = [...mapped]
+    .filter(([siteId]) => !covered.has(siteId))
+    .map(
+      ([siteId, names]) =>
+        `site ${siteId} (${names.join(', ')}): no certificate on this host covers it; nothing keeps it current`,
     );
-    found = true;
-  }
+  found ||= bare.length > 0;
+  // One cause, one line: where the live folder holds nothing, the line above already counts the sites.
+  if (noLineages) for (const line of bare) log.debug(line);
+  else
+    tellGrouped(
+      log,
+      'warn',
+      bare,
+      (count) => `${count} mapped sites have no certificate on this host; nothing keeps them current`,
+    );
   return found;
 }

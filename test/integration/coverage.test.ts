@@ -65,7 +65,7 @@ function errorLines(stderr: string, siteId: string): string[] {
 }
 
 const TWO_LINEAGES = new RegExp(
-  String.raw`^error: site 101 \(a\.example, www\.a\.example\): no ECC certificate on this host covers all of its names, ` +
+  String.raw`^error: site 101 \(a\.example, www\.a\.example\): no ECDSA certificate on this host covers all of its names, ` +
     String.raw`and Imperva keeps one per site and key type \(\S+/live/a\.example has a\.example; \S+/live/www\.a\.example has www\.a\.example\); ` +
     String.raw`fix: certbot certonly --cert-name a\.example -d a\.example -d www\.a\.example --expand, ` +
     String.raw`or point sites\["www\.a\.example"\] at another site$`,
@@ -90,7 +90,7 @@ for (const [form, map] of MAPS) {
       assert.equal(entry?.siteId, A);
       assert.equal(entry.authType, 'ECC');
       assert.equal(entry.state, 'failed');
-      assert.match(entry.lastError, /no ECC certificate on this host covers all of its names/);
+      assert.match(entry.lastError, /no ECDSA certificate on this host covers all of its names/);
 
       // The next sync retries it: once the lineage covers both names, the site gets it.
       await lineage(le, 'a.example', ['a.example', 'www.a.example']);
@@ -123,7 +123,7 @@ for (const [form, map] of MAPS) {
       assert.equal(lines.length, 1, result.stderr);
       assert.match(
         lines[0] ?? '',
-        /^error: site 101 \(a\.example, www\.a\.example\): no ECC certificate on this host covers all of its names, and Imperva keeps one per site and key type \(\S+\/live\/a\.example has a\.example, b\.example\); fix: certbot certonly --cert-name a\.example -d a\.example -d b\.example -d www\.a\.example --expand, or point sites\["www\.a\.example"\] at another site$/,
+        /^error: site 101 \(a\.example, www\.a\.example\): no ECDSA certificate on this host covers all of its names, and Imperva keeps one per site and key type \(\S+\/live\/a\.example has a\.example, b\.example\); fix: certbot certonly --cert-name a\.example -d a\.example -d b\.example -d www\.a\.example --expand, or point sites\["www\.a\.example"\] at another site$/,
       );
       assert.match(
         result.stdout,
@@ -159,7 +159,7 @@ describe('one lineage RSA, the other ECDSA', () => {
       );
       assert.ok(
         lines.some((line) =>
-          /no ECC certificate .*\(\S+\/live\/www\.a\.example has www\.a\.example\); fix: certbot certonly --cert-name www\.a\.example -d www\.a\.example -d a\.example --expand, or point sites\["a\.example"\] at another site$/.test(
+          /no ECDSA certificate .*\(\S+\/live\/www\.a\.example has www\.a\.example\); fix: certbot certonly --cert-name www\.a\.example -d www\.a\.example -d a\.example --expand, or point sites\["a\.example"\] at another site$/.test(
             line,
           ),
         ),
@@ -241,7 +241,7 @@ describe("the site's own name at Imperva", () => {
     assert.equal(lines.length, 1, check.stderr);
     assert.match(
       lines[0] ?? '',
-      /^error: site 101 \(www\.a\.example, a\.example\): no ECC certificate .*fix: certbot certonly --cert-name www\.a\.example -d www\.a\.example -d a\.example --expand$/,
+      /^error: site 101 \(www\.a\.example, a\.example\): no ECDSA certificate .*fix: certbot certonly --cert-name www\.a\.example -d www\.a\.example -d a\.example --expand$/,
     );
 
     // After a push --force, the v3 listing names the site: sync does not upload to it again, and says why.

@@ -192,7 +192,7 @@ describe('a key-type switch over the timer runs (sync --verify)', () => {
     writeCertbotLineage(le, 'example.com', ecc, 2);
     const uploaded = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(uploaded.code, 1, uploaded.stderr);
-    assert.match(uploaded.stdout, /^site 1234567 \(example\.com\) ECC: pending: uploaded at /m);
+    assert.match(uploaded.stdout, /^site 1234567 \(example\.com\) ECDSA: pending: uploaded at /m);
     assert.match(uploaded.stderr, removeLine('RSA'));
     assert.match(uploaded.stderr, /not removed yet: the edge does not serve/);
     const waiting = await runCli(['sync', '--verify', '--live-dir', live], env);
@@ -364,7 +364,7 @@ describe('verify', () => {
     assert.match(result.stdout, /^site 1234567 \(www\.example\.com\) RSA: served/m);
     assert.match(
       result.stderr,
-      /^error: site 1234567 \(www\.example\.com\) RSA\+ECC: wrong: a client offering both key types gets an ECC certificate/m,
+      /^error: site 1234567 \(www\.example\.com\) RSA\+ECDSA: wrong: a client offering both key types gets an ECDSA certificate/m,
     );
   });
 
@@ -376,7 +376,7 @@ describe('verify', () => {
     assert.equal(soon.code, 0, soon.stderr);
     assert.match(
       soon.stdout,
-      /^site 1234567 \(example\.com\) ECC: pending: uploaded at .*, not served yet: serves an older certificate/m,
+      /^site 1234567 \(example\.com\) ECDSA: pending: uploaded at .*, not served yet: serves an older certificate/m,
     );
     assert.match(soon.stdout, /^verify: 0 of 2 served, 2 pending \(uploaded within the verify grace\)$/m);
     const timer = await runCli(['sync', '--verify', '--live-dir', live], env);
@@ -386,7 +386,7 @@ describe('verify', () => {
     assert.equal(late.code, 1);
     assert.match(
       late.stderr,
-      /^error: site 1234567 \(example\.com\) ECC: stale: serves an older certificate/m,
+      /^error: site 1234567 \(example\.com\) ECDSA: stale: serves an older certificate/m,
     );
     assert.equal(w.fake.acceptedUploads().length, 1, 'not uploaded again');
   });

@@ -90,7 +90,7 @@ describe('remove while what this host deploys is unknown', () => {
     assertOneLineError(
       result.stderr,
       new RegExp(
-        `^error: not removing the ECC custom certificate of site ${SITE}: the live folder cannot be read ` +
+        `^error: not removing the ECDSA custom certificate of site ${SITE}: the live folder cannot be read ` +
           `\\(no lineages read from ${wrong} \\(ENOENT\\)\\), so what this host deploys is unknown .*; add --force to remove it anyway$`,
       ),
     );
@@ -121,7 +121,7 @@ describe('remove while what this host deploys is unknown', () => {
     assert.equal(refused.code, 2);
     assertOneLineError(
       refused.stderr,
-      /^error: not removing the ECC custom certificate of site 1234567: what this host deploys is unknown: lego folder \/nonexistent\/lego \(config sources\) does not exist; add --force/,
+      /^error: not removing the ECDSA custom certificate of site 1234567: what this host deploys is unknown: lego folder \/nonexistent\/lego \(config sources\) does not exist; add --force/,
     );
     assert.deepEqual(removals(w), []);
     // With the lego folder there (and holding nothing), the default live folder's absence is no reason to refuse.
@@ -146,7 +146,7 @@ describe('remove when nothing unexpired would be left', () => {
     assert.equal(refused.code, 2);
     assertOneLineError(
       refused.stderr,
-      /^error: not removing the ECC custom certificate of site 1234567: afterwards no unexpired certificate would cover the site's names: left would be only the RSA custom certificate, which Imperva reports EXPIRED on \d{4}-\d\d-\d\dT[\d:.]+Z \(and Imperva's own certificate, if the site still has one\); add --force to remove it anyway$/,
+      /^error: not removing the ECDSA custom certificate of site 1234567: afterwards no unexpired certificate would cover the site's names: left would be only the RSA custom certificate, which Imperva reports EXPIRED on \d{4}-\d\d-\d\dT[\d:.]+Z \(and Imperva's own certificate, if the site still has one\); add --force to remove it anyway$/,
     );
     assert.deepEqual(removals(w), []);
     const forced = await runCli(
@@ -164,7 +164,7 @@ describe('remove when nothing unexpired would be left', () => {
     const live = emptyFolder(w);
     const done = await runCli(['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', live], w.env);
     assert.equal(done.code, 0, done.stderr);
-    assert.match(done.stdout, /^removed the ECC custom certificate of site 1234567 \(Imperva: OK\)$/m);
+    assert.match(done.stdout, /^removed the ECDSA custom certificate of site 1234567 \(Imperva: OK\)$/m);
     assert.deepEqual(removals(w), [[SITE, 'ECC']]);
     assert.equal(w.fake.serving(SITE, 'RSA')?.fingerprint, rsa.fingerprint);
   });

@@ -143,7 +143,7 @@ describe('a queued entry the map no longer sends to that site', () => {
     assert.equal(result.code, 0, result.stderr);
     assertOneLineError(
       result.stderr,
-      /^warning: site 1234567 \(ECC, example\.com\): queued, but the map no longer assigns it to the names of the certificate now at .*fullchain\.pem \(example\.com\); dropped the entry without uploading$/,
+      /^warning: site 1234567 \(ECDSA, example\.com\): queued, but the map no longer assigns it to the names of the certificate now at .*fullchain\.pem \(example\.com\); dropped the entry without uploading$/,
     );
     assert.deepEqual(
       world.fake.uploads().map((upload) => upload.siteId),

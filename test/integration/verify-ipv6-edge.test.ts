@@ -24,7 +24,7 @@ describe('verify with an IPv6 edge address', () => {
     const env = { ...world.env, INCAP_CERT_EDGE: '[::1]:1' };
     const result = await runCli(['verify', '--json', '--live-dir', join(le, 'live')], env);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /ECC: unreachable: .* \[\[::1\]:1 SNI example\.com\]$/m);
+    assert.match(result.stderr, /ECDSA: unreachable: .* \[\[::1\]:1 SNI example\.com\]$/m);
     const doc = JSON.parse(result.stdout) as { edges: { edge: string }[] };
     assert.equal(doc.edges[0]?.edge, '[::1]:1 SNI example.com');
   });

@@ -48,7 +48,11 @@ describe('verify --wait, stopped between rounds', () => {
     child.kill('SIGTERM');
     const code = await closed;
     assert.equal(code, 143, stderr);
-    assert.match(stderr, /^error: site 1234567 \(example\.com\) ECC: stale: /m, 'the site it saw, reported');
+    assert.match(
+      stderr,
+      /^error: site 1234567 \(example\.com\) ECDSA: stale: /m,
+      'the site it saw, reported',
+    );
     assert.doesNotMatch(stdout + stderr, /^\s+at /m);
   });
 });

@@ -49,8 +49,11 @@ describe('incap-cert verify', () => {
     assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
     const result = await runCli(['verify', '--live-dir', join(le, 'live')], env);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^site 1234567 \(example\.com\) ECC: served: serves the local certificate/m);
-    assert.match(result.stdout, /^site 1234567 \(example\.com\) RSA\+ECC: served: /m);
+    assert.match(
+      result.stdout,
+      /^site 1234567 \(example\.com\) ECDSA: served: serves the local certificate/m,
+    );
+    assert.match(result.stdout, /^site 1234567 \(example\.com\) RSA\+ECDSA: served: /m);
     assert.match(result.stdout, /^verify: 2 of 2 served$/m);
     assert.equal(
       edge?.hellos.length,
@@ -69,12 +72,12 @@ describe('incap-cert verify', () => {
     assert.equal(now.code, 1);
     assert.match(
       now.stderr,
-      /^error: site 1234567 \(example\.com\) ECC: stale: serves an older certificate/m,
+      /^error: site 1234567 \(example\.com\) ECDSA: stale: serves an older certificate/m,
     );
     const waited = await runCli(['verify', '--wait', '30', '--live-dir', join(le, 'live')], env);
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stdout, /^verify: 0 of 2 served; waiting for 2 more \(\d+ s left, round 1\)$/m);
-    assert.match(waited.stdout, /ECC: served/);
+    assert.match(waited.stdout, /ECDSA: served/);
   });
 
   it('wrong: the edge serves a certificate whose names do not cover the site', async () => {

@@ -271,7 +271,7 @@ describe('main, in-process', () => {
       // The client of setup() holds no certificate of either type: the answer names the type asked for.
       assert.equal(
         streams.stdout.text,
-        `site 77 holds no ${meant} custom certificate; nothing to remove\n`,
+        `site 77 holds no ${meant === 'ECC' ? 'ECDSA' : meant} custom certificate; nothing to remove\n`,
         given,
       );
     }

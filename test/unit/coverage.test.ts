@@ -88,7 +88,7 @@ describe('coverageGaps', () => {
     );
     assert.equal(
       gapLine(gap),
-      'site 1 (a.example, www.a.example): no ECC certificate on this host covers all of its names, and Imperva ' +
+      'site 1 (a.example, www.a.example): no ECDSA certificate on this host covers all of its names, and Imperva ' +
         'keeps one per site and key type (/le/live/a.example has a.example; /le/live/www.a.example has www.a.example); ' +
         'fix: certbot certonly --cert-name a.example -d a.example -d www.a.example --expand, or point ' +
         'sites["www.a.example"] at another site',

@@ -103,7 +103,7 @@ describe('deploy --dry-run for a mapped lineage', () => {
         ['1', '2', '3'],
       );
       for (const line of lines)
-        assert.match(line, /^dry run: would upload .* \(ECC, sha256 [0-9a-f]{16}…, expires /);
+        assert.match(line, /^dry run: would upload .* \(ECDSA, sha256 [0-9a-f]{16}…, expires /);
       assert.equal(result.clients, 0);
     });
   }

@@ -32,7 +32,7 @@ export const queueCommand = defineCommand({
     const ctx = io.open('queue', runOptions(argv));
     if (action === 'drop') return queueDrop({ siteIds: argv['site-id'], all: argv.all }, ctx);
     const report = await queueList(ctx);
-    for (const line of queueTable(report.entries)) io.logger.info(line);
+    io.logger.print(queueTable(report.entries));
     return report;
   },
 });

@@ -19,7 +19,7 @@ export const statusCommand = defineCommand({
       { liveDir: argv['live-dir'], live: argv.live },
       io.open('status', runOptions(argv)),
     );
-    if (!argv.json) for (const line of statusTable(report.rows)) io.logger.info(line);
+    if (!argv.json) io.logger.print(statusTable(report.rows));
     return report;
   },
 });
