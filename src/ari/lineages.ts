@@ -36,6 +36,11 @@ export interface ScheduleOptions {
   liveDir: string;
   log: Log;
   now: () => Date;
+  /**
+   * Record each lineage's state as reported (the timer's run): `changed` is then against the last run that did.
+   * status and check leave it, so that the timer still reports a change they saw first.
+   */
+  keepStates?: boolean | undefined;
 }
 
 interface Lineage {
@@ -123,7 +128,11 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
     const held = new Set(records.map((record) => record.id));
     // Only the certificates the lineages hold now are worth keeping.
     for (const id of [...state.records.keys()]) if (!held.has(id)) state.records.delete(id);
-    for (const { lineage, state: word } of report.lineages) state.states.set(lineage, word);
+    if (options.keepStates === true) {
+      // A lineage no longer on this host has no state to remember.
+      state.states.clear();
+      for (const { lineage, state: word } of report.lineages) state.states.set(lineage, word);
+    }
   });
   return report;
 }

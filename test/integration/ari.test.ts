@@ -4,12 +4,12 @@
  * an early renewal, and whether the edge is behind a renewal.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { certificateIdentifier } from '../../src/ari/identifier.js';
 import { FakeCa, renewalConf } from '../support/fake-ca.js';
-import { runCli } from '../support/harness.js';
+import { runCli, tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -244,5 +244,41 @@ describe('the CA schedule (ARI)', () => {
       run.stderr,
       /schedule: problem: example\.com: the renewal window ended .*fix: certbot renew --cert-name example\.com/,
     );
+  });
+
+  it('sync: metrics per lineage, and onFailure once when the state turns into a problem', async () => {
+    const hookDir = join(tempDir(), 'hook');
+    mkdirSync(hookDir, { mode: 0o755 });
+    const hook = join(hookDir, 'notify');
+    const calls = join(hookDir, 'calls');
+    writeFileSync(hook, `#!/bin/sh\ncat >> '${calls}'\necho '@@' >> '${calls}'\n`, { mode: 0o755 });
+    chmodSync(hook, 0o755);
+    const metrics = join(hookDir, 'metrics.prom');
+    const { liveDir, id, now } = await setUp(6, 5, { config: { onFailure: [hook], metricsFile: metrics } });
+    const end = new Date(now - 13 * HOUR);
+    (ca as FakeCa).answers.set(id, { window: { start: new Date(now - 2 * DAY), end }, retryAfter: '60' });
+    const env = (world as World).env;
+    const first = await runCli(['sync', '--live-dir', liveDir], env);
+    assert.match(first.stderr, /schedule: problem: example\.com: the renewal window ended/);
+    const prom = readFileSync(metrics, 'utf8');
+    assert.match(
+      prom,
+      new RegExp(
+        `incap_cert_ari_window_end_timestamp_seconds\\{lineage="${NAME}"\\} ${Math.floor(end.getTime() / 1000)}`,
+      ),
+    );
+    assert.match(prom, /incap_cert_lineage_state\{lineage="example\.com",state="acme-client-late"\} 1/);
+    const summaries = () =>
+      readFileSync(calls, 'utf8')
+        .split('@@')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { lineages: { lineage: string; state: string; fix: string }[] });
+    assert.deepEqual(
+      summaries().map((one) => one.lineages.map((l) => [l.lineage, l.state, l.fix])),
+      [[[NAME, 'acme-client-late', `certbot renew --cert-name ${NAME}`]]],
+    );
+    // The same state on the next run: no second notice.
+    await runCli(['sync', '--live-dir', liveDir], env);
+    assert.equal(summaries().length, 1);
   });
 });
