@@ -281,4 +281,36 @@ describe('the CA schedule (ARI)', () => {
     await runCli(['sync', '--live-dir', liveDir], env);
     assert.equal(summaries().length, 1);
   });
+
+  it('a corrupt ARI cache is set aside with a warning, and the CA is asked afresh', async () => {
+    const { liveDir, id, now } = await setUp(90, 1);
+    (ca as FakeCa).answers.set(id, {
+      window: { start: new Date(now + 58 * DAY), end: new Date(now + 60 * DAY) },
+    });
+    const stateDir = (world as World).stateDir;
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(stateDir, 'ari.json'), '{"version": 1, "records": [', { mode: 0o600 });
+    const run = await status(liveDir);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /ARI cache .*ari\.json: corrupt .*kept aside as .*ari\.json\.rejected-/);
+    assert.equal((ca as FakeCa).asked, 1);
+    const kept = JSON.parse(readFileSync(join(stateDir, 'ari.json'), 'utf8')) as {
+      records: { id: string }[];
+    };
+    assert.deepEqual(
+      kept.records.map((record) => record.id),
+      [id],
+    );
+  });
+
+  it('a renewal configuration others can write is not followed to its server', async () => {
+    const { liveDir, configDir } = await setUp(90, 1);
+    chmodSync(join(configDir, 'renewal', `${NAME}.conf`), 0o666);
+    const run = await status(liveDir);
+    assert.equal((ca as FakeCa).requests.length, 0);
+    assert.match(
+      run.findings.find((f) => f.kind === 'ari-window')?.message ?? '',
+      /from the lifetime .*refused/,
+    );
+  });
 });
