@@ -10,6 +10,7 @@ import { afterEach, describe, it } from 'node:test';
 import { certificateIdentifier } from '../../src/ari/identifier.js';
 import { FakeCa, renewalConf } from '../support/fake-ca.js';
 import { runCli, tempDir } from '../support/harness.js';
+import { RecordingProxy } from '../support/recording-proxy.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -312,5 +313,29 @@ describe('the CA schedule (ARI)', () => {
       run.findings.find((f) => f.kind === 'ari-window')?.message ?? '',
       /from the lifetime .*refused/,
     );
+  });
+
+  it('asks the CA through the proxy HTTP_PROXY names, as the API is reached', async () => {
+    const { liveDir, id, now } = await setUp(90, 1);
+    (ca as FakeCa).answers.set(id, {
+      window: { start: new Date(now + 58 * DAY), end: new Date(now + 60 * DAY) },
+    });
+    const proxy = await RecordingProxy.start();
+    try {
+      const run = await runCli(['status', '--json', '--live-dir', liveDir], {
+        ...(world as World).env,
+        HTTP_PROXY: `http://127.0.0.1:${proxy.port}`,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      // Each request to the CA (the directory, then renewalInfo) went through the proxy.
+      const host = new URL((ca as FakeCa).url).host;
+      const toCa = proxy.passed.filter(
+        (one) => one.target === host || one.target.startsWith(`http://${host}/`),
+      );
+      assert.equal(toCa.length, 2, JSON.stringify(proxy.passed));
+      assert.equal((ca as FakeCa).asked, 1);
+    } finally {
+      await proxy.close();
+    }
   });
 });
