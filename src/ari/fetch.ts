@@ -158,7 +158,9 @@ export function readWindow(body: string): CaWindow | undefined {
     return undefined;
   const explanation = json.explanationURL;
   const explanationUrl =
-    typeof explanation === 'string' && explanation.length <= 2048 && /^https?:\/\/[^\s]+$/.test(explanation)
+    typeof explanation === 'string' &&
+    explanation.length <= 2048 &&
+    /^https?:\/\/[\x21-\x7e]+$/.test(explanation)
       ? explanation
       : undefined;
   return { start: from, end: to, ...(explanationUrl === undefined ? {} : { explanationUrl }) };

@@ -139,5 +139,7 @@ describe('asking the CA', () => {
     assert.equal(readWindow('[]'), undefined);
     const noUrl = readWindow(good.replace('https://ca.example/why', 'javascript:alert(1)'));
     assert.equal(noUrl?.explanationUrl, undefined);
+    const escape = readWindow(good.replace('https://ca.example/why', 'https://ca.example/\\u001b[2Jwhy'));
+    assert.equal(escape?.explanationUrl, undefined, 'a terminal escape in the URL is not printed');
   });
 });
