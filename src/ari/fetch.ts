@@ -26,7 +26,10 @@ export interface CaWindow {
 }
 
 /** What one question got: a window, or why not; and when to ask again (ms from now). */
-export type CaAnswer = { window: CaWindow; retryMs: number } | { problem: string; retryMs: number };
+export type CaAnswer =
+  | { window: CaWindow; retryMs: number }
+  /** `unreachable`: no answer at all (no connection, a timeout), not an answer that holds no window. */
+  | { problem: string; retryMs: number; unreachable?: boolean };
 
 /** Why `url` may not be asked, or undefined: https anywhere, plain http only on a loopback address. */
 export function refusedUrl(url: string): string | undefined {
@@ -121,7 +124,7 @@ export async function askWindow(renewalInfo: string, id: string, now: Date): Pro
   try {
     answer = await get(url);
   } catch (error) {
-    return { problem: (error as Error).message, retryMs: FAILURE_RETRY_MS };
+    return { problem: (error as Error).message, retryMs: FAILURE_RETRY_MS, unreachable: true };
   }
   const host = new URL(url).host;
   if (answer.status !== 200) {

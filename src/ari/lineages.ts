@@ -168,7 +168,16 @@ async function ask(
       24 * 3_600_000,
     );
   const answer = await askWindow(renewalInfo, id, at);
-  if ('problem' in answer) return keep(cached, id, lineage, answer.problem, at, answer.retryMs);
+  if ('problem' in answer) {
+    // A CA that does not answer at all is not asked again in this run: each question would wait its whole timeout.
+    if (answer.unreachable === true) {
+      const gone = Promise.reject(new Error(answer.problem));
+      // Awaited by the next lineage of this CA, if any: not an unhandled rejection when there is none.
+      gone.catch(() => undefined);
+      directories.set(server, gone);
+    }
+    return keep(cached, id, lineage, answer.problem, at, answer.retryMs);
+  }
   const start = answer.window.start.toISOString();
   const firstStart = cached?.firstStart ?? cached?.start ?? start;
   return {
@@ -222,12 +231,15 @@ function collect(liveDir: string, config: Config): Lineage[] {
 
 /**
  * For `status` and `check`: every lineage's schedule, one line each (a problem as a warning, with its fix), and the
- * findings for their --json documents.
+ * findings for their --json documents. status keeps its standard output for its table: its ok lines are `debug`.
  */
-export async function scheduleFindings(options: ScheduleOptions): Promise<Finding[]> {
+export async function scheduleFindings(
+  options: ScheduleOptions,
+  okLines: 'info' | 'debug' = 'info',
+): Promise<Finding[]> {
   const { findings } = await lineageSchedule(options);
   for (const finding of findings) {
-    if (finding.ok) options.log.info(`schedule: ${findingLine(finding)}`);
+    if (finding.ok) options.log[okLines](`schedule: ${findingLine(finding)}`);
     else options.log.warn(`schedule: ${findingLine(finding)}`);
   }
   return findings;

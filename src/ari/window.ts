@@ -123,7 +123,7 @@ export function judgeLineage(input: LineageInput): LineageVerdict {
       failed(
         'acme-client-late',
         name,
-        `${name}: the renewal window ended ${window.end.toISOString()} and the lineage still holds the certificate it was for (expires ${input.notAfter.toISOString()})`,
+        `${name}: the renewal window ended ${window.end.toISOString()}${window.from === 'lifetime' ? " (3/4 of the lifetime: the CA's schedule is not known)" : ''} and the lineage still holds the certificate it was for (expires ${input.notAfter.toISOString()})`,
         renewCommand(input, false),
       ),
     );

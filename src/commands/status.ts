@@ -188,7 +188,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
           },
         ]),
   ]);
-  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now });
+  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now }, 'debug');
   return {
     ...emptyReport(ctx.command),
     unhealthy: !healthy || uncovered || stuck || gaps.length > 0 || anyFailed(schedule),

@@ -194,6 +194,11 @@ describe('the CA schedule (ARI)', () => {
     const run = await status(liveDir);
     assert.equal(run.code, 1, run.stderr);
     assert.deepEqual(kinds(run.findings), ['acme-client-late']);
+    // The problem line itself says the window is a guess.
+    assert.match(
+      run.stderr,
+      /schedule: problem: example\.com: the renewal window ended \S+ \(3\/4 of the lifetime/,
+    );
     assert.match(
       run.findings.find((f) => f.kind === 'ari-window')?.message ?? '',
       /from the lifetime .*no answer from 127\.0\.0\.1:9/,
