@@ -186,6 +186,19 @@ describe('the CA schedule (ARI)', () => {
       const window = run.findings.find((f) => f.kind === 'ari-window');
       assert.match(window?.message ?? '', why);
       assert.match(window?.message ?? '', /from the lifetime/);
+      // Not asked again before its Retry-After (or the hour after a failure) is over.
+      const asked = (ca as FakeCa).asked;
+      assert.equal(asked, 1);
+      const again = await status(liveDir);
+      assert.equal((ca as FakeCa).asked, asked);
+      assert.match(again.findings.find((f) => f.kind === 'ari-window')?.message ?? '', why);
+      if (answer !== undefined && 'retryAfter' in answer) {
+        const cache = JSON.parse(readFileSync(join((world as World).stateDir, 'ari.json'), 'utf8')) as {
+          records: { nextAt: string }[];
+        };
+        const wait = Date.parse(cache.records[0]?.nextAt ?? '') - Date.now();
+        assert.ok(wait > 60_000 && wait <= 120_000, `the CA's Retry-After of 120 s is kept: ${wait} ms`);
+      }
     });
   }
 
