@@ -14,6 +14,8 @@ import { readLocal, warnUncovered } from '../sources/local.js';
 import { coverageGaps, gapLine, ownNameOf } from '../engine/coverage.js';
 import { lockProblem, runLocks } from '../state/lock.js';
 import { mapPool } from '../util/pool.js';
+import { scheduleFindings } from '../ari/lineages.js';
+import { anyFailed } from '../model/finding.js';
 
 export interface CheckOptions {
   liveDir: string | undefined;
@@ -129,8 +131,10 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     if (problem !== undefined) log.warn(problem);
     stuck ||= problem !== undefined;
   }
+  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now });
   return {
     ...emptyReport(ctx.command),
-    unhealthy: failed || uncovered || refused.length > 0 || stuck || gaps.length > 0,
+    unhealthy: failed || uncovered || refused.length > 0 || stuck || gaps.length > 0 || anyFailed(schedule),
+    data: { findings: schedule },
   };
 }

@@ -18,6 +18,8 @@ import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { mapPool } from '../util/pool.js';
 import { formatTable } from '../util/table.js';
 import { probeAll } from '../edge/survey.js';
+import { scheduleFindings } from '../ari/lineages.js';
+import { anyFailed } from '../model/finding.js';
 
 export interface StatusOptions {
   liveDir: string | undefined;
@@ -209,11 +211,13 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
           },
         ]),
   ]);
+  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now }, 'debug');
   return {
     ...emptyReport(ctx.command),
-    unhealthy: !healthy || uncovered || stuck || gaps.length > 0,
+    unhealthy: !healthy || uncovered || stuck || gaps.length > 0 || anyFailed(schedule),
     rows,
     data: {
+      findings: schedule,
       sites: rows,
       coverage: gaps.map((gap) => ({
         siteId: gap.siteId,

@@ -1,4 +1,5 @@
 import { readChain } from '../certificate/chain.js';
+import { timerSchedule } from '../ari/timer.js';
 import { lineageFiles } from '../certificate/lineage.js';
 import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
 import { describeNames, planTargets, type Want } from '../model/want.js';
@@ -140,6 +141,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   );
   outcome.forget = await settleLeftBehind(left, uploaded, edges, view, ctx, record);
   if (left.length > outcome.forget.length) outcome.unhealthy = true;
+  outcome.lineages = await timerSchedule(liveDir, ctx);
   return outcome;
 }
 

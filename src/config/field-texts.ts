@@ -162,6 +162,14 @@ export const FIELD_TEXTS = {
       'looked up on PATH. The template sets the mail command above, which needs a mail program ' +
       '(`apt install bsd-mailx`); `incap-cert install` leaves it out where `/usr/bin/mail` is missing.',
   },
+  ari: {
+    value: 'true or false',
+    default: '`true`',
+    text:
+      "Whether `status`, `check` and `sync` ask the CA for each certificate's renewal window (ARI, RFC 9773) at the " +
+      "ACME server Certbot's renewal configuration names. With `false`, the window is taken as 2/3 to 3/4 of the " +
+      "certificate's lifetime.",
+  },
 } as const satisfies Record<ConfigField, FieldText>;
 
 /** The page's opening paragraphs, before the fields. */

@@ -87,6 +87,8 @@ export interface Config {
   metricsFile: string | undefined;
   /** Whether sync removes the key type this host does not deploy, once the other is seen served. */
   pruneOtherKeyType: boolean;
+  /** Whether the CA is asked for renewal windows (src/ari/). */
+  ari: boolean;
   /**
    * Fields still holding the config template's placeholder values (`api.id`, `api.key`, `sites`) in a config that
    * holds nothing else: a config filled in only in part is refused (src/config/placeholders.ts).
@@ -223,6 +225,7 @@ export function loadConfig(
     warnDays: data.warnDays,
     metricsFile: metricsFile === undefined ? undefined : resolve(metricsFile),
     pruneOtherKeyType: data.pruneOtherKeyType ?? false,
+    ari: data.ari ?? true,
     placeholders: templateFields(file, api, data.sites),
   };
 }

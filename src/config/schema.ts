@@ -428,6 +428,7 @@ const FILE_ENTRIES = {
   warnDays: v.optional(number(0, 3650, false, 'must be a number of days from 0 to 3650')),
   pruneOtherKeyType: v.optional(v.boolean('must be true or false')),
   onFailure: v.optional(OnFailure),
+  ari: v.optional(v.boolean('must be true or false')),
 };
 
 export const ConfigFileSchema = objectOf(FILE_ENTRIES, SITES, 'the config must be a JSON object');

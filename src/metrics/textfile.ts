@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ExpirySample, ExpirySource, StaleExpiry } from '../model/report.js';
+import type { ExpirySample, ExpirySource, LineageSample, StaleExpiry } from '../model/report.js';
 import { ExitCode, IncapCertError } from '../model/errors.js';
 import { processGone, processTag, withLock } from '../state/lock.js';
 
@@ -33,6 +33,8 @@ export interface MetricsUpdate {
   mappedSites?: ReadonlySet<string>;
   /** Entries in the retry queue now. */
   queueEntries?: number;
+  /** Every lineage's renewal window and state (src/ari/): they replace all earlier ones. */
+  lineages?: readonly LineageSample[];
 }
 
 export interface Sample {
@@ -57,6 +59,14 @@ export const METRICS = {
   incap_cert_queue_entries: {
     help: 'Deliveries waiting in the retry queue.',
     labels: [],
+  },
+  incap_cert_ari_window_end_timestamp_seconds: {
+    help: "End of each lineage's renewal window (the CA's ARI window, else 3/4 of the lifetime), in seconds since the epoch.",
+    labels: ['lineage'],
+  },
+  incap_cert_lineage_state: {
+    help: "1 for each lineage's renewal state: waiting, in-window, acme-client-late, early-renewal-requested, edge-behind.",
+    labels: ['lineage', 'state'],
   },
 } as const satisfies Record<string, { help: string; labels: readonly string[] }>;
 
@@ -135,6 +145,7 @@ export function mergeMetrics(previous: readonly Sample[], update: MetricsUpdate)
   if (update.queueEntries !== undefined) {
     put({ name: 'incap_cert_queue_entries', labels: {}, value: update.queueEntries });
   }
+  if (update.lineages !== undefined) lineageSamples(samples, update.lineages);
   return [...samples.values()];
 }
 
@@ -329,5 +340,25 @@ async function removeLeftTemps(file: string): Promise<void> {
     } catch {
       // gone already, or not ours to judge
     }
+  }
+}
+
+/** The lineages' samples replace every earlier one: a lineage gone, or a state left, leaves no sample behind. */
+function lineageSamples(samples: Map<string, Sample>, lineages: readonly LineageSample[]): void {
+  for (const [key, sample] of samples)
+    if (
+      sample.name === 'incap_cert_ari_window_end_timestamp_seconds' ||
+      sample.name === 'incap_cert_lineage_state'
+    )
+      samples.delete(key);
+  for (const { lineage, state, windowEnd } of lineages) {
+    const window: Sample = {
+      name: 'incap_cert_ari_window_end_timestamp_seconds',
+      labels: { lineage },
+      value: Math.floor(windowEnd.getTime() / 1000),
+    };
+    samples.set(sampleKey(window), window);
+    const word: Sample = { name: 'incap_cert_lineage_state', labels: { lineage, state }, value: 1 };
+    samples.set(sampleKey(word), word);
   }
 }

@@ -58,6 +58,14 @@ export interface Report {
   replaceSources?: ExpirySource[] | undefined;
   /** For the metrics file: expiry samples that are no longer true (remove, a pruned key type). */
   forget?: StaleExpiry[] | undefined;
+  /** For the metrics file: each lineage's renewal window and state (src/ari/), when the command judged them. */
+  lineages?: LineageSample[] | undefined;
+}
+
+export interface LineageSample {
+  lineage: string;
+  state: string;
+  windowEnd: Date;
 }
 
 export function emptyReport(command: string): Report {

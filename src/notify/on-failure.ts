@@ -26,6 +26,8 @@ export interface FailureSummary {
     attempts: number;
     queued: boolean;
   }[];
+  /** Lineages whose renewal schedule turned into a problem (src/ari/timer.ts): sites is then empty. */
+  lineages?: { lineage: string; state: string; message: string; fix: string | null }[] | undefined;
 }
 
 export interface OnFailureOptions {

@@ -116,6 +116,8 @@ export async function issueLeaf(pki: Pki, options: LeafOptions): Promise<Leaf> {
     signingAlgorithm: signingAlgorithm(pki.intermediate.keys),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
+      // As every CA's leaf carries it: ARI's certificate identifier is built from it (src/ari/identifier.ts).
+      await x509.AuthorityKeyIdentifierExtension.create(pki.intermediate.keys.publicKey),
       new x509.SubjectAlternativeNameExtension([
         ...options.names.map((value) => ({ type: 'dns' as const, value })),
         ...(options.ips ?? []).map((value) => ({ type: 'ip' as const, value })),

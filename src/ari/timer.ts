@@ -1,0 +1,44 @@
+/**
+ * The timer's run (sync): every lineage's schedule is judged, each problem is a warning, the metrics file gets each
+ * lineage's window and state, and the onFailure program runs once when a lineage's state turns into a problem (the
+ * state last reported is kept in the ARI cache, so a lasting problem is not reported every day).
+ */
+import { runOnFailure, ON_FAILURE_TIMEOUT_MS } from '../notify/on-failure.js';
+import type { LineageSample } from '../model/report.js';
+import type { RunContext } from '../run/context.js';
+import { VERSION } from '../util/version.js';
+import { hostname } from 'node:os';
+import { lineageSchedule } from './lineages.js';
+import { findingLine } from '../model/finding.js';
+
+/** Judges the lineages in `liveDir` (and the config's sources); returns their samples for the metrics file. */
+export async function timerSchedule(liveDir: string, ctx: RunContext): Promise<LineageSample[]> {
+  const { config, log } = ctx;
+  const report = await lineageSchedule({ config, liveDir, log, now: ctx.now, keepStates: true });
+  for (const finding of report.findings) {
+    if (finding.ok) log.debug(`schedule: ${findingLine(finding)}`);
+    else log.warn(`schedule: ${findingLine(finding)}`);
+  }
+  const turned = report.changed.filter(({ state }) => state !== 'waiting' && state !== 'in-window');
+  if (turned.length > 0 && config.onFailure !== undefined) {
+    const lineages = turned.flatMap(({ lineage }) =>
+      report.findings
+        .filter((finding) => finding.subject === lineage && !finding.ok)
+        .map((finding) => ({ lineage, state: finding.kind, message: finding.message, fix: finding.fix })),
+    );
+    const summary = {
+      tool: 'incap-cert' as const,
+      version: VERSION,
+      command: ctx.command,
+      host: hostname(),
+      time: ctx.now().toISOString(),
+      sites: [],
+      lineages,
+    };
+    await runOnFailure(config.onFailure, ctx.redactor.redactValue(summary), log, {
+      timeoutMs: Math.min(ON_FAILURE_TIMEOUT_MS, ctx.endsAt - ctx.now().getTime()),
+      signal: ctx.signal,
+    });
+  }
+  return report.lineages.map(({ lineage, state, window }) => ({ lineage, state, windowEnd: window.end }));
+}
