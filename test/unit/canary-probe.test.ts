@@ -34,7 +34,7 @@ const server = http.createServer((req, res) => {
   }
   if (host === 'drop.example') return req.socket.destroy();
   res.statusCode = 404;
-  res.end('nope');
+  return res.end('nope');
 });
 let port = 0;
 const edgeFor = () => ({ host: '127.0.0.1', port });
