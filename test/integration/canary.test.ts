@@ -4,7 +4,7 @@
  * redirecting or dropping the connection; each verdict, its exit code, and no token file left behind.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeHttpEdge, INCIDENT_ID, type HttpEdgeMode } from '../support/fake-edge.js';
@@ -129,6 +129,32 @@ describe('incap-cert canary', () => {
     assert.equal(await exited, 143);
     assert.deepEqual(leftovers(webroot), []);
     assert.equal(existsSync(join(webroot, '.well-known')), false);
+  });
+
+  it('sync runs the check when the last one is more than 20 hours old, and keeps the verdicts', async () => {
+    const { live, env } = await setup({ 'www.example.com': 'block' });
+    const state = world?.stateDir ?? '';
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    const kept = join(state, 'renewal-paths.json');
+    const recent = new Date(Date.now() - 60 * 60 * 1000).toISOString();
+    writeFileSync(kept, JSON.stringify({ version: 1, checkedAt: recent, paths: [] }), { mode: 0o600 });
+    const quiet = await runCli(['sync', '--live-dir', live], env);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.deepEqual(edge?.requests, [], 'checked an hour ago: not again');
+    const old = new Date(Date.now() - 21 * 60 * 60 * 1000).toISOString();
+    writeFileSync(kept, JSON.stringify({ version: 1, checkedAt: old, paths: [] }), { mode: 0o600 });
+    const due = await runCli(['sync', '--live-dir', live], env);
+    assert.equal(due.code, 0, due.stderr);
+    assert.match(due.stderr, /canary: problem: renewal path of www\.example\.com .*blocked/);
+    const record = JSON.parse(readFileSync(kept, 'utf8')) as {
+      checkedAt: string;
+      paths: { name: string; verdict: string }[];
+    };
+    assert.ok(Date.parse(record.checkedAt) > Date.parse(old));
+    assert.deepEqual(record.paths.map((path) => `${path.name} ${path.verdict}`).sort(), [
+      'example.com pass',
+      'www.example.com blocked',
+    ]);
   });
 
   it('not-needed: a DNS-01 lineage is not checked and does not fail the run', async () => {
