@@ -25,3 +25,16 @@ export async function canaryForTimer(liveDir: string, ctx: RunContext): Promise<
     else ctx.log.warn(`canary: ${findingLine(finding)}`);
   }
 }
+
+/** For `status`: the last check's verdicts, one line each (a problem as a warning), and when it ran. */
+export async function logKeptPaths(ctx: RunContext): Promise<void> {
+  const kept = await new PathRecord(ctx.config.stateDir, ctx.log, ctx.now).read();
+  if (kept.checkedAt === undefined) return;
+  for (const path of kept.paths) {
+    const what = path.name === '' ? `lineage ${path.lineage}` : `${path.name} (lineage ${path.lineage})`;
+    const line = `renewal path of ${what}: ${path.verdict} since ${path.since} (checked ${kept.checkedAt})`;
+    const bad = !['pass', 'not-needed', 'unchecked'].includes(path.verdict);
+    if (bad) ctx.log.warn(`${line}${path.advice === null ? '' : `; fix: ${path.advice}`}`);
+    else ctx.log.info(line);
+  }
+}

@@ -1,3 +1,4 @@
+import { logKeptPaths } from '../canary/timer.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import type { KeyType } from '../model/certificate.js';
 import { isExpiring, daysLeft } from '../certificate/expiry.js';
@@ -186,6 +187,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
           },
         ]),
   ]);
+  await logKeptPaths(ctx); // the renewal-path canary's last verdicts (src/canary/timer.ts)
   return {
     ...emptyReport(ctx.command),
     unhealthy: !healthy || uncovered || stuck || gaps.length > 0,
