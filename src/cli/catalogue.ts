@@ -4,6 +4,7 @@
  */
 import { VERSION } from '../util/version.js';
 import { Answer, defineCommand, type Command } from './command.js';
+import { canaryCommand } from './commands/canary.js';
 import { checkCommand } from './commands/check.js';
 import { deployCommand } from './commands/deploy.js';
 import { installCommand, uninstallCommand } from './commands/install.js';
@@ -50,6 +51,7 @@ export const COMMANDS: readonly Command[] = [
   syncCommand,
   statusCommand,
   checkCommand,
+  canaryCommand,
   verifyCommand,
   removeCommand,
   queueCommand,

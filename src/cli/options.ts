@@ -144,6 +144,9 @@ export const statusFlags = {
   live: flag('Also ask the edge what it serves, per key type (a TLS handshake per site)'),
 } as const satisfies Record<string, Options>;
 
+/** `canary`: the renewal-path check (src/canary/). */
+export const canaryFlags = { ...liveDirOption } as const satisfies Record<string, Options>;
+
 export const verifyFlags = { ...liveDirOption, ...waitOption } as const satisfies Record<string, Options>;
 
 export const removeFlags = {

@@ -1,3 +1,4 @@
+import { logKeptPaths } from '../canary/timer.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import { keyTypeText, type KeyType } from '../model/certificate.js';
 import { isExpiring, daysLeft } from '../certificate/expiry.js';
@@ -212,6 +213,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
         ]),
   ]);
   const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now }, 'debug');
+  await logKeptPaths(ctx); // the renewal-path canary's last verdicts (src/canary/timer.ts)
   return {
     ...emptyReport(ctx.command),
     unhealthy: !healthy || uncovered || stuck || gaps.length > 0 || anyFailed(schedule),

@@ -1,3 +1,4 @@
+import { canaryForTimer } from '../canary/timer.js';
 import { readChain } from '../certificate/chain.js';
 import { timerSchedule } from '../ari/timer.js';
 import { lineageFiles } from '../certificate/lineage.js';
@@ -142,6 +143,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   outcome.forget = await settleLeftBehind(left, uploaded, edges, view, ctx, record);
   if (left.length > outcome.forget.length) outcome.unhealthy = true;
   outcome.lineages = await timerSchedule(liveDir, ctx);
+  // The renewal path through Imperva, at most once in 20 hours (src/canary/timer.ts).
+  await canaryForTimer(liveDir, ctx);
   return outcome;
 }
 

@@ -141,6 +141,26 @@ export const FIELD_TEXTS = {
     default: "none: each site's own name",
     text: 'Where `verify` connects for every site. `INCAP_CERT_EDGE` takes its place.',
   },
+  edgeHttpAddress: {
+    value: 'HOST:PORT, or [IPv6]:PORT',
+    default: "none: each site's edge on port 80",
+    text: 'Where `canary` asks for the challenge over http (port 80) for every site. `INCAP_CERT_EDGE_HTTP` takes its place.',
+  },
+  canary: {
+    value: 'true or false',
+    default: 'true',
+    text: '`sync` checks the renewal path through Imperva (as `canary`) when the last check is more than 20 hours old.',
+  },
+  canaryWebroots: {
+    value: '{"NAME": "/web/root"}',
+    default: 'none',
+    text: 'The web root of each name renewed by lego, which records none; its names are unchecked without it.',
+  },
+  canaryOwners: {
+    value: 'a list of user names or uids',
+    default: 'none',
+    text: 'Users besides root and the ACME client’s user who may own the folders on the way to a web root the canary writes into.',
+  },
   warnDays: {
     value: 'days, 0 to 3650',
     default: "a sixth of each certificate's lifetime",

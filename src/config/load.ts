@@ -81,6 +81,13 @@ export interface Config {
   onFailure: readonly string[] | undefined;
   /** Where `verify` connects instead of each site's own address. */
   edgeAddress: EdgeAddress | undefined;
+  /** The renewal-path canary (src/canary/): its port-80 edge, whether sync runs it, lego web roots, more owners. */
+  canary: {
+    enabled: boolean;
+    edgeHttpAddress: EdgeAddress | undefined;
+    webroots: Readonly<Record<string, string>>;
+    owners: readonly string[];
+  };
   /** Days before expiry to warn; undefined: a sixth of each certificate's lifetime (src/certificate/expiry.ts). */
   warnDays: number | undefined;
   /** A Prometheus text file replaced after each run (absolute), or undefined for none. */
@@ -192,6 +199,12 @@ export function loadConfig(
     'edgeAddress',
     isObject(raw) ? raw.edgeAddress : undefined,
   );
+  const edgeHttpAddress = setting(
+    EdgeAddressSchema,
+    'INCAP_CERT_EDGE_HTTP',
+    'edgeHttpAddress',
+    isObject(raw) ? raw.edgeHttpAddress : undefined,
+  );
 
   if (issues.length > 0 || data === undefined) throw new ConfigError(issues);
   const logFile = flags.logFile ?? data.logFile;
@@ -222,6 +235,14 @@ export function loadConfig(
     ratePerMinute: data.ratePerMinute,
     onFailure: data.onFailure,
     edgeAddress,
+    canary: {
+      enabled: data.canary ?? true,
+      edgeHttpAddress,
+      webroots: Object.fromEntries(
+        Object.entries(data.canaryWebroots ?? {}).map(([name, dir]) => [name.toLowerCase(), dir]),
+      ),
+      owners: data.canaryOwners ?? [],
+    },
     warnDays: data.warnDays,
     metricsFile: metricsFile === undefined ? undefined : resolve(metricsFile),
     pruneOtherKeyType: data.pruneOtherKeyType ?? false,

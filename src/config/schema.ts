@@ -425,6 +425,22 @@ const FILE_ENTRIES = {
     ),
   ),
   edgeAddress: v.optional(text(EDGE)),
+  // The renewal-path canary (src/canary/): edgeHttpAddress is checked in load.ts as edgeAddress is.
+  edgeHttpAddress: v.optional(text(EDGE)),
+  canary: v.optional(v.boolean('must be true or false')),
+  canaryWebroots: v.optional(
+    v.record(
+      v.string(),
+      v.pipe(v.string(), v.regex(/^\/[^\0]*$/, 'must be an absolute folder path')),
+      'must be an object: {"NAME": "/web/root"}',
+    ),
+  ),
+  canaryOwners: v.optional(
+    v.array(
+      v.pipe(v.string(), v.regex(/^[a-z_][a-z0-9_-]*\$?$|^\d+$/, 'must be a user name or uid')),
+      'must be a list of user names',
+    ),
+  ),
   warnDays: v.optional(number(0, 3650, false, 'must be a number of days from 0 to 3650')),
   pruneOtherKeyType: v.optional(v.boolean('must be true or false')),
   onFailure: v.optional(OnFailure),

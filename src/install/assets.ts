@@ -32,6 +32,7 @@ export const ASSET_NAMES = [
 export const DOC_NAMES = [
   'README.md',
   'docs/acme-clients.md',
+  'docs/canary.md',
   'docs/config.md',
   'docs/development.md',
   'docs/imperva-api.md',

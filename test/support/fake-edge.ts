@@ -18,6 +18,9 @@
  * on that connection with the site's two-pair context.
  */
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
 import type { LookupAddress } from 'node:dns';
 import { createServer, type AddressInfo, type LookupFunction, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -357,4 +360,78 @@ export function loopbackLookup(names?: readonly string[]): LookupFunction & { ca
 /** The leaf of a PEM chain, for assertions. */
 export function leafOf(pem: string): X509Certificate {
   return new X509Certificate(pem);
+}
+
+/**
+ * What the fake edge does on its http port (80 in production) for a name: pass the request through to the origin
+ * (the file under the name's web root), answer Imperva's block page with an incident ID, redirect, or drop the
+ * connection; 'hang' never answers (a run stopped while it waits).
+ */
+export type HttpEdgeMode = 'pass' | 'block' | 'drop' | 'hang' | { redirect: string };
+
+export const INCIDENT_ID = '1234000560078901234-56789012345678901';
+
+/** The fake edge's http side: an http server on 127.0.0.1 answering per Host header as `modes` says. */
+export class FakeHttpEdge {
+  private constructor(
+    private readonly server: HttpServer,
+    readonly address: string,
+    readonly requests: { host: string; path: string; userAgent: string }[],
+    private readonly waiting: (() => void)[],
+  ) {}
+
+  /** Resolves when the next request arrives. */
+  nextRequest(): Promise<void> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  static async start(options: {
+    /** The web root the origin serves for a name (pass-through). */
+    webroot: (name: string) => string | undefined;
+    /** Per name; default 'pass'. */
+    modes?: Record<string, HttpEdgeMode>;
+  }): Promise<FakeHttpEdge> {
+    const requests: FakeHttpEdge['requests'] = [];
+    const waiting: (() => void)[] = [];
+    const server = createHttpServer((req, res) => {
+      const host = (req.headers.host ?? '').toLowerCase();
+      const path = req.url ?? '/';
+      requests.push({ host, path, userAgent: req.headers['user-agent'] ?? '' });
+      for (const resolve of waiting.splice(0)) resolve();
+      const mode = options.modes?.[host] ?? 'pass';
+      if (mode === 'hang') return;
+      if (mode === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      if (mode === 'block') {
+        res.writeHead(403, { 'content-type': 'text/html' });
+        res.end(
+          `<html><body><iframe src="/_Incapsula_Resource?incident_id=${INCIDENT_ID}"></iframe>` +
+            `Request unsuccessful. Incapsula incident ID: ${INCIDENT_ID}</body></html>`,
+        );
+        return;
+      }
+      if (typeof mode === 'object') {
+        res.writeHead(301, { location: mode.redirect.replace('$PATH', path) });
+        res.end();
+        return;
+      }
+      const root = options.webroot(host);
+      const match = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(path);
+      try {
+        if (root === undefined || match?.[1] === undefined) throw new Error('no such file');
+        res.end(readFileSync(join(root, '.well-known', 'acme-challenge', match[1])));
+      } catch {
+        res.writeHead(404);
+        res.end('Not Found');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return new FakeHttpEdge(server, `127.0.0.1:${(server.address() as AddressInfo).port}`, requests, waiting);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The layers of src/, top to bottom: a file may import from its own layer or any layer below it, never above.
- * bin → main → the catalogue and parser (cli/) → commands/ → engine/, edge/, install/, ari/ → sources/, imperva/,
+ * bin → main → the catalogue and parser (cli/) → commands/ → engine/, edge/, install/, ari/, canary/ → sources/, imperva/,
  * certificate/, state/, metrics/, notify/, config/, log/, run/, names/ → the model → util/.
  */
 const LAYERS: readonly (readonly string[])[] = [
@@ -14,7 +14,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['main.ts'],
   ['cli/'],
   ['commands/'],
-  ['engine/', 'edge/', 'install/', 'ari/'],
+  ['engine/', 'edge/', 'install/', 'ari/', 'canary/'],
   [
     'sources/',
     'imperva/',

@@ -1,0 +1,195 @@
+/**
+ * The renewal-path canary: for each mapped lineage renewed with http-01, a token placed where the ACME client
+ * would put its challenge must come back through the site's Imperva edge. Described in docs/canary.md.
+ */
+import { dirname, resolve } from 'node:path';
+import { lineageFiles } from '../certificate/lineage.js';
+import { readChain } from '../certificate/chain.js';
+import { cnameTarget } from '../edge/target.js';
+import { ApiError, CertificateError } from '../model/errors.js';
+import { failed, passed, type Finding } from '../model/finding.js';
+import { planTargets } from '../model/want.js';
+import type { RunContext } from '../run/context.js';
+import { listLineages } from '../sources/live.js';
+import { readRenewalConf, renewalConfPath } from '../sources/renewal-conf.js';
+import { uidOf } from '../util/users.js';
+import { certbotLockHeld } from './lock.js';
+import { probe, type EdgeFor, type Verdict } from './probe.js';
+import { certbotRoute, type Route } from './route.js';
+import { placeToken, removeToken, unsafeReason, type PlacedToken } from './token.js';
+
+export type PathVerdict = Verdict | 'not-needed' | 'cannot-pass' | 'unchecked';
+
+/** One name's verdict; name '' when the whole lineage is judged at once (its renewal configuration). */
+export interface PathCheck {
+  lineage: string;
+  name: string;
+  verdict: PathVerdict;
+  detail: string;
+  advice: string | null;
+}
+
+/** What every output of `pass` says: a vantage point elsewhere can still be stopped by geo or bot rules. */
+export const FROM_THIS_HOST =
+  '`pass` means from this host: the CA asks from several other places, where geo or bot rules can still block it';
+
+const EXEMPT =
+  'exempt /.well-known/acme-challenge/ from the security rules of the site in the Imperva console (or renew with DNS-01)';
+
+/** Checks every mapped Certbot lineage of `liveDir`. Token files are always removed, a stop included. */
+export async function checkRenewalPaths(liveDir: string, ctx: RunContext): Promise<PathCheck[]> {
+  const { config, log } = ctx;
+  const live = resolve(liveDir);
+  const certbotDir = dirname(live);
+  const checks: PathCheck[] = [];
+  const work: { lineage: string; name: string; route: Route; siteIds: string[] }[] = [];
+  for (const dir of listLineages(live).lineages) {
+    const lineage = dir.slice(live.length + 1);
+    let names: readonly string[];
+    try {
+      names = readChain(lineageFiles(dir)).names;
+    } catch (error) {
+      if (!(error instanceof CertificateError)) throw error;
+      log.warn(`canary: ${lineage}: ${error.message}`);
+      continue;
+    }
+    if (planTargets(names, config.sites).length === 0) continue;
+    const read = readRenewalConf(renewalConfPath(dir), certbotDir);
+    if ('problem' in read) {
+      checks.push({ lineage, name: '', verdict: 'unchecked', detail: read.problem, advice: null });
+      continue;
+    }
+    for (const name of names) {
+      if (name.startsWith('*.')) continue; // a wildcard is only ever validated with DNS-01
+      const route = certbotRoute(read.conf, name);
+      work.push({ lineage, name, route, siteIds: [...(config.sites.get(name) ?? [])] });
+    }
+  }
+
+  const edges = await siteEdges(
+    work.flatMap((item) => (item.route.kind === 'webroot' ? item.siteIds : [])),
+    ctx,
+  );
+  const edgeFor: EdgeFor = (name, port) => {
+    const siteId = config.sites.get(name)?.[0];
+    if (siteId === undefined) return undefined; // not mapped: its own address
+    const fixed = port === 80 ? config.canary.edgeHttpAddress : config.edgeAddress;
+    if (fixed !== undefined) return fixed;
+    const host = edges.get(siteId);
+    return host === undefined ? undefined : { host, port };
+  };
+  const owners = config.canary.owners.flatMap((user) => {
+    const uid = uidOf(user);
+    if (uid === undefined) log.warn(`canary: canaryOwners names ${user}, who is no user on this host`);
+    return uid === undefined ? [] : [uid];
+  });
+
+  for (const { lineage, name, route } of work) {
+    if (ctx.signal.aborted) break;
+    checks.push(await checkName(lineage, name, route, { certbotDir, owners, edgeFor, ctx }));
+  }
+  return checks;
+}
+
+async function checkName(
+  lineage: string,
+  name: string,
+  route: Route,
+  at: { certbotDir: string; owners: number[]; edgeFor: EdgeFor; ctx: RunContext },
+): Promise<PathCheck> {
+  if (route.kind !== 'webroot') {
+    return {
+      lineage,
+      name,
+      verdict: route.kind,
+      detail: route.reason,
+      advice:
+        route.kind === 'cannot-pass'
+          ? 'renew with http-01 on port 80 through the site, or with DNS-01'
+          : null,
+    };
+  }
+  if (certbotLockHeld(at.certbotDir)) {
+    return {
+      lineage,
+      name,
+      verdict: 'unchecked',
+      detail: 'Certbot is running (it holds .certbot.lock)',
+      advice: null,
+    };
+  }
+  const unsafe = unsafeReason(route.root, route.folder, at.owners, 'canaryOwners');
+  if (unsafe !== undefined) {
+    return { lineage, name, verdict: 'unchecked', detail: `refused to write there: ${unsafe}`, advice: null };
+  }
+  let placed: PlacedToken;
+  try {
+    placed = placeToken(route.root, route.folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    return {
+      lineage,
+      name,
+      verdict: 'unchecked',
+      detail: `cannot write a token in ${route.folder} (${code})`,
+      advice: null,
+    };
+  }
+  try {
+    const result = await probe(name, placed.token, {
+      edgeFor: at.edgeFor,
+      signal: at.ctx.signal,
+    });
+    const advice =
+      result.verdict === 'blocked'
+        ? EXEMPT
+        : result.verdict === 'redirected'
+          ? 'let /.well-known/acme-challenge/ answer on http, or redirect it only to http:80 or https:443 keeping the path'
+          : result.verdict === 'not-found'
+            ? `serve ${route.root} as the site's web root for /.well-known/acme-challenge/, or fix the client's web root`
+            : result.verdict === 'unreachable'
+              ? `make ${name} answer on port 80 through its Imperva edge`
+              : null;
+    return { lineage, name, verdict: result.verdict, detail: result.detail, advice };
+  } finally {
+    removeToken(placed);
+  }
+}
+
+/** Each site's edge host (its CNAME target in `sites/status`), asked once a site; skipped when config overrides it. */
+async function siteEdges(siteIds: readonly string[], ctx: RunContext): Promise<Map<string, string>> {
+  const edges = new Map<string, string>();
+  if (ctx.config.canary.edgeHttpAddress !== undefined || siteIds.length === 0) return edges;
+  const client = await ctx.client();
+  for (const siteId of new Set(siteIds)) {
+    try {
+      const status = await client.status(siteId);
+      const dns = status.dns.map((record) => ({
+        dns_record_name: record.name,
+        set_type_to: record.type,
+        set_data_to: record.targets,
+      }));
+      const host = cnameTarget(dns, status.domain ?? '');
+      if (host !== undefined) edges.set(siteId, host);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      ctx.log.debug(
+        `canary: site ${siteId}: cannot read its DNS records (${error.message}); asking its names`,
+      );
+    }
+  }
+  return edges;
+}
+
+/** The checks as findings (src/model/finding.ts): not-needed and unchecked are ok, they are not checks. */
+export function pathFindings(checks: readonly PathCheck[]): Finding[] {
+  return checks.map((check) => {
+    const subject = check.name === '' ? check.lineage : `${check.lineage} ${check.name}`;
+    const what = check.name === '' ? `lineage ${check.lineage}` : `${check.name} (lineage ${check.lineage})`;
+    const message = `renewal path of ${what}: ${check.verdict}: ${check.detail}`;
+    const bad = check.verdict !== 'pass' && check.verdict !== 'not-needed' && check.verdict !== 'unchecked';
+    return bad
+      ? failed('renewal-path', subject, message, check.advice ?? 'see docs/canary.md')
+      : passed('renewal-path', subject, message);
+  });
+}
