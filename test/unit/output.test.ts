@@ -1,5 +1,6 @@
 /** What reaches a terminal is printable, and the --json switch reads every form it is given in. */
 import assert from 'node:assert/strict';
+import { shownValue } from '../../src/util/shown.js';
 import { describe, it } from 'node:test';
 import { jsonSwitch } from '../../src/cli/options.js';
 import { UsageError } from '../../src/model/errors.js';
@@ -88,7 +89,7 @@ describe('jsonSwitch', () => {
       assert.equal(problem.exitCode, 2);
       assert.equal(
         problem.message,
-        `--json takes true or 1 (on), false or 0 (off), not ${JSON.stringify(value)}; see incap-cert --help`,
+        `--json takes true or 1 (on), false or 0 (off), not ${shownValue(value)}; see incap-cert --help`,
       );
     });
   }
