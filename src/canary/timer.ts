@@ -21,7 +21,8 @@ export async function canaryForTimer(liveDir: string, ctx: RunContext): Promise<
   if (ctx.signal.aborted) return;
   await record.record(checks, before);
   for (const finding of pathFindings(checks)) {
-    if (finding.ok) ctx.log.info(`canary: ${findingLine(finding)}`);
+    // Silent when all is well: the timer's run speaks only of a path that would fail a renewal (-v shows the rest).
+    if (finding.ok) ctx.log.debug(`canary: ${findingLine(finding)}`);
     else ctx.log.warn(`canary: ${findingLine(finding)}`);
   }
 }
@@ -35,6 +36,6 @@ export async function logKeptPaths(ctx: RunContext): Promise<void> {
     const line = `renewal path of ${what}: ${path.verdict} since ${path.since} (checked ${kept.checkedAt})`;
     const bad = !['pass', 'not-needed', 'unchecked'].includes(path.verdict);
     if (bad) ctx.log.warn(`${line}${path.advice === null ? '' : `; fix: ${path.advice}`}`);
-    else ctx.log.info(line);
+    else ctx.log.debug(line);
   }
 }

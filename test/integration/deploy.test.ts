@@ -175,7 +175,7 @@ describe('incap-cert deploy (Certbot deploy hook)', () => {
     assert.equal(lines.length, 2);
     assert.match(
       lines[0] ?? '',
-      /^dry run: would upload example\.com \(ECC, sha256 [0-9a-f]{16}…, expires .*\) → site 1234567$/,
+      /^dry run: would upload example\.com \(ECDSA, sha256 [0-9a-f]{16}…, expires .*\) → site 1234567$/,
     );
     assert.match(lines[1] ?? '', /→ site 7654321$/);
     assert.ok(lines[0]?.includes(ec.fingerprint.slice(0, 16)));

@@ -32,7 +32,7 @@ describe('help config', () => {
     const script = (await runCli(['completion'])).stdout;
     const program = `${script}\nCOMP_WORDS=(incap-cert help c)\nCOMP_CWORD=2\n_incap_cert\nprintf "%s\\n" "\${COMPREPLY[@]}"`;
     const result = spawnSync('bash', ['-c', program], { encoding: 'utf8' });
-    assert.deepEqual(result.stdout.trim().split('\n').sort(), ['check', 'completion', 'config']);
+    assert.deepEqual(result.stdout.trim().split('\n').sort(), ['canary', 'check', 'completion', 'config']);
     assert.equal(result.status, 0, result.stderr);
   });
 });

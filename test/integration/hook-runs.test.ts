@@ -51,7 +51,7 @@ describe('a hook run', () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(
       dry.stdout,
-      /^dry run: would upload example\.com \(ECC, sha256 [0-9a-f]{16}….* → site 1234567\n$/,
+      /^dry run: would upload example\.com \(ECDSA, sha256 [0-9a-f]{16}….* → site 1234567\n$/,
     );
     assert.equal(world.fake.requests.length, 0);
   });

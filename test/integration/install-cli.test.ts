@@ -79,6 +79,7 @@ describe('incap-cert install / uninstall', () => {
       '644 usr/local/share/bash-completion/completions/incap-cert',
       '644 usr/local/share/doc/incap-cert/README.md',
       '644 usr/local/share/doc/incap-cert/docs/acme-clients.md',
+      '644 usr/local/share/doc/incap-cert/docs/canary.md',
       '644 usr/local/share/doc/incap-cert/docs/config.md',
       '644 usr/local/share/doc/incap-cert/docs/development.md',
       '644 usr/local/share/doc/incap-cert/docs/imperva-api.md',

@@ -131,6 +131,7 @@ describe('install records what it wrote', () => {
       '/opt/ic/bin/incap-cert',
       '/opt/ic/share/doc/incap-cert/README.md',
       '/opt/ic/share/doc/incap-cert/docs/acme-clients.md',
+      '/opt/ic/share/doc/incap-cert/docs/canary.md',
       '/opt/ic/share/doc/incap-cert/docs/config.md',
       '/opt/ic/share/doc/incap-cert/docs/development.md',
       '/opt/ic/share/doc/incap-cert/docs/imperva-api.md',

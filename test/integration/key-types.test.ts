@@ -209,7 +209,7 @@ describe('remove', () => {
     assert.equal(own.code, 2);
     assert.match(
       own.stderr,
-      /^error: not removing the ECC custom certificate of site 1234567: this host deploys it \(/,
+      /^error: not removing the ECDSA custom certificate of site 1234567: this host deploys it \(/,
     );
     assert.equal(w.fake.requests.length, before, 'nothing sent');
     const dry = await runCli(
@@ -290,7 +290,7 @@ describe('sync --verify and pruneOtherKeyType', () => {
     writeCertbotLineage(le, 'example.com', ecc);
     const first = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /ECC: pending: /);
+    assert.match(first.stdout, /ECDSA: pending: /);
     // Past the verify grace (a hundredth of the 90-day lifetime, 21.6 hours: the record of the upload moved back),
     // the edge that still serves the old one is a failure.
     const file = join(w.stateDir, 'delivered.json');
@@ -299,7 +299,7 @@ describe('sync --verify and pruneOtherKeyType', () => {
     writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
     const stale = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(stale.code, 1);
-    assert.match(stale.stderr, /ECC: stale: /);
+    assert.match(stale.stderr, /ECDSA: stale: /);
     assert.equal(w.fake.acceptedUploads().length, 1);
     const again = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(again.code, 1);
@@ -307,7 +307,7 @@ describe('sync --verify and pruneOtherKeyType', () => {
     edge.propagationMs = 0;
     const later = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(later.code, 0, later.stderr);
-    assert.match(later.stdout, /ECC: served/);
+    assert.match(later.stdout, /ECDSA: served/);
   });
 
   it('removes the other key type this host uploaded only once the edge serves ours, never one this host deploys', async () => {

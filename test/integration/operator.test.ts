@@ -218,7 +218,7 @@ describe('the queue, seen and mended', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^SITE +KEY +NAMES +STATE +SINCE +ATTEMPTS +SOURCE$/m);
     assert.match(list.stdout, /^111 +ECC +example\.com +failed +\d{4}-\d\d-\d\dT[\d:.]+Z +1 +\S+$/m);
-    assert.match(list.stdout, /^site 222 \(ECC\): last error: .*res 9413/m);
+    assert.match(list.stdout, /^site 222 \(ECDSA\): last error: .*res 9413/m);
     const json = JSON.parse((await runCli(['queue', 'list', '--json'], world.env)).stdout) as {
       entries: {
         siteId: string;
@@ -238,7 +238,7 @@ describe('the queue, seen and mended', () => {
     );
     const dropOne = await runCli(['queue', 'drop', '--site-id', '111'], world.env);
     assert.equal(dropOne.code, 0, dropOne.stderr);
-    assert.match(dropOne.stdout, /^dropped site 111 \(ECC, example\.com\), owed since .*Z$/m);
+    assert.match(dropOne.stdout, /^dropped site 111 \(ECDSA, example\.com\), owed since .*Z$/m);
     const queue = JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: { siteId: string }[] };
     assert.deepEqual(
       queue.entries.map((entry) => entry.siteId),

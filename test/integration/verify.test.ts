@@ -87,7 +87,7 @@ describe('incap-cert verify', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /^error: site 1234567 \(example\.com\) ECC: wrong: serves a certificate for /m,
+      /^error: site 1234567 \(example\.com\) ECDSA: wrong: serves a certificate for /m,
     );
   });
 
@@ -102,7 +102,7 @@ describe('incap-cert verify', () => {
       INCAP_CERT_EDGE: closed,
     });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^error: site 1234567 \(example\.com\) ECC: unreachable: /m);
+    assert.match(result.stderr, /^error: site 1234567 \(example\.com\) ECDSA: unreachable: /m);
   });
 
   it('both key types: one line each, each judged against its own lineage', async () => {
