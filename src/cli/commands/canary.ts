@@ -10,6 +10,7 @@ export const canaryCommand = defineCommand({
     "for it through the site's edge on port 80, and remove it. Verdicts: pass (from this host), blocked, " +
     'redirected, not-found, unreachable. Exit 0 only when every checked name passes.',
   options: canaryFlags,
+  globals: ['config', 'verbose', 'quiet', 'log-file'],
   examples: [
     ['incap-cert canary', 'one line per name of every mapped lineage'],
     ['INCAP_CERT_EDGE_HTTP=203.0.113.7:80 incap-cert canary', 'through one edge address'],
