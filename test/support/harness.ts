@@ -62,7 +62,13 @@ export function newApiKey(): string {
 
 export function writeConfig(dir: string, config: unknown, mode = 0o600): string {
   const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(config, null, 2), { mode });
+  // Tests run as root in CI: a config without a state folder would write to the real /var/lib/incap-cert (the
+  // ARI cache of status and check), which the Debian package's end-to-end test then finds in its way.
+  const withState =
+    typeof config === 'object' && config !== null && !Array.isArray(config) && !('stateDir' in config)
+      ? { ...config, stateDir: join(dir, 'state') }
+      : config;
+  writeFileSync(file, JSON.stringify(withState, null, 2), { mode });
   chmodSync(file, mode);
   return file;
 }
