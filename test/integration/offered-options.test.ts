@@ -144,6 +144,22 @@ describe('help, man and completion offer each command what it accepts', () => {
     assert.ok(!manFlags(page, 'status').has('--dry-run'));
   });
 
+  it('did-you-mean guesses only a flag the command reads: remove --dry-rn, not status --dry-rn', async () => {
+    const remove = await runCli(['remove', '--site-id', '1234567', '--auth-type', 'RSA', '--dry-rn'], env);
+    assert.deepEqual(
+      [remove.code, remove.stderr],
+      [2, 'error: unknown option --dry-rn (did you mean --dry-run?); see incap-cert --help\n'],
+    );
+    const status = await runCli(['status', '--dry-rn'], env);
+    assert.deepEqual(
+      [status.code, status.stderr],
+      [2, 'error: unknown option --dry-rn; see incap-cert --help\n'],
+    );
+    const check = await runCli(['check', '--metrics-fil', 'x'], env);
+    assert.equal(check.code, 2);
+    assert.doesNotMatch(check.stderr, /did you mean/);
+  });
+
   it('the man page names the commands that read each common option', () => {
     for (const name of GLOBAL_NAMES) {
       const readers = COMMANDS.filter((command) => command.globals.includes(name)).map(
