@@ -1,13 +1,14 @@
 import type { Options } from 'yargs';
 import type { Command } from './command.js';
+import { aliasFlag, readOptions } from './help.js';
 import { PLACEHOLDERS, globalOptions } from './options.js';
 
 /** The flags of a set of options, with their aliases: `--config -c`. */
 function flagWords(options: Readonly<Record<string, Options>>): string[] {
-  return Object.entries(options).flatMap(([name, option]) => [
-    `--${name}`,
-    ...(typeof option.alias === 'string' ? [`-${option.alias}`] : []),
-  ]);
+  return Object.entries(options).flatMap(([name, option]) => {
+    const alias = aliasFlag(option);
+    return [`--${name}`, ...(alias === undefined ? [] : [alias])];
+  });
 }
 
 /** The flags that take a value in the next word (only those whose value is `placeholder`, if given). */
@@ -17,24 +18,29 @@ function valueFlags(options: Readonly<Record<string, Options>>, placeholder?: st
       ([name, option]) =>
         option.type === 'string' && (placeholder ?? PLACEHOLDERS[name]) === PLACEHOLDERS[name],
     )
-    .flatMap(([name, option]) => [
-      `--${name}`,
-      ...(typeof option.alias === 'string' ? [`-${option.alias}`] : []),
-    ]);
+    .flatMap(([name, option]) => flagWords({ [name]: option }));
 }
 
 /**
- * A bash completion script, from the catalogue: the commands, each one's words (`queue list|drop`) and flags, and
- * the values some flags take. The command is the first word that is not an option of every command or its value,
- * so `incap-cert -c FILE sta<TAB>` completes too.
+ * A bash completion script, from the catalogue: the commands, each one's words (`queue list|drop`), its own flags
+ * and the common ones it reads (no flag it would refuse), and the values some flags take. The command is the first
+ * word that is not a common option or its value, so `incap-cert -c FILE sta<TAB>` completes too.
  */
 export function completionScript(commands: readonly Command[]): string {
+  // Before the command, any common option that some command reads.
   const every = [...flagWords(globalOptions), '--help', '--version'];
   const names = commands.map((command) => command.name);
   const cases = commands.map((command) => {
     // help takes a command's name as well as its own topics.
     const topics = command.name === 'help' ? names : [];
-    const words = [...command.actions, ...topics, ...flagWords(command.options), ...every];
+    const words = [
+      ...command.actions,
+      ...topics,
+      ...flagWords(command.options),
+      ...flagWords(readOptions(command)),
+      '--help',
+      '--version',
+    ];
     return `    ${command.name}) words="${words.join(' ')}" ;;`;
   });
   const all = [globalOptions, ...commands.map((command) => command.options)];

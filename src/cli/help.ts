@@ -1,12 +1,30 @@
 /**
  * The help pages, rendered from the catalogue (src/cli/catalogue.ts). Each command's page reads like a man page: its
- * own options first, with value placeholders, then the options of every command, examples, the environment and the
+ * own options first, with value placeholders, then the common options it reads, examples, the environment and the
  * exit codes.
  */
 import type { Options } from 'yargs';
 import { VERSION } from '../util/version.js';
 import type { Command } from './command.js';
 import { PLACEHOLDERS, globalOptions } from './options.js';
+
+/**
+ * The common options `command` reads: --json, which every command takes, and those its `globals` name. The parser
+ * refuses the others (src/cli/parser.ts), so the help pages, the man page and the completion offer only these.
+ */
+export function readOptions(command: Command): Record<string, Options> {
+  return Object.fromEntries(
+    Object.entries(globalOptions).filter(
+      ([name]) => name === 'json' || command.globals.some((global) => global === name),
+    ),
+  );
+}
+
+/** How an option's alias is typed: `-c` for a letter, `--key-type` for a word. */
+export function aliasFlag(option: Options): string | undefined {
+  if (typeof option.alias !== 'string') return undefined;
+  return option.alias.length === 1 ? `-${option.alias}` : `--${option.alias}`;
+}
 
 export const ENVIRONMENT: [string, string][] = [
   ['INCAP_CERT_CONFIG', 'the config file (as --config)'],
@@ -32,13 +50,13 @@ const WIDTH = 100;
 
 export function optionLines(options: Readonly<Record<string, Options>>): [string, string][] {
   return Object.entries(options).map(([name, option]) => {
-    const alias = typeof option.alias === 'string' ? `-${option.alias}, ` : '    ';
+    const alias = aliasFlag(option);
     const value = PLACEHOLDERS[name];
     const choices =
       option.choices === undefined ? '' : ` (${(option.choices as readonly string[]).join(' or ')})`;
     const required = option.demandOption === true ? ' (required)' : '';
     return [
-      `${alias}--${name}${value === undefined ? '' : ` ${value}`}`,
+      `${alias === undefined ? '    ' : `${alias}, `}--${name}${value === undefined ? '' : ` ${value}`}`,
       `${option.describe ?? ''}${choices}${required}`,
     ];
   });
@@ -95,7 +113,7 @@ export function renderHelp(commands: readonly Command[], command?: string): stri
       'Commands:',
       ...table(commands.map((one) => [one.name, firstSentence(one.summary)])),
       '',
-      'Options of every command:',
+      'Common options (each command’s page lists those it reads):',
       ...table(everyCommandOptions()),
       ...footer(),
       '',
@@ -108,8 +126,8 @@ export function renderHelp(commands: readonly Command[], command?: string): stri
     ...paragraph(spec.summary),
     ...(own.length === 0 ? [] : ['', `Options of ${spec.name}:`, ...table(own)]),
     '',
-    'Options of every command:',
-    ...table(optionLines(globalOptions)),
+    'Common options it reads:',
+    ...table(optionLines(readOptions(spec))),
     ...(spec.examples.length === 0
       ? []
       : [
@@ -127,7 +145,7 @@ export function firstSentence(text: string): string {
   return end < 0 ? text.replace(/\.$/, '') : text.slice(0, end);
 }
 
-/** The options of every command, with --help and --version, for the overview and the man page. */
+/** The common options, with --help and --version, for the overview. */
 export function everyCommandOptions(): [string, string][] {
   return [
     ...optionLines(globalOptions),

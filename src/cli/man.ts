@@ -5,7 +5,7 @@
 import type { Options } from 'yargs';
 import { VERSION } from '../util/version.js';
 import type { Command } from './command.js';
-import { ENVIRONMENT, EXIT_CODES } from './help.js';
+import { ENVIRONMENT, EXIT_CODES, aliasFlag, readOptions } from './help.js';
 import { PLACEHOLDERS, globalOptions } from './options.js';
 
 /**
@@ -28,8 +28,8 @@ export function roff(text: string): string {
 function optionItems(options: Readonly<Record<string, Options>>): string[] {
   return Object.entries(options).flatMap(([name, option]) => {
     const value = PLACEHOLDERS[name];
-    const alias = typeof option.alias === 'string' ? `\\-${option.alias}, ` : '';
-    const flag = `${alias}\\-\\-${roff(name)}`;
+    const alias = aliasFlag(option);
+    const flag = `${alias === undefined ? '' : `${roff(alias)}, `}\\-\\-${roff(name)}`;
     const required = option.demandOption === true ? ' (required)' : '';
     return [
       '.TP',
@@ -37,6 +37,18 @@ function optionItems(options: Readonly<Record<string, Options>>): string[] {
       `${roff(String(option.describe ?? ''))}${required}`,
     ];
   });
+}
+
+/** The common options `command` reads, in bold, by their long names: `--config, --verbose, --json`. */
+function readFlags(command: Command): string {
+  const flags = Object.keys(readOptions(command)).map((name) => `"\\-\\-${roff(name)}"`);
+  return `.BR ${flags.join(' ", " ')}`;
+}
+
+/** The commands that read the common option `name`, for its entry under OPTIONS. */
+function readers(commands: readonly Command[], name: string): string {
+  const reading = commands.filter((command) => name in readOptions(command)).map((command) => command.name);
+  return reading.length === commands.length ? 'every command' : reading.join(', ');
 }
 
 export const HOMEPAGE = 'https://github.com/incap-cert/incap-cert';
@@ -98,10 +110,19 @@ export function manPage(
         : `.BR ${roff(command.name)} " [${roff(command.actions.join('|'))}]"`,
       roff(command.summary),
       ...(Object.keys(command.options).length === 0 ? [] : ['.RS', ...optionItems(command.options), '.RE']),
+      '.RS',
+      '.PP',
+      'Common options it reads:',
+      readFlags(command),
+      '.RE',
     ]),
     '.SH OPTIONS',
-    'Every command takes these:',
-    ...optionItems(globalOptions),
+    'Common options: each command above names those it reads, and refuses the others.',
+    ...Object.entries(globalOptions).flatMap(([name, option]) => [
+      ...optionItems({ [name]: option }),
+      '.br',
+      roff(`Read by ${readers(commands, name)}.`),
+    ]),
     '.TP',
     '.B \\-h, \\-\\-help',
     'The help, or a command\\(aqs help.',

@@ -3,6 +3,7 @@ import { UsageError } from '../model/errors.js';
 import { isHookEnvironment } from '../sources/env.js';
 import { COMMANDS, COMMAND_NAMES, helpOf, versionAnswer } from './catalogue.js';
 import { Answer, type CommandIO } from './command.js';
+import { readOptions } from './help.js';
 import { runDeploy } from './commands/deploy.js';
 import { GLOBAL_NAMES, globalOptions, type GlobalArgs } from './options.js';
 import { usageError, type Parsed } from './usage-errors.js';
@@ -82,8 +83,9 @@ function refuseUnread(command: string | undefined, args: Record<string, unknown>
   throw new UsageError(`--${given} does nothing with ${what}; see ${see}`);
 }
 
-/** Every flag a command takes, and those of every command, for did-you-mean. */
+/** Every flag a command takes (its own and the common ones it reads; before a command, all), for did-you-mean. */
 function flagsOf(command: string | undefined): string[] {
-  const own = COMMANDS.find((candidate) => candidate.name === command)?.options ?? {};
-  return [...Object.keys(own), ...Object.keys(globalOptions), ...Object.keys(answerOptions)];
+  const spec = COMMANDS.find((candidate) => candidate.name === command);
+  const common = spec === undefined ? globalOptions : readOptions(spec);
+  return [...Object.keys(spec?.options ?? {}), ...Object.keys(common), ...Object.keys(answerOptions)];
 }

@@ -1,7 +1,7 @@
 import { logKeptPaths } from '../canary/timer.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import { keyTypeText, type KeyType } from '../model/certificate.js';
-import { isExpiring, daysLeft } from '../certificate/expiry.js';
+import { isExpiring, daysLeft, lifetimeMs } from '../certificate/expiry.js';
 import { heldOfType, ImpervaView, judgeHeld, warnLeftover, type Held } from '../engine/held.js';
 import { mappedSites, type Want } from '../model/want.js';
 import type { EdgeState } from '../edge/judge.js';
@@ -171,6 +171,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
       const one = rowOf.get(siteKey(edge.siteId, edge.keyType));
       if (one !== undefined) {
         one.edge = { state: edge.state, detail: edge.detail, notAfter: edge.served?.notAfter ?? null };
+        rejudgeByEdge(one, edge.served, wants, ctx);
       }
     }
   }
@@ -307,12 +308,49 @@ function row(
   if (holds?.expirationDate != null) {
     const served = new Date(holds.expirationDate);
     out.daysLeft = daysLeft(served, ctx.now());
-    const notBefore = new Date(chain.leaf.validFrom);
-    if (out.state !== 'flagged' && isExpiring(notBefore, served, ctx.now(), ctx.config.warnDays)) {
-      out.state = 'expiring';
-    }
+    // Held and local are one certificate when judged current: its own dates. Otherwise Imperva lists no issue date.
+    const issued = judged === 'current' ? new Date(chain.leaf.validFrom) : undefined;
+    if (out.state !== 'flagged' && heldExpiring(served, issued, chain, ctx)) out.state = 'expiring';
   }
   return out;
+}
+
+/**
+ * Whether the certificate Imperva holds, which expires `expires`, is inside its warning window, measured on its own
+ * lifetime (src/certificate/expiry.ts). Imperva lists a certificate's expiry, not its issue date: `issued` is known
+ * when the held certificate is the local one, or the edge served it (status --live). Without it, the local
+ * certificate's lifetime stands in for the held one's — the certificate it replaces came from the same ACME client —
+ * never the local notBefore against the held notAfter, which makes an older certificate look short-lived.
+ */
+function heldExpiring(
+  expires: Date,
+  issued: Date | undefined,
+  local: Want['chain'],
+  ctx: RunContext,
+): boolean {
+  const lifetime = lifetimeMs(new Date(local.leaf.validFrom), local.notAfter);
+  const notBefore = issued ?? new Date(expires.getTime() - lifetime);
+  return isExpiring(notBefore, expires, ctx.now(), ctx.config.warnDays);
+}
+
+/**
+ * An outdated or expiring row whose held certificate, not the local one, the edge served (the same notAfter):
+ * judged again on that certificate's own issue date, which only the edge tells.
+ */
+function rejudgeByEdge(
+  one: SiteStatusRow,
+  served: { fingerprint: string; notBefore: string; notAfter: string } | undefined,
+  wants: readonly Want[],
+  ctx: RunContext,
+): void {
+  if (one.state !== 'outdated' && one.state !== 'expiring') return;
+  const expires = one.imperva.expirationDate;
+  if (served === undefined || expires === null || Date.parse(served.notAfter) !== Date.parse(expires)) return;
+  const local = wants.find((want) => want.siteId === one.siteId && want.chain.keyType === one.keyType);
+  // The local certificate was already judged on its own dates.
+  if (local === undefined || local.chain.fingerprint === served.fingerprint) return;
+  const expiring = heldExpiring(new Date(expires), new Date(served.notBefore), local.chain, ctx);
+  one.state = expiring ? 'expiring' : 'outdated';
 }
 
 /** What Imperva holds of this key type (v1: its one custom certificate, whatever the type), if anything. */

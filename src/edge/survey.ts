@@ -33,7 +33,7 @@ export interface EdgeRow {
   /** Where the probe connected, and the SNI it sent. */
   edge: string | undefined;
   local: { fingerprint: string; notAfter: string };
-  served: { fingerprint: string; notAfter: string } | undefined;
+  served: { fingerprint: string; notBefore: string; notAfter: string } | undefined;
 }
 
 /** One handshake to make: a want's name, offering its key type or both. */
@@ -260,6 +260,10 @@ async function probeOne(
   row.state = verdict.state;
   row.detail = verdict.detail;
   if (!('error' in probe))
-    row.served = { fingerprint: probe.leafSha256, notAfter: probe.notAfter.toISOString() };
+    row.served = {
+      fingerprint: probe.leafSha256,
+      notBefore: probe.notBefore.toISOString(),
+      notAfter: probe.notAfter.toISOString(),
+    };
   return row;
 }

@@ -2,7 +2,7 @@ import { describeNames, wantsFor, type Want } from '../model/want.js';
 import { withKey } from '../certificate/bundle.js';
 import { type CertificateBundle, keyTypeText } from '../model/certificate.js';
 import { readChain, refuseLeafOnly } from '../certificate/chain.js';
-import { DAY_MS, daysLeft, isExpiring, warnWindowMs } from '../certificate/expiry.js';
+import { DAY_MS, HOUR_MS, isExpiring, warnWindowMs } from '../certificate/expiry.js';
 import { loadConfig, type Config, type ConfigFlags, type Env } from '../config/load.js';
 import { hookSource, type HookSource } from '../sources/env.js';
 
@@ -61,14 +61,44 @@ export function bundleFor(
     bundle.leafOnly === true
       ? [`certificate ${bundle.certFile} holds only the leaf; uploading it without its chain (--force)`]
       : [];
-  const notBefore = new Date(bundle.leaf.validFrom);
-  if (isExpiring(notBefore, bundle.notAfter, now, warnDays)) {
-    warnings.push(
-      `certificate ${bundle.certFile} expires ${bundle.notAfter.toISOString()}, in ${daysLeft(bundle.notAfter, now)} ` +
-        `days: within the warning window (${Math.round(warnWindowMs(notBefore, bundle.notAfter, warnDays) / DAY_MS)} days); is renewal working?`,
-    );
-  }
+  const warning = expiryWarning(
+    bundle.certFile,
+    new Date(bundle.leaf.validFrom),
+    bundle.notAfter,
+    now,
+    warnDays,
+  );
+  if (warning !== undefined) warnings.push(warning);
   return { bundle, warnings };
+}
+
+/**
+ * The warning for a certificate inside its warning window (src/certificate/expiry.ts), or undefined. The time left
+ * and the window read in hours under 2 days: a 6-day certificate's window is 1 day, and "in 0 days" says nothing.
+ */
+export function expiryWarning(
+  certFile: string,
+  notBefore: Date,
+  notAfter: Date,
+  now: Date,
+  warnDays?: number,
+): string | undefined {
+  if (!isExpiring(notBefore, notAfter, now, warnDays)) return undefined;
+  const left = spanText(notAfter.getTime() - now.getTime());
+  const window = spanText(warnWindowMs(notBefore, notAfter, warnDays));
+  return (
+    `certificate ${certFile} expires ${notAfter.toISOString()}, in ${left}: within the warning window ` +
+    `(${window}); is renewal working?`
+  );
+}
+
+/** A span as people say it: whole hours under 2 days (`1 hour`, `20 hours`), whole days otherwise (`15 days`). */
+export function spanText(ms: number): string {
+  const hours = Math.floor(Math.max(0, ms) / HOUR_MS);
+  if (hours < 1) return 'less than an hour';
+  if (hours === 1) return '1 hour';
+  if (ms < 2 * DAY_MS) return `${hours} hours`;
+  return `${Math.floor(ms / DAY_MS)} days`;
 }
 
 export function dryRunLine(bundle: CertificateBundle, siteId: string, names: readonly string[]): string {

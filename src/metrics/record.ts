@@ -50,7 +50,8 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
   }
   try {
     await mkdir(dirname(ctx.metricsFile), { recursive: true, mode: 0o755 });
-    await writeMetrics(ctx.metricsFile, update, { deadlineAt: ctx.endsAt });
+    // Asked to stop while another command holds the file's lock: this run's samples are left out, not waited for.
+    await writeMetrics(ctx.metricsFile, update, { deadlineAt: ctx.endsAt, signal: ctx.signal });
   } catch (error) {
     ctx.log.warn(`cannot write the metrics file: ${(error as Error).message}`);
   }

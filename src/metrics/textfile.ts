@@ -84,12 +84,12 @@ export class MetricsError extends IncapCertError {
 
 /**
  * Merges `update` into the file's samples and replaces the file atomically. The wait for another command's lock ends
- * by `deadlineAt` (the run's deadline) at the latest.
+ * by `deadlineAt` (the run's deadline) at the latest, and at once when `signal` (the run's stop) aborts.
  */
 export async function writeMetrics(
   file: string,
   update: MetricsUpdate,
-  options: { deadlineAt?: number | undefined } = {},
+  options: { deadlineAt?: number | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<void> {
   try {
     await withLock(
@@ -99,7 +99,7 @@ export async function writeMetrics(
         const previous = parseMetrics(await readPrevious(file));
         await replaceFile(file, renderMetrics(mergeMetrics(previous, update)));
       },
-      { deadlineAt: options.deadlineAt },
+      { deadlineAt: options.deadlineAt, signal: options.signal },
     );
   } catch (error) {
     if (error instanceof MetricsError) throw error;

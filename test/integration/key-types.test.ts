@@ -157,7 +157,7 @@ describe('expiry is watched', () => {
     assert.equal(deploy.code, 0);
     assert.match(
       deploy.stderr,
-      /^warning: certificate .* expires .*, in 1 days: within the warning window \(2 days\)/m,
+      /^warning: certificate .* expires .*, in 2[45] hours: within the warning window \(2 days\)/m,
     );
     const status = await runCli(['status', '--json', '--live-dir', live], w.env);
     assert.equal(status.code, 1);

@@ -28,7 +28,7 @@ describe('help', () => {
       const text = viaFlag.stdout;
       assert.match(text, new RegExp(`^Usage: incap-cert ${command}`));
       const own = text.indexOf(`Options of ${command}:`);
-      const every = text.indexOf('Options of every command:');
+      const every = text.indexOf('Common options it reads:');
       if (command !== 'deploy') assert.ok(own > 0 && own < every, 'own options first');
       assert.match(text, /-c, --config FILE/);
       for (const section of ['Examples:', 'Environment:', 'Exit codes:'])

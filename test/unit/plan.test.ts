@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { expiryWarning, spanText } from '../../src/engine/plan.js';
 import { explicitTargets, planTargets } from '../../src/model/want.js';
 
 const sites = new Map<string, string[]>([
@@ -49,5 +50,39 @@ describe('explicitTargets', () => {
       { siteId: '9', names: ['example.com'] },
       { siteId: '8', names: ['example.com'] },
     ]);
+  });
+});
+
+describe('the expiry warning says hours under 2 days, days otherwise', () => {
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  it('spanText', () => {
+    for (const [ms, text] of [
+      [-HOUR, 'less than an hour'],
+      [59 * 60_000, 'less than an hour'],
+      [HOUR, '1 hour'],
+      [2 * HOUR - 1, '1 hour'],
+      [2 * HOUR, '2 hours'],
+      [DAY, '24 hours'],
+      [2 * DAY - 1, '47 hours'],
+      [2 * DAY, '2 days'],
+      [15.9 * DAY, '15 days'],
+    ] as const)
+      assert.equal(spanText(ms), text, `${ms} ms`);
+  });
+  it('a 6-day certificate under an injected clock: 20 hours left, a 24-hour window; none with 36 hours left', () => {
+    const notBefore = new Date('2026-03-01T00:00:00Z');
+    const notAfter = new Date(notBefore.getTime() + 6 * DAY);
+    const at = (left: number) => new Date(notAfter.getTime() - left);
+    assert.equal(
+      expiryWarning('/le/live/a/fullchain.pem', notBefore, notAfter, at(20 * HOUR)),
+      'certificate /le/live/a/fullchain.pem expires 2026-03-07T00:00:00.000Z, in 20 hours: within the warning ' +
+        'window (24 hours); is renewal working?',
+    );
+    assert.equal(expiryWarning('f', notBefore, notAfter, at(36 * HOUR)), undefined);
+    assert.match(
+      expiryWarning('f', notBefore, notAfter, at(36 * HOUR), 2) ?? '',
+      /in 36 hours: .*\(2 days\)/,
+    );
   });
 });
