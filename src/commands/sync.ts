@@ -20,6 +20,7 @@ import { Queue } from '../state/queue.js';
 import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { checkEdges, probeAll, type EdgeRow } from '../edge/survey.js';
+import { watchApiKey } from '../imperva/api-client-findings.js';
 
 export interface SyncOptions {
   /** Certbot's live folder (default: the config's liveDir). */
@@ -94,6 +95,9 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     .sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.index - b.index)
     .map((one) => one.want);
 
+  // The key proven before any upload, its expiry judged: a disabled or expired key is found here, between renewals.
+  const key = await watchApiKey(ctx, liveDir);
+  if (key.refused) return { ...report, unhealthy: true, apiKeyExpiry: key.expiresAt };
   const view = new ImpervaView(await ctx.client(), log);
   const record = new DeliveryRecord(config.stateDir, log, ctx.now, undefined, ctx);
   const outcome = await reconcile(ordered, ctx, {
@@ -143,6 +147,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   outcome.forget = await settleLeftBehind(left, uploaded, edges, view, ctx, record);
   if (left.length > outcome.forget.length) outcome.unhealthy = true;
   outcome.lineages = await timerSchedule(liveDir, ctx);
+  outcome.unhealthy ||= key.findings.some((finding) => !finding.ok);
+  outcome.apiKeyExpiry = key.expiresAt;
   // The renewal path through Imperva, at most once in 20 hours (src/canary/timer.ts).
   await canaryForTimer(liveDir, ctx);
   return outcome;
