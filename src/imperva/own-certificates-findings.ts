@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import type { Log } from '../log/logger.js';
 import type { ImpervaClient } from './client.js';
 import { mapPool } from '../util/pool.js';
-import { hasFallback, type FallbackSource } from './own-certificates.js';
+import { hasFallback, indexOwn, type FallbackSource } from './own-certificates.js';
 
 /** One row of `status`, as much as this judgement needs. */
 export interface FallbackRow {
@@ -32,12 +32,16 @@ export async function fallbackFindings(
 ): Promise<Finding[]> {
   const { log } = ctx;
   const sites = new Map<string, FallbackRow[]>();
-  for (const row of rows) sites.set(row.siteId, [...(sites.get(row.siteId) ?? []), row]);
+  for (const row of rows) {
+    const some = sites.get(row.siteId);
+    if (some === undefined) sites.set(row.siteId, [row]);
+    else some.push(row);
+  }
   if (sites.size === 0) return [];
   const client = await ctx.client();
   let listing;
   try {
-    listing = await client.ownCertificates();
+    listing = indexOwn(await client.ownCertificates());
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     log.debug(

@@ -97,34 +97,46 @@ export function readGenerated(value: unknown): OwnCertificate | undefined {
 }
 
 /**
- * Whether one of Imperva's certificates would serve every name of the site (pure): in force (ACTIVE or
- * NEAR_EXPIRATION; Imperva's NEAR_EXPIRATION says little, its own certificate renews itself), and for each name a
- * validated name of it that covers it, for this site where the listing says which sites a name serves.
+ * Imperva's certificates in force (ACTIVE or NEAR_EXPIRATION; Imperva's NEAR_EXPIRATION says little, its own
+ * certificate renews itself), by the sites their validated names serve: a site looks only at its own, not at every
+ * certificate of the account. Names that do not say their sites serve any site.
  */
-export function fallbackCovers(
-  own: readonly OwnCertificate[],
-  siteId: string,
-  names: readonly string[],
-): boolean {
-  return own.some(
-    (certificate) =>
-      certificate.inForce &&
-      names.length > 0 &&
-      names.every((name) =>
-        certificate.names.some(
-          (held) =>
-            held.validated &&
-            (held.siteIds === undefined || held.siteIds.includes(siteId)) &&
-            covers(held.name, name.toLowerCase()),
-        ),
-      ),
-  );
+export interface OwnIndex {
+  bySite: Map<string, OwnName[]>;
+  anySite: OwnName[];
+}
+
+export function indexOwn(own: readonly OwnCertificate[]): OwnIndex {
+  const index: OwnIndex = { bySite: new Map(), anySite: [] };
+  for (const certificate of own) {
+    if (!certificate.inForce) continue;
+    for (const name of certificate.names) {
+      if (!name.validated) continue;
+      if (name.siteIds === undefined) index.anySite.push(name);
+      else
+        for (const siteId of name.siteIds) {
+          const named = index.bySite.get(siteId);
+          if (named === undefined) index.bySite.set(siteId, [name]);
+          else named.push(name);
+        }
+    }
+  }
+  return index;
+}
+
+/**
+ * Whether Imperva's certificates in force would serve every name of the site (pure): for each name, a validated
+ * name of one of them that covers it, for this site where the listing says which sites a name serves.
+ */
+export function fallbackCovers(index: OwnIndex, siteId: string, names: readonly string[]): boolean {
+  const held = [...(index.bySite.get(siteId) ?? []), ...index.anySite];
+  return names.length > 0 && names.every((name) => held.some((one) => covers(one.name, name.toLowerCase())));
 }
 
 /** What a site falls back to: the listing when it answered, else `sites/status` per site (`generated`). */
 export interface FallbackSource {
   /** The account-wide listing, or undefined when it failed (then `generated` is asked per site). */
-  listing: OwnCertificate[] | undefined;
+  listing: OwnIndex | undefined;
   generated: (siteId: string) => Promise<OwnCertificate | undefined>;
 }
 
@@ -140,7 +152,7 @@ export async function hasFallback(
   if (source.listing !== undefined) return fallbackCovers(source.listing, siteId, names);
   try {
     const generated = await source.generated(siteId);
-    return generated !== undefined && fallbackCovers([generated], siteId, names);
+    return generated !== undefined && fallbackCovers(indexOwn([generated]), siteId, names);
   } catch (error) {
     if (error instanceof ApiError) return undefined;
     throw error;
@@ -164,9 +176,9 @@ export async function siteFallback(
   names: readonly string[],
 ): Promise<boolean | undefined> {
   if (names.length === 0) return undefined;
-  let listing: OwnCertificate[] | undefined;
+  let listing: OwnIndex | undefined;
   try {
-    listing = await client.ownCertificates();
+    listing = indexOwn(await client.ownCertificates());
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
   }

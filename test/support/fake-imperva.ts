@@ -216,7 +216,7 @@ export class FakeImperva {
   /** A secret the key's record carries (`apiKey`), known to nothing else: it must never show anywhere. */
   readonly recordSecret = `record-secret-${randomBytes(12).toString('hex')}`;
   /**
-   * Imperva's own certificate per site id: by default every site has one, ACTIVE, validated for all its names. The
+   * Imperva's own certificate per site id: by default every site has one, ACTIVE, validated (names: ownNames). The
    * account-wide listing answers with this HTTP status instead of 'ok' (500: plain text, else a v3 error).
    */
   readonly own = new Map<string, OwnCertificate>();
@@ -537,6 +537,10 @@ export class FakeImperva {
     const key = header(request.headers, 'x-api-key');
     if (id !== this.options.apiId || key !== this.options.apiKey || this.disabledKey)
       return v3Error(401, 'Unauthorized', 'Authentication missing or invalid', request.path);
+    if (this.v3 !== 'ok') {
+      const titles = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+      return v3Error(this.v3, titles[this.v3], 'The API key may not use this API', request.path);
+    }
     return undefined;
   }
 
@@ -586,7 +590,7 @@ export class FakeImperva {
           id: Number(siteId) * 10 + 9,
           name: `ATLAS_${siteId}-1730205519459`,
           status: own.status,
-          sans: (own.names ?? site.names).map((name, index) => ({
+          sans: (own.names ?? ownNames(site)).map((name, index) => ({
             sanId: Number(siteId) * 100 + index,
             sanValue: name,
             validationMethod: 'CNAME',
@@ -695,7 +699,7 @@ function status(site: FakeSite, mismatched = false, own?: OwnCertificate): Recor
             ca: 'globalsign',
             validation_method: 'dns',
             validation_data: [],
-            san: own.names ?? site.names,
+            san: own.names ?? ownNames(site),
             validation_status:
               own.validated === false || own.status !== 'ACTIVE' ? 'pending_user_action' : 'done',
           },
@@ -718,6 +722,21 @@ function status(site: FakeSite, mismatched = false, own?: OwnCertificate): Recor
           },
     dns: siteDns(site),
   };
+}
+
+/**
+ * The names of Imperva's own certificate for a site, by default: as in Imperva's example (`www.example.com` gets
+ * `example.com` and `*.example.com`), each name of the site with its wildcard, and its parent's.
+ */
+function ownNames(site: FakeSite): string[] {
+  const names = new Set<string>();
+  for (const name of site.names) {
+    const parent = name.split('.').slice(1).join('.');
+    names.add(name);
+    if (!name.startsWith('*.')) names.add(`*.${name}`);
+    if (parent.includes('.')) names.add(parent).add(`*.${parent}`);
+  }
+  return [...names];
 }
 
 /** The records Imperva tells the owner to set: a CNAME to the edge (an apex gets A records, its www the CNAME). */
