@@ -16,6 +16,7 @@ import { lockProblem, runLocks } from '../state/lock.js';
 import { mapPool } from '../util/pool.js';
 import { scheduleFindings } from '../ari/lineages.js';
 import { anyFailed } from '../model/finding.js';
+import { watchApiKey } from '../imperva/api-client-findings.js';
 
 export interface CheckOptions {
   liveDir: string | undefined;
@@ -132,9 +133,18 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     stuck ||= problem !== undefined;
   }
   const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now });
+  // The key's expiry (account/verify proved it above): src/imperva/api-client-findings.ts.
+  const key = (await watchApiKey(ctx, liveDir, { verified: true })).findings;
   return {
     ...emptyReport(ctx.command),
-    unhealthy: failed || uncovered || refused.length > 0 || stuck || gaps.length > 0 || anyFailed(schedule),
-    data: { findings: schedule },
+    unhealthy:
+      failed ||
+      uncovered ||
+      refused.length > 0 ||
+      stuck ||
+      gaps.length > 0 ||
+      anyFailed(schedule) ||
+      anyFailed(key),
+    data: { findings: [...schedule, ...key] },
   };
 }

@@ -5,6 +5,8 @@ import { type KeyType, keyTypeText } from '../model/certificate.js';
 import { heldOfType, ImpervaView } from '../engine/held.js';
 import { isUnknownSite } from '../imperva/errors.js';
 import { removalRefusal } from '../imperva/removal.js';
+import { siteFallback } from '../imperva/own-certificates.js';
+import { mappedSites } from '../model/want.js';
 import { UsageError } from '../model/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
@@ -24,8 +26,8 @@ export interface RemoveOptions {
  *   has none);
  * - while what this host deploys is unknown: the live folder or a `sources` folder cannot be read, or a
  *   certificate in them cannot (a mistyped live folder must never remove the certificate it was meant to hold);
- * - when afterwards no unexpired certificate would cover the site's names (src/imperva/removal.ts), or Imperva's
- *   v1 answer cannot tell the key types apart.
+ * - when afterwards no unexpired certificate would cover the site's names (src/imperva/removal.ts): neither
+ *   another key type's custom certificate nor Imperva's own; or Imperva's v1 answer cannot tell the key types apart.
  */
 export async function remove(options: RemoveOptions, ctx: RunContext): Promise<Report> {
   const { siteId, keyType, force } = options;
@@ -64,8 +66,17 @@ export async function remove(options: RemoveOptions, ctx: RunContext): Promise<R
       ctx.log.info(`site ${siteId} holds no ${keyTypeText(keyType)} custom certificate; nothing to remove`);
       return emptyReport(ctx.command);
     }
-    const refusal = removalRefusal(held.certificates, keyType, ctx.now());
-    if (refusal !== undefined && !force) refuse(refusal);
+    // Imperva's own certificate is asked about only when no custom certificate would be left.
+    if (!force && removalRefusal(held.certificates, keyType, ctx.now()) !== undefined) {
+      const names = new Set(mappedSites(ctx.config.sites).get(siteId) ?? []);
+      for (const entry of held.certificates) if (entry.siteName !== undefined) names.add(entry.siteName);
+      const fallback = await siteFallback(client, siteId, [...names]);
+      const refusal = removalRefusal(held.certificates, keyType, ctx.now(), fallback);
+      if (refusal !== undefined) refuse(refusal);
+      ctx.log.info(
+        `site ${siteId}: afterwards Imperva's own certificate serves its names (${[...names].join(', ')})`,
+      );
+    }
   } else if (!force) {
     refuse(
       "Imperva's v3 API, which tells the key types apart, is not available, so it cannot be told what would " +

@@ -21,6 +21,8 @@ import { formatTable } from '../util/table.js';
 import { probeAll } from '../edge/survey.js';
 import { scheduleFindings } from '../ari/lineages.js';
 import { anyFailed } from '../model/finding.js';
+import { watchApiKey } from '../imperva/api-client-findings.js';
+import { fallbackFindings } from '../imperva/own-certificates-findings.js';
 
 export interface StatusOptions {
   liveDir: string | undefined;
@@ -97,6 +99,10 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
   const uncovered = warnUncovered(liveDir, config, wants, log);
   const delivered = await new DeliveryRecord(config.stateDir, log, ctx.now).read();
   const view = new ImpervaView(await ctx.client(), log);
+  // The API key proven, its expiry judged (src/imperva/api-client-findings.ts); refused: nothing more can be asked.
+  const key = await watchApiKey(ctx, liveDir);
+  if (key.refused)
+    return { ...emptyReport(ctx.command), unhealthy: true, rows: [], data: { findings: key.findings } };
   const sites = [...mappedSites(config.sites)];
   let refused: ApiError | undefined;
   // Looked up by site once: a scan of every site's wants or entries per site is quadratic at thousands of sites.
@@ -214,13 +220,16 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
         ]),
   ]);
   const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now }, 'debug');
+  // Whether Imperva's own certificate would serve each site without ours (src/imperva/own-certificates-findings.ts).
+  const mine = [...key.findings, ...(await fallbackFindings(ctx, rows))];
   await logKeptPaths(ctx); // the renewal-path canary's last verdicts (src/canary/timer.ts)
   return {
     ...emptyReport(ctx.command),
-    unhealthy: !healthy || uncovered || stuck || gaps.length > 0 || anyFailed(schedule),
+    unhealthy: !healthy || uncovered || stuck || gaps.length > 0 || anyFailed(schedule) || anyFailed(mine),
     rows,
+    apiKeyExpiry: key.expiresAt,
     data: {
-      findings: schedule,
+      findings: [...schedule, ...mine],
       sites: rows,
       coverage: gaps.map((gap) => ({
         siteId: gap.siteId,

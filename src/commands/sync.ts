@@ -20,6 +20,8 @@ import { Queue } from '../state/queue.js';
 import type { QueueEntry } from '../state/schema.js';
 import { firstByKey, groupByKey, siteKey } from '../util/by-key.js';
 import { checkEdges, probeAll, type EdgeRow } from '../edge/survey.js';
+import { watchApiKey } from '../imperva/api-client-findings.js';
+import { removalRefusal } from '../imperva/removal.js';
 
 export interface SyncOptions {
   /** Certbot's live folder (default: the config's liveDir). */
@@ -94,6 +96,9 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     .sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.index - b.index)
     .map((one) => one.want);
 
+  // The key proven before any upload, its expiry judged: a disabled or expired key is found here, between renewals.
+  const key = await watchApiKey(ctx, liveDir);
+  if (key.refused) return { ...report, unhealthy: true, apiKeyExpiry: key.expiresAt };
   const view = new ImpervaView(await ctx.client(), log);
   const record = new DeliveryRecord(config.stateDir, log, ctx.now, undefined, ctx);
   const outcome = await reconcile(ordered, ctx, {
@@ -143,6 +148,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   outcome.forget = await settleLeftBehind(left, uploaded, edges, view, ctx, record);
   if (left.length > outcome.forget.length) outcome.unhealthy = true;
   outcome.lineages = await timerSchedule(liveDir, ctx);
+  outcome.unhealthy ||= key.findings.some((finding) => !finding.ok);
+  outcome.apiKeyExpiry = key.expiresAt;
   // The renewal path through Imperva, at most once in 20 hours (src/canary/timer.ts).
   await canaryForTimer(liveDir, ctx);
   return outcome;
@@ -259,7 +266,7 @@ async function settleLeftBehind(
     }
     const unsafe = !one.reconciled
       ? 'this run did not deliver what this host deploys there'
-      : keptUncovered(await view.held(siteId).catch(() => undefined), mine, uploaded, ctx.now());
+      : keptUncovered(await view.held(siteId).catch(() => undefined), keyType, mine, uploaded, ctx.now());
     if (unsafe !== undefined) {
       warn(` (pruneOtherKeyType: not removed: ${unsafe})`);
       continue;
@@ -291,26 +298,32 @@ async function settleLeftBehind(
 
 /**
  * Why removing the other key type would leave a name of the site without an unexpired certificate at Imperva, if it
- * would: each certificate this host deploys there must be the one Imperva holds for its key type, not EXPIRED and
- * not past its expiry. (The same rule as `remove` without --force; it lives here until both share one helper.)
+ * would: the removal rule of `remove` (src/imperva/removal.ts), with what this run uploaded counted as held (the
+ * listing was read before the upload).
  */
 function keptUncovered(
   held: Held | undefined,
+  removing: KeyType,
   mine: readonly Want[],
   uploaded: ReadonlySet<string>,
   now: Date,
 ): string | undefined {
   if (held?.source !== 'v3') return 'what Imperva holds could not be read';
-  for (const want of mine) {
-    // What this run uploaded is held now (the listing was read before it).
-    const entry = uploaded.has(wantKey(want)) ? undefined : heldOfType(held, want.chain.keyType);
-    const expiry = entry?.expirationDate ?? want.chain.notAfter.getTime();
-    const missing = entry === undefined && !uploaded.has(wantKey(want));
-    if (missing || entry?.status === 'EXPIRED' || expiry <= now.getTime()) {
-      return `no unexpired ${keyTypeText(want.chain.keyType)} certificate would be left for ${want.names.join(', ')}`;
-    }
-  }
-  return undefined;
+  const fresh = mine.filter((want) => uploaded.has(wantKey(want)));
+  const entries: CertificateEntry[] = [
+    ...held.certificates.filter((entry) => !fresh.some((want) => want.chain.keyType === entry.keyType)),
+    ...fresh.map((want) => ({
+      siteId: want.siteId,
+      keyType: want.chain.keyType,
+      status: 'ACTIVE',
+      expirationDate: want.chain.notAfter.getTime(),
+      fingerprintSha1: undefined,
+      serial: undefined,
+      inputHash: want.chain.fingerprint,
+      mismatch: false,
+    })),
+  ];
+  return removalRefusal(entries, removing, now);
 }
 
 /**

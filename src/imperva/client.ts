@@ -2,6 +2,8 @@ import type { LookupFunction } from 'node:net';
 import type { CertificateBundle, KeyType } from '../model/certificate.js';
 import type { ApiCredentials } from '../config/load.js';
 import { verifyAccount, type AccountInfo } from './account.js';
+import { readKeyRecord, type KeyRecord } from './api-client.js';
+import { listOwnCertificates, type OwnCertificate } from './own-certificates.js';
 import { createCall, type CallOptions } from './call.js';
 import { ClientError, detailsOf, withoutStack } from './errors.js';
 import { createSend } from './http.js';
@@ -24,6 +26,10 @@ export interface ImpervaClient {
   remove(siteId: string, keyType: KeyType): Promise<{ resMessage: string }>;
   /** Proves the credentials with one call (v1 `account/verify`). */
   verifyAccount(): Promise<AccountInfo>;
+  /** The API key's own record (api-client.ts): its expiry; not tracked when v3 is not configured. */
+  keyRecord(): Promise<KeyRecord>;
+  /** Imperva's own certificates, account-wide (own-certificates.ts); V3_UNAVAILABLE as `certificates`. */
+  ownCertificates(): Promise<OwnCertificate[]>;
 }
 
 export interface ClientOptions extends CallOptions {
@@ -77,5 +83,17 @@ export async function createImpervaClient(
     },
     remove: (siteId, keyType) => remove(call, siteId, keyType),
     verifyAccount: () => verifyAccount(call),
+    keyRecord: async () =>
+      options.v3BaseUrl === undefined
+        ? { tracked: false, why: 'the v3 API is not configured' }
+        : readKeyRecord(call, api.id),
+    async ownCertificates() {
+      if (options.v3BaseUrl === undefined) {
+        throw withoutStack(
+          () => new ClientError('v3 API not configured', { transient: false, attempts: 0 }, 'V3_UNAVAILABLE'),
+        );
+      }
+      return listOwnCertificates(call);
+    },
   };
 }

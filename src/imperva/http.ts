@@ -13,8 +13,9 @@ import { proxyFor } from './proxy.js';
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
- * One request to Imperva: v1 calls are POSTs of a form (docs/imperva-api.md, "Authentication"), the v3 listing is a
- * GET with a query. `path` is under the API's prefix; `siteId` is '' for account-wide calls.
+ * One request to Imperva: v1 calls are POSTs of a form (docs/imperva-api.md, "Authentication"), v3 calls are GETs
+ * with a query. `path` is under the API's prefix (v1: `/api/prov/v1/`; v3: the host's root, since the certificates
+ * and the API keys live under different prefixes there); `siteId` is '' for account-wide calls.
  */
 export type Request =
   | { api: 'v1'; siteId: string; path: string; form: string }
@@ -75,7 +76,7 @@ export async function createSend(
   const v3 =
     options.v3BaseUrl === undefined
       ? undefined
-      : await endpoint(imperva, `${options.v3BaseUrl}/certificates-ui/v3/`, agentOptions, { method: 'GET' });
+      : await endpoint(imperva, `${options.v3BaseUrl}/`, agentOptions, { method: 'GET' });
   const { signal } = options;
 
   return (request, timeoutMs) =>

@@ -7,7 +7,8 @@ import type { CertificateEntry } from './v3-certificates.js';
  * cover the site's names. What counts is another key type's custom certificate that Imperva lists for the site,
  * neither `EXPIRED` nor past its expiry, and not flagged by Imperva as not covering the site (`hasMismatchSite`).
  * A key type listed twice is one certificate, and entries of the key type being removed go with it. Imperva's own
- * certificate is not counted (yet): a listing does not say whether it is issued and covers the site's names.
+ * certificate counts when it is in force and covers every name of the site (`fallback`, judged by
+ * src/imperva/own-certificates.ts): the site then falls back to it.
  */
 export interface AfterRemoval {
   /** The other key types' certificates that would still serve the site. */
@@ -49,18 +50,21 @@ function whyNotCounted(entry: CertificateEntry, now: Date): string | undefined {
 
 /**
  * Why removing the site's `removing` certificate must wait for --force, naming what would be left; undefined when
- * another unexpired certificate would still cover the site.
+ * another unexpired certificate would still cover the site, or Imperva's own certificate would (`fallback` true).
+ * `fallback` undefined: Imperva's own certificate could not be judged, and is not counted.
  */
 export function removalRefusal(
   entries: readonly CertificateEntry[],
   removing: KeyType,
   now: Date,
+  fallback?: boolean,
 ): string | undefined {
   const { left, notCounted } = afterRemoval(entries, removing, now);
-  if (left.length > 0) return undefined;
+  if (left.length > 0 || fallback === true) return undefined;
   const rest = notCounted.length === 0 ? 'no other custom certificate' : `only ${notCounted.join(' and ')}`;
-  return (
-    `afterwards no unexpired certificate would cover the site's names: left would be ${rest} ` +
-    "(and Imperva's own certificate, if the site still has one)"
-  );
+  const own =
+    fallback === false
+      ? "and no certificate of Imperva's own covers them"
+      : "and whether Imperva's own certificate covers them could not be told";
+  return `afterwards no unexpired certificate would cover the site's names: left would be ${rest}, ${own}`;
 }

@@ -1,6 +1,7 @@
 import { isObject } from '../util/strict-json.js';
 import type { Call } from './call.js';
 import { parseAnswer } from './envelope.js';
+import { readGenerated, type OwnCertificate } from './own-certificates.js';
 import { readVerdict, type CertificateVerdict } from './verdict.js';
 
 export interface SiteStatus {
@@ -10,6 +11,8 @@ export interface SiteStatus {
   custom: CertificateVerdict | undefined;
   /** The DNS records Imperva asks for the site: a CNAME's target is the site's edge. */
   dns: DnsRecord[];
+  /** Imperva's own certificate for the site (`generated_certificate`): its fallback. */
+  generated?: OwnCertificate | undefined;
 }
 
 /** One DNS record Imperva asks for a site (`dns` in `sites/status`): the CNAME target is the site's edge. */
@@ -29,6 +32,7 @@ export async function siteStatus(call: Call, siteId: string): Promise<SiteStatus
     domain: typeof body.domain === 'string' ? body.domain : undefined,
     custom: readVerdict(isObject(ssl) ? ssl.custom_certificate : undefined),
     dns: readDns(body.dns),
+    generated: readGenerated(isObject(ssl) ? ssl.generated_certificate : undefined),
   };
 }
 

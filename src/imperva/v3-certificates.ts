@@ -32,8 +32,9 @@ export async function listCertificates(call: Call, siteId?: string): Promise<Cer
   const query = new URLSearchParams({ certType: 'CUSTOM_CERT' });
   if (siteId !== undefined) query.set('extSiteId', siteId);
   try {
-    return await call({ api: 'v3', siteId: siteId ?? '', path: 'certificates', query }, (answer) =>
-      parseCertificates(answer, siteId),
+    return await call(
+      { api: 'v3', siteId: siteId ?? '', path: 'certificates-ui/v3/certificates', query },
+      (answer) => parseCertificates(answer, siteId),
     );
   } catch (thrown) {
     if (!(thrown instanceof ApiError) || thrown instanceof ClientError) throw thrown;
@@ -74,7 +75,7 @@ export function parseCertificates(answer: HttpAnswer, siteId?: string): Certific
   return entries;
 }
 
-function v3Failure(answer: HttpAnswer, json: unknown, errors: unknown[] | undefined): never {
+export function v3Failure(answer: HttpAnswer, json: unknown, errors: unknown[] | undefined): never {
   const ok = answer.status >= 200 && answer.status < 300;
   if (json === undefined) {
     // Imperva's front (HTML) or a plain-text server error ("error" with HTTP 500): a server error, not "none".

@@ -42,6 +42,7 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
     // Every measured command loaded the config: a site it no longer maps loses its samples.
     mappedSites: new Set([...ctx.config.sites.values()].flat()),
     ...(report?.lineages === undefined ? {} : { lineages: report.lineages }),
+    ...(report?.apiKeyExpiry === undefined ? {} : { apiKeyExpiry: report.apiKeyExpiry }),
   };
   try {
     update.queueEntries = (await new Queue(ctx.config.stateDir, ctx.log, ctx.now).entries()).length;

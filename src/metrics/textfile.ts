@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ExpirySample, ExpirySource, LineageSample, StaleExpiry } from '../model/report.js';
 import { ExitCode, IncapCertError } from '../model/errors.js';
 import { processGone, processTag, withLock } from '../state/lock.js';
+import { apiKeySamples } from '../imperva/api-client-findings.js';
 
 /** What one command run learned. */
 export interface MetricsUpdate {
@@ -35,6 +36,8 @@ export interface MetricsUpdate {
   queueEntries?: number;
   /** Every lineage's renewal window and state (src/ari/): they replace all earlier ones. */
   lineages?: readonly LineageSample[];
+  /** The API key's expiry; null: the run found none (the earlier sample goes); undefined: it did not look. */
+  apiKeyExpiry?: Date | null;
 }
 
 export interface Sample {
@@ -67,6 +70,10 @@ export const METRICS = {
   incap_cert_lineage_state: {
     help: "1 for each lineage's renewal state: waiting, in-window, acme-client-late, early-renewal-requested, edge-behind.",
     labels: ['lineage', 'state'],
+  },
+  incap_cert_api_key_expiry_timestamp_seconds: {
+    help: 'When the Imperva API key expires, where the key may read its own record, in seconds since the epoch.',
+    labels: [],
   },
 } as const satisfies Record<string, { help: string; labels: readonly string[] }>;
 
@@ -146,6 +153,10 @@ export function mergeMetrics(previous: readonly Sample[], update: MetricsUpdate)
     put({ name: 'incap_cert_queue_entries', labels: {}, value: update.queueEntries });
   }
   if (update.lineages !== undefined) lineageSamples(samples, update.lineages);
+  if (update.apiKeyExpiry !== undefined) {
+    samples.delete('incap_cert_api_key_expiry_timestamp_seconds');
+    for (const sample of apiKeySamples(update.apiKeyExpiry)) put(sample);
+  }
   return [...samples.values()];
 }
 

@@ -60,6 +60,8 @@ export interface Report {
   forget?: StaleExpiry[] | undefined;
   /** For the metrics file: each lineage's renewal window and state (src/ari/), when the command judged them. */
   lineages?: LineageSample[] | undefined;
+  /** For the metrics file: the API key's expiry; null when the run found none (src/imperva/api-client-findings.ts). */
+  apiKeyExpiry?: Date | null | undefined;
 }
 
 export interface LineageSample {

@@ -137,7 +137,8 @@ describe('both key types', () => {
     assert.equal(said.length, 1, first.stdout);
     assert.deepEqual(
       w.fake.requests.map((request) => request.endpoint),
-      ['certificates', 'certificates', 'status', 'upload'],
+      // The key proven and its record asked first (test/integration/api-key.test.ts).
+      ['verify', 'api-clients', 'certificates', 'certificates', 'status', 'upload'],
     );
     assert.equal((await runCli(['sync', '--live-dir', live], w.env)).stdout.includes('0 uploaded'), true);
   });
@@ -232,6 +233,8 @@ describe('remove', () => {
   it("refuses a site's only custom certificate without --force; --force removes it", async () => {
     const { w } = await newWorld();
     await uploadedElsewhere(w, rsa, 'RSA');
+    // Nor has the site a certificate of Imperva's own to fall back on (test/integration/fallback.test.ts).
+    w.fake.own.delete(SITE);
     const empty = join(w.dir, 'nothing-here');
     mkdirSync(empty);
     const only = await runCli(

@@ -50,10 +50,10 @@ describe('refused credentials: one error line naming the key source', () => {
           ? /the key comes from IMPERVA_API_KEY/
           : /the key comes from .*config\.json \(api\.key\)/,
       );
-      // v3's 401 is retried once (it may be a propagation race), then v1 account/verify decides; nothing after.
+      // status proves the key first (v1 account/verify, conclusive); nothing after.
       assert.deepEqual(
         world.fake.requests.map((request) => request.endpoint),
-        ['certificates', 'certificates', 'verify'],
+        ['verify'],
         'nothing sent after the refusal',
       );
       assertNoSecrets({ stdout: result.stdout, stderr: result.stderr }, [world.apiKey]);

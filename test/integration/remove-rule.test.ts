@@ -136,6 +136,8 @@ describe('remove while what this host deploys is unknown', () => {
 describe('remove when nothing unexpired would be left', () => {
   it('only an expired (EXPIRED) other key type would remain: refused, saying so; --force removes', async () => {
     const w = await newWorld();
+    // Nor has the site a certificate of Imperva's own to fall back on (test/integration/fallback.test.ts).
+    w.fake.own.delete(SITE);
     await uploadedElsewhere(w, expiredRsa, 'RSA');
     await uploadedElsewhere(w, ecc, 'ECC');
     const live = emptyFolder(w);
@@ -146,7 +148,7 @@ describe('remove when nothing unexpired would be left', () => {
     assert.equal(refused.code, 2);
     assertOneLineError(
       refused.stderr,
-      /^error: not removing the ECDSA custom certificate of site 1234567: afterwards no unexpired certificate would cover the site's names: left would be only the RSA custom certificate, which Imperva reports EXPIRED on \d{4}-\d\d-\d\dT[\d:.]+Z \(and Imperva's own certificate, if the site still has one\); add --force to remove it anyway$/,
+      /^error: not removing the ECDSA custom certificate of site 1234567: afterwards no unexpired certificate would cover the site's names: left would be only the RSA custom certificate, which Imperva reports EXPIRED on \d{4}-\d\d-\d\dT[\d:.]+Z, and no certificate of Imperva's own covers them; add --force to remove it anyway$/,
     );
     assert.deepEqual(removals(w), []);
     const forced = await runCli(
@@ -171,6 +173,7 @@ describe('remove when nothing unexpired would be left', () => {
 
   it('the key type listed twice is one certificate: refused as the only one', async () => {
     const w = await newWorld();
+    w.fake.own.delete(SITE);
     await uploadedElsewhere(w, rsa, 'RSA');
     const entry = {
       id: 1,

@@ -1,6 +1,7 @@
 /**
  * The project's one fake Imperva API: the v1 custom-certificate upload, remove, `sites/status` (with `dns`) and
- * `account/verify`, and the v3 certificates listing (per site and account-wide), behaving as
+ * `account/verify`, the v3 certificates listing (per site and account-wide), the listing of Imperva's own
+ * certificates (`certType=ATLAS`) and the key's own record (`/authorization/v3/api-clients`), behaving as
  * docs/imperva-api.md describes. Listens on 127.0.0.1 only, on a free port. Records every request for
  * assertions, keeps what each site holds per key type (certificate and key PEM too, so test/support/fake-edge.ts can
  * serve them), and injects faults and latency on demand.
@@ -18,7 +19,21 @@ import type { AddressInfo, Socket } from 'node:net';
 export type AuthType = 'RSA' | 'ECC';
 
 /** What a request was for: v1 upload, status, remove, account/verify; v3 certificates; anything else. */
-export type Endpoint = 'upload' | 'status' | 'certificates' | 'remove' | 'verify' | 'other';
+export type Endpoint =
+  'upload' | 'status' | 'certificates' | 'own-certificates' | 'api-clients' | 'remove' | 'verify' | 'other';
+
+/**
+ * Imperva's own certificate of a site: its v3 status (ACTIVE, NEAR_EXPIRATION, IN_PROCESS, EXPIRED), the names it
+ * holds (default: every name of the site) and whether they are validated (default true).
+ */
+export interface OwnCertificate {
+  status: string;
+  names?: string[];
+  validated?: boolean;
+}
+
+/** The key's own record: 'ok' answers it; 403 or 404 refuse it as Imperva does for a key that may not read it. */
+export type KeyRecordMode = 'ok' | 403 | 404;
 
 /**
  * How the v3 certificates API answers: 'ok', or every call fails with that HTTP status and a v3 `{"errors":[…]}`
@@ -157,6 +172,8 @@ export interface FakeImpervaOptions {
   v3OwnCertificates?: boolean;
   /** Error answers echo the API key and the start of the private key sent (for secret-scan tests). */
   echoSecrets?: boolean;
+  /** How the key's own record answers (default 403: not readable, as nothing says a key may read it). */
+  keyRecord?: KeyRecordMode;
 }
 
 const RES_MESSAGES: Record<number, string> = {
@@ -191,6 +208,19 @@ export class FakeImperva {
   coverageFlag: 'coverageError' | 'hostnameMismatchError' | undefined;
   v3Legacy: boolean | 'bare';
   v3OwnCertificates: boolean;
+  /** How `/authorization/v3/api-clients` answers (default 403). */
+  keyRecord: KeyRecordMode;
+  /** The key's record: when it expires (ms since the epoch; null: never) and whether it is enabled. */
+  keyExpiresAt: number | null = Date.now() + 365 * DAY;
+  keyEnabled = true;
+  /** A secret the key's record carries (`apiKey`), known to nothing else: it must never show anywhere. */
+  readonly recordSecret = `record-secret-${randomBytes(12).toString('hex')}`;
+  /**
+   * Imperva's own certificate per site id: by default every site has one, ACTIVE, validated (names: ownNames). The
+   * account-wide listing answers with this HTTP status instead of 'ok' (500: plain text, else a v3 error).
+   */
+  readonly own = new Map<string, OwnCertificate>();
+  ownListing: 'ok' | 400 | 403 | 500 = 'ok';
   /**
    * Sites whose custom certificates Imperva flags as not covering the site, in listings: v3 `hasMismatchSite` and
    * `sites/status` `hostnameMismatchError`.
@@ -215,6 +245,7 @@ export class FakeImperva {
     this.coverageFlag = options.coverageFlag;
     this.v3Legacy = options.v3Legacy ?? false;
     this.v3OwnCertificates = options.v3OwnCertificates ?? false;
+    this.keyRecord = options.keyRecord ?? 403;
     for (const [id, domain] of Object.entries(options.sites)) this.addSite(id, domain, options.names?.[id]);
   }
 
@@ -250,6 +281,7 @@ export class FakeImperva {
       // Imperva writes `set_data_to` as a string for some records and a list for others: alternate.
       dnsStyle: this.sites.size % 2 === 0 ? 'string' : 'list',
     });
+    this.own.set(id, { status: 'ACTIVE' });
   }
 
   /** What a site serves now for a key type (default: the type uploaded last). */
@@ -302,7 +334,10 @@ export class FakeImperva {
       const form = /x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')
         ? Object.fromEntries(new URLSearchParams(rawBody))
         : {};
-      const endpoint = endpointOf(url.pathname);
+      const endpoint =
+        endpointOf(url.pathname) === 'certificates' && url.searchParams.get('certType') === 'ATLAS'
+          ? 'own-certificates'
+          : endpointOf(url.pathname);
       const record: RecordedRequest = {
         method: req.method ?? '',
         path: url.pathname,
@@ -351,8 +386,13 @@ export class FakeImperva {
         return;
       }
 
-      if (endpoint === 'certificates') {
-        const reply = this.answerV3(record);
+      if (endpoint === 'certificates' || endpoint === 'own-certificates' || endpoint === 'api-clients') {
+        const reply =
+          endpoint === 'certificates'
+            ? this.answerV3(record)
+            : endpoint === 'api-clients'
+              ? this.answerKeyRecord(record)
+              : this.answerOwn(record);
         record.status = reply.status;
         if (typeof reply.body === 'string') {
           res.writeHead(reply.status, { 'content-type': 'text/html' });
@@ -400,7 +440,7 @@ export class FakeImperva {
   }
 
   private answer(
-    endpoint: Exclude<Endpoint, 'certificates' | 'other'>,
+    endpoint: Exclude<Endpoint, 'certificates' | 'own-certificates' | 'api-clients' | 'other'>,
     request: RecordedRequest,
   ): Record<string, unknown> {
     // Headers, or the legacy api_id/api_key form fields (the seed's curl recipe; incap-cert never sends them).
@@ -414,7 +454,7 @@ export class FakeImperva {
     if (endpoint === 'remove') return remove(site, request.form);
     return endpoint === 'upload'
       ? this.upload(site, request.form)
-      : status(site, this.mismatched.has(site.id));
+      : status(site, this.mismatched.has(site.id), this.own.get(site.id));
   }
 
   /** `account/verify`: who the key belongs to. */
@@ -484,6 +524,85 @@ export class FakeImperva {
       // Unfiltered, the listing also holds Imperva's own (managed) certificates, without custom details.
       if (certType === undefined || this.v3OwnCertificates) data.push(v3Managed(site));
     }
+    return { status: 200, body: { data } };
+  }
+
+  /** The v3 checks every call on that host makes: the route, the method, the credentials, the mode. */
+  private v3Refusal(request: RecordedRequest): { status: number; body: unknown } | undefined {
+    if (this.v3 === 'absent') {
+      return { status: 404, body: '<html><body><h1>404 Not Found</h1></body></html>' };
+    }
+    if (request.method !== 'GET') return v3Error(405, 'Method Not Allowed', 'Use GET', request.path);
+    const id = header(request.headers, 'x-api-id');
+    const key = header(request.headers, 'x-api-key');
+    if (id !== this.options.apiId || key !== this.options.apiKey || this.disabledKey)
+      return v3Error(401, 'Unauthorized', 'Authentication missing or invalid', request.path);
+    if (this.v3 !== 'ok') {
+      const titles = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+      return v3Error(this.v3, titles[this.v3], 'The API key may not use this API', request.path);
+    }
+    return undefined;
+  }
+
+  /**
+   * v3 `GET /authorization/v3/api-clients?id=ID`: the key's record, with the key (`apiKey`, here recordSecret) in
+   * it, as Imperva's API-keys API answers (docs/imperva-api.md, "Other endpoints").
+   */
+  private answerKeyRecord(request: RecordedRequest): { status: number; body: unknown } {
+    const refused = this.v3Refusal(request);
+    if (refused !== undefined) return refused;
+    if (this.keyRecord !== 'ok') {
+      const title = this.keyRecord === 403 ? 'Forbidden' : 'Not Found';
+      return v3Error(this.keyRecord, title, 'The API key may not read API clients', request.path);
+    }
+    return {
+      status: 200,
+      body: {
+        meta: { total: 1, pageNumber: 0, pageSize: 10, maxApiKeyLimit: 5 },
+        data: [
+          {
+            id: Number(this.options.apiId),
+            userEmail: 'admin@example.com',
+            name: 'incap-cert',
+            description: 'certificate uploads',
+            apiKey: this.recordSecret,
+            enabled: this.keyEnabled,
+            expirationDate: this.keyExpiresAt,
+            lastActionTime: Date.now() - DAY,
+          },
+        ],
+      },
+    };
+  }
+
+  /** v3 `GET …/certificates?certType=ATLAS` (no extSiteId): Imperva's own certificate of every site that has one. */
+  private answerOwn(request: RecordedRequest): { status: number; body: unknown } {
+    const refused = this.v3Refusal(request);
+    if (refused !== undefined) return refused;
+    if (this.ownListing === 500) return { status: 500, body: 'error' };
+    if (this.ownListing !== 'ok')
+      return v3Error(this.ownListing, 'Forbidden', 'The API key may not list certificates', request.path);
+    const data = [...this.own].flatMap(([siteId, own]) => {
+      const site = this.sites.get(siteId);
+      if (site === undefined) return [];
+      return [
+        {
+          id: Number(siteId) * 10 + 9,
+          name: `ATLAS_${siteId}-1730205519459`,
+          status: own.status,
+          sans: (own.names ?? ownNames(site)).map((name, index) => ({
+            sanId: Number(siteId) * 100 + index,
+            sanValue: name,
+            validationMethod: 'CNAME',
+            status: own.validated === false ? 'PENDING_USER_ACTION' : 'VALIDATED',
+            domainIds: [index + 1],
+            sitesIds: [Number(siteId)],
+          })),
+          authType: 'RSA',
+          level: 'ACCOUNT',
+        },
+      ];
+    });
     return { status: 200, body: { data } };
   }
 
@@ -570,8 +689,21 @@ function keepHistory(served: Served | undefined, depth: number): Served | undefi
   return { ...served, previous: keepHistory(served.previous, depth - 1) };
 }
 
-function status(site: FakeSite, mismatched = false): Record<string, unknown> {
+function status(site: FakeSite, mismatched = false, own?: OwnCertificate): Record<string, unknown> {
   const served = site.lastType === undefined ? undefined : site.served[site.lastType];
+  const generated =
+    own === undefined
+      ? {}
+      : {
+          generated_certificate: {
+            ca: 'globalsign',
+            validation_method: 'dns',
+            validation_data: [],
+            san: own.names ?? ownNames(site),
+            validation_status:
+              own.validated === false || own.status !== 'ACTIVE' ? 'pending_user_action' : 'done',
+          },
+        };
   return {
     res: 0,
     res_message: 'OK',
@@ -579,8 +711,9 @@ function status(site: FakeSite, mismatched = false): Record<string, unknown> {
     domain: site.domain,
     ssl:
       served === undefined
-        ? {}
+        ? generated
         : {
+            ...generated,
             custom_certificate: {
               ...verdict(site, served),
               inputHash: served.inputHash,
@@ -589,6 +722,21 @@ function status(site: FakeSite, mismatched = false): Record<string, unknown> {
           },
     dns: siteDns(site),
   };
+}
+
+/**
+ * The names of Imperva's own certificate for a site, by default: as in Imperva's example (`www.example.com` gets
+ * `example.com` and `*.example.com`), each name of the site with its wildcard, and its parent's.
+ */
+function ownNames(site: FakeSite): string[] {
+  const names = new Set<string>();
+  for (const name of site.names) {
+    const parent = name.split('.').slice(1).join('.');
+    names.add(name);
+    if (!name.startsWith('*.')) names.add(`*.${name}`);
+    if (parent.includes('.')) names.add(parent).add(`*.${parent}`);
+  }
+  return [...names];
 }
 
 /** The records Imperva tells the owner to set: a CNAME to the edge (an apex gets A records, its www the CNAME). */
@@ -711,6 +859,7 @@ function endpointOf(pathname: string): Endpoint {
   if (pathname.endsWith('/api/prov/v1/account/verify')) return 'verify';
   // Imperva's docs say certificates-ui; some clients use the prefix /certificates/v3/.
   if (/\/certificates(?:-ui)?\/v3\/certificates\/?$/.test(pathname)) return 'certificates';
+  if (/\/authorization\/v3\/api-clients\/?$/.test(pathname)) return 'api-clients';
   return 'other';
 }
 

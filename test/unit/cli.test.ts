@@ -215,6 +215,8 @@ describe('main, in-process', () => {
       certificates: async () => [],
       remove: async () => ({ resMessage: 'OK' }),
       verifyAccount: async () => ({ accountId: '1', accountName: 'test', planName: 'test' }),
+      keyRecord: async () => ({ tracked: false, why: 'a test double' }),
+      ownCertificates: async () => [],
     };
     const deps: Deps = {
       env: { INCAP_CERT_CONFIG: config },

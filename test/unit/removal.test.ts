@@ -77,3 +77,23 @@ describe('the one rule for removing (what would be left)', () => {
     );
   });
 });
+
+describe("the removal rule counts Imperva's own certificate", () => {
+  it('nothing else, but a covering fallback: allowed', () => {
+    assert.equal(removalRefusal([entry('ECC')], 'ECC', NOW, true), undefined);
+  });
+
+  it('nothing else, and no covering fallback: refused, saying so', () => {
+    assert.match(
+      removalRefusal([entry('ECC')], 'ECC', NOW, false) ?? '',
+      /left would be no other custom certificate, and no certificate of Imperva's own covers them$/,
+    );
+  });
+
+  it('the fallback could not be judged: refused, saying so', () => {
+    assert.match(
+      removalRefusal([entry('RSA', { status: 'EXPIRED' }), entry('ECC')], 'ECC', NOW) ?? '',
+      /only the RSA custom certificate, which Imperva reports EXPIRED.*, and whether Imperva's own certificate covers them could not be told$/,
+    );
+  });
+});
