@@ -1,6 +1,9 @@
 import { readChain } from '../certificate/chain.js';
 import { lineageFiles } from '../certificate/lineage.js';
 import { ImpervaView } from '../engine/held.js';
+import { wiringFindings } from '../install/wiring.js';
+import { anyFailed, findingLine } from '../model/finding.js';
+import type { KeyType } from '../model/certificate.js';
 import { describeNames, mappedSites, planTargets } from '../model/want.js';
 import { ApiError, CertificateError } from '../model/errors.js';
 import { refusePlaceholders } from '../config/placeholders.js';
@@ -44,6 +47,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   }
 
   const namesBySite = mappedSites(config.sites);
+  const heldTypes = new Map<string, KeyType[]>();
   const view = new ImpervaView(client, log);
   await mapPool(
     [...namesBySite],
@@ -54,6 +58,11 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
         const held = await view.held(siteId);
         // v3 lists no certificate for a site the account does not have: v1 tells it apart (9413).
         if (held.source === 'v3' && held.certificates.length === 0) await client.status(siteId);
+        if (held.source === 'v3')
+          heldTypes.set(
+            siteId,
+            held.certificates.map((entry) => entry.keyType),
+          );
         const holds =
           held.source === 'v3'
             ? held.certificates.map(
@@ -120,5 +129,15 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     if (problem !== undefined) log.warn(problem);
     stuck ||= problem !== undefined;
   }
-  return { ...emptyReport(ctx.command), unhealthy: failed || uncovered || refused.length > 0 || stuck };
+  // Whether this host is wired up: Certbot's hook, the timer, the notifier, Certbot's renewal configurations.
+  const wiring = await wiringFindings(config, { held: heldTypes });
+  for (const finding of wiring) {
+    if (finding.ok) log.info(findingLine(finding));
+    else log.warn(findingLine(finding));
+  }
+  return {
+    ...emptyReport(ctx.command),
+    unhealthy: failed || uncovered || refused.length > 0 || stuck || anyFailed(wiring),
+    data: { findings: wiring },
+  };
 }
