@@ -2,6 +2,9 @@ import { keyTypeText } from '../model/certificate.js';
 import { readChain } from '../certificate/chain.js';
 import { lineageFiles } from '../certificate/lineage.js';
 import { ImpervaView } from '../engine/held.js';
+import { wiringFindings } from '../install/wiring.js';
+import { anyFailed, findingLine } from '../model/finding.js';
+import type { KeyType } from '../model/certificate.js';
 import { describeNames, mappedSites, planTargets } from '../model/want.js';
 import { ApiError, CertificateError } from '../model/errors.js';
 import { refusePlaceholders } from '../config/placeholders.js';
@@ -15,7 +18,6 @@ import { coverageGaps, gapLine, ownNameOf } from '../engine/coverage.js';
 import { lockProblem, runLocks } from '../state/lock.js';
 import { mapPool } from '../util/pool.js';
 import { scheduleFindings } from '../ari/lineages.js';
-import { anyFailed } from '../model/finding.js';
 
 export interface CheckOptions {
   liveDir: string | undefined;
@@ -48,6 +50,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   }
 
   const namesBySite = mappedSites(config.sites);
+  const heldTypes = new Map<string, KeyType[]>();
   const view = new ImpervaView(client, log);
   // Each site's own name, where Imperva's answer says it: a certificate must cover it too.
   const ownNames = new Map<string, string | undefined>();
@@ -62,6 +65,11 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
         // v3 lists no certificate for a site the account does not have: v1 tells it apart (9413).
         if (held.source === 'v3' && held.certificates.length === 0)
           ownNames.set(siteId, (await client.status(siteId)).domain);
+        if (held.source === 'v3')
+          heldTypes.set(
+            siteId,
+            held.certificates.map((entry) => entry.keyType),
+          );
         const holds =
           held.source === 'v3'
             ? held.certificates.map(
@@ -132,9 +140,22 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     stuck ||= problem !== undefined;
   }
   const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now });
+  // Whether this host is wired up: Certbot's hook, the timer, the notifier, Certbot's renewal configurations.
+  const wiring = await wiringFindings({ ...config, liveDir }, { held: heldTypes });
+  for (const finding of wiring) {
+    if (finding.ok) log.info(findingLine(finding));
+    else log.warn(findingLine(finding));
+  }
   return {
     ...emptyReport(ctx.command),
-    unhealthy: failed || uncovered || refused.length > 0 || stuck || gaps.length > 0 || anyFailed(schedule),
-    data: { findings: schedule },
+    unhealthy:
+      failed ||
+      uncovered ||
+      refused.length > 0 ||
+      stuck ||
+      gaps.length > 0 ||
+      anyFailed(schedule) ||
+      anyFailed(wiring),
+    data: { findings: [...schedule, ...wiring] },
   };
 }

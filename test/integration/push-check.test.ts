@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { runCli, writeConfig } from '../support/harness.js';
+import { wireHost } from '../support/wired-host.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 import {
   API_ID,
@@ -126,7 +127,8 @@ describe('incap-cert check', () => {
     });
     const le = join(world.dir, 'le');
     writeCertbotLineage(le, 'example.com', ec);
-    const result = await runCli(['check', '--live-dir', join(le, 'live')], world.env);
+    const host = wireHost(join(le, 'live'), world.env);
+    const result = await runCli(['check', '--live-dir', join(le, 'live')], host.env);
     // Site 42 has no certificate on this host: a warning on stderr and exit 1 (issue 12), not only a stdout line.
     assert.equal(result.code, 1, result.stderr);
     // Issue 12: one account/verify call proves the credentials; the account-wide v3 listing says what every site holds.
@@ -191,9 +193,8 @@ describe('incap-cert check', () => {
     );
     const le = join(world.dir, 'le');
     writeCertbotLineage(le, 'example.com', ec);
-    const result = await runCli(['check', '--config', configFile, '--live-dir', join(le, 'live')], {
-      IMPERVA_API_KEY: world.apiKey,
-    });
+    const host = wireHost(join(le, 'live'), { IMPERVA_API_KEY: world.apiKey });
+    const result = await runCli(['check', '--config', configFile, '--live-dir', join(le, 'live')], host.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     assert.equal(world.fake.requests[0]?.headers['x-api-key'], world.apiKey);

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { CLI, runCli, tempDir } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+let leaf: Leaf;
+before(async () => {
+  leaf = await issueLeaf(await createPki(), { names: ['example.com', 'www.example.com'] });
+});
+
+let world: World | undefined;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+function script(file: string, body: string): string {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, `#!/bin/sh\n${body}\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+/**
+ * A Certbot host wired as install leaves it: the lineage and its renewal configuration, the deploy drop-in reaching
+ * this build (through a wrapper, as an operator's own drop-in would name it), a stand-in `systemctl` first on PATH
+ * that says the timer is enabled and active (CI has no systemd), and a notifier.
+ */
+async function wiredHost() {
+  const dir = tempDir();
+  const certbot = join(dir, 'le');
+  const notifier = script(join(dir, 'notify'), 'cat > /dev/null');
+  world = await createWorld({ config: { liveDir: join(certbot, 'live'), onFailure: [notifier] } });
+  writeCertbotLineage(certbot, 'example.com', leaf);
+  const conf = join(certbot, 'renewal', 'example.com.conf');
+  mkdirSync(join(conf, '..'), { recursive: true });
+  writeFileSync(
+    conf,
+    'version = 2.11.0\n[renewalparams]\nauthenticator = webroot\nwebroot_path = /srv/www,\nkey_type = ecdsa\n',
+  );
+  const program = script(join(dir, 'prefix', 'bin', 'incap-cert'), `exec ${process.execPath} ${CLI} "$@"`);
+  const dropin = script(join(certbot, 'renewal-hooks', 'deploy', 'incap-cert'), `exec ${program} deploy`);
+  const bin = join(dir, 'bin');
+  const systemctl = (enabled: string, active: string) =>
+    script(
+      join(bin, 'systemctl'),
+      `case "$1" in is-enabled) echo ${enabled};; is-active) echo ${active};; esac`,
+    );
+  systemctl('enabled', 'active');
+  const env = { ...world.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+  return { dir, conf, program, dropin, notifier, systemctl, env, world };
+}
+
+describe('check: is this host wired up?', () => {
+  it('says so, one verdict a line, and exits 0', async () => {
+    const host = await wiredHost();
+    const result = await runCli(['check'], host.env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(`^ok: ${host.dropin} runs ${host.program} \\(incap-cert \\d`, 'm'),
+    );
+    assert.match(result.stdout, /^ok: incap-cert-sync\.timer is enabled and active: systemd runs sync$/m);
+    assert.match(result.stdout, /^ok: Certbot renews example\.com with webroot, ECDSA key$/m);
+    assert.match(
+      result.stdout,
+      new RegExp(`^ok: the onFailure program ${host.notifier} is there and executable$`, 'm'),
+    );
+  });
+
+  it('--json carries every finding in one shape', async () => {
+    const host = await wiredHost();
+    const result = await runCli(['check', '--json'], host.env);
+    assert.equal(result.code, 0, result.stderr);
+    const findings = (JSON.parse(result.stdout) as { findings: Record<string, unknown>[] }).findings;
+    assert.deepEqual(
+      findings.map((finding) => [finding.kind, finding.ok]),
+      [
+        ['ari-window', true],
+        ['certbot', true],
+        ['deploy-hook', true],
+        ['renewal-conf', true],
+        ['scheduler', true],
+        ['on-failure', true],
+        ['state-folder', true],
+      ],
+    );
+    for (const finding of findings)
+      assert.deepEqual(Object.keys(finding), ['kind', 'subject', 'ok', 'message', 'fix']);
+  });
+
+  it('a missing drop-in: Certbot renews without uploading (exit 1, with the fix)', async () => {
+    const host = await wiredHost();
+    rmSync(host.dropin);
+    const result = await runCli(['check'], host.env);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `problem: ${host.dropin} is missing: Certbot renews without uploading; fix: incap-cert install`,
+      ),
+    );
+  });
+
+  it('the drop-in and a renew_hook at once: every renewal uploads twice', async () => {
+    const host = await wiredHost();
+    writeFileSync(
+      host.conf,
+      `[renewalparams]\nauthenticator = webroot\nrenew_hook = ${host.program} deploy\n`,
+    );
+    const result = await runCli(['check'], host.env);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /every renewal of example\.com uploads twice; fix: sed -i '\/\^renew_hook \*=\/d' /,
+    );
+  });
+
+  it('no scheduler: nothing runs sync on this machine', async () => {
+    const host = await wiredHost();
+    host.systemctl('disabled', 'inactive');
+    const result = await runCli(['check'], host.env);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /problem: nothing runs sync on this machine: .*; fix: incap-cert install --cron/,
+    );
+  });
+
+  it('a notifier that cannot run is named', async () => {
+    const host = await wiredHost();
+    rmSync(host.notifier);
+    const result = await runCli(['check'], host.env);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`problem: the onFailure program ${host.notifier} does not exist`));
+  });
+
+  it('a renewal configuration that allows only TLS-ALPN cannot pass behind Imperva', async () => {
+    const host = await wiredHost();
+    writeFileSync(host.conf, '[renewalparams]\nauthenticator = webroot\npref_challs = tls-alpn-01,\n');
+    const result = await runCli(['check'], host.env);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /allows only tls-alpn-01 \(pref_challs\).*; fix: certbot reconfigure --cert-name example\.com --preferred-challenges http-01/,
+    );
+  });
+});
