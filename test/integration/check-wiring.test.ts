@@ -49,6 +49,9 @@ async function wiredHost() {
     );
   systemctl('enabled', 'active');
   const env = { ...world.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+  // Imperva holds what this host has: every site is current, and only the wiring is left to judge.
+  const pushed = await runCli(['push', '--lineage', join(certbot, 'live', 'example.com')], env);
+  assert.equal(pushed.code, 0, pushed.stderr);
   return { dir, conf, program, dropin, notifier, systemctl, env, world };
 }
 
@@ -77,6 +80,11 @@ describe('check: is this host wired up?', () => {
     assert.deepEqual(
       findings.map((finding) => [finding.kind, finding.ok]),
       [
+        ['config', true],
+        ['credentials', true],
+        ['plan', true],
+        ['site', true],
+        ['site', true],
         ['ari-window', true],
         ['certbot', true],
         ['deploy-hook', true],
@@ -88,6 +96,14 @@ describe('check: is this host wired up?', () => {
     );
     for (const finding of findings)
       assert.deepEqual(Object.keys(finding), ['kind', 'subject', 'ok', 'message', 'fix']);
+    // The text says the same verdicts, one a line (the CA's schedule prefixes its own with `schedule: `).
+    const text = await runCli(['check'], host.env);
+    assert.deepEqual(
+      text.stdout.split('\n').filter((line) => /^(schedule: )?(ok|problem): /.test(line)),
+      findings.map(
+        (finding) => `${finding.kind === 'ari-window' ? 'schedule: ' : ''}ok: ${String(finding.message)}`,
+      ),
+    );
   });
 
   it('a missing drop-in: Certbot renews without uploading (exit 1, with the fix)', async () => {
