@@ -7,7 +7,7 @@ import { heldRows, row, type SiteStatusRow } from '../engine/site-state.js';
 import { wiringFindings } from '../install/wiring.js';
 import { anyFailed, failed, findingLine, passed, type Finding } from '../model/finding.js';
 import type { KeyType, CertificateChain } from '../model/certificate.js';
-import { describeNames, mappedSites, planTargets } from '../model/want.js';
+import { describeNames, mappedSites, planTargets, type SiteMap } from '../model/want.js';
 import { ApiError, CertificateError, StateError } from '../model/errors.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import { clientErrorCode, credentialsMessage, isCredentialsError, isUnknownSite } from '../imperva/errors.js';
@@ -111,7 +111,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   const { refused } = clientWants(config.sources ?? [], config.sites);
   for (const line of refused)
     say(failed('sources', config.file, `sources: ${line}`, `sudoedit ${config.file}`));
-  const entries = await queueEntries(ctx);
+  const entries = await queueEntries(ctx, say);
   const delivered = await new DeliveryRecord(config.stateDir, log, ctx.now).read();
   const wantsOf = groupByKey(wants, (want) => want.siteId);
   const entriesOf = groupByKey(entries, (entry) => entry.siteId);
@@ -160,7 +160,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
             ),
           );
     if (local.length === 0) {
-      const finding = uncoveredFinding(site, rows, lineages, config.file);
+      const finding = uncoveredFinding(site, rows, lineages, config.sites, config.file);
       if (noLineages) log.debug(finding.message);
       else say(finding);
       continue;
@@ -291,13 +291,16 @@ function readLineages(liveDir: string, ctx: RunContext, say: (finding: Finding) 
   return found;
 }
 
-/** The queue's entries; a queue that cannot be read is a warning here (status and sync say more). */
-async function queueEntries(ctx: RunContext): Promise<QueueEntry[]> {
+/**
+ * The queue's entries. A state folder that cannot be trusted is the wiring's `state-folder` finding, with its fix;
+ * a queue that cannot be read is a finding here.
+ */
+async function queueEntries(ctx: RunContext, say: (finding: Finding) => void): Promise<QueueEntry[]> {
   try {
     return await new Queue(ctx.config.stateDir, ctx.log, ctx.now).entries();
   } catch (error) {
-    if (!(error instanceof StateError) || error.untrusted) throw error;
-    ctx.log.warn(error.message);
+    if (!(error instanceof StateError)) throw error;
+    if (!error.untrusted) say(failed('queue', ctx.config.stateDir, error.message, 'incap-cert queue list'));
     return [];
   }
 }
@@ -373,6 +376,7 @@ function uncoveredFinding(
   site: Asked,
   rows: readonly SiteStatusRow[],
   lineages: readonly Lineage[],
+  sites: SiteMap,
   file: string,
 ): Finding {
   const label = `site ${site.siteId} (${site.names.join(', ')})`;
@@ -384,11 +388,15 @@ function uncoveredFinding(
     for (const name of site.names) {
       const cert = lineage.chain.names.find((certName) => covers(certName, name));
       if (cert === undefined) continue;
+      // The one map line that sends the lineage to the site: a new key, or the site added to the key's list.
+      const listed = sites.get(cert);
       return failed(
         'coverage',
         site.siteId,
         `${label}: no-local-certificate: ${lineage.dir} (${describeNames(lineage.chain.names)}) covers ${name} in TLS terms, but the sites map sends none of its names to site ${site.siteId}`,
-        `add ${JSON.stringify(cert)}: ${site.siteId} to sites in ${file}`,
+        listed === undefined
+          ? `add ${JSON.stringify(cert)}: ${site.siteId} to sites in ${file}`
+          : `make sites[${JSON.stringify(cert)}] ${JSON.stringify([...listed, site.siteId].map(Number))} in ${file}`,
       );
     }
   }

@@ -152,6 +152,21 @@ describe('check: every mapped site and key type', () => {
     assert.doesNotMatch(result.stderr + result.stdout, /no certificate on this host covers it/);
   });
 
+  it('a wildcard mapped to another site: the map line names both sites', async () => {
+    const wild = await issueLeaf(pki, { names: ['*.example.com'] });
+    world = await createWorld({ map: { '*.example.com': 1234567, 'www.example.com': 7654321 } });
+    const live = join(world.dir, 'le', 'live');
+    writeCertbotLineage(join(world.dir, 'le'), 'example.com', wild);
+    const host = wireHost(live, world.env);
+    const found = problems(await findingsOf(['--live-dir', live], host.env)).filter(
+      (finding) => finding.subject === '7654321',
+    );
+    assert.deepEqual(
+      found.map((finding) => [finding.kind, finding.fix]),
+      [['coverage', `make sites["*.example.com"] [1234567,7654321] in ${world.configFile}`]],
+    );
+  });
+
   it('warnDays beyond a third of the shortest lifetime in use is a finding (exit 1)', async () => {
     const { host, live } = await doneHost({ config: { warnDays: 40 } });
     const result = await runCli(['check', '--live-dir', live], host.env);
