@@ -91,13 +91,16 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     // One line, the error alone: nothing else can be asked without credentials.
+    const refused = isCredentialsError(error);
     const refusal = failed(
       'credentials',
       config.api.keySource,
-      isCredentialsError(error)
+      refused
         ? credentialsMessage(error, config.api.keySource)
         : `cannot prove the credentials: ${error.message}`,
-      `set api.id and api.key in ${config.file} (or IMPERVA_API_ID and IMPERVA_API_KEY) to an API key of the account`,
+      refused
+        ? `set api.id and api.key in ${config.file} (or IMPERVA_API_ID and IMPERVA_API_KEY) to an API key of the account`
+        : `make ${config.api.baseUrl} reachable from this host (or set HTTPS_PROXY), then run incap-cert check again`,
     );
     say(refusal, refusal.message, 'error');
     return done();
@@ -170,7 +173,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   if (unasked.length > 0) {
     say(
       failed(
-        'site',
+        'unasked',
         `${unasked.length} sites`,
         `${count(unasked.length, 'mapped site')} not asked before the run's deadline (${unasked
           .slice(0, 3)
