@@ -589,8 +589,9 @@ class Probe {
       return { ok: false, runs: false, message: `${where} runs ${program}, which does not exist` };
     }
     const answer = await this.run(program, ['--version']);
-    const line = answer.stdout.split('\n')[0]?.trim() ?? '';
-    const version = /^(?:incap-cert\s+)?v?(\S+)$/.exec(line)?.[1];
+    // Exactly what `incap-cert --version` prints: a bare number or another program's banner is not incap-cert.
+    const line = answer.stdout.split('\n')[0] ?? '';
+    const version = /^incap-cert (\S+)$/.exec(line)?.[1];
     if (answer.problem === undefined && answer.code === 0 && version === this.version) {
       return { ok: true, runs: true, message: `${program} (incap-cert ${version})` };
     }

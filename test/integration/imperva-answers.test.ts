@@ -174,8 +174,11 @@ describe('v3 as it really answers', () => {
     world = await createWorld({ sites: { '1234567': 'example.com' }, map: { 'example.com': 1234567 } });
     world.fake.v3OwnCertificates = true;
     world.fake.v3AccountWide = 400;
-    const check = await runCli(['check', '--live-dir', join(world.dir, 'none')], world.env);
-    assert.match(check.stdout, /^site 1234567 \(example\.com\): holds no custom certificate$/m);
+    const check = await runCli(['check', '-v', '--live-dir', join(world.dir, 'none')], world.env);
+    assert.match(
+      check.stdout,
+      /^debug: site 1234567 \(example\.com\): no certificate on this host covers it; nothing keeps it current; Imperva holds no custom certificate$/m,
+    );
   });
 });
 

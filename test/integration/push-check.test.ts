@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { runCli, writeConfig } from '../support/harness.js';
+import { wireHost } from '../support/wired-host.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 import {
   API_ID,
@@ -126,7 +127,8 @@ describe('incap-cert check', () => {
     });
     const le = join(world.dir, 'le');
     writeCertbotLineage(le, 'example.com', ec);
-    const result = await runCli(['check', '--live-dir', join(le, 'live')], world.env);
+    const host = wireHost(join(le, 'live'), world.env);
+    const result = await runCli(['check', '--live-dir', join(le, 'live')], host.env);
     // Site 42 has no certificate on this host: a warning on stderr and exit 1 (issue 12), not only a stdout line.
     assert.equal(result.code, 1, result.stderr);
     // Issue 12: one account/verify call proves the credentials; the account-wide v3 listing says what every site holds.
@@ -148,21 +150,32 @@ describe('incap-cert check', () => {
     );
     assert.equal(world.fake.uploads().length, 0);
     const out = result.stdout;
-    assert.match(out, /^config .* is valid: 3 names/m);
-    assert.match(out, /^credentials: account .* \(\d+\), plan .*; key from .*config\.json \(api\.key\)$/m);
-    assert.match(out, /^site 1234567 \(example\.com, www\.example\.com\): holds no custom certificate$/m);
+    assert.match(out, /^ok: config .* is valid: 3 names/m);
+    assert.match(
+      out,
+      /^ok: credentials: account .* \(\d+\), plan .*; key from .*config\.json \(api\.key\)$/m,
+    );
     assert.match(
       out,
       new RegExp(
-        `^plan: ${join(le, 'live', 'example.com')} \\(example\\.com, www\\.example\\.com, expires .*\\) → site 1234567, site 7654321$`,
+        `^ok: plan: ${join(le, 'live', 'example.com')} \\(example\\.com, www\\.example\\.com, expires .*\\) → site 1234567, site 7654321$`,
         'm',
       ),
     );
-    assert.match(out, /^plan: site 42 \(old\.example\.com\) gets no certificate from /m);
-    assert.equal(
+    // Each site and key type in status's words, with the command that fixes it.
+    const lineage = join(le, 'live', 'example.com');
+    for (const site of ['1234567 (example.com, www.example.com)', '7654321 (www.example.com)'])
+      assert.ok(
+        result.stderr.includes(
+          `warning: problem: site ${site} ECDSA: missing: Imperva holds no ECDSA certificate for it; fix: incap-cert push --lineage ${lineage}\n`,
+        ),
+        result.stderr,
+      );
+    assert.match(
       result.stderr,
-      'warning: site 42 (old.example.com): no certificate on this host covers it; nothing keeps it current\n',
+      /^warning: problem: site 42 \(old\.example\.com\): no certificate on this host covers it; nothing keeps it current; Imperva holds no custom certificate; fix: certbot certonly --cert-name old\.example\.com -d old\.example\.com$/m,
     );
+    assert.equal(result.stderr.split('\n').filter(Boolean).length, 3, result.stderr);
   });
 
   it('exits 1 with one line naming where the key came from when Imperva refuses the credentials', async () => {
@@ -193,9 +206,13 @@ describe('incap-cert check', () => {
     );
     const le = join(world.dir, 'le');
     writeCertbotLineage(le, 'example.com', ec);
-    const result = await runCli(['check', '--config', configFile, '--live-dir', join(le, 'live')], {
-      IMPERVA_API_KEY: world.apiKey,
-    });
+    const host = wireHost(join(le, 'live'), { IMPERVA_API_KEY: world.apiKey });
+    const pushed = await runCli(
+      ['push', '--config', configFile, '--lineage', join(le, 'live', 'example.com')],
+      host.env,
+    );
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const result = await runCli(['check', '--config', configFile, '--live-dir', join(le, 'live')], host.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     assert.equal(world.fake.requests[0]?.headers['x-api-key'], world.apiKey);

@@ -149,7 +149,7 @@ describe('wiringFindings: the deploy hook', () => {
   it("follows the drop-in: incap-cert on Certbot's PATH comes before the prefix", async () => {
     const world = host();
     script(world.program, 'echo "incap-cert 0.0.1"');
-    const onPath = script(join(world.hookPath, 'incap-cert'), `echo ${VERSION}`);
+    const onPath = script(join(world.hookPath, 'incap-cert'), `echo "incap-cert ${VERSION}"`);
     const finding = one(await findings(world), 'deploy-hook');
     assert.equal(finding.ok, true);
     assert.match(finding.message, new RegExp(`runs ${onPath} `));
@@ -167,13 +167,23 @@ describe('wiringFindings: the deploy hook', () => {
     assert.match(finding.fix ?? '', /^incap-cert install && install -D -m 0755 /);
   });
 
+  it('accepts only the exact line incap-cert --version prints', async () => {
+    const world = host();
+    for (const printed of [VERSION, `v${VERSION}`, `incap-cert  ${VERSION}`, ` incap-cert ${VERSION}`]) {
+      script(world.program, `printf '%s\\n' '${printed}'`);
+      const finding = one(await findings(world), 'deploy-hook');
+      assert.equal(finding.ok, false, printed);
+      assert.match(finding.message, /whose --version printed /, printed);
+    }
+  });
+
   it('gives the program an environment of PATH alone', async () => {
     const world = host();
     process.env.IMPERVA_API_KEY = 'must-not-leak';
     try {
       script(
         world.program,
-        `test -z "$IMPERVA_API_KEY" && test "$PATH" = "${world.hookPath}" && echo ${VERSION}`,
+        `test -z "$IMPERVA_API_KEY" && test "$PATH" = "${world.hookPath}" && echo "incap-cert ${VERSION}"`,
       );
       assert.equal(one(await findings(world), 'deploy-hook').ok, true);
     } finally {

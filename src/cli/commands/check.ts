@@ -6,8 +6,9 @@ export const checkCommand = defineCommand({
   name: 'check',
   usage: 'incap-cert check [--live-dir DIR] [options]',
   summary:
-    'Validate the config, prove the credentials (one account/verify call), and print the plan for every lineage. ' +
-    'Uploads nothing.',
+    'Answer "am I done?": the config, the credentials, every mapped site per key type, the lineages, and whether ' +
+    "Certbot's hook, the timer and the notifier are in place; one verdict a line, each problem with its fix. " +
+    'Exit 1 for any problem. Uploads nothing.',
   options: liveDirOption,
   // check writes no metrics (src/metrics/record.ts measures the commands that upload or look).
   globals: ['config', 'verbose', 'quiet', 'log-file'],
