@@ -12,5 +12,8 @@ export async function deploy(plan: HookPlan, ctx: RunContext): Promise<Report> {
     ctx.log.info(nothingToUpload(plan));
     return emptyReport(ctx.command);
   }
-  return reconcile(plan.wants, ctx, { compare: false, recordIntent: true });
+  const report = await reconcile(plan.wants, ctx, { compare: false, recordIntent: true });
+  // The next hook of a storm starts at the pace this one learned (src/state/pace.ts).
+  if (!ctx.dryRun) await ctx.pace?.save();
+  return report;
 }

@@ -142,6 +142,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   );
   outcome.forget = await settleLeftBehind(left, uploaded, edges, view, ctx, record);
   if (left.length > outcome.forget.length) outcome.unhealthy = true;
+  // What 429s taught this run, for the runs that follow (src/state/pace.ts).
+  await ctx.pace?.save();
   outcome.lineages = await timerSchedule(liveDir, ctx);
   // The renewal path through Imperva, at most once in 20 hours (src/canary/timer.ts).
   await canaryForTimer(liveDir, ctx);
