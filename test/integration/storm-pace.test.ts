@@ -33,8 +33,8 @@ before(async () => {
 });
 after(() => Promise.all(worlds.map((world) => world.close())));
 
-async function setup() {
-  const made = await createSyncWorld(SITES, leaf, CONFIG);
+async function setup(config: Record<string, unknown> = {}) {
+  const made = await createSyncWorld(SITES, leaf, { ...CONFIG, ...config });
   worlds.push(made.world);
   mkdirSync(made.world.stateDir, { recursive: true, mode: 0o700 });
   const paceFile = join(made.world.stateDir, 'pace.json');
@@ -126,6 +126,33 @@ describe('hooks in a storm share the pace', () => {
     const states = new Map(queued().map((entry) => [entry.siteId, entry.state]));
     assert.equal(states.get(SITES[SITES.length - 1] ?? ''), 'failed');
     assert.equal(states.get(SITES[SITES.length - 2] ?? ''), 'deferred');
+  });
+});
+
+describe('sync shares the pace too', () => {
+  it('sync starts at a fresh shared pace (and defers what it cannot fit), and writes back what it learns', async () => {
+    const slow = await setup({ deadlineSeconds: 5 });
+    slow.sharePace(0.5, 60_000);
+    const deferring = await runCli(['sync'], slow.world.env);
+    assert.equal(deferring.code, 0, deferring.stderr);
+    // 0.5 requests/s in 4 s: the account's listing and an upload or two; the rest waits for the next sync.
+    assert.ok(slow.world.fake.requests.length <= 3, `${slow.world.fake.requests.length} requests`);
+    const [uploaded, deferred] = (
+      /^sync: 0 current, (\d+) uploaded, 0 failed, (\d+) deferred to the next sync/m.exec(deferring.stdout) ??
+      []
+    )
+      .slice(1)
+      .map(Number);
+    assert.equal((uploaded ?? 0) + (deferred ?? 0), SITES.length, deferring.stdout);
+    assert.ok((deferred ?? 0) >= SITES.length - 2, deferring.stdout);
+
+    const paced = await setup();
+    paced.world.fake.setRateLimit({ perSecond: 3, burst: 3 });
+    const learning = await runCli(['sync'], paced.world.env);
+    assert.equal(learning.code, 0, learning.stderr);
+    assert.ok(paced.world.fake.throttled > 0, 'the fake never throttled sync');
+    const shared = JSON.parse(readFileSync(paced.paceFile, 'utf8')) as { perSecond: number };
+    assert.ok(shared.perSecond >= 0.5 && shared.perSecond <= 6, `learned ${shared.perSecond}/s`);
   });
 });
 
