@@ -102,6 +102,8 @@ export class SharedPace {
   /** Writes what this run learned, if a 429 taught it anything, and sets aside a file that was unusable. Never throws. */
   async save(): Promise<void> {
     if (this.learned === undefined && this.problem === undefined) return;
+    // A run asked to stop starts nothing new: the next run learns again, and sets aside what it cannot use.
+    if (this.run.signal?.aborted === true) return;
     const untrusted = untrustedFolderReason(this.stateDir);
     if (untrusted !== undefined) {
       this.log.debug(`not recording the shared pace in ${this.stateDir}: ${untrusted}`);
