@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
 import { createPki, issueLeaf, type Leaf } from '../support/pki.js';
+import { writePace } from '../support/shared-pace.js';
 import { createSyncWorld } from '../support/sync-world.js';
 import type { World } from '../support/world.js';
 
@@ -39,14 +40,7 @@ async function setup(config: Record<string, unknown> = {}) {
   mkdirSync(made.world.stateDir, { recursive: true, mode: 0o700 });
   const paceFile = join(made.world.stateDir, 'pace.json');
   const hook = () => runCli(['deploy'], { ...made.world.env, RENEWED_LINEAGE: made.lineage });
-  /** Writes pace.json as an earlier run would have, its 429 `agoMs` before now. */
-  const sharePace = (perSecond: number, agoMs: number) => {
-    writeFileSync(
-      paceFile,
-      JSON.stringify({ version: 1, perSecond, at: new Date(Date.now() - agoMs).toISOString() }),
-      { mode: 0o600 },
-    );
-  };
+  const sharePace = (perSecond: number, agoMs: number) => writePace(made.world.stateDir, perSecond, agoMs);
   const delivered = () => new Set(made.world.fake.acceptedUploads().map((one) => one.siteId));
   return { ...made, paceFile, hook, sharePace, delivered };
 }
