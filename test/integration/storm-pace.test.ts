@@ -123,6 +123,21 @@ describe('hooks in a storm share the pace', () => {
   });
 });
 
+describe('a state folder others can write', () => {
+  it('its pace.json is neither followed nor written; the uploads happen', async () => {
+    const { world, hook, sharePace, paceFile, delivered } = await setup();
+    sharePace(0.5, 60_000);
+    const before = readFileSync(paceFile, 'utf8');
+    chmodSync(world.stateDir, 0o777);
+    world.fake.setRateLimit({ perSecond: 50, burst: 5 });
+    const result = await hook();
+    assert.ok(world.fake.throttled > 0, 'the hook followed the slow shared pace');
+    assert.deepEqual([...delivered()].sort(), SITES);
+    assert.match(result.stderr, new RegExp(`${world.stateDir}.*writable`));
+    assert.equal(readFileSync(paceFile, 'utf8'), before);
+  });
+});
+
 describe('sync shares the pace too', () => {
   it('sync starts at a fresh shared pace (and defers what it cannot fit), and writes back what it learns', async () => {
     const slow = await setup({ deadlineSeconds: 5 });
