@@ -10,6 +10,7 @@ import { recordMetrics } from './metrics/record.js';
 import { emptyReport, isReport } from './model/report.js';
 import { exitCodeOf } from './model/exit-code.js';
 import { openRun, type Deps, type RunContext } from './run/context.js';
+import { SharedPace } from './state/pace.js';
 import { printableJson } from './util/printable.js';
 
 export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal): Deps => ({
@@ -17,6 +18,7 @@ export const defaultDeps = (env: Deps['env'] = process.env, signal?: AbortSignal
   now: () => new Date(),
   createClient: createImpervaClient,
   signal,
+  sharedPace: (...args) => new SharedPace(...args),
 });
 
 /** The signals a run is asked to stop with, and their numbers (the same on every Linux). */

@@ -147,6 +147,8 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   );
   outcome.forget = await settleLeftBehind(left, uploaded, edges, view, ctx, record);
   if (left.length > outcome.forget.length) outcome.unhealthy = true;
+  // What 429s taught this run, for the runs that follow (src/state/pace.ts).
+  await ctx.pace?.save();
   outcome.lineages = await timerSchedule(liveDir, ctx);
   outcome.unhealthy ||= key.findings.some((finding) => !finding.ok);
   outcome.apiKeyExpiry = key.expiresAt;

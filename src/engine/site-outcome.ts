@@ -18,8 +18,10 @@ export interface DeferralOptions {
   /**
    * A site the run's deadline left unreached (nothing sent) is deferred, not failed: still owed, no onFailure, no
    * failing exit (sync, which continues where it stopped). Elsewhere it is a failure like any other.
+   * 'throttled' (a hook, whose sites the timer's run delivers): only a site nothing was sent to or that Imperva
+   * answered with nothing but 429 (the pace left no room for it); a try the deadline cut short fails as before.
    */
-  deferOnDeadline?: boolean;
+  deferOnDeadline?: boolean | 'throttled';
   /**
    * With deferOnDeadline: since when earlier runs have left the site unreached (ISO time), if they have: its queue
    * entry's unreachedSince. A failed site that the deadlines keep deferring is as late as one only ever deferred.
@@ -205,8 +207,12 @@ function stopped(
 ): Done | undefined {
   const code = clientErrorCode(error);
   // Not reached: nothing sent, or Imperva answered nothing but 429 before the deadline (see ClientError.unanswered).
-  const unreached = error.attempts === 0 || (error instanceof ClientError && error.unanswered);
-  if (code === 'DEADLINE' && unreached && options.deferOnDeadline === true) {
+  const unreached =
+    error.attempts === 0 ||
+    (error instanceof ClientError &&
+      error.unanswered &&
+      (options.deferOnDeadline !== 'throttled' || error.status === 429));
+  if (code === 'DEADLINE' && unreached && (options.deferOnDeadline ?? false) !== false) {
     const since = options.unreachedSince?.(want.siteId, want.bundle.keyType);
     const now = ctx.now();
     const limit = deferralLimitMs(servedUntil ?? want.bundle.notAfter, now);

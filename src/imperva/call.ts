@@ -4,7 +4,7 @@ import type { HttpAnswer } from './answer.js';
 import { CREDENTIAL_RES } from './envelope.js';
 import { ClientError, NetworkError, counted, detailsOf, interrupted, withoutStack } from './errors.js';
 import { toApiError, type Request, type Send } from './http.js';
-import { Pacer, SiteBudget } from './limiter.js';
+import { Pacer, SiteBudget, type PaceOptions } from './limiter.js';
 import { isThrottled, retryDelayMs, type RetrySettings } from './retry.js';
 
 export interface RetryNotice {
@@ -27,6 +27,8 @@ export interface CallOptions extends RetrySettings {
   deadlineAt: number;
   /** Pace requests from the start, and never faster than this (config ratePerMinute). */
   ratePerMinute?: number | undefined;
+  /** Start from the pace an earlier run learned, and say what this one learns (src/state/pace.ts). */
+  pace?: PaceOptions | undefined;
   /**
    * The run is being killed: requests in flight are abandoned and waiting ones end at once, with a transient
    * ClientError 'INTERRUPTED'.
@@ -56,7 +58,12 @@ const PER_SITE_INTERVAL_MS = 1000;
 export function createCall(send: Send, options: CallOptions): Call {
   const now = options.now ?? Date.now;
   const { signal } = options;
-  const pacer = new Pacer({ concurrency: options.concurrency, ratePerMinute: options.ratePerMinute, now });
+  const pacer = new Pacer({
+    concurrency: options.concurrency,
+    ratePerMinute: options.ratePerMinute,
+    now,
+    pace: options.pace,
+  });
   const budget = new SiteBudget(PER_SITE_BURST, PER_SITE_INTERVAL_MS);
   /** The first answer that refused the credentials: every later call fails at once with it. */
   let refused: ApiError | undefined;

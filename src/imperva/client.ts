@@ -37,6 +37,8 @@ export interface ClientOptions extends CallOptions {
   v3BaseUrl?: string | undefined;
   /** How host names are resolved (node's `dns.lookup` by default): tests never ask a real DNS server. */
   lookup?: LookupFunction | undefined;
+  /** The pace shared between runs (src/state/pace.ts): read once, as the client is made, and told what 429s teach. */
+  sharedPace?: { start(): Promise<number | undefined>; learn(perSecond: number): void } | undefined;
 }
 
 /** The one client for Imperva: the HTTP side (http.ts), calls with retries and pacing (call.ts), the endpoints. */
@@ -44,7 +46,12 @@ export async function createImpervaClient(
   api: Pick<ApiCredentials, 'id' | 'key' | 'baseUrl'>,
   options: ClientOptions,
 ): Promise<ImpervaClient> {
-  const call = createCall(await createSend(api, options), options);
+  const shared = options.sharedPace;
+  const pace =
+    shared === undefined
+      ? undefined
+      : { startPerSecond: await shared.start(), onLearn: (perSecond: number) => shared.learn(perSecond) };
+  const call = createCall(await createSend(api, options), { ...options, pace });
   /**
    * Set once v3 has refused the credentials twice (see v3-certificates.ts): v1 `account/verify` decides, once per
    * run. Refused there too: the credentials error stops the run. Accepted: v3 is unavailable for the rest of the run

@@ -16,6 +16,16 @@ export interface PacerOptions {
   /** Pace from the start, and never faster: requests per minute (config ratePerMinute). */
   ratePerMinute?: number | undefined;
   now?: () => number;
+  /** What earlier runs learned (src/state/pace.ts), when it is fresh. */
+  pace?: PaceOptions | undefined;
+}
+
+/** A pace shared between runs: where to start, and where to say what a 429 taught. */
+export interface PaceOptions {
+  /** Start paced at this many requests per second (learned by an earlier run), not unpaced. */
+  startPerSecond?: number | undefined;
+  /** After each 429: the rate learned from it, in requests per second. */
+  onLearn?: ((ratePerSecond: number) => void) | undefined;
 }
 
 /** The slowest pace the pacer learns: Imperva rejecting everything still gets one request every 2 s. */
@@ -60,12 +70,17 @@ export class RateLearner {
   /** 429s of the last WINDOW_MS: when, and how many requests started after it have succeeded. */
   private readonly marks: { at: number; successes: number }[] = [];
 
-  constructor(ratePerMinute?: number) {
+  constructor(ratePerMinute?: number, start?: { perSecond: number; at: number }) {
     this.ceiling =
       ratePerMinute !== undefined && ratePerMinute > 0
         ? Math.max(1 / 60, ratePerMinute / 60)
         : Number.POSITIVE_INFINITY;
     if (Number.isFinite(this.ceiling)) this.rate = this.ceiling;
+    // A pace an earlier run learned: start there, creeping up while no 429 comes, as after a 429 of our own.
+    if (start !== undefined && start.perSecond > 0) {
+      this.rate = Math.min(this.ceiling, Math.max(MIN_RATE_PER_SECOND, start.perSecond));
+      this.lastChange = start.at;
+    }
   }
 
   /** Requests per second at `now`; undefined while nothing asks to pace. */
@@ -145,8 +160,10 @@ export class RateLearner {
 
 /**
  * Bounds the requests in flight to Imperva and paces them to the rate RateLearner learns: until the first 429
- * nothing is paced (unless `ratePerMinute` says otherwise); from then on requests are spaced evenly instead of
- * being halved and let loose again. A Retry-After longer than one second pauses every request until it has passed.
+ * nothing is paced (unless `ratePerMinute` or a shared pace says otherwise); from then on requests are spaced evenly
+ * instead of being halved and let loose again. A Retry-After longer than one second pauses every request until it
+ * has passed. A paced turn is a slot of one interval: a request whose slot would not end by its `until` is not
+ * sent (the pace cannot fit it; a request sent at the last instant would only be cut short by the deadline).
  */
 export class Pacer {
   private inFlight = 0;
@@ -164,7 +181,11 @@ export class Pacer {
 
   constructor(private readonly options: PacerOptions) {
     this.now = options.now ?? Date.now;
-    this.learner = new RateLearner(options.ratePerMinute);
+    const start = options.pace?.startPerSecond;
+    this.learner = new RateLearner(
+      options.ratePerMinute,
+      start === undefined ? undefined : { perSecond: start, at: this.now() },
+    );
   }
 
   /** Requests per minute it paces at now; undefined while not paced. */
@@ -206,6 +227,8 @@ export class Pacer {
     else {
       this.throttledCount += 1;
       this.learner.throttled(now, outcome.startedAt);
+      const learned = this.learner.current(now);
+      if (learned !== undefined) this.options.pace?.onLearn?.(learned);
       const retryAfter = outcome.retryAfterMs ?? 0;
       if (retryAfter > 1000) this.pausedUntil = Math.max(this.pausedUntil, now + retryAfter);
     }
@@ -227,9 +250,13 @@ export class Pacer {
     }
     while (this.waiting.length > 0 && this.inFlight < this.options.concurrency && this.readyAt() <= now) {
       const waiter = this.waiting.shift() as Waiter;
+      const rate = this.learner.current(now);
+      if (rate !== undefined && now + 1000 / rate > waiter.until) {
+        this.settle(waiter, undefined);
+        continue;
+      }
       this.inFlight += 1;
       this.granted += 1;
-      const rate = this.learner.current(now);
       if (rate !== undefined) this.nextAt = Math.max(this.nextAt, now) + 1000 / rate;
       this.settle(waiter, now);
     }

@@ -14,6 +14,22 @@ export interface Deps {
   signal?: AbortSignal | undefined;
   /** How host names are resolved (the API, the edge): tests never ask a real DNS server. */
   lookup?: LookupFunction | undefined;
+  /** The pace shared between runs in the state folder (src/state/pace.ts); without it each run learns its own. */
+  sharedPace?:
+    | ((
+        stateDir: string,
+        log: Log,
+        now: () => Date,
+        run: { endsAt: number; signal: AbortSignal },
+      ) => PaceLink)
+    | undefined;
+}
+
+/** A pace shared between runs: read as the client is made, told what 429s teach, written after the uploads. */
+export interface PaceLink {
+  start(): Promise<number | undefined>;
+  learn(perSecond: number): void;
+  save(): Promise<void>;
 }
 
 /** The options every command takes, whatever the command line called them. */
@@ -43,6 +59,8 @@ export interface RunContext {
   /** The metrics file to write after the run (--metrics-file, else config metricsFile). */
   metricsFile: string | undefined;
   client: () => Promise<ImpervaClient>;
+  /** deploy and sync: the pace shared between runs (src/state/pace.ts); the client starts from it. */
+  pace: PaceLink | undefined;
 }
 
 /** The logger a run writes to: a Log that also knows the run's secrets and its file. */
@@ -88,6 +106,11 @@ export function openRun(
   const signal = deps.signal ?? new AbortController().signal;
   let client: Promise<ImpervaClient> | undefined;
   const told = new Set<string>();
+  // The hooks of a storm and the timer's run after them follow one another: they share what 429s taught.
+  const pace =
+    command === 'deploy' || command === 'sync'
+      ? deps.sharedPace?.(config.stateDir, logger, deps.now, { endsAt, signal })
+      : undefined;
   return {
     command,
     config,
@@ -99,6 +122,7 @@ export function openRun(
     endsAt,
     lookup: deps.lookup,
     metricsFile: options.metricsFile ?? config.metricsFile,
+    pace,
     // Created on first need: a run with nothing to upload never loads the HTTP client.
     client: () =>
       (client ??= deps.createClient(config.api, {
@@ -110,6 +134,7 @@ export function openRun(
         signal,
         v3BaseUrl: config.api.v3BaseUrl,
         ratePerMinute: config.ratePerMinute,
+        sharedPace: pace,
         ...(deps.lookup === undefined ? {} : { lookup: deps.lookup }),
         onRetry: (notice) => {
           const line =

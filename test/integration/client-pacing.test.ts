@@ -63,12 +63,9 @@ describe('sticky throttling, whatever Retry-After says', { concurrency: true }, 
   for (const [title, retryAfter] of cases) {
     it(`${title}: at most one upload a second per site, each retry at least 1 s after the 429`, async () => {
       const { result, uploads, seconds } = await deployAgainst([throttle(retryAfter)]);
-      assert.equal(result.code, 1, result.stderr);
-      for (const site of SITES)
-        assert.match(
-          result.stderr,
-          new RegExp(`^error: site ${site} \\(example\\.com\\): upload failed: .*HTTP 429`, 'm'),
-        );
+      // Nothing but 429 until the deadline: a hook defers both sites to the timer's run (issue 22).
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^2 sites deferred to the timer's run/m);
       const sites = perSite(uploads);
       assert.deepEqual([...sites.keys()].sort(), [...SITES].sort());
       for (const [site, requests] of sites) {

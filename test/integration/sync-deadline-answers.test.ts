@@ -1,7 +1,9 @@
 /**
  * Issue 11's line between 'not reached' (deferred) and 'failed' at a sync's deadline: a site Imperva
  * answered for real (5xx, an HTML page, an error res, a reset connection) and then throttled until the deadline
- * stays a failure; a site throttled and then cut short by the deadline is deferred; deploy and push never defer.
+ * stays a failure; a site throttled and then cut short by the deadline is deferred; push never defers; a hook
+ * (deploy) defers a site Imperva answered with nothing but 429 (issue 22: a storm is paced, the timer's run delivers
+ * it), and a hook whose try the deadline cut short still fails (test/integration/on-failure.test.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -62,20 +64,39 @@ describe('a real answer, then 429 until the deadline', () => {
   });
 });
 
-describe('deploy and push do not defer', () => {
-  for (const command of ['deploy', 'push']) {
-    it(`${command}: 429 until the deadline is a failure (exit 1, onFailure, queued as failed)`, async () => {
-      const { world, lineage, ran, queued } = await setup();
-      world.fake.inject({ endpoint: 'upload', siteId: '1002', times: Infinity, fault: THROTTLED });
-      const result =
-        command === 'deploy'
-          ? await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage })
-          : await runCli(['push', '--lineage', lineage], world.env);
-      assert.equal(result.code, 1, result.stderr);
-      assert.match(result.stderr, /^error: site 1002 \(example\.com\): upload failed: .*deadline/m);
-      assert.doesNotMatch(result.stdout + result.stderr, /deferred/);
-      assert.equal(ran(), true, 'onFailure did not run');
-      assert.deepEqual(queued(), [['1002', 'failed']]);
-    });
-  }
+describe('push does not defer', () => {
+  it('push: 429 until the deadline is a failure (exit 1, onFailure, queued as failed)', async () => {
+    const { world, lineage, ran, queued } = await setup();
+    world.fake.inject({ endpoint: 'upload', siteId: '1002', times: Infinity, fault: THROTTLED });
+    const result = await runCli(['push', '--lineage', lineage], world.env);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^error: site 1002 \(example\.com\): upload failed: .*deadline/m);
+    assert.doesNotMatch(result.stdout + result.stderr, /deferred/);
+    assert.equal(ran(), true, 'onFailure did not run');
+    assert.deepEqual(queued(), [['1002', 'failed']]);
+  });
+});
+
+describe('a hook defers what only 429s answered', () => {
+  it('deploy: 429 until the deadline is deferred to the timer (exit 0, one line, no onFailure)', async () => {
+    const { world, lineage, ran, queued } = await setup();
+    world.fake.inject({ endpoint: 'upload', siteId: '1002', times: Infinity, fault: THROTTLED });
+    const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^1 site deferred to the timer's run \(incap-cert sync\)/m);
+    assert.doesNotMatch(result.stderr, /site 1002/);
+    assert.equal(ran(), false, 'onFailure ran');
+    assert.deepEqual(queued(), [['1002', 'deferred']]);
+  });
+
+  it('deploy: a real answer, then 429 until the deadline, still fails', async () => {
+    const { world, lineage, ran, queued } = await setup();
+    world.fake.inject({ endpoint: 'upload', siteId: '1002', times: 1, fault: { status: 500, body: 'down' } });
+    world.fake.inject({ endpoint: 'upload', siteId: '1002', times: Infinity, fault: THROTTLED });
+    const result = await runCli(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^error: site 1002 \(example\.com\): upload failed: .*deadline/m);
+    assert.equal(ran(), true, 'onFailure did not run');
+    assert.deepEqual(queued(), [['1002', 'failed']]);
+  });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
 import { createPki, issueLeaf, type Leaf } from '../support/pki.js';
+import { agePace } from '../support/shared-pace.js';
 import { createSyncWorld } from '../support/sync-world.js';
 import type { World } from '../support/world.js';
 
@@ -57,6 +58,7 @@ describe('sync at its deadline', () => {
       assert.match(status.stdout, new RegExp(`^${id} .* pending \\(deferred\\) since `, 'm'));
     assert.doesNotMatch(status.stdout + status.stderr, /attempts? since|queued: /);
     world.fake.clearFaults();
+    agePace(world.stateDir);
     const second = await runCli(['sync'], world.env);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(served(world), SITES);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/harness.js';
 import { createPki, issueLeaf, type Leaf } from '../support/pki.js';
+import { agePace } from '../support/shared-pace.js';
 import { createSyncWorld } from '../support/sync-world.js';
 import type { World } from '../support/world.js';
 
@@ -54,6 +55,7 @@ describe('deferred for more than a day', () => {
     );
     // Delivered: the clock is gone with the entry.
     world.fake.clearFaults();
+    agePace(world.stateDir);
     const fourth = await runCli(['sync'], world.env);
     assert.equal(fourth.code, 0, fourth.stderr);
     assert.deepEqual(queued(), []);

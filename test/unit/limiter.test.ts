@@ -110,6 +110,21 @@ describe('RateLearner', () => {
     assert.ok(after60 > 2, String(after60));
   });
 
+  it('starts at a shared pace, creeping up from it while no 429 comes', () => {
+    const learner = new RateLearner(undefined, { perSecond: 3, at: 10_000 });
+    assert.equal(learner.current(10_000), 3);
+    const after2 = learner.current(12_000) ?? 0;
+    assert.ok(after2 > 3 && after2 < 3.3, String(after2));
+    learner.throttled(12_000, 11_900);
+    assert.ok((learner.current(12_000) ?? 0) < after2, 'a 429 cuts the shared pace');
+    assert.equal(new RateLearner(undefined, { perSecond: 0.01, at: 0 }).current(0), MIN_RATE_PER_SECOND);
+    assert.equal(
+      new RateLearner(60, { perSecond: 3, at: 0 }).current(0),
+      1,
+      'ratePerMinute stays the ceiling',
+    );
+  });
+
   it('ratePerMinute paces from the start and is never exceeded', () => {
     const learner = new RateLearner(120);
     assert.equal(learner.current(0), 2);
@@ -142,6 +157,40 @@ describe('Pacer', () => {
     }
     for (let i = 1; i < starts.length; i += 1)
       assert.ok((starts[i] ?? 0) - (starts[i - 1] ?? 0) >= 45, `gap ${i}: ${String(starts)}`);
+  });
+
+  it('starts at the shared pace: no burst before the first 429', async () => {
+    const pacer = new Pacer({ concurrency: 100, pace: { startPerSecond: 20 } });
+    const starts: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const startedAt = (await pacer.acquire()) ?? 0;
+      starts.push(startedAt);
+      pacer.done({ startedAt, throttled: false });
+    }
+    for (let i = 1; i < starts.length; i += 1)
+      assert.ok((starts[i] ?? 0) - (starts[i - 1] ?? 0) >= 45, `gap ${i}: ${String(starts)}`);
+  });
+
+  it('says the rate each 429 teaches', async () => {
+    const learned: number[] = [];
+    const pacer = new Pacer({
+      concurrency: 4,
+      pace: { startPerSecond: 10, onLearn: (rate) => learned.push(rate) },
+    });
+    const startedAt = (await pacer.acquire()) ?? 0;
+    pacer.done({ startedAt, throttled: false });
+    assert.deepEqual(learned, []);
+    const next = (await pacer.acquire()) ?? 0;
+    pacer.done({ startedAt: next, throttled: true });
+    assert.equal(learned.length, 1);
+    assert.ok((learned[0] ?? 0) > 0 && (learned[0] ?? 0) < 10.5, String(learned));
+  });
+
+  it('does not start a paced request whose turn cannot end by `until`', async () => {
+    const pacer = new Pacer({ concurrency: 4, pace: { startPerSecond: 1 } });
+    // One request a second: a turn is a second long, and only 500 ms are left.
+    assert.equal(await pacer.acquire(Date.now() + 500), undefined);
+    assert.notEqual(await pacer.acquire(Date.now() + 1500), undefined);
   });
 
   it('pauses everyone for a Retry-After over a second', async () => {
