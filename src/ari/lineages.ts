@@ -10,6 +10,7 @@ import { findingLine, type Finding } from '../model/finding.js';
 import { readLocal } from '../sources/local.js';
 import { readRenewalConf, renewalConfPath } from '../sources/renewal-conf.js';
 import { DeliveryRecord, deliveryKey } from '../state/delivery.js';
+import type { RunBounds } from '../state/state-file.js';
 import { AriCache, type AriRecord } from './cache.js';
 import { askWindow, refusedUrl, renewalInfoUrl } from './fetch.js';
 import { certificateIdentifier } from './identifier.js';
@@ -41,6 +42,8 @@ export interface ScheduleOptions {
    * status and check leave it, so that the timer still reports a change they saw first.
    */
   keepStates?: boolean | undefined;
+  /** The run's end and stop (RunContext.endsAt, signal): the CA's answers and the cache's lock wait end by them. */
+  run?: RunBounds | undefined;
 }
 
 interface Lineage {
@@ -58,7 +61,7 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
   const { config, log, now } = options;
   const lineages = collect(options.liveDir, config);
   if (lineages.length === 0) return { findings: [], lineages: [], changed: [] };
-  const cache = new AriCache(config.stateDir, log, now);
+  const cache = new AriCache(config.stateDir, log, now, options.run);
   const cached = await cache.read();
   const delivered = await new DeliveryRecord(config.stateDir, log, now).read();
   const directories = new Map<string, Promise<string | undefined>>();

@@ -131,7 +131,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
     if (problem !== undefined) log.warn(problem);
     stuck ||= problem !== undefined;
   }
-  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now });
+  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now, run: ctx });
   return {
     ...emptyReport(ctx.command),
     unhealthy: failed || uncovered || refused.length > 0 || stuck || gaps.length > 0 || anyFailed(schedule),

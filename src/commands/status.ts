@@ -212,7 +212,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
           },
         ]),
   ]);
-  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now }, 'debug');
+  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now, run: ctx }, 'debug');
   await logKeptPaths(ctx); // the renewal-path canary's last verdicts (src/canary/timer.ts)
   return {
     ...emptyReport(ctx.command),
