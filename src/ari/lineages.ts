@@ -12,7 +12,14 @@ import { readRenewalConf, renewalConfPath } from '../sources/renewal-conf.js';
 import { DeliveryRecord, deliveryKey } from '../state/delivery.js';
 import type { RunBounds } from '../state/state-file.js';
 import { AriCache, type AriRecord } from './cache.js';
-import { askWindow, refusedUrl, renewalInfoUrl } from './fetch.js';
+import {
+  askWindow,
+  NotAskedError,
+  notAskedReason,
+  refusedUrl,
+  renewalInfoUrl,
+  type AskBounds,
+} from './fetch.js';
 import { certificateIdentifier } from './identifier.js';
 import { judgeLineage, lifetimeWindow, type LineageState, type RenewalWindow } from './window.js';
 
@@ -89,7 +96,15 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
       const read = await certificateIdentifier(lineage.pem);
       if ('problem' in read) without(read.problem);
       else {
-        const record = await ask(read.id, lineage.name, server, cached.records.get(read.id), directories, at);
+        const record = await ask(
+          read.id,
+          lineage.name,
+          server,
+          cached.records.get(read.id),
+          directories,
+          at,
+          options.run ?? {},
+        );
         records.push(record);
         if (record.firstStart !== undefined && record.end !== undefined)
           earlier = { start: new Date(record.firstStart), end: new Date(record.end) };
@@ -148,18 +163,23 @@ async function ask(
   cached: AriRecord | undefined,
   directories: Map<string, Promise<string | undefined>>,
   at: Date,
+  bounds: AskBounds,
 ): Promise<AriRecord> {
   if (cached !== undefined && Date.parse(cached.nextAt) > at.getTime()) return cached;
+  // Past the run's deadline or after its stop nothing is asked: the next run asks at once (no pause recorded).
+  const notAsked = notAskedReason(bounds);
+  if (notAsked !== undefined) return keep(cached, id, lineage, notAsked, at, 0);
   let directory = directories.get(server);
   if (directory === undefined) {
-    directory = renewalInfoUrl(server);
+    directory = renewalInfoUrl(server, bounds);
     directories.set(server, directory);
   }
   let renewalInfo: string | undefined;
   try {
     renewalInfo = await directory;
   } catch (error) {
-    return keep(cached, id, lineage, (error as Error).message, at, 3_600_000);
+    const retryMs = error instanceof NotAskedError ? 0 : 3_600_000;
+    return keep(cached, id, lineage, (error as Error).message, at, retryMs);
   }
   if (renewalInfo === undefined)
     return keep(
@@ -170,7 +190,7 @@ async function ask(
       at,
       24 * 3_600_000,
     );
-  const answer = await askWindow(renewalInfo, id, at);
+  const answer = await askWindow(renewalInfo, id, at, bounds);
   if ('problem' in answer) {
     // A CA that does not answer at all is not asked again in this run: each question would wait its whole timeout.
     if (answer.unreachable === true) {

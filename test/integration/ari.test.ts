@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { certificateIdentifier } from '../../src/ari/identifier.js';
-import { FakeCa, renewalConf } from '../support/fake-ca.js';
+import type { FakeCa } from '../support/fake-ca.js';
 import { runCli, tempDir } from '../support/harness.js';
 import { RecordingProxy } from '../support/recording-proxy.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
-import { createWorld, type World } from '../support/world.js';
+import { type World } from '../support/world.js';
+import { createAriWorld } from '../support/ari-world.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -43,32 +43,10 @@ async function setUp(
   options: { version?: string; config?: Record<string, unknown>; server?: string } = {},
 ) {
   pki ??= await createPki();
-  world = await createWorld({
-    map: { [NAME]: 1234567 },
-    ...(options.config ? { config: options.config } : {}),
-  });
-  ca = await FakeCa.start();
-  const configDir = join(world.dir, 'letsencrypt');
-  const now = Date.now();
-  const leaf = await issueLeaf(pki, {
-    names: [NAME],
-    notBefore: new Date(now - ageDays * DAY),
-    notAfter: new Date(now - ageDays * DAY + days * DAY),
-  });
-  const live = writeCertbotLineage(configDir, NAME, leaf);
-  mkdirSync(join(configDir, 'renewal'), { recursive: true, mode: 0o755 });
-  writeFileSync(
-    join(configDir, 'renewal', `${NAME}.conf`),
-    renewalConf(options.server ?? ca.directoryUrl, options.version),
-    { mode: 0o644 },
-  );
-  // Imperva holds the lineage's certificate: status is healthy but for the schedule.
-  const pushed = await runCli(['push', '--lineage', live], world.env);
-  assert.equal(pushed.code, 0, pushed.stderr);
-  ca.requests.length = 0;
-  const read = await certificateIdentifier(leaf.certPem);
-  assert.ok('id' in read);
-  return { leaf, live, configDir, liveDir: join(configDir, 'live'), id: read.id, now };
+  const made = await createAriWorld(pki, days, ageDays, options);
+  world = made.world;
+  ca = made.ca;
+  return made;
 }
 
 async function status(
