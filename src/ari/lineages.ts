@@ -9,7 +9,8 @@ import type { Log } from '../log/logger.js';
 import { findingLine, type Finding } from '../model/finding.js';
 import { readLocal } from '../sources/local.js';
 import { readRenewalConf, renewalConfPath } from '../sources/renewal-conf.js';
-import { DeliveryRecord, deliveryKey } from '../state/delivery.js';
+import { pendingGraceMs } from '../certificate/expiry.js';
+import { DeliveryRecord, deliveryKey, type Delivery } from '../state/delivery.js';
 import type { RunBounds } from '../state/state-file.js';
 import { AriCache, type AriRecord } from './cache.js';
 import {
@@ -22,9 +23,6 @@ import {
 } from './fetch.js';
 import { certificateIdentifier } from './identifier.js';
 import { judgeLineage, lifetimeWindow, type LineageState, type RenewalWindow } from './window.js';
-
-/** How long after a renewal the edge may still serve the older certificate (as `verify`'s pending). */
-export const EDGE_GRACE_MS = 3_600_000;
 
 export interface LineageSchedule {
   lineage: string;
@@ -118,13 +116,7 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
         } else without(record.problem ?? 'the CA gave no window');
       }
     }
-    const behind = lineage.sites.flatMap(({ siteId, keyType }) => {
-      const last = delivered.get(deliveryKey(siteId, keyType));
-      if (last === undefined || last.fingerprint === lineage.fingerprint) return [];
-      if (Date.parse(last.notAfter) >= lineage.notAfter.getTime()) return [];
-      if (at.getTime() - lineage.notBefore.getTime() < EDGE_GRACE_MS) return [];
-      return [`site ${siteId} (${keyType}) was last sent the older certificate expiring ${last.notAfter}`];
-    });
+    const behind = edgeBehind(lineage, delivered, at);
     const verdict = judgeLineage({
       name: lineage.name,
       client: lineage.dir === undefined ? 'other' : 'certbot',
@@ -153,6 +145,28 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
     }
   });
   return report;
+}
+
+/**
+ * The sites of `lineage` that still hold an older certificate of ours past the verify grace, one clause each —
+ * judged from the delivery record alone: what this host last sent each site, and when. The grace (pendingGraceMs,
+ * as `verify`'s pending) runs from the first time this host sent the lineage's current certificate anywhere (the
+ * run that delivers it may still be on its way to the other sites); when it was sent nowhere yet, from the
+ * certificate's own issue date, which is when the ACME client's hook should have sent it.
+ */
+function edgeBehind(lineage: Lineage, delivered: ReadonlyMap<string, Delivery>, at: Date): string[] {
+  const sentAt = [...delivered.values()]
+    .filter((delivery) => delivery.fingerprint === lineage.fingerprint)
+    .map((delivery) => Date.parse(delivery.at));
+  const since = sentAt.length === 0 ? lineage.notBefore.getTime() : Math.min(...sentAt);
+  if (at.getTime() - since < pendingGraceMs(lineage.notBefore, lineage.notAfter)) return [];
+  return lineage.sites.flatMap(({ siteId, keyType }) => {
+    const last = delivered.get(deliveryKey(siteId, keyType));
+    // A site this host never sent anything to, or sent this certificate: nothing here says it is behind.
+    if (last === undefined || last.fingerprint === lineage.fingerprint) return [];
+    if (Date.parse(last.notAfter) >= lineage.notAfter.getTime()) return [];
+    return [`site ${siteId} (${keyType}) was last sent the older certificate expiring ${last.notAfter}`];
+  });
 }
 
 /** The record for `id`: the cached one while its Retry-After runs, else the CA's answer now. */
