@@ -10,10 +10,10 @@ import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { FakeEdge } from '../support/fake-edge.js';
-import type { AuthType } from '../support/fake-imperva.js';
 import { runCli, writeConfig } from '../support/harness.js';
+import { uploadedElsewhere } from '../support/uploaded-elsewhere.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
-import { API_ID, createWorld, type World } from '../support/world.js';
+import { createWorld, type World } from '../support/world.js';
 
 const SITE = '1234567';
 const HOUR = 3_600_000;
@@ -87,26 +87,6 @@ function backdate(w: World, ms: number): void {
   for (const delivery of record.deliveries)
     delivery.at = new Date(Date.parse(delivery.at) - ms).toISOString();
   writeFileSync(deliveryFile(w), JSON.stringify(record), { mode: 0o600 });
-}
-
-/** What another host (or tool) put at Imperva: an upload made straight to the fake API. */
-async function uploadedElsewhere(w: World, leaf: Leaf, authType: AuthType): Promise<void> {
-  const response = await fetch(`${w.fake.url}/api/prov/v1/sites/customCertificate/upload`, {
-    method: 'POST',
-    headers: {
-      'x-API-Id': API_ID,
-      'x-API-Key': w.apiKey,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      site_id: SITE,
-      certificate: Buffer.from(leaf.fullchainPem).toString('base64'),
-      private_key: Buffer.from(leaf.keyPem).toString('base64'),
-      auth_type: authType,
-      input_hash: leaf.fingerprint,
-    }),
-  });
-  assert.equal(((await response.json()) as { res: number }).res, 0);
 }
 
 const removeLine = (type: string) =>
@@ -220,7 +200,7 @@ describe('a key-type switch over the timer runs (sync --verify)', () => {
   it("another host's certificate of the other key type is never warned about as ours, nor removed", async () => {
     const { w, le, live, env, configure } = await setup();
     configure({ pruneOtherKeyType: true });
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA', { inputHash: true });
     writeCertbotLineage(le, 'example.com', ecc);
     for (let run = 0; run < 2; run += 1) {
       const result = await runCli(['sync', '--live-dir', live], env);
@@ -271,7 +251,7 @@ describe('a site Imperva flags', () => {
   it('(chainError on our own upload, which no listing shows) is recorded and reported each run, not re-uploaded', async () => {
     const { w, le, live, env } = await setup();
     // Imperva holds the certificate (stored by the upload it flagged)...
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC', { inputHash: true });
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     w.fake.inject({
       endpoint: 'upload',
@@ -355,7 +335,7 @@ describe('verify', () => {
     w.fake.sites.get(SITE)!.names.push('www.example.com');
     // Another host (or lineage) put an ECDSA certificate for example.com alone; this host deploys RSA only for both
     // names: browsers offering ECDSA get that one, which does not cover www.example.com.
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC', { inputHash: true });
     writeCertbotLineage(le, 'example.com', rsaBoth);
     assert.equal((await runCli(['sync', '--live-dir', live], env)).code, 0);
     backdate(w, PAST_GRACE);

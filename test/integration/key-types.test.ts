@@ -8,10 +8,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeEdge } from '../support/fake-edge.js';
-import type { AuthType } from '../support/fake-imperva.js';
 import { runCli } from '../support/harness.js';
+import { uploadedElsewhere } from '../support/uploaded-elsewhere.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
-import { API_ID, createWorld, type World } from '../support/world.js';
+import { createWorld, type World } from '../support/world.js';
 
 const DAY = 86_400_000;
 let pki: Pki;
@@ -47,29 +47,10 @@ async function newWorld() {
   return { w: world, le: join(world.dir, 'le'), live: join(world.dir, 'le', 'live') };
 }
 
-/** What another tool (or an earlier host) left at Imperva: an upload made straight to the fake API. */
-async function uploadedElsewhere(w: World, leaf: Leaf, authType: AuthType): Promise<void> {
-  const response = await fetch(`${w.fake.url}/api/prov/v1/sites/customCertificate/upload`, {
-    method: 'POST',
-    headers: {
-      'x-API-Id': API_ID,
-      'x-API-Key': w.apiKey,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      site_id: SITE,
-      certificate: Buffer.from(leaf.fullchainPem).toString('base64'),
-      private_key: Buffer.from(leaf.keyPem).toString('base64'),
-      auth_type: authType,
-    }),
-  });
-  assert.equal(((await response.json()) as { res: number }).res, 0);
-}
-
 describe('both key types', () => {
   it('a site that also holds an RSA certificate is current for ECC, and a second sync uploads nothing', async () => {
     const { w, le, live } = await newWorld();
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
     writeCertbotLineage(le, 'example.com', ecc);
     const first = await runCli(['sync', '--live-dir', live], w.env);
     assert.equal(first.code, 0, first.stderr);
@@ -167,7 +148,7 @@ describe('expiry is watched', () => {
 
   it('the other key type left behind and expiring first is named, with the command that removes it', async () => {
     const { w, le, live } = await newWorld();
-    await uploadedElsewhere(w, oldRsa, 'RSA');
+    await uploadedElsewhere(w, SITE, oldRsa, 'RSA');
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal((await runCli(['deploy'], { ...w.env, RENEWED_LINEAGE: lineage })).code, 0);
     const status = await runCli(['status', '--live-dir', live], w.env);
@@ -185,7 +166,7 @@ describe('the leftover other key type, seen by verify too', () => {
   it('verify names it with the command that removes it', async () => {
     const { w, le, live } = await newWorld();
     edge = await FakeEdge.start({ imperva: w.fake });
-    await uploadedElsewhere(w, oldRsa, 'RSA');
+    await uploadedElsewhere(w, SITE, oldRsa, 'RSA');
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
     assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
@@ -203,7 +184,7 @@ describe('remove', () => {
     const { w, le, live } = await newWorld();
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal((await runCli(['deploy'], { ...w.env, RENEWED_LINEAGE: lineage })).code, 0);
-    await uploadedElsewhere(w, oldRsa, 'RSA');
+    await uploadedElsewhere(w, SITE, oldRsa, 'RSA');
     const before = w.fake.requests.length;
     const own = await runCli(['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', live], w.env);
     assert.equal(own.code, 2);
@@ -231,7 +212,7 @@ describe('remove', () => {
 
   it("refuses a site's only custom certificate without --force; --force removes it", async () => {
     const { w } = await newWorld();
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
     const empty = join(w.dir, 'nothing-here');
     mkdirSync(empty);
     const only = await runCli(
@@ -258,8 +239,8 @@ describe('remove beside a certificate it cannot read', () => {
     const { w, le, live } = await newWorld();
     const rsaLineage = writeCertbotLineage(le, 'example.com', rsa);
     writeCertbotLineage(le, 'example.com-ecdsa', ecc);
-    await uploadedElsewhere(w, rsa, 'RSA');
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC');
     // Mid-renewal, the RSA lineage's certificate cannot be read: its key type is unknown to this run.
     rmSync(join(rsaLineage, 'fullchain.pem'));
     const before = w.fake.requests.length;
