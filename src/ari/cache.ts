@@ -11,7 +11,8 @@
  */
 import { join } from 'node:path';
 import type { Log } from '../log/logger.js';
-import { StateFile, type RunBounds } from '../state/state-file.js';
+import * as v from 'valibot';
+import { issueAt, StateFile, stateTime, type RunBounds } from '../state/state-file.js';
 import { isObject } from '../util/strict-json.js';
 
 export interface AriRecord {
@@ -38,12 +39,25 @@ export interface AriState {
 const VERSION = 1;
 const MAX_BYTES = 4 * 1024 * 1024;
 
-const isTime = (value: unknown): value is string =>
-  typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
-const isText = (value: unknown, max: number): value is string =>
-  typeof value === 'string' &&
-  value.length <= max &&
-  ![...value].some((char) => char < ' ' || char === '\u007f');
+/** Text of at most `max` characters with no control character (it reaches the log and the failure hook). */
+const text = (max: number) =>
+  v.pipe(
+    v.string(),
+    v.maxLength(max),
+    v.check((value) => ![...value].some((char) => char < ' ' || char === '\u007f')),
+  );
+
+/** One record, every field what incap-cert writes (fields it does not know are left out). */
+const RecordSchema = v.object({
+  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,60}$/)),
+  lineage: text(255),
+  start: v.optional(stateTime),
+  end: v.optional(stateTime),
+  firstStart: v.optional(stateTime),
+  explanationUrl: v.optional(text(2048)),
+  nextAt: stateTime,
+  problem: v.optional(text(500)),
+});
 
 export class AriCache {
   readonly file: string;
@@ -95,33 +109,13 @@ function parseState(json: Record<string, unknown>): { value: AriState } | { prob
     return { problem: 'it holds no records and states' };
   const state = empty();
   for (const [index, item] of json.records.entries()) {
-    const record = readRecord(item);
-    if (record === undefined) return { problem: `record ${index} is not valid` };
+    const read = v.safeParse(RecordSchema, item);
+    if (!read.success) return { problem: `record ${index} is not valid (${issueAt(read.issues)})` };
+    const record: AriRecord = read.output;
     state.records.set(record.id, record);
   }
-  for (const [lineage, word] of Object.entries(json.states)) {
-    if (!isText(lineage, 255) || !isText(word, 40)) return { problem: 'a state is not valid' };
-    state.states.set(lineage, word);
-  }
+  const states = v.safeParse(v.record(text(255), text(40)), json.states);
+  if (!states.success) return { problem: 'a state is not valid' };
+  for (const [lineage, word] of Object.entries(states.output)) state.states.set(lineage, word);
   return { value: state };
-}
-
-function readRecord(item: unknown): AriRecord | undefined {
-  if (!isObject(item)) return undefined;
-  const { id, lineage, start, end, firstStart, explanationUrl, nextAt, problem } = item;
-  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,60}$/.test(id)) return undefined;
-  if (!isText(lineage, 255) || !isTime(nextAt)) return undefined;
-  for (const time of [start, end, firstStart]) if (time !== undefined && !isTime(time)) return undefined;
-  if (explanationUrl !== undefined && !isText(explanationUrl, 2048)) return undefined;
-  if (problem !== undefined && !isText(problem, 500)) return undefined;
-  return {
-    id,
-    lineage,
-    nextAt,
-    ...(isTime(start) ? { start } : {}),
-    ...(isTime(end) ? { end } : {}),
-    ...(isTime(firstStart) ? { firstStart } : {}),
-    ...(explanationUrl === undefined ? {} : { explanationUrl }),
-    ...(problem === undefined ? {} : { problem }),
-  };
 }

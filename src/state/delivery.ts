@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { KeyType } from '../model/certificate.js';
 import type { Log } from '../log/logger.js';
-import { isObject } from '../util/strict-json.js';
-import { StateFile, type RunBounds } from './state-file.js';
+import * as v from 'valibot';
+import { issueAt, StateFile, stateTime, type RunBounds } from './state-file.js';
 
 /**
  * What this host delivered to Imperva: `delivered.json` in the state folder, one record per site and key type (the
@@ -41,7 +41,6 @@ export interface Delivery {
 export const DELIVERY_VERSION = 1;
 /** Two records per site; a few hundred bytes each: thousands of sites are a few MiB. */
 const MAX_DELIVERY_BYTES = 16 * 1024 * 1024;
-const FLAGS: ReadonlySet<string> = new Set(['coverageError', 'chainError']);
 
 export function deliveryKey(siteId: string, keyType: KeyType): string {
   return `${siteId} ${keyType}`;
@@ -68,7 +67,7 @@ export class DeliveryRecord {
         version: DELIVERY_VERSION,
         parse: parseDeliveries,
         serialize: (deliveries) => ({ deliveries: [...deliveries.values()] }),
-        empty: () => new Map(),
+        empty: () => new Map<string, Delivery>(),
         failureNote: 'the uploads stand',
       },
       log,
@@ -100,54 +99,33 @@ export class DeliveryRecord {
   }
 }
 
+/** A name as Imperva and the certificate hold it. */
+const name = v.pipe(v.string(), v.minLength(1), v.maxLength(253), v.regex(/^[a-z0-9*._-]+$/i));
+
+/** One delivery, every field what incap-cert writes (fields it does not know are left out). */
+const DeliverySchema = v.object({
+  siteId: v.pipe(v.string(), v.regex(/^[0-9]{1,15}$/)),
+  keyType: v.picklist(['RSA', 'ECC']),
+  fingerprint: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  sha1: v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/)),
+  notAfter: stateTime,
+  chainLength: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(20)),
+  names: v.pipe(v.array(name), v.maxLength(1000)),
+  at: stateTime,
+  flags: v.array(v.picklist(['coverageError', 'chainError'])),
+  uncovered: v.optional(v.array(name)),
+});
+
 function parseDeliveries(
   json: Record<string, unknown>,
 ): { value: Map<string, Delivery> } | { problem: string } {
   if (!Array.isArray(json.deliveries)) return { problem: 'it holds no list of deliveries' };
   const deliveries = new Map<string, Delivery>();
   for (const [index, item] of json.deliveries.entries()) {
-    const delivery = readDelivery(item);
-    if (delivery === undefined) return { problem: `entry ${index} is not valid` };
+    const read = v.safeParse(DeliverySchema, item);
+    if (!read.success) return { problem: `entry ${index} is not valid (${issueAt(read.issues)})` };
+    const delivery: Delivery = read.output;
     deliveries.set(deliveryKey(delivery.siteId, delivery.keyType), delivery);
   }
   return { value: deliveries };
-}
-
-const isName = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && value.length <= 253 && /^[a-z0-9*._-]+$/i.test(value);
-const isTime = (value: unknown): value is string =>
-  typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
-
-/** One record, every field checked; undefined when any is not what incap-cert writes. */
-function readDelivery(item: unknown): Delivery | undefined {
-  if (!isObject(item)) return undefined;
-  const { siteId, keyType, fingerprint, sha1, notAfter, chainLength, names, at, flags, uncovered } = item;
-  if (typeof siteId !== 'string' || !/^[0-9]{1,15}$/.test(siteId)) return undefined;
-  if (keyType !== 'RSA' && keyType !== 'ECC') return undefined;
-  if (typeof fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(fingerprint)) return undefined;
-  if (typeof sha1 !== 'string' || !/^[0-9a-f]{40}$/.test(sha1)) return undefined;
-  if (!isTime(notAfter) || !isTime(at)) return undefined;
-  if (
-    typeof chainLength !== 'number' ||
-    !Number.isInteger(chainLength) ||
-    chainLength < 1 ||
-    chainLength > 20
-  )
-    return undefined;
-  if (!Array.isArray(names) || names.length > 1000 || !names.every(isName)) return undefined;
-  if (!Array.isArray(flags) || !flags.every((flag) => typeof flag === 'string' && FLAGS.has(flag)))
-    return undefined;
-  if (uncovered !== undefined && (!Array.isArray(uncovered) || !uncovered.every(isName))) return undefined;
-  return {
-    siteId,
-    keyType,
-    fingerprint,
-    sha1,
-    notAfter,
-    chainLength,
-    names: names,
-    at,
-    flags: flags as DeliveryFlag[],
-    ...(uncovered === undefined ? {} : { uncovered: uncovered }),
-  };
 }

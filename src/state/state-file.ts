@@ -1,5 +1,6 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import * as v from 'valibot';
 import type { Log } from '../log/logger.js';
 import { LockTimeoutError, StateError } from '../model/errors.js';
 import { isObject, parseStrictJson } from '../util/strict-json.js';
@@ -140,4 +141,17 @@ export class StateFile<T> {
     if ('problem' in parsed) return { value: this.spec.empty(), problem: parsed.problem };
     return { value: parsed.value };
   }
+}
+
+/** A time in a state file: what Date.parse reads, as toISOString writes it. */
+export const stateTime = v.pipe(
+  v.string(),
+  v.maxLength(40),
+  v.check((text) => !Number.isNaN(Date.parse(text))),
+);
+
+/** Where a record failed its schema, for the warning: the field's path ("names.2"), or "the record". */
+export function issueAt(issues: readonly v.BaseIssue<unknown>[]): string {
+  const first = issues[0];
+  return (first === undefined ? undefined : v.getDotPath(first)) ?? 'the record';
 }
