@@ -34,7 +34,7 @@ export async function readQueueText(file: string, maxBytes: number): Promise<Que
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     if (code === 'ELOOP') return { unusable: 'it is a symbolic link' };
-    throw new StateError(`cannot read the retry queue ${file} (${code ?? 'unknown error'})`);
+    throw new StateError(`cannot read the state file ${file} (${code ?? 'unknown error'})`);
   }
   try {
     const info = await handle.stat();
@@ -60,7 +60,7 @@ export async function readQueueText(file: string, maxBytes: number): Promise<Que
     return { text: Buffer.concat(chunks).toString('utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StateError(`cannot read the retry queue ${file} (${code ?? 'unknown error'})`);
+    throw new StateError(`cannot read the state file ${file} (${code ?? 'unknown error'})`);
   } finally {
     await handle.close();
   }
