@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { proxyFor } from '../imperva/proxy.js';
+import type { RunBounds } from '../state/state-file.js';
 import { VERSION } from '../util/version.js';
 import { isObject, parseStrictJson } from '../util/strict-json.js';
 
@@ -29,22 +30,16 @@ export interface CaWindow {
 export type CaAnswer =
   | { window: CaWindow; retryMs: number }
   /**
-   * `unreachable`: no answer at all (no connection, a timeout), not an answer that holds no window. `notAsked`: the
-   * run's deadline or stop came first (then the question is the next run's, at once: retryMs 0).
+   * `unreachable`: no answer at all (no connection, a timeout), not an answer that holds no window. When the run's
+   * deadline or stop came first, neither: retryMs is 0, and the question is the next run's, at once.
    */
-  | { problem: string; retryMs: number; unreachable?: boolean; notAsked?: boolean };
-
-/** The run's end (ms since the epoch) and stop (SIGTERM): no question outlives them. */
-export interface AskBounds {
-  endsAt?: number | undefined;
-  signal?: AbortSignal | undefined;
-}
+  | { problem: string; retryMs: number; unreachable?: boolean };
 
 /** The run's deadline or stop came before the CA answered: the question is left for the next run. */
 export class NotAskedError extends Error {}
 
 /** Why no question may start now, or undefined: the run was asked to stop, or its deadline has come. */
-export function notAskedReason(bounds: AskBounds): string | undefined {
+export function notAskedReason(bounds: RunBounds): string | undefined {
   if (bounds.signal?.aborted === true) return 'not asked: the run was asked to stop';
   if (bounds.endsAt !== undefined && Date.now() >= bounds.endsAt)
     return "not asked: the run's deadline came first";
@@ -94,7 +89,7 @@ interface Answer {
  * One GET, bounded by its own timeout, the run's deadline and its stop signal: a CA that never answers cannot keep a
  * run (a hook, the timer's run) past the deadline it was given, and SIGTERM ends the request at once.
  */
-async function get(url: string, bounds: AskBounds): Promise<Answer> {
+async function get(url: string, bounds: RunBounds): Promise<Answer> {
   const refused = refusedUrl(url);
   if (refused !== undefined) throw new Error(refused);
   const before = notAskedReason(bounds);
@@ -128,14 +123,14 @@ async function get(url: string, bounds: AskBounds): Promise<Answer> {
       throw new NotAskedError(`not asked: the run was asked to stop before ${host} answered`);
     if (code === 'ETIMEDOUT' && cutByDeadline)
       throw new NotAskedError(`not asked: the run's deadline came before ${host} answered`);
-    throw new Error(`no answer from ${new URL(url).host} (${code ?? 'unknown error'})`);
+    throw new Error(`no answer from ${host} (${code ?? 'unknown error'})`);
   }
 }
 
 /** The `renewalInfo` URL the ACME directory at `directoryUrl` names; undefined when it names none (no ARI). */
 export async function renewalInfoUrl(
   directoryUrl: string,
-  bounds: AskBounds = {},
+  bounds: RunBounds = {},
 ): Promise<string | undefined> {
   const answer = await get(directoryUrl, bounds);
   if (answer.status !== 200)
@@ -159,14 +154,14 @@ export async function askWindow(
   renewalInfo: string,
   id: string,
   now: Date,
-  bounds: AskBounds = {},
+  bounds: RunBounds = {},
 ): Promise<CaAnswer> {
   const url = `${renewalInfo.replace(/\/+$/, '')}/${id}`;
   let answer: Answer;
   try {
     answer = await get(url, bounds);
   } catch (error) {
-    if (error instanceof NotAskedError) return { problem: error.message, retryMs: 0, notAsked: true };
+    if (error instanceof NotAskedError) return { problem: error.message, retryMs: 0 };
     return { problem: (error as Error).message, retryMs: FAILURE_RETRY_MS, unreachable: true };
   }
   const host = new URL(url).host;

@@ -13,14 +13,7 @@ import { pendingGraceMs } from '../certificate/expiry.js';
 import { DeliveryRecord, deliveryKey, type Delivery } from '../state/delivery.js';
 import type { RunBounds } from '../state/state-file.js';
 import { AriCache, type AriRecord } from './cache.js';
-import {
-  askWindow,
-  NotAskedError,
-  notAskedReason,
-  refusedUrl,
-  renewalInfoUrl,
-  type AskBounds,
-} from './fetch.js';
+import { askWindow, NotAskedError, notAskedReason, refusedUrl, renewalInfoUrl } from './fetch.js';
 import { certificateIdentifier } from './identifier.js';
 import { judgeLineage, lifetimeWindow, type LineageState, type RenewalWindow } from './window.js';
 
@@ -177,7 +170,7 @@ async function ask(
   cached: AriRecord | undefined,
   directories: Map<string, Promise<string | undefined>>,
   at: Date,
-  bounds: AskBounds,
+  bounds: RunBounds,
 ): Promise<AriRecord> {
   if (cached !== undefined && Date.parse(cached.nextAt) > at.getTime()) return cached;
   // Past the run's deadline or after its stop nothing is asked: the next run asks at once (no pause recorded).
