@@ -4,10 +4,10 @@
  * Through the built CLI against the fake API and the fake edge, all on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { FakeEdge } from '../support/fake-edge.js';
+import { backdateDeliveries, createEdgeWorld, type EdgeWorld } from '../support/edge-world.js';
 import { runCli } from '../support/harness.js';
 import { uploadedElsewhere } from '../support/uploaded-elsewhere.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
@@ -33,10 +33,10 @@ before(async () => {
 });
 
 let world: World | undefined;
-let edge: FakeEdge | undefined;
+let edgeWorld: EdgeWorld | undefined;
 afterEach(async () => {
-  await edge?.close();
-  edge = undefined;
+  await edgeWorld?.close();
+  edgeWorld = undefined;
   await world?.close();
 });
 after(() => world?.close());
@@ -45,6 +45,12 @@ const SITE = '1234567';
 async function newWorld() {
   world = await createWorld({ sites: { [SITE]: 'example.com' }, map: { 'example.com': Number(SITE) } });
   return { w: world, le: join(world.dir, 'le'), live: join(world.dir, 'le', 'live') };
+}
+
+/** The same world behind a fake edge. */
+async function newEdgeWorld(options: { propagationMs?: number } = {}): Promise<EdgeWorld> {
+  edgeWorld = await createEdgeWorld(SITE, options);
+  return edgeWorld;
 }
 
 describe('both key types', () => {
@@ -164,11 +170,9 @@ describe('expiry is watched', () => {
 
 describe('the leftover other key type, seen by verify too', () => {
   it('verify names it with the command that removes it', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake });
+    const { w, le, live, env } = await newEdgeWorld();
     await uploadedElsewhere(w, SITE, oldRsa, 'RSA');
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
-    const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
     assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
     const result = await runCli(['verify', '--live-dir', live], env);
     assert.equal(result.code, 0, result.stderr);
@@ -265,19 +269,14 @@ describe('remove beside a certificate it cannot read', () => {
 
 describe('sync --verify and pruneOtherKeyType', () => {
   it('pending within the verify grace, then exits 1 while the edge still serves the old certificate, without uploading again; then 0', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 60_000 });
-    const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
+    const { w, le, live, env, edge } = await newEdgeWorld({ propagationMs: 60_000 });
     writeCertbotLineage(le, 'example.com', ecc);
     const first = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /ECDSA: pending: /);
     // Past the verify grace (a hundredth of the 90-day lifetime, 21.6 hours: the record of the upload moved back),
     // the edge that still serves the old one is a failure.
-    const file = join(w.stateDir, 'delivered.json');
-    const record = JSON.parse(readFileSync(file, 'utf8')) as { deliveries: { at: string }[] };
-    for (const one of record.deliveries) one.at = new Date(Date.now() - 22 * 3_600_000).toISOString();
-    writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
+    backdateDeliveries(w, 22 * 3_600_000);
     const stale = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(stale.code, 1);
     assert.match(stale.stderr, /ECDSA: stale: /);
@@ -292,11 +291,8 @@ describe('sync --verify and pruneOtherKeyType', () => {
   });
 
   it('removes the other key type this host uploaded only once the edge serves ours, never one this host deploys', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 0 });
-    const config = JSON.parse(readFileSync(w.configFile, 'utf8')) as Record<string, unknown>;
-    const { writeConfig } = await import('../support/harness.js');
-    writeConfig(w.dir, { ...config, pruneOtherKeyType: true, edgeAddress: edge.address });
+    const { w, le, live, edge, configure } = await newEdgeWorld();
+    configure({ pruneOtherKeyType: true, edgeAddress: edge.address });
     // This host deployed RSA, then its lineage switched to ECDSA (another host's RSA would be left: delivery.test.ts).
     writeCertbotLineage(le, 'example.com', oldRsa);
     assert.equal((await runCli(['sync', '--live-dir', live], w.env)).code, 0);
@@ -314,9 +310,7 @@ describe('sync --verify and pruneOtherKeyType', () => {
 
 describe('metrics', () => {
   it('deploy, status and verify merge into one textfile', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake });
-    const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
+    const { w, le, live, env } = await newEdgeWorld();
     const file = join(w.dir, 'metrics', 'incap-cert.prom');
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal(
