@@ -3,20 +3,17 @@
  * certificate identifier, with when it may be asked again (its Retry-After) and the lineage state last reported
  * (the failure hook runs once per change of it).
  *
- * Kept under the rules of every state file (as src/state/delivery.ts): read only when the state folder and the file
+ * Kept under the rules of every state file (src/state/state-file.ts): read only when the state folder and the file
  * can be trusted (no link, owned by root or us, writable by no one else, bounded in size); one that cannot be parsed
- * is set aside with a warning and counts as empty; written atomically under the queue's lock. It is an aid: a
- * failure to read or write it is a warning and never blocks an upload.
+ * is set aside with a warning and counts as empty; written atomically under the queue's lock, a wait that ends by
+ * the run's deadline and at its stop. It is an aid: a failure to read or write it is a warning and never blocks an
+ * upload.
  */
-import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Log } from '../log/logger.js';
-import { LockTimeoutError, StateError } from '../model/errors.js';
-import { atomicWrite } from '../state/atomic-write.js';
-import { withLock } from '../state/lock.js';
-import { readQueueText } from '../state/queue-file.js';
-import { isObject, parseStrictJson } from '../util/strict-json.js';
-import { untrustedFolderReason } from '../util/trust.js';
+import * as v from 'valibot';
+import { issueAt, StateFile, stateTime, type RunBounds } from '../state/state-file.js';
+import { isObject } from '../util/strict-json.js';
 
 export interface AriRecord {
   /** The certificate identifier (src/ari/identifier.ts). */
@@ -42,101 +39,64 @@ export interface AriState {
 const VERSION = 1;
 const MAX_BYTES = 4 * 1024 * 1024;
 
-const isTime = (value: unknown): value is string =>
-  typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
-const isText = (value: unknown, max: number): value is string =>
-  typeof value === 'string' &&
-  value.length <= max &&
-  ![...value].some((char) => char < ' ' || char === '\u007f');
+/** Text of at most `max` characters with no control character (it reaches the log and the failure hook). */
+const text = (max: number) =>
+  v.pipe(
+    v.string(),
+    v.maxLength(max),
+    v.check((value) => ![...value].some((char) => char < ' ' || char === '\u007f')),
+  );
+
+/** One record, every field what incap-cert writes (fields it does not know are left out). */
+const RecordSchema = v.object({
+  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,60}$/)),
+  lineage: text(255),
+  start: v.optional(stateTime),
+  end: v.optional(stateTime),
+  firstStart: v.optional(stateTime),
+  explanationUrl: v.optional(text(2048)),
+  nextAt: stateTime,
+  problem: v.optional(text(500)),
+});
 
 export class AriCache {
   readonly file: string;
-  private readonly lockFile: string;
+  private readonly state: StateFile<AriState>;
 
   constructor(
     readonly stateDir: string,
-    private readonly log: Log,
-    private readonly now: () => Date,
+    log: Log,
+    now: () => Date,
+    /** The run's end and stop (RunContext.endsAt, signal): the lock wait ends by them. */
+    run: RunBounds = {},
   ) {
     this.file = join(stateDir, 'ari.json');
-    this.lockFile = join(stateDir, 'queue.lock');
+    this.state = new StateFile(
+      {
+        file: this.file,
+        label: 'ARI cache',
+        maxBytes: MAX_BYTES,
+        version: VERSION,
+        parse: parseState,
+        serialize: (state) => ({
+          records: [...state.records.values()],
+          states: Object.fromEntries(state.states),
+        }),
+        empty,
+      },
+      log,
+      now,
+      run,
+    );
   }
 
-  async read(): Promise<AriState> {
-    if (untrustedFolderReason(this.stateDir) !== undefined) return empty();
-    try {
-      const loaded = await this.load();
-      if (loaded.problem !== undefined) this.log.warn(`ARI cache ${this.file}: ${loaded.problem}`);
-      return loaded.state;
-    } catch (error) {
-      if (!(error instanceof StateError)) throw error;
-      this.log.warn(error.message);
-      return empty();
-    }
+  read(): Promise<AriState> {
+    return this.state.read();
   }
 
   /** Applies `fn` to what is on disk and writes it back. Never throws: a failure is a warning. */
-  async change(fn: (state: AriState) => void): Promise<void> {
-    const untrusted = untrustedFolderReason(this.stateDir);
-    if (untrusted !== undefined) {
-      this.log.debug(`not keeping the ARI cache in ${this.stateDir}: ${untrusted}`);
-      return;
-    }
-    try {
-      await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      await withLock(
-        this.lockFile,
-        async () => {
-          const loaded = await this.load();
-          if (loaded.problem !== undefined) {
-            const aside = `${this.file}.rejected-${this.now().toISOString().replace(/[:.]/g, '-')}`;
-            await rename(this.file, aside);
-            this.log.warn(`ARI cache ${this.file}: ${loaded.problem}; kept aside as ${aside}`);
-          }
-          fn(loaded.state);
-          await atomicWrite(this.file, serialize(loaded.state));
-        },
-        { waitMs: 15_000 },
-      );
-    } catch (error) {
-      const why =
-        error instanceof LockTimeoutError || error instanceof StateError
-          ? error.message
-          : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-      this.log.warn(`cannot update the ARI cache ${this.file} (${why})`);
-    }
-  }
-
-  private async load(): Promise<{ state: AriState; problem?: string | undefined }> {
-    const read = await readQueueText(this.file, MAX_BYTES);
-    if (read === undefined) return { state: empty() };
-    if ('unusable' in read) return { state: empty(), problem: `not read (${read.unusable})` };
-    let json: unknown;
-    try {
-      json = parseStrictJson(read.text);
-    } catch (error) {
-      return { state: empty(), problem: `corrupt (${(error as Error).message})` };
-    }
-    if (
-      !isObject(json) ||
-      json.version !== VERSION ||
-      !Array.isArray(json.records) ||
-      !isObject(json.states)
-    ) {
-      return { state: empty(), problem: `not an ARI cache of version ${VERSION}` };
-    }
-    const state = empty();
-    for (const [index, item] of json.records.entries()) {
-      const record = readRecord(item);
-      if (record === undefined) return { state: empty(), problem: `record ${index} is not valid` };
-      state.records.set(record.id, record);
-    }
-    for (const [lineage, word] of Object.entries(json.states)) {
-      if (!isText(lineage, 255) || !isText(word, 40))
-        return { state: empty(), problem: 'a state is not valid' };
-      state.states.set(lineage, word);
-    }
-    return { state };
+  change(fn: (state: AriState) => void): Promise<void> {
+    return this.state.change(fn);
   }
 }
 
@@ -144,31 +104,18 @@ function empty(): AriState {
   return { records: new Map(), states: new Map() };
 }
 
-function serialize(state: AriState): string {
-  const body = {
-    version: VERSION,
-    records: [...state.records.values()],
-    states: Object.fromEntries(state.states),
-  };
-  return `${JSON.stringify(body, null, 2)}\n`;
-}
-
-function readRecord(item: unknown): AriRecord | undefined {
-  if (!isObject(item)) return undefined;
-  const { id, lineage, start, end, firstStart, explanationUrl, nextAt, problem } = item;
-  if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,60}$/.test(id)) return undefined;
-  if (!isText(lineage, 255) || !isTime(nextAt)) return undefined;
-  for (const time of [start, end, firstStart]) if (time !== undefined && !isTime(time)) return undefined;
-  if (explanationUrl !== undefined && !isText(explanationUrl, 2048)) return undefined;
-  if (problem !== undefined && !isText(problem, 500)) return undefined;
-  return {
-    id,
-    lineage,
-    nextAt,
-    ...(isTime(start) ? { start } : {}),
-    ...(isTime(end) ? { end } : {}),
-    ...(isTime(firstStart) ? { firstStart } : {}),
-    ...(explanationUrl === undefined ? {} : { explanationUrl }),
-    ...(problem === undefined ? {} : { problem }),
-  };
+function parseState(json: Record<string, unknown>): { value: AriState } | { problem: string } {
+  if (!Array.isArray(json.records) || !isObject(json.states))
+    return { problem: 'it holds no records and states' };
+  const state = empty();
+  for (const [index, item] of json.records.entries()) {
+    const read = v.safeParse(RecordSchema, item);
+    if (!read.success) return { problem: `record ${index} is not valid (${issueAt(read.issues)})` };
+    const record: AriRecord = read.output;
+    state.records.set(record.id, record);
+  }
+  const states = v.safeParse(v.record(text(255), text(40)), json.states);
+  if (!states.success) return { problem: 'a state is not valid' };
+  for (const [lineage, word] of Object.entries(states.output)) state.states.set(lineage, word);
+  return { value: state };
 }

@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { proxyFor } from '../imperva/proxy.js';
+import type { RunBounds } from '../state/state-file.js';
 import { VERSION } from '../util/version.js';
 import { isObject, parseStrictJson } from '../util/strict-json.js';
 
@@ -28,8 +29,22 @@ export interface CaWindow {
 /** What one question got: a window, or why not; and when to ask again (ms from now). */
 export type CaAnswer =
   | { window: CaWindow; retryMs: number }
-  /** `unreachable`: no answer at all (no connection, a timeout), not an answer that holds no window. */
+  /**
+   * `unreachable`: no answer at all (no connection, a timeout), not an answer that holds no window. When the run's
+   * deadline or stop came first, neither: retryMs is 0, and the question is the next run's, at once.
+   */
   | { problem: string; retryMs: number; unreachable?: boolean };
+
+/** The run's deadline or stop came before the CA answered: the question is left for the next run. */
+export class NotAskedError extends Error {}
+
+/** Why no question may start now, or undefined: the run was asked to stop, or its deadline has come. */
+export function notAskedReason(bounds: RunBounds): string | undefined {
+  if (bounds.signal?.aborted === true) return 'not asked: the run was asked to stop';
+  if (bounds.endsAt !== undefined && Date.now() >= bounds.endsAt)
+    return "not asked: the run's deadline came first";
+  return undefined;
+}
 
 /** Why `url` may not be asked, or undefined: https anywhere, plain http only on a loopback address. */
 export function refusedUrl(url: string): string | undefined {
@@ -70,16 +85,25 @@ interface Answer {
   retryAfter: string | undefined;
 }
 
-async function get(url: string): Promise<Answer> {
+/**
+ * One GET, bounded by its own timeout, the run's deadline and its stop signal: a CA that never answers cannot keep a
+ * run (a hook, the timer's run) past the deadline it was given, and SIGTERM ends the request at once.
+ */
+async function get(url: string, bounds: RunBounds): Promise<Answer> {
   const refused = refusedUrl(url);
   if (refused !== undefined) throw new Error(refused);
+  const before = notAskedReason(bounds);
+  if (before !== undefined) throw new NotAskedError(before);
   const { default: got } = await import('got');
   const proxy = await proxyFor(url, {});
+  const leftMs = bounds.endsAt === undefined ? TIMEOUT_MS : bounds.endsAt - Date.now();
+  const cutByDeadline = leftMs < TIMEOUT_MS;
   const request = got(url, {
     retry: { limit: 0 },
     throwHttpErrors: false,
     followRedirect: false,
-    timeout: { request: TIMEOUT_MS },
+    timeout: { request: Math.max(1, Math.min(TIMEOUT_MS, leftMs)) },
+    ...(bounds.signal === undefined ? {} : { signal: bounds.signal }),
     headers: { 'user-agent': `incap-cert/${VERSION}`, accept: 'application/json' },
     ...(proxy === undefined ? {} : { agent: proxy.agents }),
   });
@@ -94,13 +118,21 @@ async function get(url: string): Promise<Answer> {
     // got's errors carry the request's options; only the cause is told.
     if (request.isCanceled) throw new Error(`${new URL(url).host} answered more than 64 KiB`);
     const code = (error as { code?: string }).code;
-    throw new Error(`no answer from ${new URL(url).host} (${code ?? 'unknown error'})`);
+    const host = new URL(url).host;
+    if (bounds.signal?.aborted === true)
+      throw new NotAskedError(`not asked: the run was asked to stop before ${host} answered`);
+    if (code === 'ETIMEDOUT' && cutByDeadline)
+      throw new NotAskedError(`not asked: the run's deadline came before ${host} answered`);
+    throw new Error(`no answer from ${host} (${code ?? 'unknown error'})`);
   }
 }
 
 /** The `renewalInfo` URL the ACME directory at `directoryUrl` names; undefined when it names none (no ARI). */
-export async function renewalInfoUrl(directoryUrl: string): Promise<string | undefined> {
-  const answer = await get(directoryUrl);
+export async function renewalInfoUrl(
+  directoryUrl: string,
+  bounds: RunBounds = {},
+): Promise<string | undefined> {
+  const answer = await get(directoryUrl, bounds);
   if (answer.status !== 200)
     throw new Error(`the ACME directory ${directoryUrl} answered HTTP ${answer.status}`);
   let json: unknown;
@@ -118,12 +150,18 @@ export async function renewalInfoUrl(directoryUrl: string): Promise<string | und
 }
 
 /** Asks the CA for the window of the certificate `id`. Never throws. */
-export async function askWindow(renewalInfo: string, id: string, now: Date): Promise<CaAnswer> {
+export async function askWindow(
+  renewalInfo: string,
+  id: string,
+  now: Date,
+  bounds: RunBounds = {},
+): Promise<CaAnswer> {
   const url = `${renewalInfo.replace(/\/+$/, '')}/${id}`;
   let answer: Answer;
   try {
-    answer = await get(url);
+    answer = await get(url, bounds);
   } catch (error) {
+    if (error instanceof NotAskedError) return { problem: error.message, retryMs: 0 };
     return { problem: (error as Error).message, retryMs: FAILURE_RETRY_MS, unreachable: true };
   }
   const host = new URL(url).host;

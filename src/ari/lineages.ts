@@ -9,14 +9,13 @@ import type { Log } from '../log/logger.js';
 import { findingLine, type Finding } from '../model/finding.js';
 import { readLocal } from '../sources/local.js';
 import { readRenewalConf, renewalConfPath } from '../sources/renewal-conf.js';
-import { DeliveryRecord, deliveryKey } from '../state/delivery.js';
+import { pendingGraceMs } from '../certificate/expiry.js';
+import { DeliveryRecord, deliveryKey, type Delivery } from '../state/delivery.js';
+import type { RunBounds } from '../state/state-file.js';
 import { AriCache, type AriRecord } from './cache.js';
-import { askWindow, refusedUrl, renewalInfoUrl } from './fetch.js';
+import { askWindow, NotAskedError, notAskedReason, refusedUrl, renewalInfoUrl } from './fetch.js';
 import { certificateIdentifier } from './identifier.js';
 import { judgeLineage, lifetimeWindow, type LineageState, type RenewalWindow } from './window.js';
-
-/** How long after a renewal the edge may still serve the older certificate (as `verify`'s pending). */
-export const EDGE_GRACE_MS = 3_600_000;
 
 export interface LineageSchedule {
   lineage: string;
@@ -41,6 +40,8 @@ export interface ScheduleOptions {
    * status and check leave it, so that the timer still reports a change they saw first.
    */
   keepStates?: boolean | undefined;
+  /** The run's end and stop (RunContext.endsAt, signal): the CA's answers and the cache's lock wait end by them. */
+  run?: RunBounds | undefined;
 }
 
 interface Lineage {
@@ -58,7 +59,7 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
   const { config, log, now } = options;
   const lineages = collect(options.liveDir, config);
   if (lineages.length === 0) return { findings: [], lineages: [], changed: [] };
-  const cache = new AriCache(config.stateDir, log, now);
+  const cache = new AriCache(config.stateDir, log, now, options.run);
   const cached = await cache.read();
   const delivered = await new DeliveryRecord(config.stateDir, log, now).read();
   const directories = new Map<string, Promise<string | undefined>>();
@@ -86,7 +87,15 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
       const read = await certificateIdentifier(lineage.pem);
       if ('problem' in read) without(read.problem);
       else {
-        const record = await ask(read.id, lineage.name, server, cached.records.get(read.id), directories, at);
+        const record = await ask(
+          read.id,
+          lineage.name,
+          server,
+          cached.records.get(read.id),
+          directories,
+          at,
+          options.run ?? {},
+        );
         records.push(record);
         if (record.firstStart !== undefined && record.end !== undefined)
           earlier = { start: new Date(record.firstStart), end: new Date(record.end) };
@@ -100,13 +109,7 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
         } else without(record.problem ?? 'the CA gave no window');
       }
     }
-    const behind = lineage.sites.flatMap(({ siteId, keyType }) => {
-      const last = delivered.get(deliveryKey(siteId, keyType));
-      if (last === undefined || last.fingerprint === lineage.fingerprint) return [];
-      if (Date.parse(last.notAfter) >= lineage.notAfter.getTime()) return [];
-      if (at.getTime() - lineage.notBefore.getTime() < EDGE_GRACE_MS) return [];
-      return [`site ${siteId} (${keyType}) was last sent the older certificate expiring ${last.notAfter}`];
-    });
+    const behind = edgeBehind(lineage, delivered, at);
     const verdict = judgeLineage({
       name: lineage.name,
       client: lineage.dir === undefined ? 'other' : 'certbot',
@@ -137,6 +140,28 @@ export async function lineageSchedule(options: ScheduleOptions): Promise<Schedul
   return report;
 }
 
+/**
+ * The sites of `lineage` that still hold an older certificate of ours past the verify grace, one clause each —
+ * judged from the delivery record alone: what this host last sent each site, and when. The grace (pendingGraceMs,
+ * as `verify`'s pending) runs from the first time this host sent the lineage's current certificate anywhere (the
+ * run that delivers it may still be on its way to the other sites); when it was sent nowhere yet, from the
+ * certificate's own issue date, which is when the ACME client's hook should have sent it.
+ */
+function edgeBehind(lineage: Lineage, delivered: ReadonlyMap<string, Delivery>, at: Date): string[] {
+  const sentAt = [...delivered.values()]
+    .filter((delivery) => delivery.fingerprint === lineage.fingerprint)
+    .map((delivery) => Date.parse(delivery.at));
+  const since = sentAt.length === 0 ? lineage.notBefore.getTime() : Math.min(...sentAt);
+  if (at.getTime() - since < pendingGraceMs(lineage.notBefore, lineage.notAfter)) return [];
+  return lineage.sites.flatMap(({ siteId, keyType }) => {
+    const last = delivered.get(deliveryKey(siteId, keyType));
+    // A site this host never sent anything to, or sent this certificate: nothing here says it is behind.
+    if (last === undefined || last.fingerprint === lineage.fingerprint) return [];
+    if (Date.parse(last.notAfter) >= lineage.notAfter.getTime()) return [];
+    return [`site ${siteId} (${keyType}) was last sent the older certificate expiring ${last.notAfter}`];
+  });
+}
+
 /** The record for `id`: the cached one while its Retry-After runs, else the CA's answer now. */
 async function ask(
   id: string,
@@ -145,18 +170,23 @@ async function ask(
   cached: AriRecord | undefined,
   directories: Map<string, Promise<string | undefined>>,
   at: Date,
+  bounds: RunBounds,
 ): Promise<AriRecord> {
   if (cached !== undefined && Date.parse(cached.nextAt) > at.getTime()) return cached;
+  // Past the run's deadline or after its stop nothing is asked: the next run asks at once (no pause recorded).
+  const notAsked = notAskedReason(bounds);
+  if (notAsked !== undefined) return keep(cached, id, lineage, notAsked, at, 0);
   let directory = directories.get(server);
   if (directory === undefined) {
-    directory = renewalInfoUrl(server);
+    directory = renewalInfoUrl(server, bounds);
     directories.set(server, directory);
   }
   let renewalInfo: string | undefined;
   try {
     renewalInfo = await directory;
   } catch (error) {
-    return keep(cached, id, lineage, (error as Error).message, at, 3_600_000);
+    const retryMs = error instanceof NotAskedError ? 0 : 3_600_000;
+    return keep(cached, id, lineage, (error as Error).message, at, retryMs);
   }
   if (renewalInfo === undefined)
     return keep(
@@ -167,7 +197,7 @@ async function ask(
       at,
       24 * 3_600_000,
     );
-  const answer = await askWindow(renewalInfo, id, at);
+  const answer = await askWindow(renewalInfo, id, at, bounds);
   if ('problem' in answer) {
     // A CA that does not answer at all is not asked again in this run: each question would wait its whole timeout.
     if (answer.unreachable === true) {

@@ -14,7 +14,14 @@ import { findingLine } from '../model/finding.js';
 /** Judges the lineages in `liveDir` (and the config's sources); returns their samples for the metrics file. */
 export async function timerSchedule(liveDir: string, ctx: RunContext): Promise<LineageSample[]> {
   const { config, log } = ctx;
-  const report = await lineageSchedule({ config, liveDir, log, now: ctx.now, keepStates: true });
+  const report = await lineageSchedule({
+    config,
+    liveDir,
+    log,
+    now: ctx.now,
+    keepStates: true,
+    run: ctx,
+  });
   for (const finding of report.findings) {
     if (finding.ok) log.debug(`schedule: ${findingLine(finding)}`);
     else log.warn(`schedule: ${findingLine(finding)}`);

@@ -212,7 +212,7 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
   ))
     say(finding);
   // The CA's schedule prints its own lines (src/ari/lineages.ts).
-  findings.push(...(await scheduleFindings({ config, liveDir, log, now: ctx.now })));
+  findings.push(...(await scheduleFindings({ config, liveDir, log, now: ctx.now, run: ctx })));
   // The key's own expiry (account/verify proved it above); it prints its own lines (src/imperva/api-client-findings.ts).
   findings.push(...(await watchApiKey(ctx, liveDir, { verified: true })).findings);
   // Whether this host is wired up: Certbot's hook, the timer, the notifier, Certbot's renewal configurations.

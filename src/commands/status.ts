@@ -180,7 +180,7 @@ export async function status(options: StatusOptions, ctx: RunContext): Promise<S
           },
         ]),
   ]);
-  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now }, 'debug');
+  const schedule = await scheduleFindings({ config, liveDir, log, now: ctx.now, run: ctx }, 'debug');
   // Whether Imperva's own certificate would serve each site without ours (src/imperva/own-certificates-findings.ts).
   const mine = [...key.findings, ...(await fallbackFindings(ctx, rows))];
   await logKeptPaths(ctx); // the renewal-path canary's last verdicts (src/canary/timer.ts)

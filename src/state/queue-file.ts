@@ -34,7 +34,7 @@ export async function readQueueText(file: string, maxBytes: number): Promise<Que
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     if (code === 'ELOOP') return { unusable: 'it is a symbolic link' };
-    throw new StateError(`cannot read the retry queue ${file} (${code ?? 'unknown error'})`);
+    throw new StateError(`cannot read the state file ${file} (${code ?? 'unknown error'})`);
   }
   try {
     const info = await handle.stat();
@@ -46,15 +46,21 @@ export async function readQueueText(file: string, maxBytes: number): Promise<Que
         unusable: `it is writable by group or others (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')})`,
       };
     }
-    if (info.size > maxBytes) return { unusable: `it is larger than ${maxBytes / 1024 / 1024} MiB` };
-    const text = await handle.readFile('utf8');
-    // Grown since the check: still not read past the bound.
-    if (Buffer.byteLength(text) > maxBytes)
-      return { unusable: `it is larger than ${maxBytes / 1024 / 1024} MiB` };
-    return { text };
+    const tooLarge = { unusable: `it is larger than ${maxBytes / 1024 / 1024} MiB` };
+    if (info.size > maxBytes) return tooLarge;
+    // At most one byte past the bound is read: a file that grew since the check (or whose size the file system
+    // does not tell, as /proc's) is refused by that byte, never read whole.
+    const chunks: Buffer[] = [];
+    let read = 0;
+    for await (const chunk of handle.createReadStream({ start: 0, end: maxBytes, autoClose: false })) {
+      chunks.push(chunk as Buffer);
+      read += (chunk as Buffer).length;
+    }
+    if (read > maxBytes) return tooLarge;
+    return { text: Buffer.concat(chunks).toString('utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new StateError(`cannot read the retry queue ${file} (${code ?? 'unknown error'})`);
+    throw new StateError(`cannot read the state file ${file} (${code ?? 'unknown error'})`);
   } finally {
     await handle.close();
   }

@@ -4,15 +4,16 @@
  * an early renewal, and whether the edge is behind a renewal.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { certificateIdentifier } from '../../src/ari/identifier.js';
-import { FakeCa, renewalConf } from '../support/fake-ca.js';
+import type { FakeCa } from '../support/fake-ca.js';
 import { runCli, tempDir } from '../support/harness.js';
 import { RecordingProxy } from '../support/recording-proxy.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
-import { createWorld, type World } from '../support/world.js';
+import { type World } from '../support/world.js';
+import { createAriWorld } from '../support/ari-world.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -43,32 +44,10 @@ async function setUp(
   options: { version?: string; config?: Record<string, unknown>; server?: string } = {},
 ) {
   pki ??= await createPki();
-  world = await createWorld({
-    map: { [NAME]: 1234567 },
-    ...(options.config ? { config: options.config } : {}),
-  });
-  ca = await FakeCa.start();
-  const configDir = join(world.dir, 'letsencrypt');
-  const now = Date.now();
-  const leaf = await issueLeaf(pki, {
-    names: [NAME],
-    notBefore: new Date(now - ageDays * DAY),
-    notAfter: new Date(now - ageDays * DAY + days * DAY),
-  });
-  const live = writeCertbotLineage(configDir, NAME, leaf);
-  mkdirSync(join(configDir, 'renewal'), { recursive: true, mode: 0o755 });
-  writeFileSync(
-    join(configDir, 'renewal', `${NAME}.conf`),
-    renewalConf(options.server ?? ca.directoryUrl, options.version),
-    { mode: 0o644 },
-  );
-  // Imperva holds the lineage's certificate: status is healthy but for the schedule.
-  const pushed = await runCli(['push', '--lineage', live], world.env);
-  assert.equal(pushed.code, 0, pushed.stderr);
-  ca.requests.length = 0;
-  const read = await certificateIdentifier(leaf.certPem);
-  assert.ok('id' in read);
-  return { leaf, live, configDir, liveDir: join(configDir, 'live'), id: read.id, now };
+  const made = await createAriWorld(pki, days, ageDays, options);
+  world = made.world;
+  ca = made.ca;
+  return made;
 }
 
 async function status(
@@ -233,23 +212,72 @@ describe('the CA schedule (ARI)', () => {
     assert.match(run.findings.find((f) => f.kind === 'ari-window')?.message ?? '', /`ari` is false/);
   });
 
+  /** The world's lineage renewed `issuedAgoMs` ago (a 90-day certificate), not yet sent anywhere. */
+  async function renew(configDir: string, now: number, issuedAgoMs: number): Promise<Leaf> {
+    const renewed = await issueLeaf(pki as Pki, {
+      names: [NAME],
+      notBefore: new Date(now - issuedAgoMs),
+      notAfter: new Date(now - issuedAgoMs + 90 * DAY),
+    });
+    writeCertbotLineage(configDir, NAME, renewed, 2);
+    return renewed;
+  }
+
+  /** Adds to the delivery record that `leaf` was sent to site 7654321 at `at` (another run, another site). */
+  function recordSent(leaf: Leaf, at: Date): void {
+    const file = join((world as World).stateDir, 'delivered.json');
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { deliveries: Record<string, unknown>[] };
+    const sha1 = new X509Certificate(leaf.certPem).fingerprint.replaceAll(':', '').toLowerCase();
+    record.deliveries = record.deliveries.filter((delivery) => delivery.siteId !== '7654321');
+    record.deliveries.push({
+      siteId: '7654321',
+      keyType: 'ECC',
+      fingerprint: leaf.fingerprint,
+      sha1,
+      notAfter: leaf.notAfter.toISOString(),
+      chainLength: 2,
+      names: ['www.example.com'],
+      at: at.toISOString(),
+      flags: [],
+    });
+    writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
+  }
+
+  const behindLine = /site 1234567 \(ECC\) was last sent the older certificate/;
+
   it('edge-behind: the lineage was renewed, the site still has the older certificate past the grace', async () => {
     const { leaf, configDir, liveDir, now } = await setUp(90, 30);
     (ca as FakeCa).fallback = { window: { start: new Date(now + 50 * DAY), end: new Date(now + 52 * DAY) } };
-    const renewed: Leaf = await issueLeaf(pki as Pki, {
-      names: [NAME],
-      notBefore: new Date(now - 2 * HOUR),
-      notAfter: new Date(now + 88 * DAY),
-    });
+    // Past the verify grace of a 90-day certificate (a hundredth of it: 21.6 h), sent nowhere.
+    const renewed = await renew(configDir, now, DAY);
     assert.notEqual(renewed.fingerprint, leaf.fingerprint);
-    writeCertbotLineage(configDir, NAME, renewed, 2);
     const run = await status(liveDir);
     assert.equal(run.code, 1, run.stderr);
     assert.ok(kinds(run.findings).includes('edge-behind'), JSON.stringify(run.findings));
-    assert.match(
-      run.findings.find((f) => f.kind === 'edge-behind')?.message ?? '',
-      /site 1234567 \(ECC\) was last sent the older certificate/,
-    );
+    assert.match(run.findings.find((f) => f.kind === 'edge-behind')?.message ?? '', behindLine);
+  });
+
+  it('edge-behind waits the verify grace, a share of the lifetime: not behind 2 h after a 90-day renewal', async () => {
+    const { configDir, liveDir, now } = await setUp(90, 30);
+    (ca as FakeCa).fallback = { window: { start: new Date(now + 50 * DAY), end: new Date(now + 52 * DAY) } };
+    await renew(configDir, now, 2 * HOUR);
+    const run = await status(liveDir);
+    assert.ok(!kinds(run.findings).includes('edge-behind'), JSON.stringify(run.findings));
+  });
+
+  it("edge-behind counts the grace from this host's first upload of the renewed certificate", async () => {
+    const { configDir, liveDir, now } = await setUp(90, 30);
+    (ca as FakeCa).fallback = { window: { start: new Date(now + 50 * DAY), end: new Date(now + 52 * DAY) } };
+    // Issued 3 days ago, but this host first sent it an hour ago: the run delivering it may still be on its way.
+    const renewed = await renew(configDir, now, 3 * DAY);
+    recordSent(renewed, new Date(now - HOUR));
+    const within = await status(liveDir);
+    assert.ok(!kinds(within.findings).includes('edge-behind'), JSON.stringify(within.findings));
+    // Sent two days ago, and this site still has the older one.
+    recordSent(renewed, new Date(now - 2 * DAY));
+    const past = await status(liveDir);
+    assert.equal(past.code, 1, past.stderr);
+    assert.match(past.findings.find((f) => f.kind === 'edge-behind')?.message ?? '', behindLine);
   });
 
   it('check prints the schedule and carries the findings in --json', async () => {

@@ -8,11 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FakeEdge } from '../support/fake-edge.js';
-import type { AuthType } from '../support/fake-imperva.js';
 import { runCli } from '../support/harness.js';
+import { uploadedElsewhere } from '../support/uploaded-elsewhere.js';
 import { createPki, issueLeaf, type Leaf, type Pki } from '../support/pki.js';
 import { createSyncWorld } from '../support/sync-world.js';
-import { API_ID, type World } from '../support/world.js';
+import { type World } from '../support/world.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -45,25 +45,6 @@ async function setup(leaf: Leaf) {
   return made;
 }
 
-/** What another host put at Imperva before: an upload made straight to the fake API. */
-async function uploadedElsewhere(w: World, leaf: Leaf, authType: AuthType): Promise<void> {
-  const response = await fetch(`${w.fake.url}/api/prov/v1/sites/customCertificate/upload`, {
-    method: 'POST',
-    headers: {
-      'x-API-Id': API_ID,
-      'x-API-Key': w.apiKey,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      site_id: SITE,
-      certificate: Buffer.from(leaf.fullchainPem).toString('base64'),
-      private_key: Buffer.from(leaf.keyPem).toString('base64'),
-      auth_type: authType,
-    }),
-  });
-  assert.equal(((await response.json()) as { res: number }).res, 0);
-}
-
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 const deferredLine = (since: string) =>
   new RegExp(`^error: site ${SITE} \\(example\\.com\\): deferred by every sync since ${since}; `, 'm');
@@ -91,7 +72,7 @@ describe('the deferral limit follows the time left on the certificate', () => {
   it('counts from the certificate Imperva serves when it runs out first', async () => {
     const { world, rewrite, ran } = await setup(await sixDays(80 * HOUR));
     // Imperva serves an older 6-day certificate with 8 hours left: the site may wait 2 hours, not 20.
-    await uploadedElsewhere(world, await sixDays(8 * HOUR), 'ECC');
+    await uploadedElsewhere(world, SITE, await sixDays(8 * HOUR), 'ECC');
     world.fake.inject({ endpoint: 'upload', times: Infinity, fault: { status: 429, body: 'slow down' } });
     assert.equal((await runCli(['sync'], world.env)).code, 0);
     rewrite((entry) => (entry.unreachedSince = ago(HOUR)));

@@ -9,11 +9,16 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
-import { FakeEdge } from '../support/fake-edge.js';
-import type { AuthType } from '../support/fake-imperva.js';
-import { runCli, writeConfig } from '../support/harness.js';
+import { runCli } from '../support/harness.js';
+import { uploadedElsewhere } from '../support/uploaded-elsewhere.js';
+import {
+  backdateDeliveries,
+  createEdgeWorld,
+  deliveryFile,
+  readDeliveries,
+  type EdgeWorld,
+} from '../support/edge-world.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
-import { API_ID, createWorld, type World } from '../support/world.js';
 
 const SITE = '1234567';
 const HOUR = 3_600_000;
@@ -34,79 +39,17 @@ before(async () => {
   ]);
 });
 
-let world: World | undefined;
-let edge: FakeEdge | undefined;
+let made: EdgeWorld | undefined;
 afterEach(async () => {
-  await edge?.close();
-  edge = undefined;
-  await world?.close();
-  world = undefined;
+  await made?.close();
+  made = undefined;
 });
-
-interface Setup {
-  w: World;
-  le: string;
-  live: string;
-  env: Record<string, string>;
-  edge: FakeEdge;
-  /** Rewrites the config with these fields added. */
-  configure: (fields: Record<string, unknown>) => void;
-}
 
 async function setup(
   options: { propagationMs?: number; map?: Record<string, unknown> } = {},
-): Promise<Setup> {
-  world = await createWorld({
-    sites: { [SITE]: 'example.com' },
-    map: options.map ?? { 'example.com': Number(SITE) },
-  });
-  const w = world;
-  edge = await FakeEdge.start({ imperva: w.fake, propagationMs: options.propagationMs ?? 0 });
-  const base = JSON.parse(readFileSync(w.configFile, 'utf8')) as Record<string, unknown>;
-  return {
-    w,
-    le: join(w.dir, 'le'),
-    live: join(w.dir, 'le', 'live'),
-    env: { ...w.env, INCAP_CERT_EDGE: edge.address },
-    edge,
-    configure: (fields) => writeConfig(w.dir, { ...base, ...fields }),
-  };
-}
-
-interface DeliveryFile {
-  version: number;
-  deliveries: { siteId: string; keyType: string; fingerprint: string; at: string; flags: string[] }[];
-}
-
-const deliveryFile = (w: World) => join(w.stateDir, 'delivered.json');
-const readDeliveries = (w: World) => JSON.parse(readFileSync(deliveryFile(w), 'utf8')) as DeliveryFile;
-
-/** Moves every recorded delivery back in time (as if the uploads were made `ms` ago). */
-function backdate(w: World, ms: number): void {
-  const record = readDeliveries(w);
-  for (const delivery of record.deliveries)
-    delivery.at = new Date(Date.parse(delivery.at) - ms).toISOString();
-  writeFileSync(deliveryFile(w), JSON.stringify(record), { mode: 0o600 });
-}
-
-/** What another host (or tool) put at Imperva: an upload made straight to the fake API. */
-async function uploadedElsewhere(w: World, leaf: Leaf, authType: AuthType): Promise<void> {
-  const response = await fetch(`${w.fake.url}/api/prov/v1/sites/customCertificate/upload`, {
-    method: 'POST',
-    headers: {
-      'x-API-Id': API_ID,
-      'x-API-Key': w.apiKey,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      site_id: SITE,
-      certificate: Buffer.from(leaf.fullchainPem).toString('base64'),
-      private_key: Buffer.from(leaf.keyPem).toString('base64'),
-      auth_type: authType,
-      input_hash: leaf.fingerprint,
-    }),
-  });
-  assert.equal(((await response.json()) as { res: number }).res, 0);
+): Promise<EdgeWorld> {
+  made = await createEdgeWorld(SITE, options);
+  return made;
 }
 
 const removeLine = (type: string) =>
@@ -220,7 +163,7 @@ describe('a key-type switch over the timer runs (sync --verify)', () => {
   it("another host's certificate of the other key type is never warned about as ours, nor removed", async () => {
     const { w, le, live, env, configure } = await setup();
     configure({ pruneOtherKeyType: true });
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA', { inputHash: true });
     writeCertbotLineage(le, 'example.com', ecc);
     for (let run = 0; run < 2; run += 1) {
       const result = await runCli(['sync', '--live-dir', live], env);
@@ -271,7 +214,7 @@ describe('a site Imperva flags', () => {
   it('(chainError on our own upload, which no listing shows) is recorded and reported each run, not re-uploaded', async () => {
     const { w, le, live, env } = await setup();
     // Imperva holds the certificate (stored by the upload it flagged)...
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC', { inputHash: true });
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     w.fake.inject({
       endpoint: 'upload',
@@ -328,7 +271,7 @@ describe('verify', () => {
     writeCertbotLineage(le, 'example.com', rsaBoth);
     writeCertbotLineage(le, 'example.com-ecdsa', eccBoth);
     assert.equal((await runCli(['sync', '--live-dir', live], env)).code, 0);
-    backdate(w, PAST_GRACE);
+    backdateDeliveries(w, PAST_GRACE);
     const result = await runCli(['verify', '--json', '--live-dir', live], env);
     assert.equal(result.code, 0, result.stderr);
     const doc = JSON.parse(result.stdout) as {
@@ -355,10 +298,10 @@ describe('verify', () => {
     w.fake.sites.get(SITE)!.names.push('www.example.com');
     // Another host (or lineage) put an ECDSA certificate for example.com alone; this host deploys RSA only for both
     // names: browsers offering ECDSA get that one, which does not cover www.example.com.
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC', { inputHash: true });
     writeCertbotLineage(le, 'example.com', rsaBoth);
     assert.equal((await runCli(['sync', '--live-dir', live], env)).code, 0);
-    backdate(w, PAST_GRACE);
+    backdateDeliveries(w, PAST_GRACE);
     const result = await runCli(['verify', '--live-dir', live], env);
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stdout, /^site 1234567 \(www\.example\.com\) RSA: served/m);
@@ -381,7 +324,7 @@ describe('verify', () => {
     assert.match(soon.stdout, /^verify: 0 of 2 served, 2 pending \(uploaded within the verify grace\)$/m);
     const timer = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(timer.code, 0, timer.stderr);
-    backdate(w, PAST_GRACE);
+    backdateDeliveries(w, PAST_GRACE);
     const late = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(late.code, 1);
     assert.match(

@@ -4,14 +4,14 @@
  * Through the built CLI against the fake API and the fake edge, all on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { FakeEdge } from '../support/fake-edge.js';
-import type { AuthType } from '../support/fake-imperva.js';
+import { backdateDeliveries, createEdgeWorld, type EdgeWorld } from '../support/edge-world.js';
 import { runCli } from '../support/harness.js';
+import { uploadedElsewhere } from '../support/uploaded-elsewhere.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
-import { API_ID, createWorld, type World } from '../support/world.js';
+import { createWorld, type World } from '../support/world.js';
 
 const DAY = 86_400_000;
 let pki: Pki;
@@ -33,10 +33,10 @@ before(async () => {
 });
 
 let world: World | undefined;
-let edge: FakeEdge | undefined;
+let edgeWorld: EdgeWorld | undefined;
 afterEach(async () => {
-  await edge?.close();
-  edge = undefined;
+  await edgeWorld?.close();
+  edgeWorld = undefined;
   await world?.close();
 });
 after(() => world?.close());
@@ -47,29 +47,16 @@ async function newWorld() {
   return { w: world, le: join(world.dir, 'le'), live: join(world.dir, 'le', 'live') };
 }
 
-/** What another tool (or an earlier host) left at Imperva: an upload made straight to the fake API. */
-async function uploadedElsewhere(w: World, leaf: Leaf, authType: AuthType): Promise<void> {
-  const response = await fetch(`${w.fake.url}/api/prov/v1/sites/customCertificate/upload`, {
-    method: 'POST',
-    headers: {
-      'x-API-Id': API_ID,
-      'x-API-Key': w.apiKey,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      site_id: SITE,
-      certificate: Buffer.from(leaf.fullchainPem).toString('base64'),
-      private_key: Buffer.from(leaf.keyPem).toString('base64'),
-      auth_type: authType,
-    }),
-  });
-  assert.equal(((await response.json()) as { res: number }).res, 0);
+/** The same world behind a fake edge. */
+async function newEdgeWorld(options: { propagationMs?: number } = {}): Promise<EdgeWorld> {
+  edgeWorld = await createEdgeWorld(SITE, options);
+  return edgeWorld;
 }
 
 describe('both key types', () => {
   it('a site that also holds an RSA certificate is current for ECC, and a second sync uploads nothing', async () => {
     const { w, le, live } = await newWorld();
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
     writeCertbotLineage(le, 'example.com', ecc);
     const first = await runCli(['sync', '--live-dir', live], w.env);
     assert.equal(first.code, 0, first.stderr);
@@ -168,7 +155,7 @@ describe('expiry is watched', () => {
 
   it('the other key type left behind and expiring first is named, with the command that removes it', async () => {
     const { w, le, live } = await newWorld();
-    await uploadedElsewhere(w, oldRsa, 'RSA');
+    await uploadedElsewhere(w, SITE, oldRsa, 'RSA');
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal((await runCli(['deploy'], { ...w.env, RENEWED_LINEAGE: lineage })).code, 0);
     const status = await runCli(['status', '--live-dir', live], w.env);
@@ -184,11 +171,9 @@ describe('expiry is watched', () => {
 
 describe('the leftover other key type, seen by verify too', () => {
   it('verify names it with the command that removes it', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake });
-    await uploadedElsewhere(w, oldRsa, 'RSA');
+    const { w, le, live, env } = await newEdgeWorld();
+    await uploadedElsewhere(w, SITE, oldRsa, 'RSA');
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
-    const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
     assert.equal((await runCli(['deploy'], { ...env, RENEWED_LINEAGE: lineage })).code, 0);
     const result = await runCli(['verify', '--live-dir', live], env);
     assert.equal(result.code, 0, result.stderr);
@@ -204,7 +189,7 @@ describe('remove', () => {
     const { w, le, live } = await newWorld();
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal((await runCli(['deploy'], { ...w.env, RENEWED_LINEAGE: lineage })).code, 0);
-    await uploadedElsewhere(w, oldRsa, 'RSA');
+    await uploadedElsewhere(w, SITE, oldRsa, 'RSA');
     const before = w.fake.requests.length;
     const own = await runCli(['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', live], w.env);
     assert.equal(own.code, 2);
@@ -232,7 +217,7 @@ describe('remove', () => {
 
   it("refuses a site's only custom certificate without --force; --force removes it", async () => {
     const { w } = await newWorld();
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
     // Nor has the site a certificate of Imperva's own to fall back on (test/integration/fallback.test.ts).
     w.fake.own.delete(SITE);
     const empty = join(w.dir, 'nothing-here');
@@ -261,8 +246,8 @@ describe('remove beside a certificate it cannot read', () => {
     const { w, le, live } = await newWorld();
     const rsaLineage = writeCertbotLineage(le, 'example.com', rsa);
     writeCertbotLineage(le, 'example.com-ecdsa', ecc);
-    await uploadedElsewhere(w, rsa, 'RSA');
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC');
     // Mid-renewal, the RSA lineage's certificate cannot be read: its key type is unknown to this run.
     rmSync(join(rsaLineage, 'fullchain.pem'));
     const before = w.fake.requests.length;
@@ -287,19 +272,14 @@ describe('remove beside a certificate it cannot read', () => {
 
 describe('sync --verify and pruneOtherKeyType', () => {
   it('pending within the verify grace, then exits 1 while the edge still serves the old certificate, without uploading again; then 0', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 60_000 });
-    const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
+    const { w, le, live, env, edge } = await newEdgeWorld({ propagationMs: 60_000 });
     writeCertbotLineage(le, 'example.com', ecc);
     const first = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /ECDSA: pending: /);
     // Past the verify grace (a hundredth of the 90-day lifetime, 21.6 hours: the record of the upload moved back),
     // the edge that still serves the old one is a failure.
-    const file = join(w.stateDir, 'delivered.json');
-    const record = JSON.parse(readFileSync(file, 'utf8')) as { deliveries: { at: string }[] };
-    for (const one of record.deliveries) one.at = new Date(Date.now() - 22 * 3_600_000).toISOString();
-    writeFileSync(file, JSON.stringify(record), { mode: 0o600 });
+    backdateDeliveries(w, 22 * 3_600_000);
     const stale = await runCli(['sync', '--verify', '--live-dir', live], env);
     assert.equal(stale.code, 1);
     assert.match(stale.stderr, /ECDSA: stale: /);
@@ -314,11 +294,8 @@ describe('sync --verify and pruneOtherKeyType', () => {
   });
 
   it('removes the other key type this host uploaded only once the edge serves ours, never one this host deploys', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 0 });
-    const config = JSON.parse(readFileSync(w.configFile, 'utf8')) as Record<string, unknown>;
-    const { writeConfig } = await import('../support/harness.js');
-    writeConfig(w.dir, { ...config, pruneOtherKeyType: true, edgeAddress: edge.address });
+    const { w, le, live, edge, configure } = await newEdgeWorld();
+    configure({ pruneOtherKeyType: true, edgeAddress: edge.address });
     // This host deployed RSA, then its lineage switched to ECDSA (another host's RSA would be left: delivery.test.ts).
     writeCertbotLineage(le, 'example.com', oldRsa);
     assert.equal((await runCli(['sync', '--live-dir', live], w.env)).code, 0);
@@ -336,9 +313,7 @@ describe('sync --verify and pruneOtherKeyType', () => {
 
 describe('metrics', () => {
   it('deploy, status and verify merge into one textfile', async () => {
-    const { w, le, live } = await newWorld();
-    edge = await FakeEdge.start({ imperva: w.fake });
-    const env = { ...w.env, INCAP_CERT_EDGE: edge.address };
+    const { w, le, live, env } = await newEdgeWorld();
     const file = join(w.dir, 'metrics', 'incap-cert.prom');
     const lineage = writeCertbotLineage(le, 'example.com', ecc);
     assert.equal(

@@ -4,7 +4,7 @@
  * every later renewal on the host. Each run here is killed after a bound; a run that had to be killed fails.
  */
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { CLI, type CliResult } from '../support/harness.js';
+import { lockFromAnotherNamespace, runTimed, startOf } from '../support/held-locks.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -31,43 +31,8 @@ afterEach(() => world?.close());
 after(() => world?.close());
 
 /** Runs the built CLI; kills it after `boundMs` and says so (`killed`), rather than hang the test. */
-function runBounded(
-  args: readonly string[],
-  env: Record<string, string>,
-  boundMs = 30_000,
-): Promise<CliResult & { killed: boolean; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, boundMs);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, killed, ms: Date.now() - started });
-    });
-  });
-}
-
-function bootId(): string {
-  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-}
-
-/** A lock as a run in a container writes it: same kernel (boot id), another PID namespace, a pid unknown here. */
-function lockFromAnotherNamespace(): string {
-  const other = readlinkSync('/proc/self/ns/pid') === 'pid:[1]' ? 'pid:[2]' : 'pid:[1]';
-  return `${JSON.stringify({ pid: 999_999_999, start: '1', boot: bootId(), token: 'container', ns: other })}\n`;
-}
+const runBounded = (args: readonly string[], env: Record<string, string>, boundMs = 30_000) =>
+  runTimed(args, env, { boundMs });
 
 const quoted = (file: string) => `rm -- '${file}'`;
 
@@ -219,7 +184,7 @@ describe('temp files a killed metrics write left', () => {
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
     const metrics = join(world.dir, 'incap-cert.prom');
     const ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '';
-    const start = readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19] ?? '';
+    const start = startOf(process.pid);
     const dead = join(world.dir, `.incap-cert.prom.999999999-1-${ns}.0123456789ab.tmp`);
     const reused = join(world.dir, `.incap-cert.prom.${process.pid}-1-${ns}.0123456789ac.tmp`);
     const alive = join(world.dir, `.incap-cert.prom.${process.pid}-${start}-${ns}.0123456789ad.tmp`);

@@ -4,11 +4,12 @@
  *   the lock's own 15 s, past a 3 s deadline), and records what it owes in queue.d;
  * - by its stop: a SIGTERM during the wait ends it at once, exit 143, with what is still owed (and only that) in
  *   queue.d (before, the run sat in the wait until the 5 s grace killed it, leaving its whole intent behind);
+ * - a run that must write the ARI cache (sync) while another run holds the lock ends by its deadline and at once on
+ *   SIGTERM, its uploads made (before, the cache's wait was a fixed 15 s, past any deadline and deaf to SIGTERM);
  * - the temp file a live run is taking the lock with is never removed, whatever its time says (before, one whose
  *   time read as older than the boot — a clock set forward by NTP after boot — was removed under the writer).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -19,9 +20,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { uptime } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { CLI, runCli, type CliResult } from '../support/harness.js';
+import { runCli } from '../support/harness.js';
+import { holdLock, runTimed, startOf } from '../support/held-locks.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -33,60 +35,8 @@ let world: World | undefined;
 afterEach(() => world?.close());
 after(() => world?.close());
 
-/** Field 22 of /proc/PID/stat: the start time a lock records. */
-function startOf(pid: number): string {
-  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19] ?? '';
-}
-
 /** The queue lock, held by this (live) test process as another incap-cert run on this host would hold it. */
-function holdQueueLock(w: World): void {
-  mkdirSync(w.stateDir, { recursive: true, mode: 0o700 });
-  const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  const ns = readlinkSync('/proc/self/ns/pid');
-  const holder = { pid: process.pid, start: startOf(process.pid), boot, token: 'held-by-the-test', ns };
-  writeFileSync(join(w.stateDir, 'queue.lock'), `${JSON.stringify(holder)}\n`, { mode: 0o600 });
-}
-
-/** Runs the built CLI; sends SIGTERM `signalAfterMs` after the start when given; kills it after 40 s. */
-function run(
-  args: readonly string[],
-  env: Record<string, string>,
-  signalAfterMs?: number,
-): Promise<CliResult & { ms: number; afterSignalMs: number | undefined }> {
-  const started = Date.now();
-  let signalled: number | undefined;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    const stopper =
-      signalAfterMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            signalled = Date.now();
-            child.kill('SIGTERM');
-          }, signalAfterMs);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      clearTimeout(stopper);
-      const now = Date.now();
-      resolve({
-        code,
-        stdout,
-        stderr,
-        ms: now - started,
-        afterSignalMs: signalled === undefined ? undefined : now - signalled,
-      });
-    });
-  });
-}
+const holdQueueLock = (w: World) => holdLock(join(w.stateDir, 'queue.lock'));
 
 /** The site ids recorded in queue.d's change files. */
 function recordedInDropFolder(w: World): string[] {
@@ -107,7 +57,7 @@ describe("the queue lock's wait", () => {
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
     holdQueueLock(world);
     world.fake.inject({ endpoint: 'upload', siteId: '7654321', times: Infinity, fault: { status: 503 } });
-    const result = await run(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
+    const result = await runTimed(['deploy'], { ...world.env, RENEWED_LINEAGE: lineage });
     assert.equal(result.code, 1, result.stderr);
     assert.ok(result.ms < 6_000, `the hook outlived its 3 s deadline waiting for the lock: ${result.ms} ms`);
     assert.match(result.stderr, /is locked by another run; recorded in .*queue\.d/);
@@ -120,7 +70,11 @@ describe("the queue lock's wait", () => {
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
     holdQueueLock(world);
     world.fake.inject({ endpoint: 'upload', siteId: '7654321', times: Infinity, fault: { status: 503 } });
-    const result = await run(['deploy', '--json'], { ...world.env, RENEWED_LINEAGE: lineage }, 2_000);
+    const result = await runTimed(
+      ['deploy', '--json'],
+      { ...world.env, RENEWED_LINEAGE: lineage },
+      { signalAfterMs: 2_000 },
+    );
     assert.equal(result.code, 143, result.stderr);
     assert.ok(
       (result.afterSignalMs ?? Infinity) < 3_000,
@@ -137,6 +91,53 @@ describe("the queue lock's wait", () => {
       ['1234567'],
     );
     assert.deepEqual(recordedInDropFolder(world), ['7654321'], 'the delivered site is not owed');
+  });
+});
+
+describe("the ARI cache's wait for the queue lock", () => {
+  // The renewal-path canary keeps its own verdicts under the same lock: off here, so that only the ARI cache waits.
+  const config = { canary: false };
+
+  it("ends by the deadline of the timer's run; the uploads are made", async () => {
+    world = await createWorld({ config: { ...config, deadlineSeconds: 3 } });
+    const live = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    holdQueueLock(world);
+    const result = await runTimed(['sync', '--live-dir', dirname(live)], world.env);
+    assert.equal(result.killed, false, result.stderr);
+    assert.ok(
+      result.ms < 8_000,
+      `sync outlived its 3 s deadline waiting for the ARI cache's lock: ${result.ms} ms`,
+    );
+    assert.deepEqual(
+      world.fake
+        .acceptedUploads()
+        .map((request) => request.siteId)
+        .sort(),
+      ['1234567', '7654321'],
+    );
+    assert.match(
+      result.stderr,
+      /cannot update the ARI cache .*ari\.json \(lock .*queue\.lock is held by another/,
+    );
+    assert.equal(existsSync(join(world.stateDir, 'ari.json')), false);
+  });
+
+  it('ends at once on SIGTERM, after the uploads', async () => {
+    world = await createWorld({ config });
+    const live = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    holdQueueLock(world);
+    const w = world;
+    const result = await runTimed(['sync', '--live-dir', dirname(live)], world.env, {
+      signalWhen: () => w.fake.acceptedUploads().length === 2,
+    });
+    assert.equal(result.killed, false, result.stderr);
+    assert.ok(result.afterSignalMs !== undefined, `no upload was made: ${result.stderr}`);
+    assert.ok(
+      result.afterSignalMs < 3_000,
+      `the run sat in a state file's lock wait ${result.afterSignalMs} ms after SIGTERM`,
+    );
+    assert.equal(result.code, 143, result.stderr);
+    assert.equal(existsSync(join(world.stateDir, 'ari.json')), false);
   });
 });
 

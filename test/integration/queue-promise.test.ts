@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
-  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -20,6 +19,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { runCli, tempDir } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf, type Pki } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
+import { queuedFilesPush, queuedSites, queueEntry, queueText, writeQueue } from '../support/queued.js';
 
 let pki: Pki;
 let both: Leaf;
@@ -34,52 +34,6 @@ before(async () => {
 let world: World | undefined;
 afterEach(() => world?.close());
 after(() => world?.close());
-
-interface EntryOptions {
-  siteId: string;
-  names: string[];
-  lineage?: string;
-  cert?: string;
-  key?: string;
-  authType?: 'RSA' | 'ECC';
-  fingerprint?: string;
-  explicit?: boolean;
-}
-
-function entry(options: EntryOptions): Record<string, unknown> {
-  const cert = options.cert ?? join(options.lineage ?? '', 'fullchain.pem');
-  const key = options.key ?? join(options.lineage ?? '', 'privkey.pem');
-  return {
-    siteId: options.siteId,
-    authType: options.authType ?? 'ECC',
-    names: options.names,
-    source: options.lineage === undefined ? { cert, key } : { cert, key, lineage: options.lineage },
-    fingerprint: options.fingerprint ?? 'ab'.repeat(32),
-    notAfter: '2027-01-01T00:00:00.000Z',
-    state: 'failed',
-    explicit: options.explicit ?? false,
-    since: '2026-11-20T00:00:00.000Z',
-    lastError: 'HTTP 503',
-    attempts: 4,
-    unreachedSince: '2026-11-20T00:00:00.000Z',
-  };
-}
-
-function queueText(entries: unknown[]): string {
-  return JSON.stringify({ version: 3, entries });
-}
-
-function writeQueue(stateDir: string, entries: unknown[]): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(stateDir, 'queue.json'), queueText(entries), { mode: 0o600 });
-}
-
-function queuedSites(stateDir: string): string[] {
-  const file = join(stateDir, 'queue.json');
-  if (!existsSync(file)) return [];
-  const queue = JSON.parse(readFileSync(file, 'utf8')) as { entries: { siteId: string; authType: string }[] };
-  return queue.entries.map((one) => `${one.siteId}/${one.authType}`);
-}
 
 /** sync from an empty live folder: only the queue says what is owed. */
 function syncQueueOnly(): ReturnType<typeof runCli> {
@@ -107,7 +61,7 @@ describe('a queued entry is delivered only while its source holds what it promis
     world = await createWorld();
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', both);
     writeQueue(world.stateDir, [
-      entry({ siteId: '7654321', names: ['www.example.com'], lineage, fingerprint: both.fingerprint }),
+      queueEntry({ siteId: '7654321', names: ['www.example.com'], lineage, fingerprint: both.fingerprint }),
     ]);
     // Certbot re-issues the lineage without www.example.com.
     writeCertbotLineage(join(world.dir, 'le'), 'example.com', apexOnly, 2);
@@ -125,7 +79,7 @@ describe('a queued entry is delivered only while its source holds what it promis
   it('a lineage re-issued with the name still goes to the site, with the certificate it holds now', async () => {
     world = await createWorld();
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', apexOnly);
-    writeQueue(world.stateDir, [entry({ siteId: '1234567', names: ['example.com'], lineage })]);
+    writeQueue(world.stateDir, [queueEntry({ siteId: '1234567', names: ['example.com'], lineage })]);
     writeCertbotLineage(join(world.dir, 'le'), 'example.com', both, 2);
     const result = await syncQueueOnly();
     assertRan(result);
@@ -140,7 +94,7 @@ describe('a queued entry is delivered only while its source holds what it promis
     world = await createWorld({ map: {} });
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', both);
     writeQueue(world.stateDir, [
-      entry({ siteId: '7654321', names: ['example.com', 'www.example.com'], lineage, explicit: true }),
+      queueEntry({ siteId: '7654321', names: ['example.com', 'www.example.com'], lineage, explicit: true }),
     ]);
     writeCertbotLineage(join(world.dir, 'le'), 'example.com', apexOnly, 2);
     const result = await syncQueueOnly();
@@ -152,20 +106,11 @@ describe('a queued entry is delivered only while its source holds what it promis
 
   it('push --cert/--key --site-id: dropped when the files now hold another certificate', async () => {
     world = await createWorld({ map: {} });
-    const dir = join(world.dir, 'files');
-    mkdirSync(dir);
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    writeQueue(world.stateDir, [
-      entry({
-        siteId: '1234567',
-        names: ['example.com', 'www.example.com'],
-        cert,
-        key,
-        explicit: true,
-        fingerprint: both.fingerprint,
-      }),
-    ]);
+    const { cert, key } = queuedFilesPush(world, {
+      siteId: '1234567',
+      names: ['example.com', 'www.example.com'],
+      recorded: both,
+    });
     // The files were named for that site with `both`; they now hold another certificate and its key.
     writeFileSync(cert, apexOnly.fullchainPem);
     writeFileSync(key, apexOnly.keyPem, { mode: 0o600 });
@@ -182,22 +127,7 @@ describe('a queued entry is delivered only while its source holds what it promis
 
   it('push --cert/--key --site-id: delivered while the files hold the certificate recorded', async () => {
     world = await createWorld({ map: {} });
-    const dir = join(world.dir, 'files');
-    mkdirSync(dir);
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    writeFileSync(cert, both.fullchainPem);
-    writeFileSync(key, both.keyPem, { mode: 0o600 });
-    writeQueue(world.stateDir, [
-      entry({
-        siteId: '1234567',
-        names: ['example.com'],
-        cert,
-        key,
-        explicit: true,
-        fingerprint: both.fingerprint,
-      }),
-    ]);
+    queuedFilesPush(world, { siteId: '1234567', names: ['example.com'], recorded: both, written: both });
     const result = await syncQueueOnly();
     assertRan(result);
     assert.deepEqual(
@@ -209,22 +139,12 @@ describe('a queued entry is delivered only while its source holds what it promis
 
   it('push --cert/--key --site-id: refused, kept and said when another user could write its files now', async () => {
     world = await createWorld({ map: {} });
-    const dir = join(world.dir, 'files');
-    mkdirSync(dir);
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    writeFileSync(cert, both.fullchainPem);
-    writeFileSync(key, both.keyPem, { mode: 0o600 });
-    writeQueue(world.stateDir, [
-      entry({
-        siteId: '1234567',
-        names: ['example.com'],
-        cert,
-        key,
-        explicit: true,
-        fingerprint: both.fingerprint,
-      }),
-    ]);
+    const { dir } = queuedFilesPush(world, {
+      siteId: '1234567',
+      names: ['example.com'],
+      recorded: both,
+      written: both,
+    });
     // push judged these files when it ran; since then anyone may replace them (the same certificate, for now).
     chmodSync(dir, 0o777);
     const result = await syncQueueOnly();
@@ -242,7 +162,7 @@ describe('a queued entry is delivered only while its source holds what it promis
     world = await createWorld();
     const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', apexRsa);
     writeQueue(world.stateDir, [
-      entry({ siteId: '1234567', names: ['example.com'], lineage, authType: 'RSA' }),
+      queueEntry({ siteId: '1234567', names: ['example.com'], lineage, authType: 'RSA' }),
     ]);
     // Certbot re-issues the lineage with an ECDSA key.
     writeCertbotLineage(join(world.dir, 'le'), 'example.com', apexOnly, 2);
@@ -274,7 +194,7 @@ describe('queue.d gets queue.json’s care', () => {
     chmodSync(world.stateDir, 0o700);
     writeFileSync(
       join(dropDir, '2026-11-20T00-00-00-000Z-1-aaaa.json'),
-      queueText([entry({ siteId: '1234567', names: ['example.com'], lineage })]),
+      queueText([queueEntry({ siteId: '1234567', names: ['example.com'], lineage })]),
       { mode: 0o600 },
     );
     return { dropDir };
@@ -307,7 +227,7 @@ describe('queue.d gets queue.json’s care', () => {
     const { dropDir } = await withValidChange();
     writeFileSync(
       join(dropDir, 'cut.json'),
-      queueText([entry({ siteId: '1', names: ['a.example'] })]).slice(0, 80),
+      queueText([queueEntry({ siteId: '1', names: ['a.example'] })]).slice(0, 80),
       {
         mode: 0o600,
       },
@@ -320,7 +240,9 @@ describe('queue.d gets queue.json’s care', () => {
     const lineage = writeCertbotLineage(join((world as World).dir, 'le2'), 'www.example.com', both);
     writeFileSync(
       join(dropDir, 'mixed.json'),
-      queueText([{ ...entry({ siteId: '7654321', names: ['www.example.com'], lineage }), siteId: '0x1' }]),
+      queueText([
+        { ...queueEntry({ siteId: '7654321', names: ['www.example.com'], lineage }), siteId: '0x1' },
+      ]),
       { mode: 0o600 },
     );
     await assertSetAside(dropDir, 'mixed.json', /mixed\.json: 1 entry is not valid \(siteId: /);
@@ -345,7 +267,7 @@ describe('queue.d gets queue.json’s care', () => {
       writeFileSync(
         file,
         queueText([
-          entry({ siteId: '7654321', names: ['www.example.com'], lineage: theirs, explicit: true }),
+          queueEntry({ siteId: '7654321', names: ['www.example.com'], lineage: theirs, explicit: true }),
         ]),
         { mode: 0o600 },
       );

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { AuthType } from '../support/fake-imperva.js';
 import { runCli, writeConfig } from '../support/harness.js';
+import { uploadedElsewhere } from '../support/uploaded-elsewhere.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
-import { API_ID, assertOneLineError, createWorld, type World } from '../support/world.js';
+import { assertOneLineError, createWorld, type World } from '../support/world.js';
 
 const DAY = 86_400_000;
 const SITE = '1234567';
@@ -45,25 +45,6 @@ async function newWorld(config: Record<string, unknown> = {}): Promise<World> {
   return world;
 }
 
-/** An upload made straight to the fake API: what another tool or host left at Imperva. */
-async function uploadedElsewhere(w: World, leaf: Leaf, authType: AuthType): Promise<void> {
-  const response = await fetch(`${w.fake.url}/api/prov/v1/sites/customCertificate/upload`, {
-    method: 'POST',
-    headers: {
-      'x-API-Id': API_ID,
-      'x-API-Key': w.apiKey,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      site_id: SITE,
-      certificate: Buffer.from(leaf.fullchainPem).toString('base64'),
-      private_key: Buffer.from(leaf.keyPem).toString('base64'),
-      auth_type: authType,
-    }),
-  });
-  assert.equal(((await response.json()) as { res: number }).res, 0);
-}
-
 function emptyFolder(w: World, name = 'empty-live'): string {
   const dir = join(w.dir, name);
   mkdirSync(dir, { recursive: true });
@@ -79,7 +60,7 @@ describe('remove while what this host deploys is unknown', () => {
     const w = await newWorld();
     const lineage = writeCertbotLineage(join(w.dir, 'le'), 'example.com', ecc);
     assert.equal((await runCli(['deploy'], { ...w.env, RENEWED_LINEAGE: lineage })).code, 0);
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
     const before = w.fake.requests.length;
     const wrong = join(w.dir, 'le', 'liv');
     const result = await runCli(
@@ -100,8 +81,8 @@ describe('remove while what this host deploys is unknown', () => {
 
   it('a mistyped liveDir in the config: the same refusal; --force removes, with auth_type', async () => {
     const w = await newWorld({ liveDir: '/nonexistent/letsencrypt/live' });
-    await uploadedElsewhere(w, rsa, 'RSA');
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC');
     const refused = await runCli(['remove', '--site-id', SITE, '--auth-type', 'ECC'], w.env);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /: the live folder cannot be read \(no lineages read from \/nonexistent\//);
@@ -115,8 +96,8 @@ describe('remove while what this host deploys is unknown', () => {
   it('a sources folder that cannot be read: refused, naming it; the default live folder is then not required', async () => {
     const missing = '/nonexistent/lego';
     const w = await newWorld({ sources: { lego: [missing] } });
-    await uploadedElsewhere(w, rsa, 'RSA');
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC');
     const refused = await runCli(['remove', '--site-id', SITE, '--auth-type', 'ECC'], w.env);
     assert.equal(refused.code, 2);
     assertOneLineError(
@@ -138,8 +119,8 @@ describe('remove when nothing unexpired would be left', () => {
     const w = await newWorld();
     // Nor has the site a certificate of Imperva's own to fall back on (test/integration/fallback.test.ts).
     w.fake.own.delete(SITE);
-    await uploadedElsewhere(w, expiredRsa, 'RSA');
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, expiredRsa, 'RSA');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC');
     const live = emptyFolder(w);
     const refused = await runCli(
       ['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', live],
@@ -161,8 +142,8 @@ describe('remove when nothing unexpired would be left', () => {
 
   it('an unexpired other key type would remain: removed at once, with auth_type', async () => {
     const w = await newWorld();
-    await uploadedElsewhere(w, rsa, 'RSA');
-    await uploadedElsewhere(w, ecc, 'ECC');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, ecc, 'ECC');
     const live = emptyFolder(w);
     const done = await runCli(['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', live], w.env);
     assert.equal(done.code, 0, done.stderr);
@@ -174,7 +155,7 @@ describe('remove when nothing unexpired would be left', () => {
   it('the key type listed twice is one certificate: refused as the only one', async () => {
     const w = await newWorld();
     w.fake.own.delete(SITE);
-    await uploadedElsewhere(w, rsa, 'RSA');
+    await uploadedElsewhere(w, SITE, rsa, 'RSA');
     const entry = {
       id: 1,
       type: 'CUSTOM_CERT',

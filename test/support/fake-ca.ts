@@ -25,6 +25,8 @@ export class FakeCa {
   fallback: RenewalAnswer | undefined;
   /** Whether the directory names renewalInfo. */
   offersAri = true;
+  /** A CA that never answers: every request is taken and held open, unanswered, until close(). */
+  silent = false;
 
   private constructor(
     private readonly server: Server,
@@ -43,6 +45,7 @@ export class FakeCa {
     server.on('request', (req, res) => {
       const path = req.url ?? '/';
       ca.requests.push(path);
+      if (ca.silent) return;
       const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(typeof body === 'string' ? body : JSON.stringify(body));
