@@ -83,6 +83,7 @@ export class AriCache {
           states: Object.fromEntries(state.states),
         }),
         empty,
+        makesFolder: false,
       },
       log,
       now,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
@@ -35,6 +36,14 @@ export interface StateFileSpec<T> {
   empty: () => T;
   /** Said after a failure to write, when something stands all the same ("the uploads stand"). */
   failureNote?: string | undefined;
+  /**
+   * Whether a change may make the state folder (default true). A cache that read-only commands keep (status and
+   * check keep the ARI cache) does not: run by hand before anything is installed, they would make
+   * /var/lib/incap-cert, or warn that they cannot.
+   */
+  makesFolder?: boolean | undefined;
+  /** Said when the file read cannot be used (default: "the next change keeps it aside"). */
+  unusableNote?: string | undefined;
 }
 
 /** The run's end and stop (RunContext.endsAt, signal): every lock wait ends by them. */
@@ -47,6 +56,8 @@ export class StateFile<T> {
   readonly file: string;
   readonly stateDir: string;
   private readonly lockFile: string;
+  /** Why the file last read cannot be used, if it cannot: the next change sets it aside. */
+  unusable: string | undefined;
 
   constructor(
     private readonly spec: StateFileSpec<T>,
@@ -70,8 +81,10 @@ export class StateFile<T> {
     }
     try {
       const loaded = await this.load();
+      this.unusable = loaded.problem;
       if (loaded.problem !== undefined) {
-        this.log.warn(`${this.spec.label} ${this.file}: ${loaded.problem}; the next change keeps it aside`);
+        const note = this.spec.unusableNote ?? 'the next change keeps it aside';
+        this.log.warn(`${this.spec.label} ${this.file}: ${loaded.problem}; ${note}`);
       }
       return loaded.value;
     } catch (error) {
@@ -87,6 +100,10 @@ export class StateFile<T> {
     const untrusted = untrustedFolderReason(this.stateDir);
     if (untrusted !== undefined) {
       this.log.debug(`not writing the ${label} in ${this.stateDir}: ${untrusted}`);
+      return;
+    }
+    if (this.spec.makesFolder === false && !existsSync(this.stateDir)) {
+      this.log.debug(`not writing the ${label}: there is no state folder ${this.stateDir} yet`);
       return;
     }
     try {
