@@ -6,6 +6,7 @@
  */
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasControlCharacter } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
 import { LockTimeoutError, StateError } from '../model/errors.js';
 import { atomicWrite } from '../state/atomic-write.js';
@@ -125,7 +126,7 @@ export class PathRecord {
       if (!isObject(item)) return { kept: empty, problem: 'an entry is not valid' };
       const { lineage, name, verdict, since, advice } = item;
       if (
-        !isWord(lineage) ||
+        !isLineage(lineage) ||
         !(name === '' || isWord(name)) ||
         typeof verdict !== 'string' ||
         !VERDICTS.has(verdict) ||
@@ -140,6 +141,9 @@ export class PathRecord {
   }
 }
 
+/** A Certbot lineage's name, or another client's certificate file (as src/ari/ names them). */
+const isLineage = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= 4096 && !hasControlCharacter(value);
 const isWord = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 253 && /^[A-Za-z0-9*._-]+$/.test(value);
 const isTime = (value: unknown): value is string =>

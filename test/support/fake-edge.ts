@@ -388,6 +388,8 @@ export class FakeHttpEdge {
   static async start(options: {
     /** The web root the origin serves for a name (pass-through). */
     webroot: (name: string) => string | undefined;
+    /** The folder served as /.well-known/acme-challenge/ when it is not under the web root (dehydrated's WELLKNOWN). */
+    challengeFolder?: (name: string) => string | undefined;
     /** Per name; default 'pass'. */
     modes?: Record<string, HttpEdgeMode>;
   }): Promise<FakeHttpEdge> {
@@ -418,10 +420,13 @@ export class FakeHttpEdge {
         return;
       }
       const root = options.webroot(host);
+      const folder =
+        options.challengeFolder?.(host) ??
+        (root === undefined ? undefined : join(root, '.well-known', 'acme-challenge'));
       const match = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(path);
       try {
-        if (root === undefined || match?.[1] === undefined) throw new Error('no such file');
-        res.end(readFileSync(join(root, '.well-known', 'acme-challenge', match[1])));
+        if (folder === undefined || match?.[1] === undefined) throw new Error('no such file');
+        res.end(readFileSync(join(folder, match[1])));
       } catch {
         res.writeHead(404);
         res.end('Not Found');
