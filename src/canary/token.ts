@@ -77,8 +77,9 @@ export function unsafeReason(
     if ((info.mode & 0o022) !== 0 && !stickyRoot) {
       return `${path} is writable by group or others (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')})`;
     }
-    if (!allowed.has(info.uid))
-      return `${path} belongs to uid ${info.uid}, not an allowed owner (${setting})`;
+    if (!allowed.has(info.uid)) {
+      return `${path} belongs to uid ${info.uid}, not to root, the ACME client's user or a user in config ${setting}`;
+    }
   }
   return undefined;
 }

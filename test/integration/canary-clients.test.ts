@@ -148,3 +148,56 @@ describe('incap-cert canary reads the other clients of config sources', () => {
     assert.deepEqual(files(join(webroot, '.well-known')), []);
   });
 });
+
+describe("incap-cert canary: the ACME client's own user owns its web roots", () => {
+  it("a web root owned by the client's user (its folder's owner) is written; another user's is unchecked, naming canaryOwners", async () => {
+    const dir = tempDir();
+    const home = join(dir, 'acme');
+    const mine = join(dir, 'www-acme');
+    const theirs = join(dir, 'www-other');
+    mkdirSync(mine, { mode: 0o755 });
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(mine, 4321, 4321);
+    chownSync(theirs, 5555, 5555);
+    const { folder } = writeAcmeSh(home, 'example.com', leaf, true);
+    appendFileSync(
+      join(folder ?? '', 'example.com.conf'),
+      `Le_Alt='www.example.com'\nLe_Webroot='${mine},${theirs}'\n`,
+    );
+    // acme.sh runs as user 4321: its home is theirs (config sources names that owner and their names).
+    for (const path of readdirSync(home, { recursive: true }).map((entry) => join(home, String(entry)))) {
+      chownSync(path, 4321, 4321);
+    }
+    chownSync(home, 4321, 4321);
+    const source = { path: home, owner: 4321, names: ['example.com', 'www.example.com'] };
+    const { live, env } = await setup(
+      { 'acme.sh': [source] as unknown as string[] },
+      {},
+      {
+        webroot: mine,
+      },
+    );
+    const result = await runCli(['canary', '--live-dir', live, '--json'], env);
+    assert.equal(result.code, 0, result.stderr);
+    const document = JSON.parse(result.stdout) as { findings: { subject: string; message: string }[] };
+    const www = document.findings.find((finding) => finding.subject.endsWith(' www.example.com'));
+    assert.match(
+      www?.message ?? '',
+      /unchecked: refused to write there: .*www-other belongs to uid 5555, .*canaryOwners/,
+    );
+    const apex = document.findings.find((finding) => finding.subject.endsWith(' example.com'));
+    assert.match(apex?.message ?? '', /: pass: /);
+    assert.deepEqual(files(join(mine, '.well-known')), []);
+
+    // The same user named in canaryOwners: allowed.
+    await edge?.close();
+    await world?.close();
+    const again = await setup(
+      { 'acme.sh': [source] as unknown as string[] },
+      { canaryOwners: ['5555'] },
+      { webroot: theirs },
+    );
+    const allowed = await runCli(['canary', '--live-dir', again.live], again.env);
+    assert.match(allowed.stdout, /www\.example\.com .*: pass/);
+  });
+});
