@@ -51,6 +51,8 @@ export class PathRecord {
     readonly stateDir: string,
     private readonly log: Log,
     private readonly now: () => Date,
+    /** The run's end and stop (RunContext.endsAt, signal): the lock wait ends by them, as the queue's does. */
+    private readonly run: { endsAt: number; signal: AbortSignal },
   ) {
     this.file = join(stateDir, 'renewal-paths.json');
   }
@@ -83,15 +85,19 @@ export class PathRecord {
     if (untrustedFolderReason(this.stateDir) !== undefined) return kept;
     try {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      await withLock(join(this.stateDir, 'queue.lock'), async () => {
-        const loaded = await this.load();
-        if (loaded.problem !== undefined) {
-          const aside = `${this.file}.rejected-${at.replace(/[:.]/g, '-')}`;
-          await rename(this.file, aside);
-          this.log.warn(`renewal-path record ${this.file}: ${loaded.problem}; kept aside as ${aside}`);
-        }
-        await atomicWrite(this.file, `${JSON.stringify({ version: VERSION, ...kept }, null, 2)}\n`);
-      });
+      await withLock(
+        join(this.stateDir, 'queue.lock'),
+        async () => {
+          const loaded = await this.load();
+          if (loaded.problem !== undefined) {
+            const aside = `${this.file}.rejected-${at.replace(/[:.]/g, '-')}`;
+            await rename(this.file, aside);
+            this.log.warn(`renewal-path record ${this.file}: ${loaded.problem}; kept aside as ${aside}`);
+          }
+          await atomicWrite(this.file, `${JSON.stringify({ version: VERSION, ...kept }, null, 2)}\n`);
+        },
+        { deadlineAt: this.run.endsAt, signal: this.run.signal },
+      );
     } catch (error) {
       const why =
         error instanceof LockTimeoutError || error instanceof StateError

@@ -13,7 +13,7 @@ export const CANARY_EVERY_MS = 20 * 60 * 60 * 1000;
  */
 export async function canaryForTimer(liveDir: string, ctx: RunContext): Promise<void> {
   if (!ctx.config.canary.enabled || ctx.dryRun || ctx.signal.aborted) return;
-  const record = new PathRecord(ctx.config.stateDir, ctx.log, ctx.now);
+  const record = new PathRecord(ctx.config.stateDir, ctx.log, ctx.now, ctx);
   const before = await record.read();
   const last = before.checkedAt === undefined ? undefined : Date.parse(before.checkedAt);
   if (last !== undefined && ctx.now().getTime() - last <= CANARY_EVERY_MS) return;
@@ -29,7 +29,7 @@ export async function canaryForTimer(liveDir: string, ctx: RunContext): Promise<
 
 /** For `status`: the last check's verdicts, one line each (a problem as a warning), and when it ran. */
 export async function logKeptPaths(ctx: RunContext): Promise<void> {
-  const kept = await new PathRecord(ctx.config.stateDir, ctx.log, ctx.now).read();
+  const kept = await new PathRecord(ctx.config.stateDir, ctx.log, ctx.now, ctx).read();
   if (kept.checkedAt === undefined) return;
   for (const path of kept.paths) {
     const what = path.name === '' ? `lineage ${path.lineage}` : `${path.name} (lineage ${path.lineage})`;

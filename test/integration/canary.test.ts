@@ -131,6 +131,36 @@ describe('incap-cert canary', () => {
     assert.equal(existsSync(join(webroot, '.well-known')), false);
   });
 
+  it("the run's deadline (deadlineSeconds) ends the name being asked, reports the rest unreached, leaves no token", async () => {
+    const { live, webroot, env } = await setup({ 'example.com': 'hang', 'www.example.com': 'hang' });
+    const config = JSON.parse(readFileSync(world?.configFile ?? '', 'utf8')) as Record<string, unknown>;
+    writeFileSync(world?.configFile ?? '', JSON.stringify({ ...config, deadlineSeconds: 1 }), {
+      mode: 0o600,
+    });
+    const started = Date.now();
+    const result = await runCli(['canary', '--live-dir', live, '--json'], env);
+    assert.ok(Date.now() - started < 10_000, 'over by the deadline, not the 30 s a name may take');
+    assert.equal(result.code, 1, result.stderr);
+    const document = JSON.parse(result.stdout) as {
+      findings: { subject: string; ok: boolean; message: string }[];
+    };
+    assert.deepEqual(
+      document.findings.map((finding) => [finding.subject, finding.ok]),
+      [
+        ['example.com example.com', false],
+        ['example.com www.example.com', false],
+      ],
+    );
+    assert.match(
+      document.findings[0]?.message ?? '',
+      /unchecked: the run's deadline \(deadlineSeconds\) came while it was asked/,
+    );
+    assert.match(document.findings[1]?.message ?? '', /unchecked: not reached before the run's deadline/);
+    assert.equal(edge?.requests.length, 1, 'the name after the deadline is not asked');
+    assert.deepEqual(leftovers(webroot), []);
+    assert.equal(existsSync(join(webroot, '.well-known')), false);
+  });
+
   it('sync runs the check when the last one is more than 20 hours old, and keeps the verdicts', async () => {
     const { live, env } = await setup({ 'www.example.com': 'block' });
     const state = world?.stateDir ?? '';
