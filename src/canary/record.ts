@@ -23,6 +23,11 @@ export interface KeptPath {
   /** Since when this verdict has held (ISO time). */
   since: string;
   advice: string | null;
+  /**
+   * The last pass or failure known for the name (a run that could not check it keeps the one before): onFailure
+   * runs when it turns, not on every check.
+   */
+  judged?: 'pass' | 'fail';
 }
 
 export interface KeptPaths {
@@ -73,12 +78,14 @@ export class PathRecord {
       paths: checks.map((check) => {
         const old = previous.get(`${check.lineage} ${check.name}`);
         const since = old !== undefined && old.verdict === check.verdict ? old.since : at;
+        const judged = judgedOf(check.verdict) ?? old?.judged;
         return {
           lineage: check.lineage,
           name: check.name,
           verdict: check.verdict,
           since,
           advice: check.advice,
+          ...(judged === undefined ? {} : { judged }),
         };
       }),
     };
@@ -130,18 +137,26 @@ export class PathRecord {
     const paths: KeptPath[] = [];
     for (const item of json.paths) {
       if (!isObject(item)) return { kept: empty, problem: 'an entry is not valid' };
-      const { lineage, name, verdict, since, advice } = item;
+      const { lineage, name, verdict, since, advice, judged } = item;
       if (
         !isLineage(lineage) ||
         !(name === '' || isWord(name)) ||
         typeof verdict !== 'string' ||
         !VERDICTS.has(verdict) ||
         !isTime(since) ||
-        !(advice === null || (typeof advice === 'string' && advice.length <= 500))
+        !(advice === null || (typeof advice === 'string' && advice.length <= 500)) ||
+        !(judged === undefined || judged === 'pass' || judged === 'fail')
       ) {
         return { kept: empty, problem: 'an entry is not valid' };
       }
-      paths.push({ lineage, name: name, verdict: verdict as PathVerdict, since, advice });
+      paths.push({
+        lineage,
+        name: name,
+        verdict: verdict as PathVerdict,
+        since,
+        advice,
+        ...(judged === undefined ? {} : { judged }),
+      });
     }
     return { kept: { checkedAt: json.checkedAt, paths } };
   }
@@ -154,3 +169,9 @@ const isWord = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 253 && /^[A-Za-z0-9*._-]+$/.test(value);
 const isTime = (value: unknown): value is string =>
   typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
+
+/** pass, a failure (what fails the check), or neither (not-needed, unchecked: nothing was proven either way). */
+export function judgedOf(verdict: PathVerdict): 'pass' | 'fail' | undefined {
+  if (verdict === 'pass') return 'pass';
+  return verdict === 'not-needed' || verdict === 'unchecked' ? undefined : 'fail';
+}

@@ -144,7 +144,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   if (left.length > outcome.forget.length) outcome.unhealthy = true;
   outcome.lineages = await timerSchedule(liveDir, ctx);
   // The renewal path through Imperva, at most once in 20 hours (src/canary/timer.ts).
-  await canaryForTimer(liveDir, ctx);
+  outcome.renewalPaths = await canaryForTimer(liveDir, ctx);
   return outcome;
 }
 

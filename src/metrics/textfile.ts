@@ -9,7 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ExpirySample, ExpirySource, LineageSample, StaleExpiry } from '../model/report.js';
+import type {
+  ExpirySample,
+  ExpirySource,
+  LineageSample,
+  RenewalPathSample,
+  StaleExpiry,
+} from '../model/report.js';
 import { ExitCode, IncapCertError } from '../model/errors.js';
 import { processGone, processTag, withLock } from '../state/lock.js';
 
@@ -35,6 +41,8 @@ export interface MetricsUpdate {
   queueEntries?: number;
   /** Every lineage's renewal window and state (src/ari/): they replace all earlier ones. */
   lineages?: readonly LineageSample[];
+  /** The renewal-path canary's check (src/canary/metrics.ts): it replaces every earlier one. */
+  renewalPaths?: RenewalPathSample;
 }
 
 export interface Sample {
@@ -67,6 +75,14 @@ export const METRICS = {
   incap_cert_lineage_state: {
     help: "1 for each lineage's renewal state: waiting, in-window, acme-client-late, early-renewal-requested, edge-behind.",
     labels: ['lineage', 'state'],
+  },
+  incap_cert_renewal_path_ok: {
+    help: 'Whether a challenge file placed for each name came back through Imperva from this host (1) or not (0); absent when the lineage needs no check (DNS-01) or could not be checked (docs/canary.md).',
+    labels: ['lineage', 'name'],
+  },
+  incap_cert_renewal_path_last_check_timestamp_seconds: {
+    help: "When each lineage's renewal path through Imperva was last checked, in seconds since the epoch.",
+    labels: ['lineage'],
   },
 } as const satisfies Record<string, { help: string; labels: readonly string[] }>;
 
@@ -146,6 +162,7 @@ export function mergeMetrics(previous: readonly Sample[], update: MetricsUpdate)
     put({ name: 'incap_cert_queue_entries', labels: {}, value: update.queueEntries });
   }
   if (update.lineages !== undefined) lineageSamples(samples, update.lineages);
+  if (update.renewalPaths !== undefined) renewalPathSamples(samples, update.renewalPaths);
   return [...samples.values()];
 }
 
@@ -360,5 +377,26 @@ function lineageSamples(samples: Map<string, Sample>, lineages: readonly Lineage
     samples.set(sampleKey(window), window);
     const word: Sample = { name: 'incap_cert_lineage_state', labels: { lineage, state }, value: 1 };
     samples.set(sampleKey(word), word);
+  }
+}
+
+/** A check of the renewal paths covers every lineage: its samples replace every earlier one. */
+function renewalPathSamples(samples: Map<string, Sample>, check: RenewalPathSample): void {
+  for (const [key, sample] of samples)
+    if (
+      sample.name === 'incap_cert_renewal_path_ok' ||
+      sample.name === 'incap_cert_renewal_path_last_check_timestamp_seconds'
+    )
+      samples.delete(key);
+  const put = (sample: Sample) => samples.set(sampleKey(sample), sample);
+  for (const lineage of check.lineages) {
+    put({
+      name: 'incap_cert_renewal_path_last_check_timestamp_seconds',
+      labels: { lineage },
+      value: Math.floor(check.at.getTime() / 1000),
+    });
+  }
+  for (const { lineage, name, ok } of check.names) {
+    put({ name: 'incap_cert_renewal_path_ok', labels: { lineage, name }, value: ok ? 1 : 0 });
   }
 }

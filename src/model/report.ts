@@ -60,6 +60,15 @@ export interface Report {
   forget?: StaleExpiry[] | undefined;
   /** For the metrics file: each lineage's renewal window and state (src/ari/), when the command judged them. */
   lineages?: LineageSample[] | undefined;
+  /** For the metrics file: the renewal-path canary's last check (src/canary/metrics.ts), when this run made one. */
+  renewalPaths?: RenewalPathSample | undefined;
+}
+
+/** One check of the renewal paths: when, every lineage checked, and each name's pass (1) or not (0). */
+export interface RenewalPathSample {
+  at: Date;
+  lineages: string[];
+  names: { lineage: string; name: string; ok: boolean }[];
 }
 
 export interface LineageSample {
