@@ -19,7 +19,11 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type Server as HttpServer,
+} from 'node:http';
 import { join } from 'node:path';
 import type { LookupAddress } from 'node:dns';
 import { createServer, type AddressInfo, type LookupFunction, type Server, type Socket } from 'node:net';
@@ -392,6 +396,8 @@ export class FakeHttpEdge {
     challengeFolder?: (name: string) => string | undefined;
     /** Per name; default 'pass'. */
     modes?: Record<string, HttpEdgeMode>;
+    /** A real origin web server (HOST:PORT) that 'pass' hands the request to, as Imperva's proxy does. */
+    origin?: string;
   }): Promise<FakeHttpEdge> {
     const requests: FakeHttpEdge['requests'] = [];
     const waiting: (() => void)[] = [];
@@ -417,6 +423,27 @@ export class FakeHttpEdge {
       if (typeof mode === 'object') {
         res.writeHead(301, { location: mode.redirect.replace('$PATH', path) });
         res.end();
+        return;
+      }
+      if (options.origin !== undefined) {
+        const [originHost = '', originPort = ''] = options.origin.split(':');
+        const forward = httpRequest(
+          {
+            host: originHost,
+            port: Number(originPort),
+            path,
+            headers: { host, 'user-agent': req.headers['user-agent'] },
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        forward.on('error', () => {
+          res.writeHead(502);
+          res.end('Bad Gateway');
+        });
+        forward.end();
         return;
       }
       const root = options.webroot(host);
