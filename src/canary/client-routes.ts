@@ -80,30 +80,31 @@ function routerFor(
 }
 
 /**
- * dehydrated's own order: the first `config` whose BASEDIR (unset: its own folder) is the one above `certs/`, then
- * every `*.sh` in its literal CONFIG_D in name order, then the certificate's own `certs/NAME/config`.
+ * dehydrated's own order: the first `config` whose CERTDIR (unset: BASEDIR/certs; BASEDIR unset: the file's own
+ * folder) holds this certificate, then every `*.sh` in its literal CONFIG_D in name order, then the certificate's
+ * own `certs/NAME/config`.
  */
 function dehydratedRouteFor(source: Source, certFolder: string, owner: number | undefined): Route {
-  const baseDir = dirname(dirname(certFolder));
+  const certDir = dirname(certFolder);
   const texts: { file: string; text: string }[] = [];
-  const candidates = [...DEHYDRATED_CONFIGS, join(baseDir, 'config')];
-  let main: { file: string; text: string } | undefined;
+  const candidates = [...DEHYDRATED_CONFIGS, join(dirname(certDir), 'config')];
+  let main: { file: string; text: string; baseDir: string } | undefined;
   for (const file of candidates) {
     if (!isFile(file)) continue;
     const read = readTrusted(file, dirname(file), owner);
     if ('problem' in read) return { kind: 'unchecked', reason: read.problem };
-    const named = literal(read.text, 'BASEDIR');
-    if (resolve(dirname(file), named ?? '.') !== baseDir) continue;
-    main = { file, text: read.text };
+    const baseDir = resolve(dirname(file), literal(read.text, 'BASEDIR') ?? '.');
+    if (resolve(baseDir, literal(read.text, 'CERTDIR') ?? 'certs') !== certDir) continue;
+    main = { file, text: read.text, baseDir };
     break;
   }
   if (main === undefined) {
     return {
       kind: 'unchecked',
-      reason: `no dehydrated config names BASEDIR ${baseDir} (looked at ${candidates.join(', ')})`,
+      reason: `no dehydrated config keeps its certificates in ${certDir} (looked at ${candidates.join(', ')})`,
     };
   }
-  texts.push(main);
+  texts.push({ file: main.file, text: main.text });
   const configD = literal(main.text, 'CONFIG_D');
   if (configD !== undefined && configD !== '') {
     let entries: string[] = [];
@@ -127,7 +128,7 @@ function dehydratedRouteFor(source: Source, certFolder: string, owner: number | 
     if ('problem' in read) return { kind: 'unchecked', reason: read.problem };
     texts.push({ file: own, text: read.text });
   }
-  return dehydratedRoute(texts, { BASEDIR: baseDir });
+  return dehydratedRoute(texts, { BASEDIR: main.baseDir });
 }
 
 /** The last literal `KEY=value` line of a shell file (quoted or bare, no expansion), or undefined. */

@@ -4,7 +4,15 @@
  * the lineage is not-needed or unchecked; the client's own user accepted as an owner of its web roots.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { writeAcmeSh, writeDehydrated, writeLego } from '../support/client-layouts.js';
@@ -121,6 +129,31 @@ describe('incap-cert canary reads the other clients of config sources', () => {
     assert.equal(dns.code, 0, dns.stderr);
     assert.match(dns.stdout, /example\.com .*: not-needed: dehydrated renews with DNS-01/);
     assert.deepEqual(edge?.requests, []);
+  });
+
+  it('dehydrated: the config whose CERTDIR holds the certificates is the one read; none: unchecked, saying so', async () => {
+    const dir = tempDir();
+    const base = join(dir, 'dehydrated');
+    writeDehydrated(base, 'example.com', leaf, 1_700_000_000);
+    renameSync(join(base, 'certs'), join(base, 'store'));
+    const challenges = join(dir, 'challenges');
+    mkdirSync(challenges, { mode: 0o755 });
+    const { live, env } = await setup({ dehydrated: [join(base, 'store')] }, {}, { challenges });
+    const none = await runCli(['canary', '--live-dir', live], env);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(
+      none.stdout,
+      /example\.com .*: unchecked: no dehydrated config keeps its certificates in .*store/,
+    );
+    writeFileSync(
+      join(base, 'config'),
+      `CERTDIR="${join(base, 'store')}"\nWELLKNOWN='${challenges}' # served by the web server\n`,
+      { mode: 0o644 },
+    );
+    const found = await runCli(['canary', '--live-dir', live], env);
+    assert.equal(found.code, 0, found.stderr);
+    assert.match(found.stdout, /renewal path of example\.com .*: pass/);
+    assert.deepEqual(files(challenges), []);
   });
 
   it('lego: canaryWebroots names the web root (pass); a name without one is unchecked, naming the setting', async () => {
