@@ -220,6 +220,13 @@ describe('incap-cert canary', () => {
       'incap_cert_renewal_path_ok{lineage="example.com",name="www.example.com"} 0',
     ]);
     assert.match(readFileSync(metrics, 'utf8'), /# TYPE incap_cert_renewal_path_ok gauge/);
+    const flagged = join(tempDir(), 'flag.prom');
+    await runCli(['canary', '--live-dir', live, '--metrics-file', flagged], env);
+    assert.match(readFileSync(flagged, 'utf8'), /incap_cert_last_run_success\{command="canary"\} 0/);
+    assert.match(
+      readFileSync(flagged, 'utf8'),
+      /incap_cert_renewal_path_ok\{lineage="example\.com",name="www\.example\.com"\} 0/,
+    );
 
     // Renewed with DNS-01 now: no name is checked, so no name has a sample; the check itself is dated. sync runs
     // it when the last check is old enough.
