@@ -20,7 +20,10 @@ export async function canaryForTimer(
   liveDir: string,
   ctx: RunContext,
 ): Promise<RenewalPathSample | undefined> {
-  if (!ctx.config.canary.enabled || ctx.dryRun || ctx.signal.aborted) return undefined;
+  // The uploads took the run's whole deadline: a check now would only report every name unreached.
+  if (!ctx.config.canary.enabled || ctx.dryRun || ctx.signal.aborted || ctx.endsAt <= ctx.now().getTime()) {
+    return undefined;
+  }
   const record = new PathRecord(ctx.config.stateDir, ctx.log, ctx.now, ctx);
   const before = await record.read();
   const last = before.checkedAt === undefined ? undefined : Date.parse(before.checkedAt);
