@@ -19,7 +19,7 @@ export interface ClientLineage {
   names: readonly string[];
   route: (name: string) => Route;
   /** The client's user: the owner of its folder (`sources`), accepted as an owner of its web roots. */
-  clientUid: number | undefined;
+  clientOwner: { uid: number; gid: number } | undefined;
 }
 
 /** Far more than any of these clients writes in a config file. */
@@ -33,12 +33,7 @@ export function clientLineages(config: Config): ClientLineage[] {
   for (const source of config.sources) {
     const seen = new Set<string>();
     const owner = source.owner === undefined ? undefined : uidOf(source.owner);
-    let clientUid: number | undefined;
-    try {
-      clientUid = lstatSync(source.dir).uid;
-    } catch {
-      clientUid = undefined;
-    }
+    const clientOwner = ownerOf(source.dir);
     // The same reader, with the same trust rule, as the uploads: a certificate refused there is not checked here.
     for (const want of clientWants([source], config.sites).all) {
       const file = want.chain.certFile;
@@ -48,7 +43,7 @@ export function clientLineages(config: Config): ClientLineage[] {
         lineage: file,
         names: want.chain.names,
         route: routerFor(source, file, owner, config),
-        clientUid,
+        clientOwner,
       });
     }
   }
@@ -178,5 +173,15 @@ function isFile(path: string): boolean {
     return lstatSync(path).isFile();
   } catch {
     return false;
+  }
+}
+
+/** Who owns `path` (an ACME client's folder: that client's user), or undefined when it cannot be seen. */
+export function ownerOf(path: string): { uid: number; gid: number } | undefined {
+  try {
+    const { uid, gid } = lstatSync(path);
+    return { uid, gid };
+  } catch {
+    return undefined;
   }
 }

@@ -2,7 +2,6 @@
  * The renewal-path canary: for each mapped lineage renewed with http-01, a token placed where the ACME client
  * would put its challenge must come back through the site's Imperva edge. Described in docs/canary.md.
  */
-import { lstatSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { lineageFiles } from '../certificate/lineage.js';
 import { readChain } from '../certificate/chain.js';
@@ -14,7 +13,7 @@ import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
 import { readRenewalConf, renewalConfPath } from '../sources/renewal-conf.js';
 import { uidOf } from '../util/users.js';
-import { clientLineages } from './client-routes.js';
+import { clientLineages, ownerOf } from './client-routes.js';
 import { certbotLockHeld } from './lock.js';
 import { probe, type EdgeFor, type Verdict } from './probe.js';
 import { certbotRoute, type Route } from './route.js';
@@ -49,7 +48,7 @@ interface Work {
   /** Certbot's folder, whose lock keeps the canary out while Certbot runs; undefined for the other clients. */
   certbotDir: string | undefined;
   /** The ACME client's user (the owner of its folder), an accepted owner of its web roots. */
-  clientUid: number | undefined;
+  clientOwner: { uid: number; gid: number } | undefined;
 }
 
 /** The bounds (docs/canary.md): per request, per name; the run's deadline is ctx.endsAt. */
@@ -70,14 +69,14 @@ export async function checkRenewalPaths(liveDir: string, ctx: RunContext): Promi
     lineage: string,
     names: readonly string[],
     route: (name: string) => Route,
-    at: Pick<Work, 'certbotDir' | 'clientUid'>,
+    at: Pick<Work, 'certbotDir' | 'clientOwner'>,
   ) => {
     for (const name of names) {
       if (name.startsWith('*.')) continue; // a wildcard is only ever validated with DNS-01
       work.push({ lineage, name, route: route(name), siteIds: [...(config.sites.get(name) ?? [])], ...at });
     }
   };
-  const certbotUid = ownerOf(certbotDir);
+  const certbotOwner = ownerOf(certbotDir);
   for (const dir of listLineages(live).lineages) {
     const lineage = dir.slice(live.length + 1);
     let names: readonly string[];
@@ -94,10 +93,13 @@ export async function checkRenewalPaths(liveDir: string, ctx: RunContext): Promi
       checks.push({ lineage, name: '', verdict: 'unchecked', detail: read.problem, advice: null });
       continue;
     }
-    add(lineage, names, (name) => certbotRoute(read.conf, name), { certbotDir, clientUid: certbotUid });
+    add(lineage, names, (name) => certbotRoute(read.conf, name), { certbotDir, clientOwner: certbotOwner });
   }
   for (const client of clientLineages(config)) {
-    add(client.lineage, client.names, client.route, { certbotDir: undefined, clientUid: client.clientUid });
+    add(client.lineage, client.names, client.route, {
+      certbotDir: undefined,
+      clientOwner: client.clientOwner,
+    });
   }
 
   const edges = await siteEdges(
@@ -142,14 +144,6 @@ function unreached(item: Work): PathCheck {
   };
 }
 
-function ownerOf(path: string): number | undefined {
-  try {
-    return lstatSync(path).uid;
-  } catch {
-    return undefined;
-  }
-}
-
 async function checkName(
   item: Work,
   at: { owners: number[]; edgeFor: EdgeFor; ctx: RunContext; deadline: AbortSignal },
@@ -176,14 +170,14 @@ async function checkName(
       advice: null,
     };
   }
-  const owners = item.clientUid === undefined ? at.owners : [...at.owners, item.clientUid];
+  const owners = item.clientOwner === undefined ? at.owners : [...at.owners, item.clientOwner.uid];
   const unsafe = unsafeReason(route.root, route.folder, owners, 'canaryOwners');
   if (unsafe !== undefined) {
     return { lineage, name, verdict: 'unchecked', detail: `refused to write there: ${unsafe}`, advice: null };
   }
   let placed: PlacedToken;
   try {
-    placed = placeToken(route.root, route.folder);
+    placed = placeToken(route.root, route.folder, undefined, item.clientOwner);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     return {

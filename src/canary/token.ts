@@ -8,6 +8,7 @@ import {
   chownSync,
   closeSync,
   constants,
+  fchownSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -86,9 +87,15 @@ export function unsafeReason(
 
 /**
  * Creates the missing folders (mode 0755, owned as the web root, as Certbot's webroot plugin leaves them) and the
- * token file (0644, O_EXCL|O_NOFOLLOW: never an existing file, never through a link). On failure nothing is left.
+ * token file (0644, O_EXCL|O_NOFOLLOW: never an existing file, never through a link), owned by `owner` (the ACME
+ * client's user, who owns the challenge files it writes) when given. On failure nothing is left.
  */
-export function placeToken(root: string, folder: string, token = newToken()): PlacedToken {
+export function placeToken(
+  root: string,
+  folder: string,
+  token = newToken(),
+  owner?: { uid: number; gid: number },
+): PlacedToken {
   const rootInfo = lstatSync(resolve(root));
   const placed: PlacedToken = { token, file: join(folder, token), created: [] };
   let opened = false;
@@ -108,6 +115,7 @@ export function placeToken(root: string, folder: string, token = newToken()): Pl
     );
     opened = true;
     try {
+      if (owner !== undefined) fchownSync(fd, owner.uid, owner.gid);
       writeSync(fd, token);
     } finally {
       closeSync(fd);

@@ -220,6 +220,11 @@ describe("incap-cert canary: the ACME client's own user owns its web roots", () 
     );
     const apex = document.findings.find((finding) => finding.subject.endsWith(' example.com'));
     assert.match(apex?.message ?? '', /: pass: /);
+    assert.equal(
+      edge?.requests[0]?.fileUid,
+      4321,
+      "the token is the client's user's, as acme.sh leaves its own",
+    );
     assert.deepEqual(files(join(mine, '.well-known')), []);
 
     // The same user named in canaryOwners: allowed.

@@ -18,7 +18,7 @@
  * on that connection with the site's two-pair context.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   request as httpRequest,
@@ -380,7 +380,8 @@ export class FakeHttpEdge {
   private constructor(
     private readonly server: HttpServer,
     readonly address: string,
-    readonly requests: { host: string; path: string; userAgent: string }[],
+    /** Each request; `fileUid` is the owner of the challenge file it served from the web root (pass-through). */
+    readonly requests: { host: string; path: string; userAgent: string; fileUid?: number }[],
     private readonly waiting: (() => void)[],
   ) {}
 
@@ -404,7 +405,12 @@ export class FakeHttpEdge {
     const server = createHttpServer((req, res) => {
       const host = (req.headers.host ?? '').toLowerCase();
       const path = req.url ?? '/';
-      requests.push({ host, path, userAgent: req.headers['user-agent'] ?? '' });
+      const request: FakeHttpEdge['requests'][number] = {
+        host,
+        path,
+        userAgent: req.headers['user-agent'] ?? '',
+      };
+      requests.push(request);
       for (const resolve of waiting.splice(0)) resolve();
       const mode = options.modes?.[host] ?? 'pass';
       if (mode === 'hang') return;
@@ -453,6 +459,7 @@ export class FakeHttpEdge {
       const match = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(path);
       try {
         if (folder === undefined || match?.[1] === undefined) throw new Error('no such file');
+        request.fileUid = statSync(join(folder, match[1])).uid;
         res.end(readFileSync(join(folder, match[1])));
       } catch {
         res.writeHead(404);
