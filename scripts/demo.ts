@@ -2,11 +2,11 @@
  * `npm run demo`: the whole job, end to end, on this machine only. Starts the project's fake Imperva API on
  * 127.0.0.1, makes a throwaway CA and ECDSA certificates laid out as Certbot lays out a lineage, and runs the real
  * built `incap-cert` as Certbot runs its deploy hook — then through a flaky API, a failed site, and the sync that
- * delivers it.
+ * delivers it; last, the renewal-path canary finding a blocked challenge path.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeEdge } from '../test/support/fake-edge.js';
+import { FakeEdge, FakeHttpEdge } from '../test/support/fake-edge.js';
 import { FakeImperva } from '../test/support/fake-imperva.js';
 import { newApiKey, runCli, tempDir, writeConfig, type CliResult } from '../test/support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage } from '../test/support/pki.js';
@@ -31,6 +31,7 @@ const fake = await FakeImperva.start({
 // Imperva's edge, as a TLS server on 127.0.0.1 that serves, per SNI name and key type, what the fake API holds.
 const edge = await FakeEdge.start({ imperva: fake });
 const checks: [string, boolean][] = [];
+let httpEdge: FakeHttpEdge | undefined;
 try {
   step(`A fake Imperva API is listening on ${fake.url} (sites 1234567 example.com, 7654321 www.example.com)`);
 
@@ -128,12 +129,37 @@ try {
   ]);
   checks.push(['status says everything is current', status.code === 0]);
 
+  step(
+    "Before the next renewal: canary places a challenge file in Certbot's web root and asks for it through the edge on port 80 (a WAF rule blocks www.example.com)",
+  );
+  const webroot = join(work, 'www');
+  mkdirSync(webroot, { mode: 0o755 });
+  mkdirSync(join(letsencrypt, 'renewal'), { mode: 0o755 });
+  writeFileSync(
+    join(letsencrypt, 'renewal', 'example.com.conf'),
+    `version = 2.1.0\n[renewalparams]\nauthenticator = webroot\nwebroot_path = ${webroot},\n[[webroot_map]]\n`,
+  );
+  httpEdge = await FakeHttpEdge.start({ webroot: () => webroot, modes: { 'www.example.com': 'block' } });
+  const canary = await runCli(['canary'], {
+    ...env,
+    INCAP_CERT_CONFIG: grown,
+    INCAP_CERT_EDGE_HTTP: httpEdge.address,
+  });
+  show('incap-cert canary', canary);
+  checks.push([
+    'canary names the blocked path and its advice, and exits 1',
+    canary.code === 1 &&
+      /blocked: .*incident ID/.test(canary.stderr) &&
+      /exempt \/\.well-known/.test(canary.stderr),
+  ]);
+
   const ok = checks.every(([, passed]) => passed);
   for (const [what, passed] of checks) if (!passed) console.log(`  ✗ ${what}`);
   step(ok ? 'Every site serves the renewed certificate. Demo complete.' : 'The demo did not go as expected.');
   process.exitCode = ok ? 0 : 1;
 } finally {
   await edge.close();
+  await httpEdge?.close();
   await fake.close();
   rmSync(work, { recursive: true, force: true });
 }

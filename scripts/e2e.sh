@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A package_of=([certbot]=certbot [pebble]=pebble [lego]=lego [dehydrated]=dehydrated [curl]=curl [openssl]=openssl [promtool]=prometheus)
+declare -A package_of=([certbot]=certbot [pebble]=pebble [lighttpd]=lighttpd [lego]=lego [dehydrated]=dehydrated [curl]=curl [openssl]=openssl [promtool]=prometheus)
 # The Debian packages and arm64 (test/e2e/deb.e2e.test.ts): dpkg-deb and lintian; an arm64 strip; qemu with the
 # arm64 C and C++ runtimes that the official Node.js binary links.
 package_of+=([dpkg-deb]=dpkg [lintian]=lintian [aarch64-linux-gnu-strip]=binutils-aarch64-linux-gnu

@@ -6,6 +6,7 @@
  */
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasControlCharacter } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
 import { LockTimeoutError, StateError } from '../model/errors.js';
 import { atomicWrite } from '../state/atomic-write.js';
@@ -22,6 +23,11 @@ export interface KeptPath {
   /** Since when this verdict has held (ISO time). */
   since: string;
   advice: string | null;
+  /**
+   * The last pass or failure known for the name (a run that could not check it keeps the one before): onFailure
+   * runs when it turns, not on every check.
+   */
+  judged?: 'pass' | 'fail';
 }
 
 export interface KeptPaths {
@@ -50,6 +56,8 @@ export class PathRecord {
     readonly stateDir: string,
     private readonly log: Log,
     private readonly now: () => Date,
+    /** The run's end and stop (RunContext.endsAt, signal): the lock wait ends by them, as the queue's does. */
+    private readonly run: { endsAt: number; signal: AbortSignal },
   ) {
     this.file = join(stateDir, 'renewal-paths.json');
   }
@@ -70,27 +78,33 @@ export class PathRecord {
       paths: checks.map((check) => {
         const old = previous.get(`${check.lineage} ${check.name}`);
         const since = old !== undefined && old.verdict === check.verdict ? old.since : at;
+        const judged = judgedOf(check.verdict) ?? old?.judged;
         return {
           lineage: check.lineage,
           name: check.name,
           verdict: check.verdict,
           since,
           advice: check.advice,
+          ...(judged === undefined ? {} : { judged }),
         };
       }),
     };
     if (untrustedFolderReason(this.stateDir) !== undefined) return kept;
     try {
       await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      await withLock(join(this.stateDir, 'queue.lock'), async () => {
-        const loaded = await this.load();
-        if (loaded.problem !== undefined) {
-          const aside = `${this.file}.rejected-${at.replace(/[:.]/g, '-')}`;
-          await rename(this.file, aside);
-          this.log.warn(`renewal-path record ${this.file}: ${loaded.problem}; kept aside as ${aside}`);
-        }
-        await atomicWrite(this.file, `${JSON.stringify({ version: VERSION, ...kept }, null, 2)}\n`);
-      });
+      await withLock(
+        join(this.stateDir, 'queue.lock'),
+        async () => {
+          const loaded = await this.load();
+          if (loaded.problem !== undefined) {
+            const aside = `${this.file}.rejected-${at.replace(/[:.]/g, '-')}`;
+            await rename(this.file, aside);
+            this.log.warn(`renewal-path record ${this.file}: ${loaded.problem}; kept aside as ${aside}`);
+          }
+          await atomicWrite(this.file, `${JSON.stringify({ version: VERSION, ...kept }, null, 2)}\n`);
+        },
+        { deadlineAt: this.run.endsAt, signal: this.run.signal },
+      );
     } catch (error) {
       const why =
         error instanceof LockTimeoutError || error instanceof StateError
@@ -123,24 +137,41 @@ export class PathRecord {
     const paths: KeptPath[] = [];
     for (const item of json.paths) {
       if (!isObject(item)) return { kept: empty, problem: 'an entry is not valid' };
-      const { lineage, name, verdict, since, advice } = item;
+      const { lineage, name, verdict, since, advice, judged } = item;
       if (
-        !isWord(lineage) ||
+        !isLineage(lineage) ||
         !(name === '' || isWord(name)) ||
         typeof verdict !== 'string' ||
         !VERDICTS.has(verdict) ||
         !isTime(since) ||
-        !(advice === null || (typeof advice === 'string' && advice.length <= 500))
+        !(advice === null || (typeof advice === 'string' && advice.length <= 500)) ||
+        !(judged === undefined || judged === 'pass' || judged === 'fail')
       ) {
         return { kept: empty, problem: 'an entry is not valid' };
       }
-      paths.push({ lineage, name: name, verdict: verdict as PathVerdict, since, advice });
+      paths.push({
+        lineage,
+        name: name,
+        verdict: verdict as PathVerdict,
+        since,
+        advice,
+        ...(judged === undefined ? {} : { judged }),
+      });
     }
     return { kept: { checkedAt: json.checkedAt, paths } };
   }
 }
 
+/** A Certbot lineage's name, or another client's certificate file (as src/ari/ names them). */
+const isLineage = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= 4096 && !hasControlCharacter(value);
 const isWord = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= 253 && /^[A-Za-z0-9*._-]+$/.test(value);
 const isTime = (value: unknown): value is string =>
   typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
+
+/** pass, a failure (what fails the check), or neither (not-needed, unchecked: nothing was proven either way). */
+export function judgedOf(verdict: PathVerdict): 'pass' | 'fail' | undefined {
+  if (verdict === 'pass') return 'pass';
+  return verdict === 'not-needed' || verdict === 'unchecked' ? undefined : 'fail';
+}

@@ -124,9 +124,13 @@ export function parseAcmeShConf(text: string): Map<string, string> {
 /**
  * dehydrated: its config files are bash, so only literal `WELLKNOWN=` and `CHALLENGETYPE=` lines count (later
  * files and lines override earlier ones, as sourcing them would). A value built from variables or commands is
- * not guessed: the lineage is unchecked. WELLKNOWN is itself the folder served as `/.well-known/acme-challenge/`.
+ * not guessed: the lineage is unchecked, except the variables in `known` (BASEDIR: Debian's config sets
+ * `WELLKNOWN="${BASEDIR}/acme-challenges"`). WELLKNOWN is itself the folder served as `/.well-known/acme-challenge/`.
  */
-export function dehydratedRoute(texts: readonly { file: string; text: string }[]): Route {
+export function dehydratedRoute(
+  texts: readonly { file: string; text: string }[],
+  known: Readonly<Record<string, string>> = {},
+): Route {
   let wellknown: string | undefined;
   let challenge = 'http-01';
   let opaque: string | undefined;
@@ -134,7 +138,15 @@ export function dehydratedRoute(texts: readonly { file: string; text: string }[]
     for (const line of text.split(/\r?\n/)) {
       const match = /^\s*(?:export\s+)?(WELLKNOWN|CHALLENGETYPE)=(.*)$/.exec(line);
       if (match === null) continue;
-      const raw = (match[2] ?? '').replace(/\s+#.*$/, '').trim();
+      const given = (match[2] ?? '').replace(/\s+#.*$/, '').trim();
+      // Single quotes expand nothing in bash.
+      const raw = given.startsWith("'")
+        ? given
+        : given.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced?: string, bare?: string) => {
+            const value = known[braced ?? bare ?? ''];
+            // Only a plain path is put in; anything else stays for the literal check below to refuse.
+            return value !== undefined && /^[\w./-]+$/.test(value) ? value : whole;
+          });
       const literal = /^(?:'([^']*)'|"([^"$`\\]*)"|([^\s'"$`\\;&|()]*))$/.exec(raw);
       const value = literal === null ? undefined : (literal[1] ?? literal[2] ?? literal[3] ?? '');
       if (match[1] === 'WELLKNOWN') {

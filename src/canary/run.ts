@@ -13,6 +13,7 @@ import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
 import { readRenewalConf, renewalConfPath } from '../sources/renewal-conf.js';
 import { uidOf } from '../util/users.js';
+import { clientLineages, ownerOf } from './client-routes.js';
 import { certbotLockHeld } from './lock.js';
 import { probe, type EdgeFor, type Verdict } from './probe.js';
 import { certbotRoute, type Route } from './route.js';
@@ -27,6 +28,8 @@ export interface PathCheck {
   verdict: PathVerdict;
   detail: string;
   advice: string | null;
+  /** The run's deadline came before this name was checked: the run cannot say the paths are fine. */
+  cutShort?: true;
 }
 
 /** What every output of `pass` says: a vantage point elsewhere can still be stopped by geo or bot rules. */
@@ -36,13 +39,44 @@ export const FROM_THIS_HOST =
 const EXEMPT =
   'exempt /.well-known/acme-challenge/ from the security rules of the site in the Imperva console (or renew with DNS-01)';
 
-/** Checks every mapped Certbot lineage of `liveDir`. Token files are always removed, a stop included. */
+/** One name to check, and what decides how. */
+interface Work {
+  lineage: string;
+  name: string;
+  route: Route;
+  siteIds: string[];
+  /** Certbot's folder, whose lock keeps the canary out while Certbot runs; undefined for the other clients. */
+  certbotDir: string | undefined;
+  /** The ACME client's user (the owner of its folder), an accepted owner of its web roots. */
+  clientOwner: { uid: number; gid: number } | undefined;
+}
+
+/** The bounds (docs/canary.md): per request, per name; the run's deadline is ctx.endsAt. */
+export const REQUEST_MS = 10_000;
+export const NAME_MS = 30_000;
+
+/**
+ * Checks every mapped lineage of Certbot's `liveDir` and of the config's `sources`. Token files are always removed,
+ * a stop or the run's deadline included; names the deadline leaves unreached are reported as such.
+ */
 export async function checkRenewalPaths(liveDir: string, ctx: RunContext): Promise<PathCheck[]> {
   const { config, log } = ctx;
   const live = resolve(liveDir);
   const certbotDir = dirname(live);
   const checks: PathCheck[] = [];
-  const work: { lineage: string; name: string; route: Route; siteIds: string[] }[] = [];
+  const work: Work[] = [];
+  const add = (
+    lineage: string,
+    names: readonly string[],
+    route: (name: string) => Route,
+    at: Pick<Work, 'certbotDir' | 'clientOwner'>,
+  ) => {
+    for (const name of names) {
+      if (name.startsWith('*.')) continue; // a wildcard is only ever validated with DNS-01
+      work.push({ lineage, name, route: route(name), siteIds: [...(config.sites.get(name) ?? [])], ...at });
+    }
+  };
+  const certbotOwner = ownerOf(certbotDir);
   for (const dir of listLineages(live).lineages) {
     const lineage = dir.slice(live.length + 1);
     let names: readonly string[];
@@ -59,11 +93,13 @@ export async function checkRenewalPaths(liveDir: string, ctx: RunContext): Promi
       checks.push({ lineage, name: '', verdict: 'unchecked', detail: read.problem, advice: null });
       continue;
     }
-    for (const name of names) {
-      if (name.startsWith('*.')) continue; // a wildcard is only ever validated with DNS-01
-      const route = certbotRoute(read.conf, name);
-      work.push({ lineage, name, route, siteIds: [...(config.sites.get(name) ?? [])] });
-    }
+    add(lineage, names, (name) => certbotRoute(read.conf, name), { certbotDir, clientOwner: certbotOwner });
+  }
+  for (const client of clientLineages(config)) {
+    add(client.lineage, client.names, client.route, {
+      certbotDir: undefined,
+      clientOwner: client.clientOwner,
+    });
   }
 
   const edges = await siteEdges(
@@ -84,19 +120,35 @@ export async function checkRenewalPaths(liveDir: string, ctx: RunContext): Promi
     return uid === undefined ? [] : [uid];
   });
 
-  for (const { lineage, name, route } of work) {
+  // The run's deadline (deadlineSeconds) ends the name being asked and leaves the rest unreached.
+  const deadline = AbortSignal.timeout(Math.max(0, ctx.endsAt - ctx.now().getTime()));
+  for (const item of work) {
     if (ctx.signal.aborted) break;
-    checks.push(await checkName(lineage, name, route, { certbotDir, owners, edgeFor, ctx }));
+    if (deadline.aborted) {
+      checks.push({ ...unreached(item), detail: "not reached before the run's deadline (deadlineSeconds)" });
+      continue;
+    }
+    checks.push(await checkName(item, { owners, edgeFor, ctx, deadline }));
   }
   return checks;
 }
 
+function unreached(item: Work): PathCheck {
+  return {
+    lineage: item.lineage,
+    name: item.name,
+    verdict: 'unchecked',
+    detail: '',
+    advice: 'give the run more time (deadlineSeconds), or see why the edge is slow to answer',
+    cutShort: true,
+  };
+}
+
 async function checkName(
-  lineage: string,
-  name: string,
-  route: Route,
-  at: { certbotDir: string; owners: number[]; edgeFor: EdgeFor; ctx: RunContext },
+  item: Work,
+  at: { owners: number[]; edgeFor: EdgeFor; ctx: RunContext; deadline: AbortSignal },
 ): Promise<PathCheck> {
+  const { lineage, name, route } = item;
   if (route.kind !== 'webroot') {
     return {
       lineage,
@@ -109,7 +161,7 @@ async function checkName(
           : null,
     };
   }
-  if (certbotLockHeld(at.certbotDir)) {
+  if (item.certbotDir !== undefined && certbotLockHeld(item.certbotDir)) {
     return {
       lineage,
       name,
@@ -118,13 +170,14 @@ async function checkName(
       advice: null,
     };
   }
-  const unsafe = unsafeReason(route.root, route.folder, at.owners, 'canaryOwners');
+  const owners = item.clientOwner === undefined ? at.owners : [...at.owners, item.clientOwner.uid];
+  const unsafe = unsafeReason(route.root, route.folder, owners, 'canaryOwners');
   if (unsafe !== undefined) {
     return { lineage, name, verdict: 'unchecked', detail: `refused to write there: ${unsafe}`, advice: null };
   }
   let placed: PlacedToken;
   try {
-    placed = placeToken(route.root, route.folder);
+    placed = placeToken(route.root, route.folder, undefined, item.clientOwner);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     return {
@@ -138,8 +191,13 @@ async function checkName(
   try {
     const result = await probe(name, placed.token, {
       edgeFor: at.edgeFor,
-      signal: at.ctx.signal,
+      signal: AbortSignal.any([at.ctx.signal, at.deadline]),
+      requestMs: REQUEST_MS,
+      nameMs: NAME_MS,
     });
+    if (at.deadline.aborted && !at.ctx.signal.aborted && result.verdict === 'unreachable') {
+      return { ...unreached(item), detail: "the run's deadline (deadlineSeconds) came while it was asked" };
+    }
     const advice =
       result.verdict === 'blocked'
         ? EXEMPT
@@ -187,7 +245,9 @@ export function pathFindings(checks: readonly PathCheck[]): Finding[] {
     const subject = check.name === '' ? check.lineage : `${check.lineage} ${check.name}`;
     const what = check.name === '' ? `lineage ${check.lineage}` : `${check.name} (lineage ${check.lineage})`;
     const message = `renewal path of ${what}: ${check.verdict}: ${check.detail}`;
-    const bad = check.verdict !== 'pass' && check.verdict !== 'not-needed' && check.verdict !== 'unchecked';
+    const bad =
+      check.cutShort === true ||
+      (check.verdict !== 'pass' && check.verdict !== 'not-needed' && check.verdict !== 'unchecked');
     return bad
       ? failed('renewal-path', subject, message, check.advice ?? 'see docs/canary.md')
       : passed('renewal-path', subject, message);

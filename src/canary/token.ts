@@ -8,6 +8,7 @@ import {
   chownSync,
   closeSync,
   constants,
+  fchownSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -77,17 +78,24 @@ export function unsafeReason(
     if ((info.mode & 0o022) !== 0 && !stickyRoot) {
       return `${path} is writable by group or others (mode ${(info.mode & 0o7777).toString(8).padStart(4, '0')})`;
     }
-    if (!allowed.has(info.uid))
-      return `${path} belongs to uid ${info.uid}, not an allowed owner (${setting})`;
+    if (!allowed.has(info.uid)) {
+      return `${path} belongs to uid ${info.uid}, not to root, the ACME client's user or a user in config ${setting}`;
+    }
   }
   return undefined;
 }
 
 /**
  * Creates the missing folders (mode 0755, owned as the web root, as Certbot's webroot plugin leaves them) and the
- * token file (0644, O_EXCL|O_NOFOLLOW: never an existing file, never through a link). On failure nothing is left.
+ * token file (0644, O_EXCL|O_NOFOLLOW: never an existing file, never through a link), owned by `owner` (the ACME
+ * client's user, who owns the challenge files it writes) when given. On failure nothing is left.
  */
-export function placeToken(root: string, folder: string, token = newToken()): PlacedToken {
+export function placeToken(
+  root: string,
+  folder: string,
+  token = newToken(),
+  owner?: { uid: number; gid: number },
+): PlacedToken {
   const rootInfo = lstatSync(resolve(root));
   const placed: PlacedToken = { token, file: join(folder, token), created: [] };
   let opened = false;
@@ -107,6 +115,7 @@ export function placeToken(root: string, folder: string, token = newToken()): Pl
     );
     opened = true;
     try {
+      if (owner !== undefined) fchownSync(fd, owner.uid, owner.gid);
       writeSync(fd, token);
     } finally {
       closeSync(fd);

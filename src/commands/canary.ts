@@ -1,4 +1,6 @@
-import { checkRenewalPaths, FROM_THIS_HOST, pathFindings } from '../canary/run.js';
+import { renewalPathSample } from '../canary/metrics.js';
+import { FROM_THIS_HOST, pathFindings } from '../canary/run.js';
+import { checkAndKeep } from '../canary/timer.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import { anyFailed, findingLine } from '../model/finding.js';
 import { emptyReport, type Report } from '../model/report.js';
@@ -14,7 +16,8 @@ export interface CanaryOptions {
  */
 export async function canary(options: CanaryOptions, ctx: RunContext): Promise<Report> {
   refusePlaceholders(ctx.config);
-  const checks = await checkRenewalPaths(options.liveDir ?? ctx.config.liveDir, ctx);
+  // Kept as the timer's check is (status shows it; onFailure hears of a turn): a stopped run keeps nothing.
+  const checks = await checkAndKeep(options.liveDir ?? ctx.config.liveDir, ctx);
   const findings = pathFindings(checks);
   for (const finding of findings) {
     if (finding.ok) ctx.log.info(findingLine(finding));
@@ -26,6 +29,7 @@ export async function canary(options: CanaryOptions, ctx: RunContext): Promise<R
     ...emptyReport(ctx.command),
     unhealthy: anyFailed(findings),
     ...(ctx.signal.aborted ? { interrupted: 'SIGTERM' as const } : {}),
+    ...(ctx.signal.aborted ? {} : { renewalPaths: renewalPathSample(checks, ctx.now()) }),
     data: {
       findings,
       paths: checks.map(({ lineage, name, verdict, advice }) => ({ lineage, name, verdict, advice })),

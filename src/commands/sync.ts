@@ -153,7 +153,7 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   outcome.unhealthy ||= key.findings.some((finding) => !finding.ok);
   outcome.apiKeyExpiry = key.expiresAt;
   // The renewal path through Imperva, at most once in 20 hours (src/canary/timer.ts).
-  await canaryForTimer(liveDir, ctx);
+  outcome.renewalPaths = await canaryForTimer(liveDir, ctx);
   return outcome;
 }
 

@@ -7,7 +7,7 @@ import { Queue } from '../state/queue.js';
 import { writeMetrics, type MetricsUpdate } from './textfile.js';
 
 /** The commands whose runs the metrics file reports. */
-const MEASURED = new Set(['deploy', 'push', 'sync', 'status', 'verify', 'remove']);
+const MEASURED = new Set(['deploy', 'push', 'sync', 'status', 'verify', 'remove', 'canary']);
 
 /**
  * After a command that has a metrics file to write (--metrics-file, config metricsFile): what it learned, merged
@@ -43,6 +43,7 @@ export async function recordMetrics(ctx: RunContext, outcome: unknown, exitCode:
     mappedSites: new Set([...ctx.config.sites.values()].flat()),
     ...(report?.lineages === undefined ? {} : { lineages: report.lineages }),
     ...(report?.apiKeyExpiry === undefined ? {} : { apiKeyExpiry: report.apiKeyExpiry }),
+    ...(report?.renewalPaths === undefined ? {} : { renewalPaths: report.renewalPaths }),
   };
   try {
     update.queueEntries = (await new Queue(ctx.config.stateDir, ctx.log, ctx.now).entries()).length;

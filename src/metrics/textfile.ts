@@ -9,7 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readdir, rm, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ExpirySample, ExpirySource, LineageSample, StaleExpiry } from '../model/report.js';
+import type {
+  ExpirySample,
+  ExpirySource,
+  LineageSample,
+  RenewalPathSample,
+  StaleExpiry,
+} from '../model/report.js';
 import { ExitCode, IncapCertError } from '../model/errors.js';
 import { processGone, processTag, withLock } from '../state/lock.js';
 import { apiKeySamples } from '../imperva/api-client-findings.js';
@@ -38,6 +44,8 @@ export interface MetricsUpdate {
   lineages?: readonly LineageSample[];
   /** The API key's expiry; null: the run found none (the earlier sample goes); undefined: it did not look. */
   apiKeyExpiry?: Date | null;
+  /** The renewal-path canary's check (src/canary/metrics.ts): it replaces every earlier one. */
+  renewalPaths?: RenewalPathSample;
 }
 
 export interface Sample {
@@ -74,6 +82,14 @@ export const METRICS = {
   incap_cert_api_key_expiry_timestamp_seconds: {
     help: 'When the Imperva API key expires, where the key may read its own record, in seconds since the epoch.',
     labels: [],
+  },
+  incap_cert_renewal_path_ok: {
+    help: 'Whether a challenge file placed for each name came back through Imperva from this host (1) or not (0); absent when the lineage needs no check (DNS-01) or could not be checked (docs/canary.md).',
+    labels: ['lineage', 'name'],
+  },
+  incap_cert_renewal_path_last_check_timestamp_seconds: {
+    help: "When each lineage's renewal path through Imperva was last checked, in seconds since the epoch.",
+    labels: ['lineage'],
   },
 } as const satisfies Record<string, { help: string; labels: readonly string[] }>;
 
@@ -157,6 +173,7 @@ export function mergeMetrics(previous: readonly Sample[], update: MetricsUpdate)
     samples.delete('incap_cert_api_key_expiry_timestamp_seconds');
     for (const sample of apiKeySamples(update.apiKeyExpiry)) put(sample);
   }
+  if (update.renewalPaths !== undefined) renewalPathSamples(samples, update.renewalPaths);
   return [...samples.values()];
 }
 
@@ -371,5 +388,26 @@ function lineageSamples(samples: Map<string, Sample>, lineages: readonly Lineage
     samples.set(sampleKey(window), window);
     const word: Sample = { name: 'incap_cert_lineage_state', labels: { lineage, state }, value: 1 };
     samples.set(sampleKey(word), word);
+  }
+}
+
+/** A check of the renewal paths covers every lineage: its samples replace every earlier one. */
+function renewalPathSamples(samples: Map<string, Sample>, check: RenewalPathSample): void {
+  for (const [key, sample] of samples)
+    if (
+      sample.name === 'incap_cert_renewal_path_ok' ||
+      sample.name === 'incap_cert_renewal_path_last_check_timestamp_seconds'
+    )
+      samples.delete(key);
+  const put = (sample: Sample) => samples.set(sampleKey(sample), sample);
+  for (const lineage of check.lineages) {
+    put({
+      name: 'incap_cert_renewal_path_last_check_timestamp_seconds',
+      labels: { lineage },
+      value: Math.floor(check.at.getTime() / 1000),
+    });
+  }
+  for (const { lineage, name, ok } of check.names) {
+    put({ name: 'incap_cert_renewal_path_ok', labels: { lineage, name }, value: ok ? 1 : 0 });
   }
 }

@@ -62,6 +62,15 @@ export interface Report {
   lineages?: LineageSample[] | undefined;
   /** For the metrics file: the API key's expiry; null when the run found none (src/imperva/api-client-findings.ts). */
   apiKeyExpiry?: Date | null | undefined;
+  /** For the metrics file: the renewal-path canary's last check (src/canary/metrics.ts), when this run made one. */
+  renewalPaths?: RenewalPathSample | undefined;
+}
+
+/** One check of the renewal paths: when, every lineage checked, and each name's pass (1) or not (0). */
+export interface RenewalPathSample {
+  at: Date;
+  lineages: string[];
+  names: { lineage: string; name: string; ok: boolean }[];
 }
 
 export interface LineageSample {

@@ -28,6 +28,17 @@ export interface FailureSummary {
   }[];
   /** Lineages whose renewal schedule turned into a problem (src/ari/timer.ts): sites is then empty. */
   lineages?: { lineage: string; state: string; message: string; fix: string | null }[] | undefined;
+  /** Renewal paths whose pass or failure turned (src/canary/timer.ts): sites is then empty. */
+  findings?:
+    | {
+        kind: 'renewal-path';
+        lineage: string;
+        name: string;
+        verdict: string;
+        since: string;
+        advice: string | null;
+      }[]
+    | undefined;
 }
 
 export interface OnFailureOptions {

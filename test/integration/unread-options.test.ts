@@ -41,7 +41,7 @@ const READS: Record<string, readonly GlobalName[]> = {
   status: ['config', 'verbose', 'quiet', 'log-file', 'metrics-file'],
   verify: ['config', 'verbose', 'quiet', 'log-file', 'metrics-file'],
   check: ['config', 'verbose', 'quiet', 'log-file'],
-  canary: ['config', 'verbose', 'quiet', 'log-file'],
+  canary: ['config', 'verbose', 'quiet', 'log-file', 'metrics-file'],
   queue: ['config', 'dry-run', 'verbose', 'quiet', 'log-file'],
   install: ['dry-run', 'verbose', 'quiet'],
   uninstall: ['dry-run', 'verbose', 'quiet'],

@@ -18,8 +18,12 @@
  * on that connection with the site's two-pair context.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type Server as HttpServer,
+} from 'node:http';
 import { join } from 'node:path';
 import type { LookupAddress } from 'node:dns';
 import { createServer, type AddressInfo, type LookupFunction, type Server, type Socket } from 'node:net';
@@ -376,7 +380,8 @@ export class FakeHttpEdge {
   private constructor(
     private readonly server: HttpServer,
     readonly address: string,
-    readonly requests: { host: string; path: string; userAgent: string }[],
+    /** Each request; `fileUid` is the owner of the challenge file it served from the web root (pass-through). */
+    readonly requests: { host: string; path: string; userAgent: string; fileUid?: number }[],
     private readonly waiting: (() => void)[],
   ) {}
 
@@ -388,15 +393,24 @@ export class FakeHttpEdge {
   static async start(options: {
     /** The web root the origin serves for a name (pass-through). */
     webroot: (name: string) => string | undefined;
+    /** The folder served as /.well-known/acme-challenge/ when it is not under the web root (dehydrated's WELLKNOWN). */
+    challengeFolder?: (name: string) => string | undefined;
     /** Per name; default 'pass'. */
     modes?: Record<string, HttpEdgeMode>;
+    /** A real origin web server (HOST:PORT) that 'pass' hands the request to, as Imperva's proxy does. */
+    origin?: string;
   }): Promise<FakeHttpEdge> {
     const requests: FakeHttpEdge['requests'] = [];
     const waiting: (() => void)[] = [];
     const server = createHttpServer((req, res) => {
       const host = (req.headers.host ?? '').toLowerCase();
       const path = req.url ?? '/';
-      requests.push({ host, path, userAgent: req.headers['user-agent'] ?? '' });
+      const request: FakeHttpEdge['requests'][number] = {
+        host,
+        path,
+        userAgent: req.headers['user-agent'] ?? '',
+      };
+      requests.push(request);
       for (const resolve of waiting.splice(0)) resolve();
       const mode = options.modes?.[host] ?? 'pass';
       if (mode === 'hang') return;
@@ -417,11 +431,36 @@ export class FakeHttpEdge {
         res.end();
         return;
       }
+      if (options.origin !== undefined) {
+        const [originHost = '', originPort = ''] = options.origin.split(':');
+        const forward = httpRequest(
+          {
+            host: originHost,
+            port: Number(originPort),
+            path,
+            headers: { host, 'user-agent': req.headers['user-agent'] },
+          },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        forward.on('error', () => {
+          res.writeHead(502);
+          res.end('Bad Gateway');
+        });
+        forward.end();
+        return;
+      }
       const root = options.webroot(host);
+      const folder =
+        options.challengeFolder?.(host) ??
+        (root === undefined ? undefined : join(root, '.well-known', 'acme-challenge'));
       const match = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(path);
       try {
-        if (root === undefined || match?.[1] === undefined) throw new Error('no such file');
-        res.end(readFileSync(join(root, '.well-known', 'acme-challenge', match[1])));
+        if (folder === undefined || match?.[1] === undefined) throw new Error('no such file');
+        request.fileUid = statSync(join(folder, match[1])).uid;
+        res.end(readFileSync(join(folder, match[1])));
       } catch {
         res.writeHead(404);
         res.end('Not Found');

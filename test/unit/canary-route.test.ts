@@ -96,3 +96,27 @@ describe('legoRoute', () => {
     assert.match((legoRoute(undefined, 'a.example.com') as { reason: string }).reason, /canaryWebroots/);
   });
 });
+
+describe('dehydratedRoute: variables it knows', () => {
+  const debian = [{ file: '/etc/dehydrated/config', text: 'WELLKNOWN="${BASEDIR}/acme-challenges"\n' }];
+  it('puts in BASEDIR, as Debian writes it, in both spellings', () => {
+    assert.deepEqual(dehydratedRoute(debian, { BASEDIR: '/var/lib/dehydrated' }), {
+      kind: 'webroot',
+      folder: '/var/lib/dehydrated/acme-challenges',
+      root: '/var/lib/dehydrated/acme-challenges',
+    });
+    const bare = [{ file: 'config', text: 'WELLKNOWN=$BASEDIR/wk\n' }];
+    assert.equal((dehydratedRoute(bare, { BASEDIR: '/srv/d' }) as { folder: string }).folder, '/srv/d/wk');
+  });
+  it('guesses no other variable, nothing in single quotes, and no value that is not a plain path', () => {
+    assert.equal(dehydratedRoute(debian).kind, 'unchecked');
+    const other = [{ file: 'config', text: 'WELLKNOWN="${HOME}/wk"\n' }];
+    assert.equal(dehydratedRoute(other, { BASEDIR: '/srv/d' }).kind, 'unchecked');
+    const quoted = [{ file: 'config', text: "WELLKNOWN='${BASEDIR}/wk'\n" }];
+    assert.equal(
+      (dehydratedRoute(quoted, { BASEDIR: '/srv/d' }) as { folder: string }).folder,
+      '${BASEDIR}/wk',
+    );
+    assert.equal(dehydratedRoute(debian, { BASEDIR: '/srv/$(id)' }).kind, 'unchecked');
+  });
+});

@@ -1,6 +1,6 @@
 import { canary } from '../../commands/canary.js';
 import { defineCommand } from '../command.js';
-import { canaryFlags, runOptions } from '../options.js';
+import { canaryFlags, READING_GLOBALS, runOptions } from '../options.js';
 
 export const canaryCommand = defineCommand({
   name: 'canary',
@@ -10,7 +10,8 @@ export const canaryCommand = defineCommand({
     "for it through the site's edge on port 80, and remove it. Verdicts: pass (from this host), blocked, " +
     'redirected, not-found, unreachable. Exit 0 only when every checked name passes.',
   options: canaryFlags,
-  globals: ['config', 'verbose', 'quiet', 'log-file'],
+  // It writes the metrics file (config metricsFile, --metrics-file); it has no dry run.
+  globals: READING_GLOBALS,
   examples: [
     ['incap-cert canary', 'one line per name of every mapped lineage'],
     ['INCAP_CERT_EDGE_HTTP=203.0.113.7:80 incap-cert canary', 'through one edge address'],
