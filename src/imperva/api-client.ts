@@ -76,9 +76,11 @@ export function parseKeyRecord(answer: HttpAnswer, apiId: string): KeyRecord {
 
 /**
  * `expirationDate`: ms since the epoch as everywhere in Imperva's v3 answers, or a date text; undefined when absent,
- * null (a key that never expires) or unreadable.
+ * null (a key that never expires), unreadable or past what a Date can hold.
  */
 function readDate(value: unknown): Date | undefined {
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  return Number.isFinite(ms) && ms > 0 ? new Date(ms) : undefined;
+  // A number past what a Date holds (8.64e15 ms) makes an invalid Date, which cannot be printed: no date either.
+  const date = new Date(ms);
+  return ms > 0 && Number.isFinite(date.getTime()) ? date : undefined;
 }

@@ -1,0 +1,69 @@
+/**
+ * Hostile answers from the API key's own record (`/authorization/v3/api-clients`): whatever it says, `status`,
+ * `check` and `sync` end with their documented exit code and one line, never an internal error, and the secret the
+ * record carries shows nowhere.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { runCli, writeConfig } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { API_ID, createWorld, type World } from '../support/world.js';
+
+const SITE = '1234567';
+let leaf: Leaf;
+before(async () => {
+  leaf = await issueLeaf(await createPki(), { names: ['example.com'], keyType: 'ec' });
+});
+let world: World | undefined;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+async function delivered(): Promise<{ w: World; live: string }> {
+  const w = await createWorld({ sites: { [SITE]: 'example.com' }, map: { 'example.com': Number(SITE) } });
+  world = w;
+  const config = JSON.parse(readFileSync(w.configFile, 'utf8')) as Record<string, unknown>;
+  writeConfig(w.dir, { ...config, ari: false, logFile: join(w.dir, 'incap-cert.log') });
+  writeCertbotLineage(join(w.dir, 'le'), 'example.com', leaf);
+  const live = join(w.dir, 'le', 'live');
+  const first = await runCli(['sync', '--live-dir', live], w.env);
+  assert.equal(first.code, 0, first.stderr);
+  w.fake.requests.length = 0;
+  return { w, live };
+}
+
+function record(fields: Record<string, unknown>): string {
+  return JSON.stringify({ data: [{ id: Number(API_ID), name: 'incap-cert', ...fields }] });
+}
+
+describe("the key's record, answered with a date no clock can hold", () => {
+  for (const expirationDate of [1e20, 8.64e15 + 1, '+275760-09-13T00:00:01Z']) {
+    for (const command of ['status', 'check', 'sync']) {
+      it(`${command}: expirationDate ${String(expirationDate)} is read as no date, not an internal error`, async () => {
+        const { w, live } = await delivered();
+        w.fake.inject({
+          endpoint: 'api-clients',
+          times: Infinity,
+          fault: {
+            status: 200,
+            contentType: 'application/json',
+            body: record({ enabled: true, expirationDate }),
+          },
+        });
+        const result = await runCli([command, '--live-dir', live, '--json'], w.env);
+        assert.doesNotMatch(result.stderr + result.stdout, /internal error|Invalid time value|^\s+at /m);
+        // check also judges this host's wiring, which a test world lacks: only its key finding matters here.
+        assert.equal(result.code, command === 'check' ? 1 : 0, result.stderr);
+        const doc = JSON.parse(result.stdout) as {
+          findings?: { kind: string; ok: boolean; message: string }[];
+        };
+        const key = (doc.findings ?? []).filter((finding) => finding.kind === 'api-key');
+        assert.deepEqual(
+          key.filter((finding) => !finding.ok),
+          [],
+        );
+      });
+    }
+  }
+});
