@@ -120,7 +120,10 @@ function readCertificateEntry(item: unknown): CertificateEntry | undefined {
     keyType,
     status: typeof item.status === 'string' ? item.status : '',
     expirationDate:
-      item.expirationDate === undefined || item.expirationDate === null || !Number.isFinite(expiration)
+      // A number past what a Date holds (8.64e15 ms) could not be printed: unknown, like one that is not a number.
+      item.expirationDate === undefined ||
+      item.expirationDate === null ||
+      Number.isNaN(new Date(expiration).getTime())
         ? undefined
         : expiration,
     fingerprintSha1:

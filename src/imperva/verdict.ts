@@ -17,7 +17,10 @@ export function readVerdict(details: unknown): CertificateVerdict | undefined {
   return {
     active: typeof details.active === 'boolean' ? details.active : undefined,
     expirationDate:
-      details.expirationDate === undefined || !Number.isFinite(expiration) ? undefined : expiration,
+      // A number past what a Date holds (8.64e15 ms) could not be printed: unknown, like one that is not a number.
+      details.expirationDate === undefined || Number.isNaN(new Date(expiration).getTime())
+        ? undefined
+        : expiration,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
     chainError: details.chainError === true,
     validityError: details.validityError === true,

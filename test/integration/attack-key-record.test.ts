@@ -67,3 +67,27 @@ describe("the key's record, answered with a date no clock can hold", () => {
     }
   }
 });
+
+describe('a custom certificate whose expiry no clock can hold', () => {
+  for (const command of ['status', 'check', 'sync', 'verify']) {
+    it(`${command}: Imperva's expirationDate 1e20 is read as unknown, not an internal error`, async () => {
+      const { w, live } = await delivered();
+      const served = w.fake.sites.get(SITE)?.served.ECC;
+      assert.ok(served !== undefined);
+      served.expirationDate = 1e20;
+      const result = await runCli([command, '--live-dir', live, '--json'], w.env);
+      assert.doesNotMatch(result.stderr + result.stdout, /internal error|Invalid time value|^\s+at /m);
+      assert.ok([0, 1].includes(result.code ?? -1), result.stderr);
+      JSON.parse(result.stdout);
+    });
+  }
+  it('remove: the refusal reads the other certificate without a date, not an internal error', async () => {
+    const { w } = await delivered();
+    const served = w.fake.sites.get(SITE)?.served.ECC;
+    assert.ok(served !== undefined);
+    served.expirationDate = 1e20;
+    const result = await runCli(['remove', '--site-id', SITE, '--auth-type', 'RSA', '--json'], w.env);
+    assert.doesNotMatch(result.stderr + result.stdout, /internal error|Invalid time value|^\s+at /m);
+    JSON.parse(result.stdout);
+  });
+});
