@@ -54,7 +54,9 @@ export function parseKeyRecord(answer: HttpAnswer, apiId: string): KeyRecord {
       answer.status >= 200 && answer.status < 300 && Number.isInteger(inner) ? inner : answer.status;
     if (json !== undefined && [400, 401, 403, 404].includes(status))
       return { tracked: false, why: `Imperva's api-clients API answered HTTP ${status}` };
-    return v3Failure(answer, json, errors);
+    // Imperva's own words (an error's title and detail) are not quoted: this answer is the one that carries a
+    // secret, and an error could echo it under a name the reviver does not know.
+    return v3Failure(answer, json === undefined ? undefined : {}, errors);
   }
   const data = isObject(json) ? json.data : undefined;
   if (!Array.isArray(data))

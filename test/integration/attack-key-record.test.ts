@@ -4,7 +4,7 @@
  * record carries shows nowhere.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { runCli, writeConfig } from '../support/harness.js';
@@ -90,4 +90,63 @@ describe('a custom certificate whose expiry no clock can hold', () => {
     assert.doesNotMatch(result.stderr + result.stdout, /internal error|Invalid time value|^\s+at /m);
     JSON.parse(result.stdout);
   });
+});
+
+/** Every file under `dir`, read as text. */
+function everyFile(dir: string): string {
+  let all = '';
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const path = join(dir, name);
+    if (statSync(path).isFile()) all += readFileSync(path, 'latin1');
+  }
+  return all;
+}
+
+describe("the key's record carrying a secret where nothing expects it", () => {
+  const SECRET = 'record-secret-3f9a1c77d2e04b6a';
+  const bodies: [string, number, unknown][] = [
+    [
+      'nested under an unknown name',
+      200,
+      {
+        data: [
+          {
+            id: Number(API_ID),
+            enabled: true,
+            expirationDate: Date.now() + 3 * 86_400_000,
+            credentials: { apiKeyValue: SECRET, client_secret: SECRET },
+          },
+        ],
+      },
+    ],
+    [
+      'as a disabled key',
+      200,
+      { data: [{ id: Number(API_ID), enabled: false, apiKey: SECRET, 'api-key': SECRET }] },
+    ],
+    ['in an error detail', 500, { errors: [{ status: 500, title: SECRET, detail: SECRET, apiKey: SECRET }] }],
+    ['in an error inside HTTP 200', 200, { errors: [{ status: 503, detail: `key ${SECRET}` }] }],
+    ['as an HTML page', 502, `<html><body>${SECRET}</body></html>`],
+  ];
+  for (const [what, status, body] of bodies) {
+    for (const command of ['status', 'check', 'sync']) {
+      it(`${command} -v --json: ${what}: the secret shows nowhere`, async () => {
+        const { w, live } = await delivered();
+        w.fake.inject({
+          endpoint: 'api-clients',
+          times: Infinity,
+          fault: {
+            status,
+            contentType: typeof body === 'string' ? 'text/html' : 'application/json',
+            body: typeof body === 'string' ? body : JSON.stringify(body),
+          },
+        });
+        const result = await runCli([command, '-v', '--live-dir', live, '--json'], w.env);
+        assert.doesNotMatch(result.stderr + result.stdout, /internal error|^\s+at /m);
+        JSON.parse(result.stdout);
+        assert.ok(!(result.stdout + result.stderr).includes(SECRET), result.stdout + result.stderr);
+        assert.ok(!everyFile(w.dir).includes(SECRET), 'in a file of the run');
+      });
+    }
+  }
 });
