@@ -588,6 +588,16 @@ class Probe {
     } catch {
       return { ok: false, runs: false, message: `${where} runs ${program}, which does not exist` };
     }
+    // Certbot runs it as root: one that others may rewrite is not run here either, and is not incap-cert's to trust.
+    const unsafe = untrustedReason(program);
+    if (unsafe !== undefined) {
+      return {
+        ok: false,
+        runs: true,
+        message: `${where} runs ${program} as root, and ${stripRun(unsafe)}`,
+        fix: trustFix(unsafe) ?? `chown root:root ${word(program)} && chmod 755 ${word(program)}`,
+      };
+    }
     const answer = await this.run(program, ['--version']);
     // Exactly what `incap-cert --version` prints: a bare number or another program's banner is not incap-cert.
     const line = answer.stdout.split('\n')[0] ?? '';
