@@ -64,9 +64,13 @@ export function parseKeyRecord(answer: HttpAnswer, apiId: string): KeyRecord {
       status: answer.status,
       transient: true,
     });
-  // The query names the key: its one record, or the one with its id where more come back.
+  // The query names the key: the record with its id. A lone record that says no id is taken as its own; one that
+  // names another key is not this key's expiry.
+  const lone: unknown = data.length === 1 ? data[0] : undefined;
   const record: unknown =
-    data.length === 1 ? data[0] : data.find((item) => isObject(item) && String(item.id) === apiId);
+    isObject(lone) && lone.id === undefined
+      ? lone
+      : data.find((item) => isObject(item) && String(item.id) === apiId);
   if (!isObject(record))
     return { tracked: false, why: `Imperva's api-clients API lists no key with id ${apiId}` };
   return {

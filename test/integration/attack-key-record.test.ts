@@ -150,3 +150,31 @@ describe("the key's record carrying a secret where nothing expects it", () => {
     }
   }
 });
+
+describe("the key's record answered for another key", () => {
+  it("one record, of another id: not this key's expiry (not tracked), nor a passing verdict", async () => {
+    const { w, live } = await delivered();
+    w.fake.inject({
+      endpoint: 'api-clients',
+      times: Infinity,
+      fault: {
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          data: [{ id: Number(API_ID) + 1, enabled: true, expirationDate: Date.now() + 300 * 86_400_000 }],
+        }),
+      },
+    });
+    const result = await runCli(['status', '-v', '--live-dir', live, '--json'], w.env);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout) as { findings: { kind: string; message: string }[] };
+    assert.deepEqual(
+      doc.findings.filter((finding) => finding.kind === 'api-key'),
+      [],
+    );
+    assert.match(
+      readFileSync(join(w.dir, 'incap-cert.log'), 'utf8'),
+      new RegExp(`its expiry is not tracked: .*no key with id ${API_ID}`),
+    );
+  });
+});
