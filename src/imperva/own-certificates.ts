@@ -79,13 +79,16 @@ export function parseOwnCertificates(answer: HttpAnswer): OwnCertificate[] {
 
 /**
  * v1 `sites/status` `ssl.generated_certificate` (`san`, `validation_status`), where the listing is not available.
- * Imperva documents only `pending_user_action` among the validation statuses: one that says pending, failed,
- * cancelled, expired or revoked is not in force, any other is taken as issued. undefined when the block is absent.
+ * Imperva documents only `pending_user_action` among the validation statuses: only one that says the work is done
+ * (ISSUED_STATUS) is taken as in force. An unknown one is not: `remove` would otherwise count a certificate still
+ * being validated (`in_process`, `unvalidated`) as what the site falls back to. undefined when the block is absent.
  */
+const ISSUED_STATUS = /^(done|validated|completed?|issued|active)$/i;
+
 export function readGenerated(value: unknown): OwnCertificate | undefined {
   if (!isObject(value)) return undefined;
   const status = typeof value.validation_status === 'string' ? value.validation_status : '';
-  const inForce = status !== '' && !/pending|fail|cancel|expire|revoke|error/i.test(status);
+  const inForce = ISSUED_STATUS.test(status);
   const san = Array.isArray(value.san) ? value.san : [];
   return {
     status,

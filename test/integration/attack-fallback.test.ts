@@ -1,0 +1,82 @@
+/**
+ * `remove` counts Imperva's own certificate as what would be left. Where the account-wide listing fails, it reads
+ * the site's `sites/status` `generated_certificate`, whose `validation_status` values Imperva documents only in
+ * part: a status that says the certificate is not (yet) validated must not count, or a removal leaves the site with
+ * no certificate at all.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { runCli } from '../support/harness.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+const SITE = '1234567';
+let leaf: Leaf;
+before(async () => {
+  leaf = await issueLeaf(await createPki(), { names: ['example.com'], keyType: 'ec' });
+});
+let world: World | undefined;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+/** The site holds only an ECDSA certificate this host no longer deploys; the listing of Imperva's own fails. */
+async function onlyEcc(validationStatus: string): Promise<{ w: World; empty: string }> {
+  const w = await createWorld({ sites: { [SITE]: 'example.com' }, map: { 'example.com': Number(SITE) } });
+  world = w;
+  writeCertbotLineage(join(w.dir, 'le'), 'example.com', leaf);
+  assert.equal((await runCli(['sync', '--live-dir', join(w.dir, 'le', 'live')], w.env)).code, 0);
+  w.fake.ownListing = 403;
+  w.fake.inject({
+    endpoint: 'status',
+    times: Infinity,
+    fault: {
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        res: 0,
+        res_message: 'OK',
+        site_id: Number(SITE),
+        domain: 'example.com',
+        ssl: {
+          generated_certificate: {
+            ca: 'globalsign',
+            validation_method: 'dns',
+            validation_data: [],
+            san: ['example.com'],
+            validation_status: validationStatus,
+          },
+        },
+      }),
+    },
+  });
+  const empty = join(w.dir, 'empty-live');
+  mkdirSync(empty, { recursive: true });
+  return { w, empty };
+}
+
+describe("remove, judging Imperva's own certificate by sites/status", () => {
+  for (const status of ['in_process', 'unvalidated', 'not_validated', 'waiting_for_validation', 'new', '']) {
+    it(`validation_status "${status}" is no fallback: refused, nothing removed`, async () => {
+      const { w, empty } = await onlyEcc(status);
+      const result = await runCli(
+        ['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', empty],
+        w.env,
+      );
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.match(result.stderr, /no certificate of Imperva's own covers them; add --force/);
+      assert.deepEqual(w.fake.requestsTo('remove'), []);
+    });
+  }
+
+  it('validation_status "done" is one: removed', async () => {
+    const { w, empty } = await onlyEcc('done');
+    const result = await runCli(
+      ['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', empty],
+      w.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(w.fake.acceptedRemovals().length, 1);
+  });
+});
