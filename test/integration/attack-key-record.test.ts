@@ -178,3 +178,20 @@ describe("the key's record answered for another key", () => {
     );
   });
 });
+
+describe("the timer's run while the key's record does not answer", () => {
+  it('the renewal is uploaded first: a hanging api-clients read does not use up the deadline before it', async () => {
+    const w = await createWorld({
+      sites: { [SITE]: 'example.com' },
+      map: { 'example.com': Number(SITE) },
+      config: { ari: false, timeoutSeconds: 2, attempts: 4, deadlineSeconds: 8 },
+    });
+    world = w;
+    writeCertbotLineage(join(w.dir, 'le'), 'example.com', leaf);
+    w.fake.keyRecord = 'ok';
+    w.fake.inject({ endpoint: 'api-clients', times: Infinity, fault: { hang: true } });
+    const result = await runCli(['sync', '--live-dir', join(w.dir, 'le', 'live'), '--json'], w.env);
+    assert.equal(w.fake.acceptedUploads().length, 1, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+  });
+});
