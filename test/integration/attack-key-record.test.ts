@@ -195,3 +195,30 @@ describe("the timer's run while the key's record does not answer", () => {
     assert.equal(result.code, 0, result.stderr);
   });
 });
+
+describe("the key's expiry metric when its record is not read", () => {
+  it('a transient failure keeps the last sample; a record the key may not read drops it', async () => {
+    const { w, live } = await delivered();
+    const config = JSON.parse(readFileSync(w.configFile, 'utf8')) as Record<string, unknown>;
+    const metricsFile = join(w.dir, 'incap-cert.prom');
+    writeConfig(w.dir, { ...config, metricsFile });
+    w.fake.keyRecord = 'ok';
+    assert.equal((await runCli(['sync', '--live-dir', live], w.env)).code, 0);
+    const sample = /^incap_cert_api_key_expiry_timestamp_seconds \d+$/m;
+    assert.match(readFileSync(metricsFile, 'utf8'), sample);
+
+    w.fake.inject({
+      endpoint: 'api-clients',
+      times: Infinity,
+      fault: { status: 502, contentType: 'text/html', body: '<html>bad gateway</html>' },
+    });
+    const failing = await runCli(['sync', '--live-dir', live], w.env);
+    assert.equal(failing.code, 0, failing.stderr);
+    assert.match(readFileSync(metricsFile, 'utf8'), sample, 'the last known expiry stays');
+
+    w.fake.clearFaults();
+    w.fake.keyRecord = 403;
+    assert.equal((await runCli(['sync', '--live-dir', live], w.env)).code, 0);
+    assert.doesNotMatch(readFileSync(metricsFile, 'utf8'), sample, 'not tracked: no sample');
+  });
+});
