@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { runCli, tempDir, type CliResult } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { WEBROOT_CONF, script, wireHost } from '../support/wired-host.js';
@@ -129,4 +130,23 @@ describe('check: what the hook reaches is what root runs', () => {
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stderr, /renew_hook is set twice/);
   });
+});
+
+describe('check: a renewal configuration that is not a file', () => {
+  const cases: [string, (file: string) => void][] = [
+    ['a FIFO', (file) => execFileSync('mkfifo', [file])],
+    ['a link to /dev/zero', (file) => symlinkSync('/dev/zero', file)],
+    ['a folder', (file) => mkdirSync(file)],
+    ['a link loop', (file) => symlinkSync(file, file)],
+  ];
+  for (const [what, make] of cases) {
+    it(`${what}: named as a problem, without waiting on it`, async () => {
+      const host = await wiredHost();
+      const conf = host.renewalConf('example.com');
+      rmSync(conf);
+      make(conf);
+      const line = onlyProblem(await runCli(['check'], host.env));
+      assert.ok(line.includes(conf), line);
+    });
+  }
 });
