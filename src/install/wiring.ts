@@ -33,6 +33,7 @@ import { listLineages } from '../sources/live.js';
 import { readRenewalConf, renewalConfPath, type RenewalConf } from '../sources/renewal-conf.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
 import { VERSION } from '../util/version.js';
+import { onAbort } from '../util/abort.js';
 import { layoutFor } from './install.js';
 import { DEFAULT_PREFIX, shellQuote } from './render.js';
 
@@ -55,6 +56,8 @@ export interface WiringOptions {
   version?: string;
   /** Each program asked (`--version`, `systemctl`) is killed after this long (default 10 s). */
   timeoutMs?: number;
+  /** The run is being stopped: a program being asked is killed at once, and no other is started. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The PATH that systemd gives services (Certbot's timer, ours) and that Debian's cron files set. */
@@ -496,6 +499,7 @@ class Probe {
   readonly hookPath: string;
   private readonly version: string;
   private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
   private readonly path: string | undefined;
   private readonly reached = new Map<string, Reach>();
 
@@ -503,6 +507,7 @@ class Probe {
     this.hookPath = options.hookPath ?? HOOK_PATH;
     this.version = options.version ?? VERSION;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.signal = options.signal;
     this.path = 'path' in options ? options.path : process.env.PATH;
   }
 
@@ -634,8 +639,13 @@ class Probe {
     args: string[],
   ): Promise<{ code: number | null; stdout: string; problem?: string }> {
     return new Promise((done) => {
+      if (this.signal?.aborted === true) {
+        done({ code: null, stdout: '', problem: 'not asked: the run is being stopped' });
+        return;
+      }
       let stdout = '';
       let settled = false;
+      let stopWatching = () => {};
       const child = spawn(program, args, {
         env: { PATH: this.hookPath },
         stdio: ['ignore', 'pipe', 'ignore'],
@@ -645,6 +655,7 @@ class Probe {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        stopWatching();
         killGroup(child.pid); // anything it left behind
         child.stdout.destroy();
         done(problem === undefined ? { code, stdout } : { code, stdout, problem });
@@ -653,6 +664,8 @@ class Probe {
         () => finish(null, `did not answer within ${this.timeoutMs / 1000} s`),
         this.timeoutMs,
       );
+      if (this.signal !== undefined)
+        stopWatching = onAbort(this.signal, () => finish(null, 'stopped: the run is being stopped'));
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         if (stdout.length < 4096) stdout += chunk;
       });

@@ -4,11 +4,20 @@
  * naming it, and the fix), never dies, and prints what a program said without its control characters.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { execFileSync } from 'node:child_process';
-import { runCli, tempDir, type CliResult } from '../support/harness.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { CLI, runCli, tempDir, type CliResult } from '../support/harness.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { WEBROOT_CONF, script, wireHost } from '../support/wired-host.js';
 import { createWorld, type World } from '../support/world.js';
@@ -149,4 +158,35 @@ describe('check: a renewal configuration that is not a file', () => {
       assert.ok(line.includes(conf), line);
     });
   }
+});
+
+describe('check stopped while a program it asks does not answer', () => {
+  it("SIGTERM while the drop-in's program hangs on --version: exit 143 at once, the program killed", async () => {
+    const host = await wiredHost();
+    const marker = join(host.dir, 'asked');
+    script(host.program, `echo $$ > ${marker}; exec sleep 60`);
+    const child = spawn(process.execPath, [CLI, 'check', '--json'], {
+      env: { PATH: process.env.PATH, ...host.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    while (!existsSync(marker) || readFileSync(marker, 'utf8').trim() === '') {
+      if (child.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const pid = Number(readFileSync(marker, 'utf8'));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const code = await closed;
+    assert.equal(code, 143, stderr);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    assert.doesNotMatch(stderr, /internal error|^\s+at /m);
+    JSON.parse(stdout);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the hung program is gone');
+  });
 });
