@@ -21,8 +21,12 @@ export async function readKeyRecord(call: Call, apiId: string): Promise<KeyRecor
   );
 }
 
-/** Field names that hold the key (or any secret) in an api-clients answer: never kept. */
-const SECRET_FIELDS = /^(api_?key|key|secret|password|token)$/i;
+/**
+ * Field names that may hold the key (or any secret) in an api-clients answer: never kept. Only `apiKey` is
+ * documented, so any name that says key, secret, password, token or credential goes (`apiKeyValue`,
+ * `client_secret`); none of the fields the watch reads says so.
+ */
+const SECRET_FIELDS = /key|secret|passw|token|credential/i;
 
 /**
  * The body as JSON without its secrets: a reviver drops them as they are parsed. Keys that name what every object
