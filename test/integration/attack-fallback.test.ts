@@ -80,3 +80,62 @@ describe("remove, judging Imperva's own certificate by sites/status", () => {
     assert.equal(w.fake.acceptedRemovals().length, 1);
   });
 });
+
+describe("remove, judging Imperva's own certificate by the account-wide listing", () => {
+  /** The listing holds one certificate of Imperva's own, covering the site's name, without saying which sites. */
+  async function listed(sitesIds: unknown): Promise<{ w: World; empty: string }> {
+    const { w, empty } = await onlyEcc('done');
+    w.fake.clearFaults();
+    w.fake.ownListing = 'ok';
+    const san: Record<string, unknown> = { sanId: 1, sanValue: '*.com', status: 'VALIDATED' };
+    const wide: Record<string, unknown> = { sanId: 2, sanValue: 'example.com', status: 'VALIDATED' };
+    if (sitesIds !== undefined) {
+      san.sitesIds = sitesIds;
+      wide.sitesIds = sitesIds;
+    }
+    w.fake.inject({
+      endpoint: 'own-certificates',
+      times: Infinity,
+      fault: {
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          data: [
+            { id: 9, name: 'ATLAS_9', type: 'ATLAS', status: 'ACTIVE', level: 'ACCOUNT', sans: [san, wide] },
+          ],
+        }),
+      },
+    });
+    return { w, empty };
+  }
+
+  it('a name that says no site (no sitesIds) is no fallback for this site: refused', async () => {
+    const { w, empty } = await listed(undefined);
+    const result = await runCli(
+      ['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', empty],
+      w.env,
+    );
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.deepEqual(w.fake.requestsTo('remove'), []);
+  });
+
+  it('a name for another site is no fallback for this one: refused', async () => {
+    const { w, empty } = await listed([7654321]);
+    const result = await runCli(
+      ['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', empty],
+      w.env,
+    );
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.deepEqual(w.fake.requestsTo('remove'), []);
+  });
+
+  it('a name for this site is one: removed', async () => {
+    const { w, empty } = await listed([Number(SITE)]);
+    const result = await runCli(
+      ['remove', '--site-id', SITE, '--auth-type', 'ECC', '--live-dir', empty],
+      w.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(w.fake.acceptedRemovals().length, 1);
+  });
+});
