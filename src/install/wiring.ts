@@ -213,6 +213,17 @@ async function hookFindings(
   for (const lineage of hooked) {
     const conf = confs.get(lineage.name) as RenewalConf;
     const hook = conf.renewHook as string;
+    if (timesNamed(hook) > 1) {
+      findings.push(
+        failed(
+          'renew-hook',
+          conf.file,
+          `${conf.file} names incap-cert more than once as renew_hook (${hook}): every renewal of ${lineage.name} uploads twice`,
+          `sudoedit ${word(conf.file)}`,
+        ),
+      );
+      continue;
+    }
     if (dropinRuns) {
       findings.push(
         failed(
@@ -697,13 +708,18 @@ function scriptTarget(text: string, hookPath: string): Named {
 }
 
 /** The incap-cert a shell command names: `/usr/local/bin/incap-cert deploy`, `exec incap-cert deploy`. */
+const PROGRAM = /(?:^|[\s;&|(`"'=])((?:\/[^\s;&|()`"'=]*)?\/incap-cert|incap-cert)(?=$|[\s;&|)`"'])/m;
+
 function programOf(command: string): Named {
-  const match = /(?:^|[\s;&|(`"'=])((?:\/[^\s;&|()`"'=]*)?\/incap-cert|incap-cert)(?=$|[\s;&|)`"'])/m.exec(
-    command,
-  );
+  const match = PROGRAM.exec(command);
   if (match === null) return undefined;
   const found = match[1] as string;
   return found.startsWith('/') ? { path: found } : { bare: true };
+}
+
+/** How many times a shell command names incap-cert. */
+function timesNamed(command: string): number {
+  return [...command.matchAll(new RegExp(PROGRAM.source, 'gm'))].length;
 }
 
 /** Whether a renew_hook runs incap-cert. */

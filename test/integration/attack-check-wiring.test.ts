@@ -190,3 +190,21 @@ describe('check stopped while a program it asks does not answer', () => {
     assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the hung program is gone');
   });
 });
+
+describe('check: a renew_hook that runs incap-cert twice', () => {
+  it('every renewal uploads twice: a problem naming the file', async () => {
+    const host = await wiredHost();
+    rmSync(host.dropin);
+    const conf = host.renewalConf('example.com');
+    writeFileSync(
+      conf,
+      WEBROOT_CONF.replace(
+        '[renewalparams]\n',
+        `[renewalparams]\nrenew_hook = ${host.program} deploy; ${host.program} deploy\n`,
+      ),
+    );
+    const line = onlyProblem(await runCli(['check'], host.env));
+    assert.ok(line.includes(conf), line);
+    assert.match(line, /twice/);
+  });
+});
