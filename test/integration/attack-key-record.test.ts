@@ -222,3 +222,30 @@ describe("the key's expiry metric when its record is not read", () => {
     assert.doesNotMatch(readFileSync(metricsFile, 'utf8'), sample, 'not tracked: no sample');
   });
 });
+
+describe('answers built to break a parser', () => {
+  const deep = `{"data":[${'['.repeat(200_000)}${']'.repeat(200_000)}]}`;
+  const wide = JSON.stringify({
+    data: Array.from({ length: 50_000 }, (_, i) => ({ id: i, apiKey: 'x'.repeat(20) })),
+  });
+  for (const [what, body] of [
+    ['nested 200 000 deep', deep],
+    ['50 000 records', wide],
+  ] as const) {
+    for (const endpoint of ['api-clients', 'own-certificates'] as const) {
+      it(`${endpoint}: ${what}: status ends with its exit code and one document`, async () => {
+        const { w, live } = await delivered();
+        w.fake.keyRecord = 'ok';
+        w.fake.inject({
+          endpoint,
+          times: Infinity,
+          fault: { status: 200, contentType: 'application/json', body },
+        });
+        const result = await runCli(['status', '--live-dir', live, '--json'], w.env);
+        assert.doesNotMatch(result.stderr, /internal error|^\s+at /m);
+        assert.ok([0, 1].includes(result.code ?? -1), result.stderr);
+        JSON.parse(result.stdout);
+      });
+    }
+  }
+});
