@@ -14,8 +14,11 @@ import { createWorld, type World } from '../support/world.js';
 
 const SITE = '1234567';
 let leaf: Leaf;
+let both: Leaf;
 before(async () => {
-  leaf = await issueLeaf(await createPki(), { names: ['example.com'], keyType: 'ec' });
+  const pki = await createPki();
+  leaf = await issueLeaf(pki, { names: ['example.com'], keyType: 'ec' });
+  both = await issueLeaf(pki, { names: ['example.com', 'www.example.com'], keyType: 'ec' });
 });
 let world: World | undefined;
 afterEach(() => world?.close());
@@ -138,4 +141,51 @@ describe("remove, judging Imperva's own certificate by the account-wide listing"
     assert.equal(result.code, 0, result.stderr);
     assert.equal(w.fake.acceptedRemovals().length, 1);
   });
+});
+
+describe("status: Imperva's own certificate, name by name", () => {
+  /** One site answering for two names, both mapped to it, our certificate current there. */
+  async function twoNames(): Promise<{ w: World; live: string }> {
+    const w = await createWorld({
+      sites: { [SITE]: 'example.com' },
+      map: { 'example.com': Number(SITE), 'www.example.com': Number(SITE) },
+      config: { ari: false },
+    });
+    world = w;
+    writeCertbotLineage(join(w.dir, 'le'), 'example.com', both);
+    const live = join(w.dir, 'le', 'live');
+    assert.equal((await runCli(['sync', '--live-dir', live], w.env)).code, 0);
+    return { w, live };
+  }
+  async function fallbackOf(w: World, live: string): Promise<string> {
+    const result = await runCli(['status', '--json', '--live-dir', live], w.env);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout) as { findings: { kind: string; message: string }[] };
+    return doc.findings.find((finding) => finding.kind === 'fallback')?.message ?? '';
+  }
+  const cases: [string, { status: string; names?: string[]; validated?: boolean }, boolean][] = [
+    ['a wildcard and the apex', { status: 'ACTIVE', names: ['*.example.com', 'example.com'] }, true],
+    ['a SAN list missing one name', { status: 'ACTIVE', names: ['example.com'] }, false],
+    ['a wildcard alone (not the apex)', { status: 'ACTIVE', names: ['*.example.com'] }, false],
+    [
+      'a wildcard one label too deep',
+      { status: 'ACTIVE', names: ['*.www.example.com', 'example.com'] },
+      false,
+    ],
+    ['REVOKED', { status: 'REVOKED', names: ['example.com', 'www.example.com'] }, false],
+    ['EXPIRED', { status: 'EXPIRED', names: ['example.com', 'www.example.com'] }, false],
+    [
+      'names pending validation',
+      { status: 'ACTIVE', names: ['example.com', 'www.example.com'], validated: false },
+      false,
+    ],
+  ];
+  for (const [what, own, covers] of cases)
+    it(`${what}: ${covers ? 'a fallback' : 'no fallback'}`, async () => {
+      const { w, live } = await twoNames();
+      w.fake.own.set(SITE, own);
+      const message = await fallbackOf(w, live);
+      if (covers) assert.match(message, /Imperva's own certificate covers its names/);
+      else assert.match(message, /no certificate of Imperva's own covers its names/);
+    });
 });
