@@ -249,3 +249,20 @@ describe('answers built to break a parser', () => {
     }
   }
 });
+
+describe("v1's custom_certificate with an expirationDate of null", () => {
+  it('is an unknown expiry (as on v3), not a certificate that expired in 1970', async () => {
+    const { w, live } = await delivered();
+    w.fake.v3 = 'absent';
+    const served = w.fake.sites.get(SITE)?.served.ECC;
+    assert.ok(served !== undefined);
+    served.expirationDate = null as unknown as number;
+    const result = await runCli(['status', '--live-dir', live, '--json'], w.env);
+    assert.doesNotMatch(result.stdout + result.stderr, /1970/);
+    const doc = JSON.parse(result.stdout) as { sites: { state: string; daysLeft: number | null }[] };
+    assert.ok(
+      doc.sites.every((site) => site.state !== 'expiring' && (site.daysLeft === null || site.daysLeft >= 0)),
+      result.stdout,
+    );
+  });
+});
