@@ -65,3 +65,28 @@ describe('state and metrics on a full disk', () => {
     });
   }
 });
+
+describe('remove with the state folder on a full disk', () => {
+  it('the removal stands and is said; the record that cannot be updated is one line; one --json document', async (t) => {
+    const disk = smallDisk();
+    if (disk === undefined) return t.skip('cannot mount a tmpfs here');
+    world = await createWorld({ sites: { '1234567': 'example.com' }, map: { 'example.com': 1234567 } });
+    const config = JSON.parse(readFileSync(world.configFile, 'utf8')) as Record<string, unknown>;
+    const stateDir = join(disk, 'state');
+    writeConfig(world.dir, { ...config, stateDir, ari: false });
+    writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const live = join(world.dir, 'le', 'live');
+    assert.equal((await runCli(['sync', '--live-dir', live], world.env)).code, 0);
+    const empty = join(world.dir, 'empty-live');
+    mkdirSync(empty);
+    assert.throws(() => writeFileSync(join(disk, 'filler'), Buffer.alloc(64 * 1024)), /ENOSPC/);
+    const result = await runCli(
+      ['remove', '--site-id', '1234567', '--auth-type', 'ECC', '--live-dir', empty, '--json'],
+      world.env,
+    );
+    assert.doesNotMatch(result.stderr, /internal error|^\s+at /m);
+    JSON.parse(result.stdout);
+    assert.equal(world.fake.acceptedRemovals().length, 1, result.stderr);
+    assert.ok([0, 1].includes(result.code ?? -1), `${result.code}: ${result.stderr}`);
+  });
+});
