@@ -223,7 +223,10 @@ export async function check(options: CheckOptions, ctx: RunContext): Promise<Rep
         site.siteId,
         site.held.certificates.map((entry) => entry.keyType),
       );
-  for (const finding of await wiringFindings({ ...config, liveDir }, { held: heldTypes })) {
+  for (const finding of await wiringFindings(
+    { ...config, liveDir },
+    { held: heldTypes, signal: ctx.signal },
+  )) {
     // A live folder that is not there is said once, above.
     if (noLineages && finding.kind === 'certbot' && !finding.ok) continue;
     say(finding);

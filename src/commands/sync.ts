@@ -96,8 +96,9 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
     .sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.index - b.index)
     .map((one) => one.want);
 
-  // The key proven before any upload, its expiry judged: a disabled or expired key is found here, between renewals.
-  const key = await watchApiKey(ctx, liveDir);
+  // The key proven before any upload: a disabled or expired key is found here, between renewals. Its record (the
+  // expiry) is read after the uploads, which an unanswered read must not delay.
+  const key = await watchApiKey(ctx, liveDir, { record: false });
   if (key.refused) return { ...report, unhealthy: true, apiKeyExpiry: key.expiresAt };
   const view = new ImpervaView(await ctx.client(), log);
   const record = new DeliveryRecord(config.stateDir, log, ctx.now, undefined, ctx);
@@ -150,8 +151,9 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   // What 429s taught this run, for the runs that follow (src/state/pace.ts).
   await ctx.pace?.save();
   outcome.lineages = await timerSchedule(liveDir, ctx);
-  outcome.unhealthy ||= key.findings.some((finding) => !finding.ok);
-  outcome.apiKeyExpiry = key.expiresAt;
+  const expiry = await watchApiKey(ctx, liveDir, { verified: true });
+  outcome.unhealthy ||= [...key.findings, ...expiry.findings].some((finding) => !finding.ok);
+  outcome.apiKeyExpiry = expiry.expiresAt;
   // The renewal path through Imperva, at most once in 20 hours (src/canary/timer.ts).
   outcome.renewalPaths = await canaryForTimer(liveDir, ctx);
   return outcome;

@@ -35,13 +35,14 @@ export interface KeyWatch {
 }
 
 /**
- * Proves the key (unless `verified`: check already did), reads its record, and says each problem on stderr with its
- * fix; the verdicts go in the command's findings. A record the key may not read is said once, with -v.
+ * Proves the key (unless `verified`: check already did), reads its record (unless `record` is false: the timer's
+ * run reads it after its uploads, which an unanswered read must not delay), and says each problem on stderr with
+ * its fix; the verdicts go in the command's findings. A record the key may not read is said once, with -v.
  */
 export async function watchApiKey(
   ctx: WatchContext,
   liveDir: string,
-  options: { verified?: boolean } = {},
+  options: { verified?: boolean; record?: boolean } = {},
 ): Promise<KeyWatch> {
   const { config, log } = ctx;
   const { id, keySource } = config.api;
@@ -82,14 +83,16 @@ export async function watchApiKey(
       return watch;
     }
   }
+  if (options.record === false) return watch;
   let record;
   try {
     record = await client.keyRecord();
+    watch.expiresAt = record.tracked ? (record.expiresAt ?? null) : null;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    // Not read this time (a timeout, the deadline): what the last run exported stays (expiresAt undefined).
     record = { tracked: false as const, why: error.message };
   }
-  watch.expiresAt = record.tracked ? (record.expiresAt ?? null) : null;
   if (!record.tracked) {
     log.debug(`api key: its expiry is not tracked: ${record.why} (the key may not read its own record)`);
     return watch;

@@ -21,8 +21,12 @@ export async function readKeyRecord(call: Call, apiId: string): Promise<KeyRecor
   );
 }
 
-/** Field names that hold the key (or any secret) in an api-clients answer: never kept. */
-const SECRET_FIELDS = /^(api_?key|key|secret|password|token)$/i;
+/**
+ * Field names that may hold the key (or any secret) in an api-clients answer: never kept. Only `apiKey` is
+ * documented, so any name that says key, secret, password, token or credential goes (`apiKeyValue`,
+ * `client_secret`); none of the fields the watch reads says so.
+ */
+const SECRET_FIELDS = /key|secret|passw|token|credential/i;
 
 /**
  * The body as JSON without its secrets: a reviver drops them as they are parsed. Keys that name what every object
@@ -54,7 +58,9 @@ export function parseKeyRecord(answer: HttpAnswer, apiId: string): KeyRecord {
       answer.status >= 200 && answer.status < 300 && Number.isInteger(inner) ? inner : answer.status;
     if (json !== undefined && [400, 401, 403, 404].includes(status))
       return { tracked: false, why: `Imperva's api-clients API answered HTTP ${status}` };
-    return v3Failure(answer, json, errors);
+    // Imperva's own words (an error's title and detail) are not quoted: this answer is the one that carries a
+    // secret, and an error could echo it under a name the reviver does not know.
+    return v3Failure(answer, json === undefined ? undefined : {}, errors);
   }
   const data = isObject(json) ? json.data : undefined;
   if (!Array.isArray(data))
@@ -62,9 +68,13 @@ export function parseKeyRecord(answer: HttpAnswer, apiId: string): KeyRecord {
       status: answer.status,
       transient: true,
     });
-  // The query names the key: its one record, or the one with its id where more come back.
+  // The query names the key: the record with its id. A lone record that says no id is taken as its own; one that
+  // names another key is not this key's expiry.
+  const lone: unknown = data.length === 1 ? data[0] : undefined;
   const record: unknown =
-    data.length === 1 ? data[0] : data.find((item) => isObject(item) && String(item.id) === apiId);
+    isObject(lone) && lone.id === undefined
+      ? lone
+      : data.find((item) => isObject(item) && String(item.id) === apiId);
   if (!isObject(record))
     return { tracked: false, why: `Imperva's api-clients API lists no key with id ${apiId}` };
   return {
@@ -76,9 +86,11 @@ export function parseKeyRecord(answer: HttpAnswer, apiId: string): KeyRecord {
 
 /**
  * `expirationDate`: ms since the epoch as everywhere in Imperva's v3 answers, or a date text; undefined when absent,
- * null (a key that never expires) or unreadable.
+ * null (a key that never expires), unreadable or past what a Date can hold.
  */
 function readDate(value: unknown): Date | undefined {
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  return Number.isFinite(ms) && ms > 0 ? new Date(ms) : undefined;
+  // A number past what a Date holds (8.64e15 ms) makes an invalid Date, which cannot be printed: no date either.
+  const date = new Date(ms);
+  return ms > 0 && Number.isFinite(date.getTime()) ? date : undefined;
 }

@@ -23,7 +23,10 @@ export interface OwnCertificate {
 export interface OwnName {
   name: string;
   validated: boolean;
-  /** The sites the name serves, as v3 says (`sitesIds`); undefined when it does not say. */
+  /**
+   * The sites the name serves, as v3 says (`sitesIds`; none when it does not say); undefined for a site's own
+   * `generated_certificate`, which serves that site.
+   */
   siteIds: string[] | undefined;
 }
 
@@ -67,7 +70,9 @@ export function parseOwnCertificates(answer: HttpAnswer): OwnCertificate[] {
               {
                 name: san.sanValue.toLowerCase(),
                 validated: san.status === 'VALIDATED',
-                siteIds: readIds(san.sitesIds),
+                // A name of the account-wide listing that does not say which sites it serves is counted for none:
+                // counted for every site, another site's certificate would let `remove` leave this one bare.
+                siteIds: readIds(san.sitesIds) ?? [],
               },
             ]
           : [],
@@ -79,13 +84,16 @@ export function parseOwnCertificates(answer: HttpAnswer): OwnCertificate[] {
 
 /**
  * v1 `sites/status` `ssl.generated_certificate` (`san`, `validation_status`), where the listing is not available.
- * Imperva documents only `pending_user_action` among the validation statuses: one that says pending, failed,
- * cancelled, expired or revoked is not in force, any other is taken as issued. undefined when the block is absent.
+ * Imperva documents only `pending_user_action` among the validation statuses: only one that says the work is done
+ * (ISSUED_STATUS) is taken as in force. An unknown one is not: `remove` would otherwise count a certificate still
+ * being validated (`in_process`, `unvalidated`) as what the site falls back to. undefined when the block is absent.
  */
+const ISSUED_STATUS = /^(done|validated|completed?|issued|active)$/i;
+
 export function readGenerated(value: unknown): OwnCertificate | undefined {
   if (!isObject(value)) return undefined;
   const status = typeof value.validation_status === 'string' ? value.validation_status : '';
-  const inForce = status !== '' && !/pending|fail|cancel|expire|revoke|error/i.test(status);
+  const inForce = ISSUED_STATUS.test(status);
   const san = Array.isArray(value.san) ? value.san : [];
   return {
     status,
@@ -99,7 +107,8 @@ export function readGenerated(value: unknown): OwnCertificate | undefined {
 /**
  * Imperva's certificates in force (ACTIVE or NEAR_EXPIRATION; Imperva's NEAR_EXPIRATION says little, its own
  * certificate renews itself), by the sites their validated names serve: a site looks only at its own, not at every
- * certificate of the account. Names that do not say their sites serve any site.
+ * certificate of the account. Names that do not say their sites (a site's own
+ * `generated_certificate`) serve any site.
  */
 export interface OwnIndex {
   bySite: Map<string, OwnName[]>;

@@ -113,16 +113,19 @@ function readCertificateEntry(item: unknown): CertificateEntry | undefined {
   const site = readId(item.extSiteId);
   if (!custom || keyType === undefined || site === undefined) return undefined;
   const details = isObject(item.customCertificateDetails) ? item.customCertificateDetails : {};
+  // Milliseconds, as a number or its digits; anything else (null, an empty text, true) is an unknown expiry.
+  const given = item.expirationDate;
   const expiration =
-    typeof item.expirationDate === 'number' ? item.expirationDate : Number(item.expirationDate);
+    typeof given === 'number' || (typeof given === 'string' && given.trim() !== '')
+      ? Number(given)
+      : Number.NaN;
   return {
     siteId: site,
     keyType,
     status: typeof item.status === 'string' ? item.status : '',
     expirationDate:
-      item.expirationDate === undefined || item.expirationDate === null || !Number.isFinite(expiration)
-        ? undefined
-        : expiration,
+      // A number past what a Date holds (8.64e15 ms) could not be printed: unknown, like one that is not a number.
+      Number.isNaN(new Date(expiration).getTime()) ? undefined : expiration,
     fingerprintSha1:
       typeof details.fingerprint === 'string' ? normalizeFingerprint(details.fingerprint) : undefined,
     serial: typeof details.serialNumber === 'string' ? normalizeSerial(details.serialNumber) : undefined,

@@ -13,11 +13,16 @@ export interface CertificateVerdict {
 
 export function readVerdict(details: unknown): CertificateVerdict | undefined {
   if (!isObject(details)) return undefined;
-  const expiration = Number(details.expirationDate);
+  // Milliseconds, as a number or its digits. null, an empty text or true (which Number reads as 0 or 1, a date in
+  // 1970) and a number past what a Date holds (8.64e15 ms) are an unknown expiry, as on v3.
+  const given = details.expirationDate;
+  const expiration =
+    typeof given === 'number' || (typeof given === 'string' && given.trim() !== '')
+      ? Number(given)
+      : Number.NaN;
   return {
     active: typeof details.active === 'boolean' ? details.active : undefined,
-    expirationDate:
-      details.expirationDate === undefined || !Number.isFinite(expiration) ? undefined : expiration,
+    expirationDate: Number.isNaN(new Date(expiration).getTime()) ? undefined : expiration,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
     chainError: details.chainError === true,
     validityError: details.validityError === true,

@@ -33,6 +33,7 @@ import { listLineages } from '../sources/live.js';
 import { readRenewalConf, renewalConfPath, type RenewalConf } from '../sources/renewal-conf.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
 import { VERSION } from '../util/version.js';
+import { onAbort } from '../util/abort.js';
 import { layoutFor } from './install.js';
 import { DEFAULT_PREFIX, shellQuote } from './render.js';
 
@@ -55,6 +56,8 @@ export interface WiringOptions {
   version?: string;
   /** Each program asked (`--version`, `systemctl`) is killed after this long (default 10 s). */
   timeoutMs?: number;
+  /** The run is being stopped: a program being asked is killed at once, and no other is started. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The PATH that systemd gives services (Certbot's timer, ours) and that Debian's cron files set. */
@@ -210,6 +213,17 @@ async function hookFindings(
   for (const lineage of hooked) {
     const conf = confs.get(lineage.name) as RenewalConf;
     const hook = conf.renewHook as string;
+    if (timesNamed(hook) > 1) {
+      findings.push(
+        failed(
+          'renew-hook',
+          conf.file,
+          `${conf.file} names incap-cert more than once as renew_hook (${hook}): every renewal of ${lineage.name} uploads twice`,
+          `sudoedit ${word(conf.file)}`,
+        ),
+      );
+      continue;
+    }
     if (dropinRuns) {
       findings.push(
         failed(
@@ -496,6 +510,7 @@ class Probe {
   readonly hookPath: string;
   private readonly version: string;
   private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
   private readonly path: string | undefined;
   private readonly reached = new Map<string, Reach>();
 
@@ -503,6 +518,7 @@ class Probe {
     this.hookPath = options.hookPath ?? HOOK_PATH;
     this.version = options.version ?? VERSION;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.signal = options.signal;
     this.path = 'path' in options ? options.path : process.env.PATH;
   }
 
@@ -588,6 +604,16 @@ class Probe {
     } catch {
       return { ok: false, runs: false, message: `${where} runs ${program}, which does not exist` };
     }
+    // Certbot runs it as root: one that others may rewrite is not run here either, and is not incap-cert's to trust.
+    const unsafe = untrustedReason(program);
+    if (unsafe !== undefined) {
+      return {
+        ok: false,
+        runs: true,
+        message: `${where} runs ${program} as root, and ${stripRun(unsafe)}`,
+        fix: trustFix(unsafe) ?? `chown root:root ${word(program)} && chmod 755 ${word(program)}`,
+      };
+    }
     const answer = await this.run(program, ['--version']);
     // Exactly what `incap-cert --version` prints: a bare number or another program's banner is not incap-cert.
     const line = answer.stdout.split('\n')[0] ?? '';
@@ -624,8 +650,13 @@ class Probe {
     args: string[],
   ): Promise<{ code: number | null; stdout: string; problem?: string }> {
     return new Promise((done) => {
+      if (this.signal?.aborted === true) {
+        done({ code: null, stdout: '', problem: 'not asked: the run is being stopped' });
+        return;
+      }
       let stdout = '';
       let settled = false;
+      let stopWatching = () => {};
       const child = spawn(program, args, {
         env: { PATH: this.hookPath },
         stdio: ['ignore', 'pipe', 'ignore'],
@@ -635,6 +666,7 @@ class Probe {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        stopWatching();
         killGroup(child.pid); // anything it left behind
         child.stdout.destroy();
         done(problem === undefined ? { code, stdout } : { code, stdout, problem });
@@ -643,6 +675,8 @@ class Probe {
         () => finish(null, `did not answer within ${this.timeoutMs / 1000} s`),
         this.timeoutMs,
       );
+      if (this.signal !== undefined)
+        stopWatching = onAbort(this.signal, () => finish(null, 'stopped: the run is being stopped'));
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         if (stdout.length < 4096) stdout += chunk;
       });
@@ -674,13 +708,18 @@ function scriptTarget(text: string, hookPath: string): Named {
 }
 
 /** The incap-cert a shell command names: `/usr/local/bin/incap-cert deploy`, `exec incap-cert deploy`. */
+const PROGRAM = /(?:^|[\s;&|(`"'=])((?:\/[^\s;&|()`"'=]*)?\/incap-cert|incap-cert)(?=$|[\s;&|)`"'])/m;
+
 function programOf(command: string): Named {
-  const match = /(?:^|[\s;&|(`"'=])((?:\/[^\s;&|()`"'=]*)?\/incap-cert|incap-cert)(?=$|[\s;&|)`"'])/m.exec(
-    command,
-  );
+  const match = PROGRAM.exec(command);
   if (match === null) return undefined;
   const found = match[1] as string;
   return found.startsWith('/') ? { path: found } : { bare: true };
+}
+
+/** How many times a shell command names incap-cert. */
+function timesNamed(command: string): number {
+  return [...command.matchAll(new RegExp(PROGRAM.source, 'gm'))].length;
 }
 
 /** Whether a renew_hook runs incap-cert. */
