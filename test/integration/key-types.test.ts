@@ -124,8 +124,8 @@ describe('both key types', () => {
     assert.equal(said.length, 1, first.stdout);
     assert.deepEqual(
       w.fake.requests.map((request) => request.endpoint),
-      // The key proven and its record asked first (test/integration/api-key.test.ts).
-      ['verify', 'api-clients', 'certificates', 'certificates', 'status', 'upload'],
+      // The key proven first, its record asked after the uploads (test/integration/api-key.test.ts).
+      ['verify', 'certificates', 'certificates', 'status', 'upload', 'api-clients'],
     );
     assert.equal((await runCli(['sync', '--live-dir', live], w.env)).stdout.includes('0 uploaded'), true);
   });

@@ -209,10 +209,10 @@ describe('lasting failures are queued, and sync delivers them', () => {
     assert.equal(second.stdout, 'sync: 3 current, 0 uploaded, 0 failed\n');
     assert.equal(world.fake.uploads().length, 0);
     // One account-wide v3 listing tells what all three sites hold (issue 10; v1 status per site when v3 is closed),
-    // after the key's proof and its record (test/integration/api-key.test.ts).
+    // after the key's proof; the key's record is asked after the uploads (test/integration/api-key.test.ts).
     assert.deepEqual(
       world.fake.requests.map((r) => r.endpoint),
-      ['verify', 'api-clients', 'certificates'],
+      ['verify', 'certificates', 'api-clients'],
     );
   });
 
@@ -252,7 +252,7 @@ describe('lasting failures are queued, and sync delivers them', () => {
     assert.match(sync.stdout, /^dry run: would upload example\.com .* → site 1234567$/m);
     assert.deepEqual(
       world.fake.requests.map((r) => r.endpoint),
-      ['verify', 'api-clients', 'certificates'],
+      ['verify', 'certificates'],
     );
   });
 });
