@@ -11,6 +11,7 @@ import { Redactor } from '../../src/log/redact.js';
 import { runOnFailure, tellOnFailure, type FailureSummary } from '../../src/notify/on-failure.js';
 import { VERSION } from '../../src/util/version.js';
 import { tempDir } from '../support/harness.js';
+import { memoryLog } from '../support/memory-log.js';
 
 // A ceiling that turns a hang into a failure; not a timed assertion.
 const GUARD = { timeout: 120_000 };
@@ -23,15 +24,6 @@ const SUMMARY: FailureSummary = {
   time: '2026-11-27T00:00:00.000Z',
   sites: [],
 };
-
-function memoryLog() {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string) => lines.push(`${level}: ${message}`);
-  return {
-    lines,
-    log: { info: push('info'), warn: push('warn'), error: push('error'), debug: push('debug') },
-  };
-}
 
 function script(dir: string, name: string, body: string, mode = 0o755): string {
   const file = join(dir, name);
