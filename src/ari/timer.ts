@@ -3,11 +3,9 @@
  * lineage's window and state, and the onFailure program runs once when a lineage's state turns into a problem (the
  * state last reported is kept in the ARI cache, so a lasting problem is not reported every day).
  */
-import { runOnFailure, ON_FAILURE_TIMEOUT_MS } from '../notify/on-failure.js';
+import { tellOnFailure } from '../notify/on-failure.js';
 import type { LineageSample } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
-import { VERSION } from '../util/version.js';
-import { hostname } from 'node:os';
 import { lineageSchedule } from './lineages.js';
 import { findingLine } from '../model/finding.js';
 
@@ -33,19 +31,7 @@ export async function timerSchedule(liveDir: string, ctx: RunContext): Promise<L
         .filter((finding) => finding.subject === lineage && !finding.ok)
         .map((finding) => ({ lineage, state: finding.kind, message: finding.message, fix: finding.fix })),
     );
-    const summary = {
-      tool: 'incap-cert' as const,
-      version: VERSION,
-      command: ctx.command,
-      host: hostname(),
-      time: ctx.now().toISOString(),
-      sites: [],
-      lineages,
-    };
-    await runOnFailure(config.onFailure, ctx.redactor.redactValue(summary), log, {
-      timeoutMs: Math.min(ON_FAILURE_TIMEOUT_MS, ctx.endsAt - ctx.now().getTime()),
-      signal: ctx.signal,
-    });
+    await tellOnFailure(config.onFailure, { sites: [], lineages }, ctx);
   }
   return report.lineages.map(({ lineage, state, window }) => ({ lineage, state, windowEnd: window.end }));
 }

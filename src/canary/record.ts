@@ -1,19 +1,14 @@
 /**
  * The canary's verdicts, kept in the state folder (`renewal-paths.json`) so that `sync` runs the check at most once
- * in 20 hours and `status` shows the last verdicts. Under the state folder's rules, as src/state/delivery.ts: read
- * only from a trusted folder, bounded, strict JSON; one that cannot be used is set aside with a warning and counts as
- * empty; written atomically under the queue's lock; never a gate for an upload.
+ * in 20 hours and `status` shows the last verdicts. Kept under the rules of every state file
+ * (src/state/state-file.ts): read only from a trusted folder, bounded, strict JSON; one that cannot be used is set
+ * aside with a warning and counts as empty; written atomically under the queue's lock; never a gate for an upload.
  */
-import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { hasControlCharacter } from '../config/schema.js';
 import type { Log } from '../log/logger.js';
-import { LockTimeoutError, StateError } from '../model/errors.js';
-import { atomicWrite } from '../state/atomic-write.js';
-import { withLock } from '../state/lock.js';
-import { readQueueText } from '../state/queue-file.js';
-import { isObject, parseStrictJson } from '../util/strict-json.js';
-import { untrustedFolderReason } from '../util/trust.js';
+import { issueAt, StateFile, stateTime, type RunBounds } from '../state/state-file.js';
 import type { PathCheck, PathVerdict } from './run.js';
 
 export interface KeptPath {
@@ -27,7 +22,7 @@ export interface KeptPath {
    * The last pass or failure known for the name (a run that could not check it keeps the one before): onFailure
    * runs when it turns, not on every check.
    */
-  judged?: 'pass' | 'fail';
+  judged?: 'pass' | 'fail' | undefined;
 }
 
 export interface KeptPaths {
@@ -38,7 +33,7 @@ export interface KeptPaths {
 
 const VERSION = 1;
 const MAX_BYTES = 4 * 1024 * 1024;
-const VERDICTS: ReadonlySet<string> = new Set([
+const VERDICTS = [
   'pass',
   'blocked',
   'redirected',
@@ -47,26 +42,55 @@ const VERDICTS: ReadonlySet<string> = new Set([
   'not-needed',
   'cannot-pass',
   'unchecked',
-]);
+] as const satisfies readonly PathVerdict[];
+
+/** One name's verdict, every field what incap-cert writes (fields it does not know are left out). */
+const PathSchema = v.object({
+  // A Certbot lineage's name, or another client's certificate file (as src/ari/ names them).
+  lineage: v.pipe(
+    v.string(),
+    v.minLength(1),
+    v.maxLength(4096),
+    v.check((text) => !hasControlCharacter(text)),
+  ),
+  name: v.union([v.literal(''), v.pipe(v.string(), v.maxLength(253), v.regex(/^[A-Za-z0-9*._-]+$/))]),
+  verdict: v.picklist(VERDICTS),
+  since: stateTime,
+  advice: v.nullable(v.pipe(v.string(), v.maxLength(500))),
+  judged: v.optional(v.picklist(['pass', 'fail'])),
+});
 
 export class PathRecord {
   readonly file: string;
+  private readonly state: StateFile<KeptPaths>;
 
   constructor(
     readonly stateDir: string,
-    private readonly log: Log,
+    log: Log,
     private readonly now: () => Date,
     /** The run's end and stop (RunContext.endsAt, signal): the lock wait ends by them, as the queue's does. */
-    private readonly run: { endsAt: number; signal: AbortSignal },
+    run: RunBounds,
   ) {
     this.file = join(stateDir, 'renewal-paths.json');
+    this.state = new StateFile(
+      {
+        file: this.file,
+        label: 'renewal-path record',
+        maxBytes: MAX_BYTES,
+        version: VERSION,
+        parse: parsePaths,
+        serialize: ({ checkedAt, paths }) => ({ checkedAt, paths }),
+        empty: () => ({ checkedAt: undefined, paths: [] }),
+      },
+      log,
+      now,
+      run,
+    );
   }
 
-  async read(): Promise<KeptPaths> {
-    if (untrustedFolderReason(this.stateDir) !== undefined) return { checkedAt: undefined, paths: [] };
-    const loaded = await this.load();
-    if (loaded.problem !== undefined) this.log.warn(`renewal-path record ${this.file}: ${loaded.problem}`);
-    return loaded.kept;
+  /** The last check's verdicts; none when there is no record or it cannot be used. */
+  read(): Promise<KeptPaths> {
+    return this.state.read();
   }
 
   /** Keeps this run's verdicts; a verdict unchanged keeps its `since`. Returns what was kept. Never throws. */
@@ -89,86 +113,24 @@ export class PathRecord {
         };
       }),
     };
-    if (untrustedFolderReason(this.stateDir) !== undefined) return kept;
-    try {
-      await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-      await withLock(
-        join(this.stateDir, 'queue.lock'),
-        async () => {
-          const loaded = await this.load();
-          if (loaded.problem !== undefined) {
-            const aside = `${this.file}.rejected-${at.replace(/[:.]/g, '-')}`;
-            await rename(this.file, aside);
-            this.log.warn(`renewal-path record ${this.file}: ${loaded.problem}; kept aside as ${aside}`);
-          }
-          await atomicWrite(this.file, `${JSON.stringify({ version: VERSION, ...kept }, null, 2)}\n`);
-        },
-        { deadlineAt: this.run.endsAt, signal: this.run.signal },
-      );
-    } catch (error) {
-      const why =
-        error instanceof LockTimeoutError || error instanceof StateError
-          ? error.message
-          : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-      this.log.warn(`cannot update the renewal-path record ${this.file} (${why})`);
-    }
+    // This check replaces the last one whole.
+    await this.state.change((onDisk) => Object.assign(onDisk, kept));
     return kept;
-  }
-
-  private async load(): Promise<{ kept: KeptPaths; problem?: string }> {
-    const empty: KeptPaths = { checkedAt: undefined, paths: [] };
-    const read = await readQueueText(this.file, MAX_BYTES);
-    if (read === undefined) return { kept: empty };
-    if ('unusable' in read) return { kept: empty, problem: `not read (${read.unusable})` };
-    let json: unknown;
-    try {
-      json = parseStrictJson(read.text);
-    } catch (error) {
-      return { kept: empty, problem: `corrupt (${(error as Error).message})` };
-    }
-    if (
-      !isObject(json) ||
-      json.version !== VERSION ||
-      !Array.isArray(json.paths) ||
-      !isTime(json.checkedAt)
-    ) {
-      return { kept: empty, problem: `not a renewal-path record of version ${VERSION}` };
-    }
-    const paths: KeptPath[] = [];
-    for (const item of json.paths) {
-      if (!isObject(item)) return { kept: empty, problem: 'an entry is not valid' };
-      const { lineage, name, verdict, since, advice, judged } = item;
-      if (
-        !isLineage(lineage) ||
-        !(name === '' || isWord(name)) ||
-        typeof verdict !== 'string' ||
-        !VERDICTS.has(verdict) ||
-        !isTime(since) ||
-        !(advice === null || (typeof advice === 'string' && advice.length <= 500)) ||
-        !(judged === undefined || judged === 'pass' || judged === 'fail')
-      ) {
-        return { kept: empty, problem: 'an entry is not valid' };
-      }
-      paths.push({
-        lineage,
-        name: name,
-        verdict: verdict as PathVerdict,
-        since,
-        advice,
-        ...(judged === undefined ? {} : { judged }),
-      });
-    }
-    return { kept: { checkedAt: json.checkedAt, paths } };
   }
 }
 
-/** A Certbot lineage's name, or another client's certificate file (as src/ari/ names them). */
-const isLineage = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && value.length <= 4096 && !hasControlCharacter(value);
-const isWord = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && value.length <= 253 && /^[A-Za-z0-9*._-]+$/.test(value);
-const isTime = (value: unknown): value is string =>
-  typeof value === 'string' && value.length <= 40 && !Number.isNaN(Date.parse(value));
+function parsePaths(json: Record<string, unknown>): { value: KeptPaths } | { problem: string } {
+  const checkedAt = v.safeParse(stateTime, json.checkedAt);
+  if (!checkedAt.success || !Array.isArray(json.paths))
+    return { problem: 'it holds no check time and paths' };
+  const paths: KeptPath[] = [];
+  for (const [index, item] of json.paths.entries()) {
+    const read = v.safeParse(PathSchema, item);
+    if (!read.success) return { problem: `path ${index} is not valid (${issueAt(read.issues)})` };
+    paths.push(read.output);
+  }
+  return { value: { checkedAt: checkedAt.output, paths } };
+}
 
 /** pass, a failure (what fails the check), or neither (not-needed, unchecked: nothing was proven either way). */
 export function judgedOf(verdict: PathVerdict): 'pass' | 'fail' | undefined {

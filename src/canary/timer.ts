@@ -1,9 +1,7 @@
-import { hostname } from 'node:os';
 import { findingLine } from '../model/finding.js';
 import type { RenewalPathSample } from '../model/report.js';
-import { runOnFailure, ON_FAILURE_TIMEOUT_MS } from '../notify/on-failure.js';
+import { tellOnFailure } from '../notify/on-failure.js';
 import type { RunContext } from '../run/context.js';
-import { VERSION } from '../util/version.js';
 import { renewalPathSample } from './metrics.js';
 import { PathRecord, type KeptPath, type KeptPaths } from './record.js';
 import { checkRenewalPaths, pathFindings, type PathCheck } from './run.js';
@@ -67,28 +65,17 @@ export function turned(before: KeptPaths, after: KeptPaths): KeptPath[] {
 
 /** onFailure gets the names that turned, failed or passing again, as `findings` (docs/canary.md). */
 async function tellTurned(paths: readonly KeptPath[], ctx: RunContext): Promise<void> {
-  const { config, log } = ctx;
-  if (paths.length === 0 || config.onFailure === undefined) return;
-  const summary = {
-    tool: 'incap-cert' as const,
-    version: VERSION,
-    command: ctx.command,
-    host: hostname(),
-    time: ctx.now().toISOString(),
-    sites: [],
-    findings: paths.map(({ lineage, name, verdict, since, advice }) => ({
-      kind: 'renewal-path' as const,
-      lineage,
-      name,
-      verdict,
-      since,
-      advice,
-    })),
-  };
-  await runOnFailure(config.onFailure, ctx.redactor.redactValue(summary), log, {
-    timeoutMs: Math.min(ON_FAILURE_TIMEOUT_MS, ctx.endsAt - ctx.now().getTime()),
-    signal: ctx.signal,
-  });
+  const { onFailure } = ctx.config;
+  if (paths.length === 0 || onFailure === undefined) return;
+  const findings = paths.map(({ lineage, name, verdict, since, advice }) => ({
+    kind: 'renewal-path' as const,
+    lineage,
+    name,
+    verdict,
+    since,
+    advice,
+  }));
+  await tellOnFailure(onFailure, { sites: [], findings }, ctx);
 }
 
 /** For `status`: the last check's verdicts, one line each (a problem as a warning), and when it ran. */

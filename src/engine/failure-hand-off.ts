@@ -1,7 +1,5 @@
-import { hostname } from 'node:os';
-import { ON_FAILURE_TIMEOUT_MS, runOnFailure, type FailureSummary } from '../notify/on-failure.js';
+import { tellOnFailure, type FailureBody } from '../notify/on-failure.js';
 import type { RunContext } from '../run/context.js';
-import { VERSION } from '../util/version.js';
 import type { Done } from './site-outcome.js';
 
 /**
@@ -14,20 +12,12 @@ export async function handOffFailures(
   ctx: RunContext,
   queued: boolean,
 ): Promise<void> {
-  await runOnFailure(onFailure, ctx.redactor.redactValue(summarize(failed, ctx, queued)), ctx.log, {
-    // What is left of the run's deadline (the uploads left it a reserve), at most onFailure's own limit.
-    timeoutMs: Math.min(ON_FAILURE_TIMEOUT_MS, ctx.endsAt - ctx.now().getTime()),
-    signal: ctx.signal,
-  });
+  // The uploads left the run's deadline a reserve for this (config/deadline.ts).
+  await tellOnFailure(onFailure, failedSites(failed, queued), ctx);
 }
 
-function summarize(failed: readonly Done[], ctx: RunContext, queued: boolean): FailureSummary {
+function failedSites(failed: readonly Done[], queued: boolean): FailureBody {
   return {
-    tool: 'incap-cert',
-    version: VERSION,
-    command: ctx.command,
-    host: hostname(),
-    time: ctx.now().toISOString(),
     sites: failed.map(({ ready, error }) => ({
       siteId: ready.siteId,
       names: ready.names,

@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Log } from '../log/logger.js';
+import type { Redactor } from '../log/redact.js';
 import { onAbort } from '../util/abort.js';
 import { untrustedReason } from '../util/trust.js';
+import { VERSION } from '../util/version.js';
 
 /** What the onFailure command reads on stdin: what failed, where, why. No secret: no key, no key material. */
 export interface FailureSummary {
@@ -39,6 +42,43 @@ export interface FailureSummary {
         advice: string | null;
       }[]
     | undefined;
+}
+
+/** What one summary tells: the failed sites (deploy, sync), or with no site, the lineages or findings that turned. */
+export type FailureBody = Pick<FailureSummary, 'sites' | 'lineages' | 'findings'>;
+
+/** What a hand-off takes from the run (RunContext has it all): its name, its log and secrets, its end and stop. */
+export interface HandOffRun {
+  command: string;
+  log: Log;
+  redactor: Redactor;
+  now: () => Date;
+  /** When the whole run must be over: the onFailure program gets what is left of it, at most its own limit. */
+  endsAt: number;
+  signal: AbortSignal;
+}
+
+/**
+ * The one hand-off to the onFailure program: the header every summary has (tool, version, command, host, time),
+ * then `body`, redacted, bounded by what is left of the run's deadline and stopped with the run.
+ */
+export async function tellOnFailure(
+  command: readonly string[],
+  body: FailureBody,
+  run: HandOffRun,
+): Promise<void> {
+  const summary: FailureSummary = {
+    tool: 'incap-cert',
+    version: VERSION,
+    command: run.command,
+    host: hostname(),
+    time: run.now().toISOString(),
+    ...body,
+  };
+  await runOnFailure(command, run.redactor.redactValue(summary), run.log, {
+    timeoutMs: Math.min(ON_FAILURE_TIMEOUT_MS, run.endsAt - run.now().getTime()),
+    signal: run.signal,
+  });
 }
 
 export interface OnFailureOptions {

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { renewalPathSample } from '../../src/canary/metrics.js';
-import type { KeptPath, KeptPaths } from '../../src/canary/record.js';
+import { PathRecord, type KeptPath, type KeptPaths } from '../../src/canary/record.js';
 import type { PathCheck, PathVerdict } from '../../src/canary/run.js';
 import { turned } from '../../src/canary/timer.js';
 import { mergeMetrics, renderMetrics } from '../../src/metrics/textfile.js';
+import { tempDir } from '../support/harness.js';
+import { memoryLog } from '../support/memory-log.js';
 
 const kept = (...paths: [string, 'pass' | 'fail' | undefined][]): KeptPaths => ({
   checkedAt: '2026-12-01T00:00:00.000Z',
@@ -89,4 +93,132 @@ describe('renewalPathSample and the metrics file', () => {
       ],
     );
   });
+});
+
+describe('the renewal-path record (renewal-paths.json) goes through the state-file cycle', () => {
+  const earlier = '2026-11-30T00:00:00.000Z';
+  const at = new Date('2026-12-01T00:00:00.000Z');
+  const open = (stateDir: string, log: ReturnType<typeof memoryLog>['log']) =>
+    new PathRecord(stateDir, log, () => at, {});
+  const check = (name: string, verdict: PathVerdict): PathCheck => ({
+    lineage: 'example.com',
+    name,
+    verdict,
+    detail: '',
+    advice: verdict === 'pass' ? null : 'open the path',
+  });
+  /** A record as incap-cert 0.2.0 wrote it. */
+  const written = {
+    version: 1,
+    checkedAt: earlier,
+    paths: [
+      {
+        lineage: 'example.com',
+        name: 'www.example.com',
+        verdict: 'blocked',
+        since: earlier,
+        advice: 'open the path',
+        judged: 'fail',
+      },
+      { lineage: 'example.com', name: '', verdict: 'not-needed', since: earlier, advice: null },
+    ],
+  };
+
+  it('reads the record as it was written, and writes a check in the same form', async () => {
+    const stateDir = join(tempDir(), 'state');
+    mkdirSync(stateDir, { mode: 0o700 });
+    const file = join(stateDir, 'renewal-paths.json');
+    writeFileSync(file, JSON.stringify(written), { mode: 0o600 });
+    const { log, lines } = memoryLog();
+    const record = open(stateDir, log);
+    const before = await record.read();
+    assert.deepEqual(before, { checkedAt: earlier, paths: written.paths });
+    await record.record([check('www.example.com', 'blocked'), check('example.com', 'pass')], before);
+    const paths = [
+      { ...written.paths[0] },
+      {
+        lineage: 'example.com',
+        name: 'example.com',
+        verdict: 'pass',
+        since: at.toISOString(),
+        advice: null,
+        judged: 'pass',
+      },
+    ];
+    const expected = { version: 1, checkedAt: at.toISOString(), paths };
+    assert.equal(readFileSync(file, 'utf8'), `${JSON.stringify(expected, null, 2)}\n`);
+    assert.deepEqual(lines, []);
+  });
+
+  const cases: [string, (file: string) => void, RegExp][] = [
+    ['unparsable', (file) => writeFileSync(file, '{"version": 1, "paths": [', { mode: 0o600 }), /corrupt \(/],
+    [
+      'of another version',
+      (file) => writeFileSync(file, JSON.stringify({ ...written, version: 2 }), { mode: 0o600 }),
+      /not version 1 of the renewal-path record/,
+    ],
+    [
+      'with an entry not valid',
+      (file) =>
+        writeFileSync(
+          file,
+          JSON.stringify({ ...written, paths: [{ ...written.paths[0], verdict: 'maybe' }] }),
+          {
+            mode: 0o600,
+          },
+        ),
+      /path 0 is not valid \(verdict\)/,
+    ],
+    [
+      'oversized',
+      (file) => writeFileSync(file, ' '.repeat(4 * 1024 * 1024 + 1), { mode: 0o600 }),
+      /not read \(it is larger than 4 MiB\)/,
+    ],
+    [
+      'writable by others',
+      (file) => {
+        writeFileSync(file, JSON.stringify(written));
+        chmodSync(file, 0o666);
+      },
+      /not read \(it is writable by group or others \(mode 0666\)\)/,
+    ],
+    [
+      'a link',
+      (file) => {
+        writeFileSync(`${file}.real`, JSON.stringify(written), { mode: 0o600 });
+        symlinkSync(`${file}.real`, file);
+      },
+      /not read \(it is a symbolic link\)/,
+    ],
+  ];
+  for (const [what, make, problem] of cases) {
+    it(`one ${what} reads as empty with one warning, and the next check sets it aside`, async () => {
+      const stateDir = join(tempDir(), 'state');
+      mkdirSync(stateDir, { mode: 0o700 });
+      const file = join(stateDir, 'renewal-paths.json');
+      make(file);
+      const { log, lines } = memoryLog();
+      const record = open(stateDir, log);
+      const before = await record.read();
+      assert.deepEqual(before, { checkedAt: undefined, paths: [] });
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0] ?? '', /^warn: renewal-path record .*renewal-paths\.json: /);
+      assert.match(lines[0] ?? '', problem);
+      assert.match(lines[0] ?? '', /; the next change keeps it aside$/);
+      await record.record([check('www.example.com', 'blocked')], before);
+      assert.match(
+        lines.join('\n'),
+        /kept aside as .*renewal-paths\.json\.rejected-2026-12-01T00-00-00-000Z$/m,
+      );
+      assert.deepEqual(
+        readdirSync(stateDir).filter((name) => name.startsWith('renewal-paths.json.rejected-')),
+        ['renewal-paths.json.rejected-2026-12-01T00-00-00-000Z'],
+      );
+      const now = await open(stateDir, log).read();
+      assert.deepEqual(
+        now.paths.map((path) => `${path.name} ${path.verdict} ${path.judged}`),
+        ['www.example.com blocked fail'],
+      );
+    });
+  }
 });

@@ -4,10 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runOnFailure, type FailureSummary } from '../../src/notify/on-failure.js';
+import { Redactor } from '../../src/log/redact.js';
+import { runOnFailure, tellOnFailure, type FailureSummary } from '../../src/notify/on-failure.js';
+import { VERSION } from '../../src/util/version.js';
 import { tempDir } from '../support/harness.js';
+import { memoryLog } from '../support/memory-log.js';
 
 // A ceiling that turns a hang into a failure; not a timed assertion.
 const GUARD = { timeout: 120_000 };
@@ -20,15 +24,6 @@ const SUMMARY: FailureSummary = {
   time: '2026-11-27T00:00:00.000Z',
   sites: [],
 };
-
-function memoryLog() {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string) => lines.push(`${level}: ${message}`);
-  return {
-    lines,
-    log: { info: push('info'), warn: push('warn'), error: push('error'), debug: push('debug') },
-  };
-}
 
 function script(dir: string, name: string, body: string, mode = 0o755): string {
   const file = join(dir, name);
@@ -158,6 +153,65 @@ describe('runOnFailure is bounded', () => {
     const text = readFileSync(out, 'utf8');
     assert.match(text, /"tool": "incap-cert"/);
     assert.doesNotMatch(text, /key-must-not-be-inherited/);
+  });
+});
+
+describe('tellOnFailure: the one hand-off of deploy, sync, the ARI timer and the canary', () => {
+  const at = new Date('2026-12-01T00:00:00.000Z');
+  const run = (
+    log: ReturnType<typeof memoryLog>['log'],
+    endsAt: number,
+    signal = new AbortController().signal,
+  ) => {
+    const redactor = new Redactor();
+    redactor.addSecret('secret-in-a-finding-0123');
+    return { command: 'sync', log, redactor, now: () => at, endsAt, signal };
+  };
+  const findings = [
+    {
+      kind: 'renewal-path' as const,
+      lineage: 'example.com',
+      name: 'www.example.com',
+      verdict: 'blocked',
+      since: at.toISOString(),
+      advice: 'secret-in-a-finding-0123',
+    },
+  ];
+
+  it('the header, then the body as given, redacted', GUARD, async () => {
+    const dir = tempDir();
+    const out = join(dir, 'out');
+    const hook = script(dir, 'hook.sh', `cat > '${out}'`);
+    const { lines, log } = memoryLog();
+    await tellOnFailure([hook], { sites: [], findings }, run(log, at.getTime() + 30_000));
+    const expected = {
+      tool: 'incap-cert',
+      version: VERSION,
+      command: 'sync',
+      host: hostname(),
+      time: at.toISOString(),
+      sites: [],
+      findings: [{ ...findings[0], advice: '[redacted]' }],
+    };
+    assert.equal(readFileSync(out, 'utf8'), `${JSON.stringify(expected, null, 2)}\n`);
+    assert.deepEqual(
+      lines.filter((line) => !line.startsWith('debug:')),
+      [],
+    );
+  });
+
+  it('bounded by the run: past its deadline, or once it is stopped, the program is not started', async () => {
+    const dir = tempDir();
+    const marker = join(dir, 'ran');
+    const hook = script(dir, 'hook.sh', `touch '${marker}'`);
+    const { lines, log } = memoryLog();
+    await tellOnFailure([hook], { sites: [] }, run(log, at.getTime()));
+    await tellOnFailure([hook], { sites: [] }, run(log, at.getTime() + 30_000, AbortSignal.abort('SIGTERM')));
+    assert.equal(existsSync(marker), false, 'the program ran');
+    assert.deepEqual(lines, [
+      `warn: onFailure command ${hook} is not run: the run's deadline has come`,
+      `warn: onFailure command ${hook} is not run: the run was stopped`,
+    ]);
   });
 });
 

@@ -11,15 +11,7 @@ import * as v from 'valibot';
 import { issueAt, StateFile } from '../../src/state/state-file.js';
 import { tempDir } from '../support/harness.js';
 import { holdLock } from '../support/held-locks.js';
-
-function memoryLog() {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string) => lines.push(`${level}: ${message}`);
-  return {
-    lines,
-    log: { info: push('info'), warn: push('warn'), error: push('error'), debug: push('debug') },
-  };
-}
+import { memoryLog } from '../support/memory-log.js';
 
 const Counts = v.record(v.string(), v.pipe(v.number(), v.integer()));
 
