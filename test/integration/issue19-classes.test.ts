@@ -151,6 +151,46 @@ describe('coverage across lineages compares names as TLS does', () => {
   });
 });
 
+describe('one lineage RSA, the other ECDSA, for one site: status and verify agree with check and sync', () => {
+  it('status says it per key type (exit 1); pushed anyway, verify finds what ECDSA and RSA browsers get wrong', async () => {
+    const made = await createEdgeWorld(SITE, {
+      map: { 'example.com': Number(SITE), 'www.example.com': Number(SITE) },
+    });
+    closing = made.close;
+    const { w, le, live, env } = made;
+    w.fake.sites.get(SITE)?.names.push('www.example.com');
+    const rsa = await issueLeaf(pki, { names: ['example.com'], keyType: 'rsa' });
+    const ecc = await issueLeaf(pki, { names: ['www.example.com'], keyType: 'ec' });
+    const rsaLineage = writeCertbotLineage(le, 'example.com', rsa);
+    const eccLineage = writeCertbotLineage(le, 'www.example.com', ecc);
+
+    const status = await runCli(['status', '--live-dir', live], env);
+    assert.equal(status.code, 1, status.stderr);
+    const lines = status.stderr.split('\n').filter((line) => line.startsWith(`error: site ${SITE} (`));
+    assert.equal(lines.length, 2, status.stderr);
+    assert.ok(lines.some((line) => /no RSA certificate on this host covers all of its names/.test(line)));
+    assert.ok(lines.some((line) => /no ECDSA certificate on this host covers all of its names/.test(line)));
+
+    // As the map does today with --force: each name is served by its own lineage's key type only.
+    for (const lineage of [rsaLineage, eccLineage])
+      assert.equal((await runCli(['push', '--lineage', lineage, '--force'], env)).code, 0);
+    backdateDeliveries(w, 22 * HOUR);
+    const verify = await runCli(['verify', '--json', '--live-dir', live], env);
+    assert.equal(verify.code, 1, verify.stdout + verify.stderr);
+    const edges = (JSON.parse(verify.stdout) as { edges: { name: string; offered: string; state: string }[] })
+      .edges;
+    const stateOf = (name: string, offered: string) =>
+      edges.find((row) => row.name === name && row.offered === offered)?.state;
+    // A browser offering both gets the ECDSA certificate, which does not cover example.com.
+    assert.equal(stateOf('example.com', 'both'), 'wrong');
+    assert.equal(stateOf('www.example.com', 'both'), 'served');
+    assert.equal(stateOf('example.com', 'ECC'), 'wrong');
+    assert.equal(stateOf('www.example.com', 'RSA'), 'wrong');
+    assert.equal(stateOf('example.com', 'RSA'), 'served');
+    assert.equal(stateOf('www.example.com', 'ECC'), 'served');
+  });
+});
+
 /** Each refusal, how the fake gives it, and what the one line must name. */
 const REFUSALS: [number, RegExp][] = [
   [4205, /res 4205 .*turn on SSL for the site in Imperva's console/],
