@@ -1,8 +1,8 @@
 /**
  * What an edge probe means for one site and key type (pure):
- * - served: the edge serves exactly the local leaf (same SHA-256), and the leaf covers the name (as this host reads
- *   its names: Imperva keeps one certificate per site and key type, so another lineage's, this host's too, may be
- *   what a name gets);
+ * - served: the edge serves exactly the local leaf (same SHA-256) with the certificate that issued it, and the leaf
+ *   covers the name (as this host reads its names: Imperva keeps one certificate per site and key type, so another
+ *   lineage's, this host's too, may be what a name gets);
  * - stale: another certificate whose names cover the site's name and that expires before the local one (an upload
  *   that has not propagated yet, an earlier upload, Imperva's own certificate);
  * - wrong: anything else (names that do not cover the site, or a certificate not ours that expires as late or later);
@@ -38,6 +38,8 @@ export function judgeEdge({ name, local, probe }: JudgeInput): EdgeVerdict {
   if (normalizeFingerprint(probe.leafSha256) === normalizeFingerprint(local.fingerprint)) {
     if (local.names !== undefined && !namesCover(local.names, name))
       return { state: 'wrong', detail: notCovered("serves this host's certificate", local.names, name) };
+    if (probe.issuerServed === false)
+      return { state: 'wrong', detail: `serves the local certificate ${NO_CHAIN}` };
     return { state: 'served', detail: `serves the local certificate (expires ${expires})` };
   }
   if (!namesCover(probe.names, name)) {
@@ -82,6 +84,8 @@ export function judgeBoth(
     const what = `${both} this host's ${probe.keyType === undefined ? '' : `${keyTypeText(probe.keyType)} `}certificate`;
     return { state: 'wrong', detail: notCovered(what, mine.names, name) };
   }
+  if (mine !== undefined && probe.issuerServed === false)
+    return { state: 'wrong', detail: `${both} this host's certificate ${NO_CHAIN}` };
   if (mine !== undefined) {
     return {
       state: 'served',
@@ -114,6 +118,10 @@ export function judgeBoth(
     detail: `${both} ${type} certificate for ${name} that this host did not upload (expires ${expires})`,
   };
 }
+
+/** The leaf served alone: browsers that do not hold the intermediate reject it. */
+const NO_CHAIN =
+  'without the certificate that issued it (the chain the edge serves is incomplete: upload fullchain.pem, with push --lineage)';
 
 /** `what for a.example, b.example, which does not cover name` (the first five names). */
 function notCovered(what: string, names: readonly string[], name: string): string {

@@ -10,7 +10,7 @@
  *   run can succeed; 9418 and 9403 stop the run's calls and name where the key came from.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { v3Fault, type Endpoint } from '../support/fake-imperva.js';
@@ -188,6 +188,49 @@ describe('one lineage RSA, the other ECDSA, for one site: status and verify agre
     assert.equal(stateOf('www.example.com', 'RSA'), 'wrong');
     assert.equal(stateOf('example.com', 'RSA'), 'served');
     assert.equal(stateOf('www.example.com', 'ECC'), 'served');
+  });
+});
+
+describe('a leaf pushed without its chain over a good one', () => {
+  it('is never called current or served: status fails it, verify sees the chain the edge serves, sync puts the full chain back', async () => {
+    const made = await createEdgeWorld(SITE);
+    closing = made.close;
+    const { w, le, live, env } = made;
+    writeCertbotLineage(le, 'example.com', leaf);
+    assert.equal((await runCli(['sync', '--live-dir', live], env)).code, 0);
+    // The same leaf, alone, pushed by hand with --force: Imperva flags the chain, and its edge serves the leaf alone.
+    const alone = join(w.dir, 'alone');
+    mkdirSync(alone);
+    writeFileSync(join(alone, 'cert.pem'), leaf.certPem);
+    writeFileSync(join(alone, 'privkey.pem'), leaf.keyPem, { mode: 0o600 });
+    const forced = await runCli(
+      ['push', '--cert', join(alone, 'cert.pem'), '--key', join(alone, 'privkey.pem'), '--force'],
+      env,
+    );
+    assert.equal(forced.code, 1, forced.stderr);
+    assert.equal(w.fake.serving(SITE)?.chainLength, 1);
+    backdateDeliveries(w, 22 * HOUR);
+
+    const status = await runCli(['status', '--json', '--live-dir', live], env);
+    assert.equal(status.code, 1, status.stdout);
+    const rows = (JSON.parse(status.stdout) as { sites: { state: string }[] }).sites;
+    assert.notEqual(rows[0]?.state, 'current');
+
+    const verify = await runCli(['verify', '--live-dir', live], env);
+    assert.equal(verify.code, 1, verify.stdout);
+    assert.match(
+      verify.stderr,
+      /^error: site 1234567 \(example\.com\) ECDSA: wrong: serves the local certificate without the certificate that issued it \(the chain the edge serves is incomplete: upload fullchain\.pem/m,
+    );
+
+    // The timer's run delivers the full chain again; then the edge serves it, and every command agrees.
+    const sync = await runCli(['sync', '--verify', '--live-dir', live], env);
+    assert.equal(sync.code, 0, sync.stderr);
+    assert.match(sync.stdout, /sync: 0 current, 1 uploaded, 0 failed/);
+    assert.equal(w.fake.serving(SITE)?.chainLength, 2);
+    const again = await runCli(['sync', '--live-dir', live], env);
+    assert.match(again.stdout, /sync: 1 current, 0 uploaded, 0 failed/);
+    assert.equal((await runCli(['verify', '--live-dir', live], env)).code, 0);
   });
 });
 
