@@ -4,15 +4,17 @@
  * Imperva keeps one custom certificate per site and key type and picks the one to serve from the signature
  * algorithms the client offers (an RSA-only client keeps getting the RSA one). So the probe offers only the
  * algorithms of one key type: ECDSA, or RSA (PKCS#1 and PSS). It does not validate the chain: the exact leaf is the
- * point, and an edge that still serves an expired or foreign certificate is exactly what we want to see. It sends no
- * HTTP request.
+ * point, and an edge that still serves an expired or foreign certificate is exactly what we want to see. It does say
+ * whether the edge sent the certificate that issued the leaf (a leaf served without its chain fails in browsers
+ * that lack the intermediate). It sends no HTTP request.
  *
  * It connects only to the host and port it is given; a host name is resolved through `lookup` alone, so a test can
  * make every name resolve to 127.0.0.1 and never ask a real DNS server.
  */
 import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { connect } from 'node:tls';
+import { connect, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { keyTypeText, type KeyType } from '../model/certificate.js';
 import { certificateNames } from '../certificate/names.js';
 
@@ -57,6 +59,11 @@ export interface ProbeCertificate {
   issuer: string;
   /** The leaf's serial, lowercase hex. */
   serial: string;
+  /**
+   * Whether the edge sent the certificate that issued the leaf (or the leaf is self-issued). False: the chain it
+   * serves is incomplete. Undefined when not known.
+   */
+  issuerServed?: boolean | undefined;
 }
 
 /** Why there is no certificate: one line naming the host and port, never a stack. */
@@ -104,6 +111,8 @@ export function probeEdge(options: ProbeOptions): Promise<ProbeResult> {
       Math.max(1, timeoutMs),
     );
     socket.once('secureConnect', () => {
+      // Before getPeerX509Certificate: after it, node 20 answers getPeerCertificate with an empty object.
+      const peer = socket.getPeerCertificate(true);
       const leaf = socket.getPeerX509Certificate();
       if (leaf === undefined) {
         finish({ error: `${where} (SNI ${servername}) completed a TLS handshake without a certificate` });
@@ -118,6 +127,7 @@ export function probeEdge(options: ProbeOptions): Promise<ProbeResult> {
         keyType: type === 'rsa' ? 'RSA' : type === 'ec' ? 'ECC' : undefined,
         issuer: leaf.issuer.split('\n').join(', '),
         serial: leaf.serialNumber.toLowerCase(),
+        issuerServed: issuerServed(leaf, peer),
       });
     });
     socket.once('error', (error: Error) =>
@@ -127,6 +137,32 @@ export function probeEdge(options: ProbeOptions): Promise<ProbeResult> {
       finish({ error: `${where} (SNI ${servername}) closed the connection before the TLS handshake ended` }),
     );
   });
+}
+
+/**
+ * Whether the certificates the edge sent after the leaf hold the one that issued it (by name and signature), or the
+ * leaf is self-issued. Node may add the root from its own store at the end of the list: a root that issued the leaf
+ * is one a browser holds too.
+ */
+function issuerServed(
+  leaf: X509Certificate,
+  peer: PeerCertificate | DetailedPeerCertificate,
+): boolean | undefined {
+  if (leaf.checkIssued(leaf)) return true;
+  const seen = new Set<PeerCertificate>([peer]);
+  let next = 'issuerCertificate' in peer ? peer.issuerCertificate : undefined;
+  while (next !== undefined && next !== null && !seen.has(next) && seen.size < 20) {
+    seen.add(next);
+    if (next.raw === undefined) return undefined;
+    try {
+      const cert = new X509Certificate(next.raw);
+      if (leaf.checkIssued(cert) && leaf.verify(cert.publicKey)) return true;
+    } catch {
+      // A certificate node could not hand over whole: look at the next.
+    }
+    next = 'issuerCertificate' in next ? next.issuerCertificate : undefined;
+  }
+  return false;
 }
 
 /** A lookup that throws becomes a failed resolution, not a crash. */

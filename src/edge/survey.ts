@@ -42,7 +42,7 @@ interface Probe {
   name: string;
   offered: KeyType | 'both';
   /** With `both`: every certificate this host deploys to the site. */
-  ours: { keyType: KeyType; fingerprint: string; notAfter: Date }[];
+  ours: { keyType: KeyType; fingerprint: string; notAfter: Date; names: readonly string[] }[];
   /** With `both`: the SHA-256 of the certificates this host uploaded there before (the delivery record). */
   earlier: string[];
 }
@@ -76,6 +76,7 @@ function probesOf(
       keyType: chain.keyType,
       fingerprint: chain.fingerprint,
       notAfter: chain.notAfter,
+      names: chain.names,
     }));
     const earlier = (['RSA', 'ECC'] as const).flatMap((type) => {
       const fingerprint = delivered.get(deliveryKey(siteId, type))?.fingerprint;
@@ -256,7 +257,11 @@ async function probeOne(
   const verdict =
     offered === 'both'
       ? judgeBoth(probe, name, ours, earlier)
-      : judgeEdge({ name, local: { fingerprint: chain.fingerprint, notAfter: chain.notAfter }, probe });
+      : judgeEdge({
+          name,
+          local: { fingerprint: chain.fingerprint, notAfter: chain.notAfter, names: chain.names },
+          probe,
+        });
   row.state = verdict.state;
   row.detail = verdict.detail;
   if (!('error' in probe))

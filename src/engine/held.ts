@@ -128,7 +128,8 @@ function listedFlags(held: Held, chain: CertificateChain): DeliveryFlag[] {
 
 /**
  * How the certificate a site should hold stands at Imperva: held (current), held but flagged (an error naming what
- * Imperva flags: uploading the same certificate again gets the same verdict), or not held. The flags are Imperva's
+ * Imperva flags: uploading the same certificate again gets the same verdict), or not held (also: held with another
+ * chain than the local one, as this host's own delivery record says). The flags are Imperva's
  * listing's, and those its answer gave to this host's upload of the very same delivery (same certificate, chain and
  * names: the delivery record), which the listing does not show for the chain.
  */
@@ -139,6 +140,11 @@ export function judgeHeld(
 ): 'current' | 'missing' | FlaggedUpload {
   const { chain } = want;
   if (!heldCertificate(held, chain, delivery)) return 'missing';
+  // This host's last delivery there was this very leaf with another chain (a leaf pushed alone with --force over a
+  // good one): Imperva holds the leaf, but not the chain this host has now, and its listing does not show chains.
+  // Sending the local chain is what mends the edge; called current, nothing would.
+  if (delivery?.fingerprint === chain.fingerprint && delivery.chainLength !== chain.chainLength)
+    return 'missing';
   const flags = new Set(listedFlags(held, chain));
   const same =
     delivery !== undefined &&

@@ -151,6 +151,22 @@ describe('judgeEdge', () => {
     );
     assert.equal(judgeEdge({ name: 'www.example.com', local, probe: { error: 'boom' } }).detail, 'boom');
   });
+
+  it("wrong: this host's own leaf served for a name its names (as this host reads them) do not cover", () => {
+    // Another lineage of this host's, for the same site and key type: Imperva keeps one, the other name gets it.
+    const local = { fingerprint: LOCAL_SHA, notAfter: LOCAL_NOT_AFTER, names: ['b.example.com'] };
+    const probe = served(LOCAL_SHA, ['b.example.com'], LOCAL_NOT_AFTER);
+    const verdict = judgeEdge({ name: 'a.example.com', local, probe });
+    assert.equal(verdict.state, 'wrong');
+    assert.equal(
+      verdict.detail,
+      "serves this host's certificate for b.example.com, which does not cover a.example.com",
+    );
+    assert.equal(judgeEdge({ name: 'B.Example.com.', local, probe }).state, 'served');
+    // Names as this host reads them decide, not what the probe could parse.
+    const unparsed = served(LOCAL_SHA, [], LOCAL_NOT_AFTER);
+    assert.equal(judgeEdge({ name: 'b.example.com', local, probe: unparsed }).state, 'served');
+  });
 });
 
 describe('nameCovers', () => {
