@@ -11,6 +11,7 @@ import { describeNames, mappedSites, planTargets, type SiteMap } from '../model/
 import { ApiError, CertificateError, StateError } from '../model/errors.js';
 import { refusePlaceholders } from '../config/placeholders.js';
 import { clientErrorCode, credentialsMessage, isCredentialsError, isUnknownSite } from '../imperva/errors.js';
+import { REFUSAL_FIXES } from '../imperva/envelope.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { RunContext } from '../run/context.js';
 import { listLineages } from '../sources/live.js';
@@ -369,11 +370,22 @@ function rowFinding(one: SiteStatusRow, label: string): Finding {
         'site',
         subject,
         `${where}: ${one.imperva.error ?? 'Imperva could not be asked'}`,
-        'incap-cert check',
+        readFix(one.imperva.error),
       );
     case 'no-local-certificate':
       return passed('site', subject, `${where}: no-local-certificate`);
   }
+}
+
+/**
+ * The fix for a site Imperva would not answer for: a refusal the operator must mend names its own (4205: turn on
+ * SSL for the site…); anything else passes with time (Imperva busy or down), so the fix is to ask again later.
+ */
+function readFix(error: string | null): string {
+  const res = /\bres (\d+)\b/.exec(error ?? '')?.[1];
+  const fix = res === undefined ? undefined : REFUSAL_FIXES[Number(res)];
+  if (fix !== undefined) return fix.slice(fix.indexOf(': ') + 2);
+  return 'run incap-cert check again once Imperva answers (-v shows each attempt)';
 }
 
 /**

@@ -288,10 +288,19 @@ export function statusTable(rows: readonly SiteStatusRow[]): string[] {
   return [...formatTable(header, cells), ...problemLines(problems)];
 }
 
-/** One line per problem text: `site 12: why` for one site, `3 sites: why` where several share it. */
+/** How many sites a shared problem's line names before `and N more` (the table above names every one). */
+const SITES_NAMED = 5;
+
+/**
+ * One line per problem text: `site 12: why` for one site, `3 sites (site 2, site 3, site 4): why` where several share
+ * it, the first five named and then `and N more`, as the upload commands name the sites a refusal hit.
+ */
 function problemLines(problems: readonly { site: string; text: string }[]): string[] {
   const bySite = groupByKey(problems, (one) => one.text);
-  return [...bySite].map(([text, some]) =>
-    some.length === 1 ? `${some[0]?.site ?? ''}: ${text}` : `${some.length} sites: ${text}`,
-  );
+  return [...bySite].map(([text, some]) => {
+    if (some.length === 1) return `${some[0]?.site ?? ''}: ${text}`;
+    const named = some.slice(0, SITES_NAMED).map((one) => one.site);
+    const more = some.length > SITES_NAMED ? ` and ${some.length - SITES_NAMED} more` : '';
+    return `${some.length} sites (${named.join(', ')}${more}): ${text}`;
+  });
 }

@@ -312,13 +312,16 @@ describe('each refusal the operator must mend, through every command that upload
         if (command === 'check') {
           for (const site of ['101', '102', '103'])
             assert.match(output, new RegExp(`^.*site ${site}\\b.*${fix.source}.*$`, 'm'), `site ${site}`);
+          // The fix is the refusal's own, not "run check again".
+          assert.match(output, /problem: .*site 101\b.*; fix: /, output);
+          assert.doesNotMatch(output, /site 101\b.*; fix: (?:run )?incap-cert check\b/, output);
         } else {
           // status: the table names each site in error, and one line the cause they share, with its fix.
           for (const site of ['101', '102', '103'])
             assert.match(result.stdout, new RegExp(`^${site} .* error +- +error +-$`, 'm'), `site ${site}`);
           const lines = result.stdout.split('\n').filter((line) => fix.test(line));
           assert.equal(lines.length, 1, result.stdout);
-          assert.match(lines[0] ?? '', /^3 sites: /);
+          assert.match(lines[0] ?? '', /^3 sites \(site 101\b[^,]*, site 102\b[^,]*, site 103\b[^)]*\): /);
         }
         assert.doesNotMatch(output, /holds no custom certificate/);
         assert.equal(w.fake.uploads().length, 0);
