@@ -1,0 +1,115 @@
+/**
+ * Every file in the state folder gets the same care, not only queue.json and queue.lock: what is at the path of the
+ * delivery record, the ARI cache, the shared pace or the queue itself may be a FIFO, a link to /dev/zero, a folder
+ * or a file far past its bound (a hostile or broken host). The timer's `sync` must neither hang on it (opening a
+ * FIFO for reading waits for a writer; /dev/zero never ends) nor read it whole, and must still upload. Each run is
+ * killed after a bound; a run that had to be killed fails.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, lstatSync, mkdirSync, openSync, symlinkSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { runTimed } from '../support/held-locks.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
+import { createWorld, type World } from '../support/world.js';
+
+let leaf: Leaf;
+before(async () => {
+  leaf = await issueLeaf(await createPki(), { names: ['example.com', 'www.example.com'] });
+});
+let world: World | undefined;
+afterEach(() => world?.close());
+after(() => world?.close());
+
+/** A sparse file of `bytes`: larger than its bound on paper, nothing on disk. */
+const sparse = (path: string, bytes: number) => {
+  closeSync(openSync(path, 'w', 0o600));
+  truncateSync(path, bytes);
+};
+
+/** Each state file a sync reads, and the size past its bound. */
+const stateFiles: [string, number][] = [
+  ['queue.json', 64 * 1024 * 1024 + 1],
+  ['delivered.json', 64 * 1024 * 1024 + 1],
+  ['ari.json', 64 * 1024 * 1024 + 1],
+  ['pace.json', 64 * 1024 * 1024 + 1],
+];
+
+const hostile: [string, (path: string, tooLarge: number) => void][] = [
+  ['a FIFO', (path) => execFileSync('mkfifo', ['-m', '600', path])],
+  ['a link to /dev/zero', (path) => symlinkSync('/dev/zero', path)],
+  ['a folder', (path) => mkdirSync(path, { mode: 0o700 })],
+  ['a file past its bound', (path, tooLarge) => sparse(path, tooLarge)],
+];
+
+describe('what is at a state file’s path never stalls sync, nor stops its uploads', () => {
+  for (const [name, tooLarge] of stateFiles) {
+    for (const [title, plant] of hostile) {
+      it(`${title} at ${name}: sync ends at once, uploads, and names the file`, async () => {
+        world = await createWorld();
+        writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+        mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+        const path = join(world.stateDir, name);
+        plant(path, tooLarge);
+        const result = await runTimed(['sync', '--live-dir', join(world.dir, 'le', 'live')], world.env, {
+          boundMs: 30_000,
+        });
+        assert.equal(result.killed, false, `sync hung on ${title} at ${name}:\n${result.stderr}`);
+        assert.ok(result.ms < 15_000, `sync took ${result.ms} ms on ${title} at ${name}`);
+        assert.deepEqual(
+          world.fake
+            .uploads()
+            .filter((request) => request.res === 0)
+            .map((request) => request.siteId)
+            .sort(),
+          ['1234567', '7654321'],
+          `both sites uploaded:\n${result.stderr}`,
+        );
+        assert.ok(result.code === 0, `exit ${result.code}:\n${result.stderr}`);
+        if (title !== 'a folder' || name === 'queue.json') {
+          assert.ok(result.stderr.includes(path), `the file is named:\n${result.stderr}`);
+        }
+        // What was there is never opened for reading; a FIFO or a link stays one, wherever it is kept.
+        lstatSync(world.stateDir);
+      });
+    }
+  }
+});
+
+/** The files a run writes beside its uploads, outside the state folder: the metrics file (its folder is often another
+ * user's: node_exporter's textfile folder) and the log file. */
+const runFiles: [string, string, number][] = [
+  ['the metrics file', '--metrics-file', 64 * 1024 * 1024 + 1],
+  ['the log file', '--log-file', 0],
+];
+
+describe('what is at the metrics or the log file’s path never stalls the hook, nor stops its uploads', () => {
+  for (const [what, flag, tooLarge] of runFiles) {
+    for (const [title, plant] of hostile) {
+      if (tooLarge === 0 && title === 'a file past its bound') continue;
+      it(`${title} at ${what}: the hook ends at once, uploads, exits 0 and names the file`, async () => {
+        world = await createWorld();
+        const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+        const folder = join(world.dir, 'elsewhere');
+        mkdirSync(folder, { mode: 0o755 });
+        const path = join(folder, 'incap-cert.out');
+        plant(path, tooLarge);
+        const result = await runTimed(
+          ['deploy', flag, path],
+          { ...world.env, RENEWED_LINEAGE: lineage },
+          {
+            boundMs: 30_000,
+          },
+        );
+        assert.equal(result.killed, false, `the hook hung on ${title} at ${what}:\n${result.stderr}`);
+        assert.ok(result.ms < 15_000, `the hook took ${result.ms} ms on ${title} at ${what}`);
+        assert.equal(world.fake.uploads().filter((request) => request.res === 0).length, 2, result.stderr);
+        assert.equal(result.code, 0, result.stderr);
+        if (title !== 'a file past its bound') {
+          assert.ok(result.stderr.includes(path), `the file is named:\n${result.stderr}`);
+        }
+      });
+    }
+  }
+});
