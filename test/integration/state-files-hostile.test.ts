@@ -7,7 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, lstatSync, mkdirSync, openSync, symlinkSync, truncateSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { runTimed } from '../support/held-locks.js';
@@ -112,4 +121,34 @@ describe('what is at the metrics or the log file’s path never stalls the hook,
       });
     }
   }
+});
+
+describe('temp files killed writes left in the state folder', () => {
+  it('are removed by the next run that holds the queue lock, whichever state file it writes', async () => {
+    world = await createWorld();
+    writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const sync = () =>
+      runTimed(['sync', '--live-dir', join((world as World).dir, 'le', 'live')], (world as World).env, {
+        boundMs: 30_000,
+      });
+    assert.equal((await sync()).code, 0, 'the first sync uploads');
+    const dead = 2 ** 22 + 1; // above Linux's largest pid: never running
+    // What a status killed while writing the ARI cache, or a run killed while writing the shared pace, leaves.
+    const left = [`.queue.${dead}.0a0b.tmp`, `.queue.${dead}.0c0d.tmp`];
+    for (const name of left) writeFileSync(join(world.stateDir, name), '{"version"', { mode: 0o600 });
+    // A shared pace it cannot use: this run sets it aside, under the queue lock. Nothing is uploaded or queued.
+    writeFileSync(join(world.stateDir, 'pace.json'), '{"version": 1, "perSecond": "fast"}\n', {
+      mode: 0o600,
+    });
+    world.fake.requests.length = 0;
+    const result = await sync();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(world.fake.uploads().length, 0, 'nothing to upload');
+    assert.match(result.stderr, /shared pace .*pace\.json: not a shared pace of version 1; kept aside as /);
+    assert.deepEqual(
+      readdirSync(world.stateDir).filter((name) => name.endsWith('.tmp')),
+      [],
+      'what killed writes left is gone',
+    );
+  });
 });
