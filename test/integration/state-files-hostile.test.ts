@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { FakeHttpEdge } from '../support/fake-edge.js';
 import { runTimed } from '../support/held-locks.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
@@ -151,4 +152,40 @@ describe('temp files killed writes left in the state folder', () => {
       'what killed writes left is gone',
     );
   });
+});
+
+describe('what is at the canary’s record never stalls the canary', () => {
+  for (const [title, plant] of hostile) {
+    it(`${title} at renewal-paths.json: the canary ends at once, checks the path, and names the file`, async () => {
+      world = await createWorld();
+      const le = join(world.dir, 'le');
+      const webroot = join(world.dir, 'www');
+      mkdirSync(webroot, { mode: 0o755 });
+      writeCertbotLineage(le, 'example.com', leaf);
+      mkdirSync(join(le, 'renewal'), { recursive: true, mode: 0o755 });
+      writeFileSync(
+        join(le, 'renewal', 'example.com.conf'),
+        `version = 5.1.0\n[renewalparams]\nauthenticator = webroot\nwebroot_path = ${webroot},\n[[webroot_map]]\n`,
+        { mode: 0o644 },
+      );
+      const edge = await FakeHttpEdge.start({ webroot: () => webroot, modes: {} });
+      try {
+        mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+        const path = join(world.stateDir, 'renewal-paths.json');
+        plant(path, 64 * 1024 * 1024 + 1);
+        const result = await runTimed(
+          ['canary', '--live-dir', join(le, 'live')],
+          { ...world.env, INCAP_CERT_EDGE_HTTP: edge.address },
+          { boundMs: 30_000 },
+        );
+        assert.equal(result.killed, false, `the canary hung on ${title}:\n${result.stderr}`);
+        assert.ok(result.ms < 15_000, `the canary took ${result.ms} ms on ${title}`);
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stdout, /renewal path of example\.com \(lineage example\.com\): pass/);
+        assert.ok(result.stderr.includes(path), `the file is named:\n${result.stderr}`);
+      } finally {
+        await edge.close();
+      }
+    });
+  }
 });
