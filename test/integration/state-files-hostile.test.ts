@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
+  chmodSync,
+  chownSync,
   closeSync,
   lstatSync,
   mkdirSync,
@@ -93,6 +95,34 @@ const runFiles: [string, string, number][] = [
   ['the metrics file', '--metrics-file', 64 * 1024 * 1024 + 1],
   ['the log file', '--log-file', 0],
 ];
+
+/** A state file someone else could have written: never read, set aside by the run that holds the lock. */
+const untrusted: [string, (path: string) => void, RegExp][] = [
+  ['owned by another user', (path) => chownSync(path, 1234, 1234), /it is owned by user 1234/],
+  ['writable by others', (path) => chmodSync(path, 0o666), /it is writable by group or others \(mode 0666\)/],
+];
+
+describe('a state file someone else could have written is not read', () => {
+  for (const name of ['delivered.json', 'ari.json', 'pace.json']) {
+    for (const [title, spoil, reason] of untrusted) {
+      it(`${name} ${title}: sync uploads, says why it was not read`, async () => {
+        world = await createWorld();
+        writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+        mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
+        const path = join(world.stateDir, name);
+        writeFileSync(path, '{"version": 1}\n', { mode: 0o600 });
+        spoil(path);
+        const result = await runTimed(['sync', '--live-dir', join(world.dir, 'le', 'live')], world.env, {
+          boundMs: 30_000,
+        });
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(world.fake.acceptedUploads().length, 2, result.stderr);
+        const line = result.stderr.split('\n').find((text) => text.includes(path)) ?? '';
+        assert.match(line, reason, result.stderr);
+      });
+    }
+  }
+});
 
 describe('what is at the metrics or the log file’s path never stalls the hook, nor stops its uploads', () => {
   for (const [what, flag, tooLarge] of runFiles) {
