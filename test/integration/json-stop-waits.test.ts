@@ -130,7 +130,6 @@ describe('--json, SIGTERM during each kind of wait: one document', () => {
         liveDir: join(w.dir, 'le', 'live'),
         retryDelaySeconds: 30,
         onFailure: [hook(w.dir)],
-        ari: false,
       });
       const { args, env, waiting } = wait.arrange(w, lineage);
       const result = await runTimed(
