@@ -5,10 +5,11 @@
  * the process's. Each run is killed after a bound; a run that had to be killed fails.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { writeConfig } from '../support/harness.js';
+import { FakeEdge } from '../support/fake-edge.js';
+import { runCli, writeConfig } from '../support/harness.js';
 import { holdLock, runTimed, type TimedResult } from '../support/held-locks.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
@@ -18,7 +19,11 @@ before(async () => {
   leaf = await issueLeaf(await createPki(), { names: ['example.com', 'www.example.com'] });
 });
 let world: World | undefined;
-afterEach(() => world?.close());
+const edges: FakeEdge[] = [];
+afterEach(async () => {
+  for (const edge of edges.splice(0)) await edge.close();
+  await world?.close();
+});
 after(() => world?.close());
 
 /** The one document on stdout. */
@@ -26,6 +31,12 @@ function documentOf(result: TimedResult): Record<string, unknown> {
   const lines = result.stdout.split('\n').filter((line) => line !== '');
   assert.equal(lines.length, 1, `one line on stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
   return JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+}
+
+interface Arranged {
+  args: string[];
+  env?: Record<string, string>;
+  waiting: () => boolean;
 }
 
 interface Wait {
@@ -37,10 +48,7 @@ interface Wait {
    */
   code?: number;
   /** Sets the wait up in the world; gives the arguments, the environment added, and when the run is waiting. */
-  arrange: (
-    w: World,
-    lineage: string,
-  ) => { args: string[]; env?: Record<string, string>; waiting: () => boolean };
+  arrange: (w: World, lineage: string) => Arranged | Promise<Arranged>;
 }
 
 const uploadsSeen = (w: World) => () => w.fake.requestsTo('upload').length > 0;
@@ -84,6 +92,33 @@ const waits: Wait[] = [
     arrange: (w) => {
       w.fake.inject({ endpoint: 'upload', times: Infinity, fault: { status: 503 } });
       return { args: ['sync'], waiting: settledFor(500, uploadsSeen(w)) };
+    },
+  },
+  {
+    title: 'sync, waiting out a 429’s Retry-After',
+    command: 'sync',
+    arrange: (w) => {
+      w.fake.inject({
+        endpoint: 'upload',
+        times: Infinity,
+        fault: { status: 429, headers: { 'retry-after': '30' } },
+      });
+      return { args: ['sync'], waiting: settledFor(500, uploadsSeen(w)) };
+    },
+  },
+  {
+    title: 'verify --wait, between its rounds',
+    command: 'verify',
+    arrange: async (w, lineage) => {
+      // The upload never shows at the edge during this test.
+      const edge = await FakeEdge.start({ imperva: w.fake, propagationMs: 3_600_000, own: 'site' });
+      edges.push(edge);
+      const env = { INCAP_CERT_EDGE: edge.address };
+      assert.equal((await runCli(['deploy'], { ...w.env, ...env, RENEWED_LINEAGE: lineage })).code, 0);
+      // Without a record of the upload, the site is stale rather than pending (uploaded within the verify grace).
+      rmSync(join(w.stateDir, 'delivered.json'));
+      const probes = () => edge.hellos.length + edge.handshakes.length;
+      return { args: ['verify', '--wait', '600'], env, waiting: settledFor(1_000, () => probes() > 0) };
     },
   },
   {
@@ -131,13 +166,17 @@ describe('--json, SIGTERM during each kind of wait: one document', () => {
         retryDelaySeconds: 30,
         onFailure: [hook(w.dir)],
       });
-      const { args, env, waiting } = wait.arrange(w, lineage);
+      const { args, env, waiting } = await wait.arrange(w, lineage);
       const result = await runTimed(
         [...args, '--json'],
         { ...w.env, ...env },
         { signalWhen: waiting, boundMs: 40_000 },
       );
-      assert.equal(result.killed, false, `the run did not end after SIGTERM:\n${result.stderr}`);
+      assert.equal(
+        result.killed,
+        false,
+        `the run did not end after SIGTERM (${String(result.afterSignalMs)} ms after it):\n${result.stderr}`,
+      );
       assert.ok(result.afterSignalMs !== undefined, `the run was never in the wait:\n${result.stderr}`);
       assert.ok(result.afterSignalMs < 8_000, `the run took ${result.afterSignalMs} ms after SIGTERM`);
       const doc = documentOf(result);
