@@ -11,10 +11,12 @@ import {
   chmodSync,
   chownSync,
   closeSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
+  readlinkSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
@@ -22,7 +24,7 @@ import {
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeHttpEdge } from '../support/fake-edge.js';
-import { runTimed } from '../support/held-locks.js';
+import { runTimed, startOf } from '../support/held-locks.js';
 import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
@@ -218,4 +220,39 @@ describe('what is at the canary’s record never stalls the canary', () => {
       }
     });
   }
+});
+
+describe('temp files killed writes left in queue.d', () => {
+  it('are removed only when their writer is provably gone: not one in another PID namespace, not a live one', async () => {
+    world = await createWorld();
+    const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
+    const dropDir = join(world.stateDir, 'queue.d');
+    mkdirSync(dropDir, { recursive: true, mode: 0o700 });
+    const ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '';
+    const start = startOf(process.pid);
+    // queue.d is written without the lock, by runs on this host and in containers sharing the folder.
+    const dead = `.queue.999999999-1-${ns}.0a0b.tmp`;
+    const reused = `.queue.${process.pid}-1-${ns}.0c0d.tmp`;
+    const alive = `.queue.${process.pid}-${start}-${ns}.0e0f.tmp`;
+    const elsewhere = `.queue.57-1-1.0f0f.tmp`;
+    for (const name of [dead, reused, alive, elsewhere]) {
+      writeFileSync(join(dropDir, name), '{"version"', { mode: 0o600 });
+    }
+    // One site fails: the run records it under the queue lock, and clears what it may in queue.d.
+    world.fake.inject({ endpoint: 'upload', siteId: '7654321', times: Infinity, fault: { status: 503 } });
+    const result = await runTimed(
+      ['deploy'],
+      { ...world.env, RENEWED_LINEAGE: lineage },
+      { boundMs: 30_000 },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(existsSync(world.queueFile), 'the run held the lock');
+    assert.deepEqual(
+      readdirSync(dropDir)
+        .filter((name) => name.endsWith('.tmp'))
+        .sort(),
+      [elsewhere, alive].sort(),
+      'a dead writer’s and a reused pid’s are removed; a live one’s and a container’s are left',
+    );
+  });
 });
