@@ -120,3 +120,50 @@ describe('every kind of source: what another user could have written is not uplo
     }
   }
 });
+
+describe('every hook hand-off: a key another user owns is refused, exit 3, nothing sent', () => {
+  const handOffs: [string, (dir: string) => { args: string[]; env: Record<string, string> }][] = [
+    [
+      'Certbot (RENEWED_LINEAGE), its archive key',
+      (dir) => {
+        const lineage = writeCertbotLineage(join(dir, 'le'), 'www.example.com', forged);
+        chownSync(join(dir, 'le', 'archive', 'www.example.com', 'privkey1.pem'), STRANGER, STRANGER);
+        return { args: ['deploy'], env: { RENEWED_LINEAGE: lineage } };
+      },
+    ],
+    [
+      'acme.sh (CERT_KEY_PATH)',
+      (dir) => {
+        const files = writeAcmeSh(join(dir, '.acme.sh'), 'www.example.com', forged, true);
+        chownSync(files.key, STRANGER, STRANGER);
+        return {
+          args: ['deploy'],
+          env: {
+            CERT_FULLCHAIN_PATH: files.cert,
+            CERT_KEY_PATH: files.key,
+            CA_CERT_PATH: files.issuer,
+            Le_Domain: 'www.example.com',
+          },
+        };
+      },
+    ],
+    [
+      'dehydrated (push --cert --key, its versioned key)',
+      (dir) => {
+        const files = writeDehydrated(join(dir, 'dehydrated'), 'www.example.com', forged, 1700000000);
+        chownSync(join(files.folder ?? '', 'privkey-1700000000.pem'), STRANGER, STRANGER);
+        return { args: ['push', '--cert', files.cert, '--key', files.key], env: {} };
+      },
+    ],
+  ];
+  for (const [title, arrange] of handOffs) {
+    it(title, async () => {
+      world = await createWorld();
+      const { args, env } = arrange(world.dir);
+      const result = await runCli(args, { ...world.env, ...env });
+      assert.equal(result.code, 3, result.stderr);
+      assert.deepEqual(world.fake.uploads(), []);
+      assert.match(result.stderr, new RegExp(`is owned by user ${STRANGER} \\(mode 0600\\)`));
+    });
+  }
+});
