@@ -7,7 +7,7 @@
  * are read without following links, and removed one by one: never a folder with what is in it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import {
   chmod,
   link,
@@ -254,4 +254,31 @@ function fsError(error: unknown, path: string, verb: string): InstallError {
   const code = (error as NodeJS.ErrnoException).code;
   const reason = (code !== undefined && REASONS[code]) || (code ?? (error as Error).message);
   return new InstallError(`could not ${verb} ${path}: ${reason}`);
+}
+
+/**
+ * A small regular file's text (the target's config, its machine-id), or undefined when it is missing, not a regular
+ * file or larger than `maxBytes`. Opened without blocking and checked on its descriptor: a FIFO at the path (under
+ * --destdir, wherever the staging folder's owner put it) would hang install for ever. `follow: false` refuses a link.
+ */
+export function readSmallFile(path: string, maxBytes: number, follow = true): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (follow ? 0 : constants.O_NOFOLLOW));
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < buffer.length; length += read) {
+      read = readSync(fd, buffer, length, buffer.length - length, null);
+    }
+    return length > maxBytes ? undefined : buffer.subarray(0, length).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -28,7 +28,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
-import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -45,6 +45,7 @@ import {
   ownFolder,
   placeFile,
   placeNewFile,
+  readSmallFile,
   refuseLinksOnTheWay,
   removeEmptyFolder,
   removeFile,
@@ -274,13 +275,12 @@ function templateNotifier(template: string): string | undefined {
 }
 
 /** The logFile of the config at `file` when it is there and says one; undefined when anything is amiss. */
-async function configuredLogFile(file: string): Promise<string | undefined> {
+function configuredLogFile(file: string): string | undefined {
   try {
-    const handle = await readFile(file, {
-      encoding: 'utf8',
-      flag: constants.O_RDONLY | constants.O_NOFOLLOW,
-    });
-    const parsed = parseStrictJson(handle) as { logFile?: unknown };
+    // A config is at most 1 MiB (src/config/load.ts).
+    const text = readSmallFile(file, 1024 * 1024, false);
+    if (text === undefined) return undefined;
+    const parsed = parseStrictJson(text) as { logFile?: unknown };
     return typeof parsed.logFile === 'string' ? parsed.logFile : undefined;
   } catch {
     return undefined;
@@ -354,7 +354,7 @@ export async function install(options: InstallOptions): Promise<InstallReport> {
   }
   const logrotate = renderLogrotate(
     files['hooks/logrotate/incap-cert'],
-    await configuredLogFile(at(layout.config)),
+    configuredLogFile(at(layout.config)),
   );
 
   const page = (path: string, content: string): Planned => ({
@@ -693,7 +693,7 @@ async function expectedDigests(
   if (record !== undefined) return new Map(record.files.map((file) => [file.path, file.sha256]));
   const assets = await loadAssets();
   const files = renderAssets(assets, prefix, schedule);
-  const logFile = await configuredLogFile(join(root || '/', layout.config));
+  const logFile = configuredLogFile(join(root || '/', layout.config));
   return new Map([
     [layout.man.manual, sha256(pages.manual)],
     [layout.man.config, sha256(pages.configManual)],

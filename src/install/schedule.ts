@@ -6,9 +6,9 @@
  * falls back to its hostname.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { readSmallFile } from './files.js';
 
 /** Hours between two runs. */
 export const EVERY_HOURS = 6;
@@ -35,11 +35,7 @@ export function runHours(schedule: Schedule): number[] {
 
 /** The schedule of the system at `root` ('' or '/' for this one; a staging folder for --destdir). */
 export function hostSchedule(root: string): Schedule {
-  let machineId = '';
-  try {
-    machineId = readFileSync(join(root || '/', 'etc', 'machine-id'), 'utf8').trim();
-  } catch {
-    // no machine-id: the hostname below
-  }
+  // No machine-id (or something at its path that is not one): the hostname below.
+  const machineId = readSmallFile(join(root || '/', 'etc', 'machine-id'), 4096)?.trim() ?? '';
   return machineId === '' ? scheduleFor(hostname(), 'hostname') : scheduleFor(machineId, 'machine-id');
 }

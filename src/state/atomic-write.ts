@@ -2,18 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { processTag } from './lock.js';
 
-/** A temp file of ours: `.queue.PID.HEX.tmp`, named after the process that writes it. */
-const TEMP = /^\.queue\.(\d+)\.[0-9a-f]+\.tmp$/;
+/**
+ * A temp file of ours: `.queue.TAG.HEX.tmp`, TAG naming the process that writes it as lock.ts's processTag does
+ * (`PID-START-NS`; a bare PID without /proc, and from builds before it): what processGone checks. A bare pid would
+ * be judged in this PID namespace, where a writer in a container sharing the folder is not found (its file removed
+ * while it is written) and a reused pid keeps a dead writer's file for ever.
+ */
+const TEMP = /^\.queue\.(\d+(?:-\d+-\d+)?)\.[0-9a-f]+\.tmp$/;
 
 export function isTempFile(name: string): boolean {
   return TEMP.test(name);
 }
 
-/** The id of the process that wrote this temp file; undefined when the name is not one of ours. */
-export function tempFileOwner(name: string): number | undefined {
-  const pid = TEMP.exec(name)?.[1];
-  return pid === undefined ? undefined : Number(pid);
+/** The tag of the process that wrote this temp file (for processGone); undefined when the name is not one of ours. */
+export function tempFileOwner(name: string): string | undefined {
+  return TEMP.exec(name)?.[1];
 }
 
 /**
@@ -40,7 +45,7 @@ const WRITE_BATCH = 64 * 1024;
  */
 export async function atomicWrite(file: string, text: string | Iterable<string>): Promise<void> {
   const folder = dirname(file);
-  const temp = join(folder, `.queue.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(folder, `.queue.${processTag() ?? process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', 0o600);
   try {
     // writeFile, not write: on a disk that fills up part way through, write(2) writes what fits and says so

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite, isTempFile, tempFileOwner } from './atomic-write.js';
 import { EntryIndex } from './entry-index.js';
+import { processGone } from './lock.js';
 import { MAX_DROP_BYTES, parseQueueText, readQueueText, serializeQueue } from './queue-file.js';
 import type { QueueEntry } from './schema.js';
 
@@ -95,8 +96,8 @@ export async function setAside(file: string): Promise<string> {
 }
 
 /**
- * Removes the temp files of writes into the folder that were killed part way: only those whose writer is no longer
- * running (a run that does not hold the lock writes here too).
+ * Removes the temp files of writes into the folder that were killed part way: only those whose writer is provably
+ * gone (lock.ts, processGone: a run that does not hold the lock writes here too, perhaps from a container).
  */
 export async function removeDeadTempFiles(dropDir: string): Promise<void> {
   let names: string[];
@@ -106,19 +107,15 @@ export async function removeDeadTempFiles(dropDir: string): Promise<void> {
     return;
   }
   for (const name of names) {
-    const pid = tempFileOwner(name);
-    if (pid !== undefined && !isRunning(pid)) await rm(join(dropDir, name), { force: true });
-  }
-}
-
-/** Whether a process of this id runs (EPERM: it does, as another user). */
-function isRunning(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+    const tag = tempFileOwner(name);
+    if (tag === undefined) continue;
+    const temp = join(dropDir, name);
+    try {
+      const info = await lstat(temp);
+      if (info.isFile() && processGone(tag, info.mtimeMs)) await rm(temp, { force: true });
+    } catch {
+      // gone already
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, lstatSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { StateError } from '../model/errors.js';
 import { untrustedFolderReason, untrustedReason } from '../util/trust.js';
@@ -10,7 +10,21 @@ import { parseQueueFile, QUEUE_VERSION, type ParsedQueue, type QueueEntry } from
  * the folder.
  */
 export function untrustedQueueReason(stateDir: string, file: string, dropDir: string): string | undefined {
-  return untrustedFolderReason(stateDir) ?? untrustedReason(file) ?? untrustedFolderReason(dropDir);
+  return untrustedFolderReason(stateDir) ?? untrustedFileReason(file) ?? untrustedFolderReason(dropDir);
+}
+
+/**
+ * The queue file's own owner and mode. A symbolic link there is never followed (readQueueText refuses it by its kind
+ * and it is set aside), so what it points at is not judged: a link to /dev/zero must not stop the queue with advice
+ * to chmod /dev/zero.
+ */
+function untrustedFileReason(file: string): string | undefined {
+  try {
+    if (lstatSync(file).isSymbolicLink()) return undefined;
+  } catch {
+    return undefined; // missing: nothing to judge
+  }
+  return untrustedReason(file);
 }
 
 /** The largest `queue.json` read: thousands of sites are a few MiB; anything larger is not ours. */

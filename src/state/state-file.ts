@@ -6,7 +6,7 @@ import type { Log } from '../log/logger.js';
 import { LockTimeoutError, StateError } from '../model/errors.js';
 import { isObject, parseStrictJson } from '../util/strict-json.js';
 import { untrustedFolderReason } from '../util/trust.js';
-import { atomicWrite } from './atomic-write.js';
+import { atomicWrite, removeTempFiles } from './atomic-write.js';
 import { withLock } from './lock.js';
 import { readQueueText } from './queue-file.js';
 
@@ -16,8 +16,8 @@ import { readQueueText } from './queue-file.js';
  *
  * - Read only when the state folder and the file can be trusted (no link, no FIFO, owned by root or us, writable by
  *   no one else, at most `maxBytes`); one that cannot be trusted or parsed counts as empty, with a warning.
- * - Changed under the queue's lock, like every write in the state folder: read, set aside what cannot be used (as
- *   `FILE.rejected-TIME`), change, write atomically. The wait for the lock ends by the run's deadline and at once on
+ * - Changed under the queue's lock, like every write in the state folder: remove the temp files killed writes left,
+ *   read, set aside what cannot be used (as `FILE.rejected-TIME`), change, write atomically. The wait for the lock ends by the run's deadline and at once on
  *   its stop signal, so that a hook never outlives Certbot's patience for the sake of an aid.
  * - Never throws for the file's sake: a failure is one warning line, and the run goes on (an upload is never
  *   blocked by it).
@@ -111,6 +111,8 @@ export class StateFile<T> {
       await withLock(
         this.lockFile,
         async () => {
+          // What killed writes left: every write in the state folder holds this lock (as Queue.change does).
+          await removeTempFiles(this.stateDir);
           const loaded = await this.load();
           if (loaded.problem !== undefined) {
             const aside = `${this.file}.rejected-${this.now().toISOString().replace(/[:.]/g, '-')}`;

@@ -95,12 +95,29 @@ function writeTemplate(w: World, config: ReturnType<Case['config']>): string {
 
 describe('a config filled in only in part is refused by every command that loads it', () => {
   for (const { title, config, env, lines } of cases) {
-    it(`${title}: hook, push, sync, check and status exit 2 naming each field; nothing reaches Imperva`, async () => {
+    it(`${title}: every command that loads the config, the hook included, exits 2 naming each field; nothing reaches Imperva`, async () => {
       world = await createWorld();
       const file = writeTemplate(world, config(world));
       const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
-      const environment = { INCAP_CERT_CONFIG: file, ...env?.(world) };
-      for (const argv of [['deploy'], ['push', '--lineage', lineage], ['sync'], ['check'], ['status']]) {
+      // The edge is a closed local port: a build that loaded such a config would probe nothing but this host.
+      const environment = {
+        INCAP_CERT_CONFIG: file,
+        INCAP_CERT_EDGE: '127.0.0.1:9',
+        INCAP_CERT_EDGE_HTTP: '127.0.0.1:9',
+        ...env?.(world),
+      };
+      for (const argv of [
+        ['deploy'],
+        ['push', '--lineage', lineage],
+        ['sync'],
+        ['check'],
+        ['status'],
+        ['verify'],
+        ['remove', '--site-id', '1234567', '--auth-type', 'ECC'],
+        ['queue'],
+        ['queue', 'drop', '--all'],
+        ['canary'],
+      ]) {
         const run = await runCli(argv, { ...environment, RENEWED_LINEAGE: lineage });
         const what = `${argv.join(' ')}: ${run.stderr}`;
         assert.equal(run.code, 2, what);
