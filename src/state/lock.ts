@@ -2,7 +2,7 @@ import { LockTimeoutError } from '../model/errors.js';
 import { onAbort } from '../util/abort.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, readFileSync, readlinkSync, type Stats } from 'node:fs';
-import { link, lstat, open, readdir, unlink } from 'node:fs/promises';
+import { link, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { uptime } from 'node:os';
 
@@ -19,6 +19,12 @@ export interface LockOptions {
   deadlineAt?: number | undefined;
   /** The run is asked to stop (SIGTERM): the wait ends at once, as if the lock were busy. */
   signal?: AbortSignal | undefined;
+  /**
+   * Where something that is not a lock may be moved out of the way (the state folder, which only root writes): it is
+   * renamed `FILE.rejected-TIME`, unread, this is told what was done, and the lock is taken. Without it, such a path
+   * is refused (LockUnusableError) and left where it is.
+   */
+  setAside?: ((message: string) => void) | undefined;
 }
 
 /** Ours hold about 150 bytes; anything bigger at a lock path is not a lock, and is not read. */
@@ -50,12 +56,13 @@ export class LockStoppedError extends LockTimeoutError {
 /**
  * What is at a lock path is not a lock incap-cert writes (a FIFO, a device, a folder, a symbolic link, a file bigger
  * than a lock): it is not read, not waited for, and not removed — root does not remove what someone else put there.
- * The caller records its change elsewhere, as for a busy lock.
+ * The caller records its change elsewhere, as for a busy lock; in the state folder it is moved aside instead
+ * (LockOptions.setAside).
  */
 export class LockUnusableError extends LockTimeoutError {
   constructor(
     readonly file: string,
-    what: string,
+    readonly what: string,
   ) {
     super(`lock ${file} is ${what}, not a lock file; not read. ${clearing(file)}`);
   }
@@ -103,9 +110,24 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
   const me = self();
   const started = Date.now();
   const giveUpAt = Math.min(started + waitMs, options.deadlineAt ?? Infinity);
+  let setAsideOnce = false;
   for (;;) {
     if (await create(file, me)) break;
-    const seen = await look(file);
+    let seen;
+    try {
+      seen = await look(file);
+    } catch (error) {
+      // Once: something that keeps coming back at the path is someone's doing, and refused.
+      if (!(error instanceof LockUnusableError) || options.setAside === undefined || setAsideOnce)
+        throw error;
+      setAsideOnce = true;
+      const aside = `${file}.rejected-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await rename(file, aside).catch(() => {
+        throw error;
+      });
+      options.setAside(`lock ${file} was ${error.what}, not a lock file; not read, kept aside as ${aside}`);
+      continue;
+    }
     if (seen !== undefined && isStale(seen, staleMs)) {
       await takeOver(file, seen, staleMs);
       continue;

@@ -189,7 +189,12 @@ export class Queue {
           this.intent = undefined;
           return entries;
         },
-        { waitMs: this.wait.waitMs ?? 15_000, deadlineAt: this.wait.endsAt, signal: this.wait.signal },
+        {
+          waitMs: this.wait.waitMs ?? 15_000,
+          deadlineAt: this.wait.endsAt,
+          signal: this.wait.signal,
+          setAside: (message) => this.log.warn(message),
+        },
       );
     } catch (error) {
       if (error instanceof StateError && !(error instanceof LockTimeoutError)) throw error;

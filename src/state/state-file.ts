@@ -123,7 +123,12 @@ export class StateFile<T> {
           const body = { version: this.spec.version, ...this.spec.serialize(loaded.value) };
           await atomicWrite(this.file, `${JSON.stringify(body, null, 2)}\n`);
         },
-        { waitMs: this.lockWaitMs, deadlineAt: this.run.endsAt, signal: this.run.signal },
+        {
+          waitMs: this.lockWaitMs,
+          deadlineAt: this.run.endsAt,
+          signal: this.run.signal,
+          setAside: (message) => this.log.warn(message),
+        },
       );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

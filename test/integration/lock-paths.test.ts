@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
-  lstatSync,
   mkdirSync,
   readFileSync,
   readdirSync,
@@ -36,17 +35,25 @@ const runBounded = (args: readonly string[], env: Record<string, string>, boundM
 
 const quoted = (file: string) => `rm -- '${file}'`;
 
-/** What can be at a lock path that is not a lock: each is refused at once, named, and left where it is. */
+/** What can be at a lock path that is not a lock: at the metrics lock each is refused at once, named, and left. */
 const notLocks: [string, (path: string) => void, RegExp][] = [
-  ['a FIFO', (path) => execFileSync('mkfifo', [path]), /is a FIFO, not a lock file; not read/],
-  ['a link to /dev/zero', (path) => symlinkSync('/dev/zero', path), /is a symbolic link, not a lock file/],
-  ['a folder', (path) => mkdirSync(path), /is a folder, not a lock file/],
-  ['a 5 KiB file', (path) => writeFileSync(path, 'x'.repeat(5 * 1024)), /is 5120 bytes, not a lock file/],
+  ['a FIFO', (path) => execFileSync('mkfifo', [path]), /(?:is|was) a FIFO, not a lock file; not read/],
+  [
+    'a link to /dev/zero',
+    (path) => symlinkSync('/dev/zero', path),
+    /(?:is|was) a symbolic link, not a lock file/,
+  ],
+  ['a folder', (path) => mkdirSync(path), /(?:is|was) a folder, not a lock file/],
+  [
+    'a 5 KiB file',
+    (path) => writeFileSync(path, 'x'.repeat(5 * 1024)),
+    /(?:is|was) 5120 bytes, not a lock file/,
+  ],
 ];
 
 describe('something that is not a lock at queue.lock', () => {
   for (const [title, plant, named] of notLocks) {
-    it(`${title}: the deploy hook uploads, ends at once, records its change in queue.d and names the lock`, async () => {
+    it(`${title}: the deploy hook uploads, ends at once, sets it aside unread, names it, and queues its failure`, async () => {
       world = await createWorld();
       const lineage = writeCertbotLineage(join(world.dir, 'le'), 'example.com', leaf);
       mkdirSync(world.stateDir, { recursive: true, mode: 0o700 });
@@ -66,21 +73,30 @@ describe('something that is not a lock at queue.lock', () => {
         ['1234567'],
         'the other site was uploaded',
       );
-      assert.match(result.stderr, named);
-      assert.ok(
-        result.stderr.includes(quoted(lock)),
-        `the command that clears it is named:\n${result.stderr}`,
-      );
-      const aside = readdirSync(join(world.stateDir, 'queue.d')).filter((name) => name.endsWith('.json'));
-      assert.equal(aside.length, 1, 'the failure is recorded in queue.d');
-      const recorded = JSON.parse(readFileSync(join(world.stateDir, 'queue.d', aside[0] ?? ''), 'utf8')) as {
-        entries: { siteId: string }[];
-      };
+      // Set aside, as queue.json and queue.d files that cannot be used are: one line naming what it was and where.
+      const lines = result.stderr.split('\n').filter((line) => line.includes('queue.lock'));
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0] ?? '', named);
+      assert.match(lines[0] ?? '', /kept aside as .*queue\.lock\.rejected-\d{4}-/);
+      const kept = readdirSync(world.stateDir).filter((name) => name.startsWith('queue.lock.rejected-'));
+      assert.equal(kept.length, 1, 'what was there is kept, under another name');
+      assert.equal(existsSync(lock), false, 'the lock was released after use');
+      if (title === 'a link to /dev/zero')
+        assert.equal(
+          readlinkSync(join(world.stateDir, kept[0] ?? '')),
+          '/dev/zero',
+          'the link itself was moved',
+        );
+      // The failure is in the queue itself: the lock could be taken.
+      const queue = JSON.parse(readFileSync(world.queueFile, 'utf8')) as { entries: { siteId: string }[] };
       assert.deepEqual(
-        recorded.entries.map((entry) => entry.siteId),
+        queue.entries.map((entry) => entry.siteId),
         ['7654321'],
       );
-      assert.ok(existsSync(lock) || lstatSync(lock).isSymbolicLink(), 'what was there is left there');
+      const dropped = existsSync(join(world.stateDir, 'queue.d'))
+        ? readdirSync(join(world.stateDir, 'queue.d')).filter((name) => name.endsWith('.json'))
+        : [];
+      assert.deepEqual(dropped, [], 'nothing needed queue.d');
     });
   }
 });
