@@ -78,9 +78,13 @@ export class AriCache {
         maxBytes: MAX_BYTES,
         version: VERSION,
         parse: parseState,
+        // Only what the reader accepts is written: one lineage whose folder name the reader refuses (a control
+        // character) would otherwise set the whole cache aside on every run. Such a lineage is simply not cached.
         serialize: (state) => ({
-          records: [...state.records.values()],
-          states: Object.fromEntries(state.states),
+          records: [...state.records.values()].filter((record) => v.is(RecordSchema, record)),
+          states: Object.fromEntries(
+            [...state.states].filter(([lineage, word]) => v.is(text(255), lineage) && v.is(text(40), word)),
+          ),
         }),
         empty,
         makesFolder: false,

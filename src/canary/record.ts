@@ -79,7 +79,12 @@ export class PathRecord {
         maxBytes: MAX_BYTES,
         version: VERSION,
         parse: parsePaths,
-        serialize: ({ checkedAt, paths }) => ({ checkedAt, paths }),
+        // Only what the reader accepts is written (a lineage whose name it refuses is not kept), so that one odd
+        // folder name cannot set the whole record aside on every run.
+        serialize: ({ checkedAt, paths }) => ({
+          checkedAt,
+          paths: paths.filter((path) => v.is(PathSchema, path)),
+        }),
         empty: () => ({ checkedAt: undefined, paths: [] }),
       },
       log,
