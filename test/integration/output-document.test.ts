@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { FakeImperva } from '../support/fake-imperva.js';
@@ -124,6 +124,18 @@ describe('a signal while a run waits', () => {
   }
 
   async function stopped(args: string[], w: World, signals: number): Promise<CliResult> {
+    // The run is in the lock wait once it tries to take the lock: each try links a fresh temp file to queue.lock.
+    // A fixed pause instead sent the signal, on a loaded machine, while Node was still loading the bundle.
+    let watcher: FSWatcher | undefined;
+    const trying = new Promise<void>((resolve) => {
+      const bound = setTimeout(resolve, 20_000);
+      watcher = watch(w.stateDir, (_event, name) => {
+        if (name !== null && /^queue\.lock\..*\.tmp$/.test(name)) {
+          clearTimeout(bound);
+          resolve();
+        }
+      });
+    });
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH, ...w.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,8 +145,9 @@ describe('a signal while a run waits', () => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Long enough to be waiting for the lock on a busy machine; a signal that comes earlier must be told too.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await trying;
+    watcher?.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
     for (let sent = 0; sent < signals; sent += 1) {
       child.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 100));
