@@ -3,6 +3,7 @@ import { isObject } from '../util/strict-json.js';
 import { fail, isHtml, quote, throttled, tryJson, type HttpAnswer } from './answer.js';
 import type { Call } from './call.js';
 import { ClientError, detailsOf, withoutStack } from './errors.js';
+import { raised } from './verdict.js';
 
 /** One custom certificate a site holds, as v3 lists it (docs/imperva-api.md, "v3 certificates"). */
 export interface CertificateEntry {
@@ -131,7 +132,7 @@ function readCertificateEntry(item: unknown): CertificateEntry | undefined {
     serial: typeof details.serialNumber === 'string' ? normalizeSerial(details.serialNumber) : undefined,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
     siteName: typeof item.siteName === 'string' ? item.siteName : undefined,
-    mismatch: details.hasMismatchSite === true,
+    mismatch: raised(details.hasMismatchSite),
   };
 }
 
