@@ -520,7 +520,15 @@ export class FakeImperva {
         for (const type of ['RSA', 'ECC'] as const) {
           const served = site.served[type];
           if (served !== undefined)
-            data.push(v3Custom(site, served, this.v3Format, this.v3Legacy, this.mismatched.has(site.id) ? this.mismatchValue : false));
+            data.push(
+              v3Custom(
+                site,
+                served,
+                this.v3Format,
+                this.v3Legacy,
+                this.mismatched.has(site.id) ? this.mismatchValue : false,
+              ),
+            );
         }
       }
       // Unfiltered, the listing also holds Imperva's own (managed) certificates, without custom details.
