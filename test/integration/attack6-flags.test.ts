@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { createEdgeWorld, type EdgeWorld } from '../support/edge-world.js';
 import { runCli } from '../support/harness.js';
