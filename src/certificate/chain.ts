@@ -42,7 +42,10 @@ export function readChain(files: CertificateFiles): CertificateChain {
   }
   const { chain, reordered } = orderChain(files.cert, blocks);
   const leaf = chain[0] as X509Certificate;
-  const leafOnly = chain.length === 1;
+  // The leaf without the certificate that issued it (alone, or beside its root or another PKI's chain) is no chain:
+  // Imperva stores it all the same, replacing a good one, and browsers that do not fetch the intermediate fail.
+  // The signature is the proof (OpenSSL's checkIssued also refuses a leaf whose extensions it cannot decode).
+  const leafOnly = !chain.slice(1).some((cert) => signedBy(leaf, cert));
   return {
     certFile: files.cert,
     certPem: Buffer.from(chain.map(canonicalPem).join(''), 'latin1'),
@@ -64,6 +67,12 @@ export function readChain(files: CertificateFiles): CertificateChain {
  */
 export function refuseLeafOnly(chain: CertificateChain): void {
   if (chain.leafOnly !== true) return;
+  if (chain.chainLength > 1) {
+    throw new CertificateError(
+      `certificate ${chain.certFile} holds the leaf, but not the certificate that issued it (the others in the file ` +
+        'did not sign it): Imperva needs the full chain; upload fullchain.pem instead (push --force uploads it anyway)',
+    );
+  }
   throw new CertificateError(
     `certificate ${chain.certFile} holds only the leaf, and no issuer file is beside it (chain.pem, NAME.issuer.crt ` +
       'or ca.cer): Imperva needs the full chain; upload fullchain.pem instead (push --force uploads the leaf anyway)',
@@ -185,6 +194,14 @@ function orderChain(
   }
   chain.push(...rest);
   return { chain, reordered: chain.some((cert, index) => cert !== certs[index]) };
+}
+
+function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 function selfSigned(cert: X509Certificate): boolean {
