@@ -1,6 +1,6 @@
 import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CertificateError } from '../model/errors.js';
 import { keyTypeOf } from './key.js';
@@ -21,8 +21,8 @@ export const MAX_CHAIN_BYTES = 1024 * 1024;
  * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go. The issuer
  * file is the one the ACME client named (lego's), else one the clients write beside the leaf (issuerBeside).
  */
-export function readChain(files: CertificateFiles): CertificateChain {
-  const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES).toString('latin1');
+export function readChain(files: CertificateFiles, judge?: (info: Stats) => void): CertificateChain {
+  const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES, judge).toString('latin1');
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(certText)) {
     throw new CertificateError(
       `certificate ${files.cert} holds a private key (are the certificate and key swapped?)`,
