@@ -21,7 +21,10 @@ export const MAX_CHAIN_BYTES = 1024 * 1024;
  * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go. The issuer
  * file is the one the ACME client named (lego's), else one the clients write beside the leaf (issuerBeside).
  */
-export function readChain(files: CertificateFiles, judge?: (info: Stats) => void): CertificateChain {
+export function readChain(
+  files: CertificateFiles,
+  judge: (info: Stats) => void = (info) => rootsOwn(files.cert, info),
+): CertificateChain {
   const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES, judge).toString('latin1');
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(certText)) {
     throw new CertificateError(
@@ -194,6 +197,20 @@ function orderChain(
   }
   chain.push(...rest);
   return { chain, reordered: chain.some((cert, index) => cert !== certs[index]) };
+}
+
+/**
+ * The certificate opened must be root's (or the running user's) and writable by no one else, whatever the path's
+ * walk found a moment before (src/util/trust.ts): a folder swapped in between is caught on the descriptor. A
+ * source that names an owner judges by its own rule (src/sources/clients.ts).
+ */
+function rootsOwn(file: string, info: Stats): void {
+  const me = process.getuid?.() ?? 0;
+  if ((info.uid === 0 || info.uid === me) && (info.mode & 0o022) === 0) return;
+  const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+  throw new CertificateError(
+    `certificate ${file} is refused: the file opened is not what was checked (owner user ${info.uid}, mode ${mode})`,
+  );
 }
 
 function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {

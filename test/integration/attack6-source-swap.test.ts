@@ -5,12 +5,12 @@
  * made at the open itself by a probe preloaded into the built CLI, so the test does not depend on a race.
  */
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, lchownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, before, describe, it } from 'node:test';
 import { writeAcmeSh } from '../support/client-layouts.js';
 import { runProbed } from '../support/harness.js';
-import { createPki, issueLeaf, type Leaf } from '../support/pki.js';
+import { createPki, issueLeaf, writeCertbotLineage, type Leaf } from '../support/pki.js';
 import { createWorld, type World } from '../support/world.js';
 
 /** When the CLI first opens SWAP_AT, renames the folder SWAP_FROM away and SWAP_WITH in its place. */
@@ -78,6 +78,37 @@ describe("an acme.sh certificate folder swapped for another user's between the w
       result.stderr,
       new RegExp(
         `acme\\.sh certificate .*example\\.com_ecc .*the file opened, .*fullchain\\.cer, is not what was checked \\(owner user ${STRANGER}, mode 0644\\)`,
+      ),
+    );
+  });
+});
+
+describe("a Certbot config folder swapped for another user's between the walk and the read", () => {
+  it('is refused, naming the owner of the file opened; nothing of theirs is uploaded', async () => {
+    world = await createWorld();
+    const le = join(world.dir, 'le');
+    const lineage = writeCertbotLineage(le, 'example.com', own);
+    const theirs = join(world.dir, 'their-le');
+    writeCertbotLineage(theirs, 'example.com', forged);
+    chownSync(theirs, STRANGER, STRANGER);
+    for (const entry of readdirSync(theirs, { recursive: true }))
+      lchownSync(join(theirs, String(entry)), STRANGER, STRANGER);
+    const result = await runProbed(SWAP_PROBE, ['sync', '--live-dir', join(le, 'live')], {
+      ...world.env,
+      SWAP_AT: join(lineage, 'fullchain.pem'),
+      SWAP_FROM: le,
+      SWAP_WITH: theirs,
+    });
+    assert.equal(result.probed, 'true', 'the probe swapped the folder at the open');
+    assert.deepEqual(
+      world.fake.uploads().filter((upload) => upload.form.input_hash === forged.fingerprint),
+      [],
+      'their certificate and key reached no site',
+    );
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `certificate .*live/example\\.com/fullchain\\.pem is refused: the file opened is not what was checked \\(owner user ${STRANGER}, mode 0644\\)`,
       ),
     );
   });
