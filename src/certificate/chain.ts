@@ -1,6 +1,6 @@
 import type { CertificateChain, CertificateFiles } from '../model/certificate.js';
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CertificateError } from '../model/errors.js';
 import { keyTypeOf } from './key.js';
@@ -21,8 +21,11 @@ export const MAX_CHAIN_BYTES = 1024 * 1024;
  * block a certificate. Enough to plan; the key is read only for a certificate that has somewhere to go. The issuer
  * file is the one the ACME client named (lego's), else one the clients write beside the leaf (issuerBeside).
  */
-export function readChain(files: CertificateFiles): CertificateChain {
-  const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES).toString('latin1');
+export function readChain(
+  files: CertificateFiles,
+  judge: (info: Stats) => void = (info) => rootsOwn(files.cert, info),
+): CertificateChain {
+  const certText = readPemFile(files.cert, 'certificate', MAX_CHAIN_BYTES, judge).toString('latin1');
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(certText)) {
     throw new CertificateError(
       `certificate ${files.cert} holds a private key (are the certificate and key swapped?)`,
@@ -42,7 +45,10 @@ export function readChain(files: CertificateFiles): CertificateChain {
   }
   const { chain, reordered } = orderChain(files.cert, blocks);
   const leaf = chain[0] as X509Certificate;
-  const leafOnly = chain.length === 1;
+  // The leaf without the certificate that issued it (alone, or beside its root or another PKI's chain) is no chain:
+  // Imperva stores it all the same, replacing a good one, and browsers that do not fetch the intermediate fail.
+  // The signature is the proof (OpenSSL's checkIssued also refuses a leaf whose extensions it cannot decode).
+  const leafOnly = !chain.slice(1).some((cert) => signedBy(leaf, cert));
   return {
     certFile: files.cert,
     certPem: Buffer.from(chain.map(canonicalPem).join(''), 'latin1'),
@@ -64,6 +70,12 @@ export function readChain(files: CertificateFiles): CertificateChain {
  */
 export function refuseLeafOnly(chain: CertificateChain): void {
   if (chain.leafOnly !== true) return;
+  if (chain.chainLength > 1) {
+    throw new CertificateError(
+      `certificate ${chain.certFile} holds the leaf, but not the certificate that issued it (the others in the file ` +
+        'did not sign it): Imperva needs the full chain; upload fullchain.pem instead (push --force uploads it anyway)',
+    );
+  }
   throw new CertificateError(
     `certificate ${chain.certFile} holds only the leaf, and no issuer file is beside it (chain.pem, NAME.issuer.crt ` +
       'or ca.cer): Imperva needs the full chain; upload fullchain.pem instead (push --force uploads the leaf anyway)',
@@ -185,6 +197,28 @@ function orderChain(
   }
   chain.push(...rest);
   return { chain, reordered: chain.some((cert, index) => cert !== certs[index]) };
+}
+
+/**
+ * The certificate opened must be root's (or the running user's) and writable by no one else, whatever the path's
+ * walk found a moment before (src/util/trust.ts): a folder swapped in between is caught on the descriptor. A
+ * source that names an owner judges by its own rule (src/sources/clients.ts).
+ */
+function rootsOwn(file: string, info: Stats): void {
+  const me = process.getuid?.() ?? 0;
+  if ((info.uid === 0 || info.uid === me) && (info.mode & 0o022) === 0) return;
+  const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+  throw new CertificateError(
+    `certificate ${file} is refused: the file opened is not what was checked (owner user ${info.uid}, mode ${mode})`,
+  );
+}
+
+function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 function selfSigned(cert: X509Certificate): boolean {

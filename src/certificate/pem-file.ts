@@ -17,7 +17,13 @@ import { CertificateError } from '../model/errors.js';
  * waits for a writer — and the file is opened non-blocking and checked again on its descriptor, so that nothing
  * swapped in between can hang the run; at most `cap + 1` bytes are read whatever the file claims.
  */
-export function readPemFile(file: string, role: string, cap: number): Buffer {
+export function readPemFile(
+  file: string,
+  role: string,
+  cap: number,
+  /** Judges the file opened (its owner and mode on the descriptor); throws a CertificateError to refuse it. */
+  judge?: (info: Stats) => void,
+): Buffer {
   let fd: number;
   try {
     refuseUnlessFile(file, role, statSync(file), cap);
@@ -27,7 +33,9 @@ export function readPemFile(file: string, role: string, cap: number): Buffer {
     throw openError(file, role, error);
   }
   try {
-    refuseUnlessFile(file, role, fstatSync(fd), cap);
+    const info = fstatSync(fd);
+    refuseUnlessFile(file, role, info, cap);
+    judge?.(info);
     // Not the size fstat gave: a file may grow while it is read (or, in /proc, claim 0 bytes).
     const buffer = Buffer.allocUnsafe(cap + 1);
     let length = 0;

@@ -1,3 +1,5 @@
+import { lstatSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { canaryForTimer } from '../canary/timer.js';
 import { readChain } from '../certificate/chain.js';
 import { timerSchedule } from '../ari/timer.js';
@@ -352,6 +354,8 @@ function queuedWant(entry: QueueEntry, ctx: RunContext, report: Report): Want | 
     chain = readChain(files);
   } catch (error) {
     if (!(error instanceof CertificateError)) throw error;
+    const gone = sourceGone(entry);
+    if (gone !== undefined) return gone;
     const message = `site ${entry.siteId} (${entry.names.join(', ')}): queued, but ${error.message}`;
     ctx.log.error(message);
     report.problems.push({ message, exitCode: ExitCode.Certificate });
@@ -377,6 +381,28 @@ function queuedWant(entry: QueueEntry, ctx: RunContext, report: Report): Want | 
     names = target.names;
   }
   return { siteId: entry.siteId, names, chain, files, origin: 'queue', explicit: entry.explicit };
+}
+
+/**
+ * Why the entry's source is gone for good, when it is: its lineage folder (or certificate file) no longer exists while
+ * the folder that held it does (`certbot delete`, a renamed lineage, files removed). Kept, it failed every sync with
+ * exit 3 for ever. A folder above that is missing too (an unmounted /etc/letsencrypt) may come back: that stays an
+ * error, and the entry stays.
+ */
+function sourceGone(entry: QueueEntry): string | undefined {
+  const path = entry.source.lineage ?? entry.source.cert;
+  try {
+    lstatSync(path);
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined;
+  }
+  try {
+    if (!statSync(dirname(path)).isDirectory()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `${path} no longer exists (${dirname(path)} does)`;
 }
 
 interface Stale {

@@ -263,6 +263,20 @@ function readConfigText(file: string): { text: string; mode: number } {
     const info = fstatSync(fd);
     if (info.isDirectory()) throw new ConfigError([`${file}: is a folder, not a config file`]);
     if (!info.isFile()) throw new ConfigError([`${file}: not a regular file`]);
+    // The file read is judged too, not only the path checked before: whoever could swap a folder above it between
+    // the check and the open would have root run their onFailure and send the key where they say.
+    const me = process.getuid?.() ?? 0;
+    if (info.uid !== 0 && info.uid !== me) {
+      throw new ConfigError([
+        `${file}: not trusted: the file opened is owned by user ${info.uid}, not by root${me === 0 ? '' : ` or user ${me}`}`,
+      ]);
+    }
+    if ((info.mode & 0o022) !== 0) {
+      const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+      throw new ConfigError([
+        `${file}: not trusted: the file opened is writable by group or others (mode ${mode}); run: chmod go-w ${file}`,
+      ]);
+    }
     if (info.size > MAX_CONFIG_BYTES) {
       throw new ConfigError([`${file}: larger than ${MAX_CONFIG_BYTES / 1024} KiB; not a config file`]);
     }

@@ -145,9 +145,12 @@ export async function checkEdges(
   const chains = new Map(wants.map(({ siteId, chain }) => [deliveryKey(siteId, chain.keyType), chain]));
   const recent = (siteId: string, keyType: KeyType): string | undefined => {
     const key = deliveryKey(siteId, keyType);
-    const at = delivered.get(key)?.at;
+    const delivery = delivered.get(key);
     const chain = chains.get(key);
-    if (at === undefined || chain === undefined) return undefined;
+    // The grace is for what was uploaded: a newer local certificate never sent is not on its way to the edge.
+    if (delivery === undefined || chain === undefined || delivery.fingerprint !== chain.fingerprint)
+      return undefined;
+    const at = delivery.at;
     const age = now - Date.parse(at);
     return age >= 0 && age < pendingGraceMs(new Date(chain.leaf.validFrom), chain.notAfter) ? at : undefined;
   };

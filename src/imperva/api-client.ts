@@ -6,7 +6,7 @@
 import { isForbiddenKey, isObject } from '../util/strict-json.js';
 import { fail, throttled, type HttpAnswer } from './answer.js';
 import type { Call } from './call.js';
-import { v3Failure } from './v3-certificates.js';
+import { v3Errors, v3Failure } from './v3-certificates.js';
 
 /** What the key's record says; `tracked: false` when the key may not read it (and why, for -v). */
 export type KeyRecord =
@@ -50,8 +50,7 @@ export function parseWithoutSecrets(body: string): unknown {
 export function parseKeyRecord(answer: HttpAnswer, apiId: string): KeyRecord {
   if (answer.status === 429) throttled(answer);
   const json = parseWithoutSecrets(answer.body);
-  const errors =
-    isObject(json) && Array.isArray(json.errors) && json.errors.length > 0 ? json.errors : undefined;
+  const errors = v3Errors(json);
   if (answer.status < 200 || answer.status >= 300 || errors !== undefined || json === undefined) {
     const inner = isObject(errors?.[0]) ? Number(errors[0].status) : Number.NaN;
     const status =

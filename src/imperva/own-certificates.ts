@@ -9,7 +9,7 @@ import { isObject } from '../util/strict-json.js';
 import { fail, throttled, tryJson, type HttpAnswer } from './answer.js';
 import type { Call } from './call.js';
 import type { ImpervaClient } from './client.js';
-import { v3Failure } from './v3-certificates.js';
+import { v3Errors, v3Failure } from './v3-certificates.js';
 
 /** One of Imperva's own certificates: its status and each name it holds, validated or not, for which sites. */
 export interface OwnCertificate {
@@ -46,8 +46,7 @@ export async function listOwnCertificates(call: Call): Promise<OwnCertificate[]>
 export function parseOwnCertificates(answer: HttpAnswer): OwnCertificate[] {
   if (answer.status === 429) throttled(answer);
   const json = tryJson(answer.body);
-  const errors =
-    isObject(json) && Array.isArray(json.errors) && json.errors.length > 0 ? json.errors : undefined;
+  const errors = v3Errors(json);
   if (answer.status < 200 || answer.status >= 300 || errors !== undefined || json === undefined)
     return v3Failure(answer, json, errors);
   const data = isObject(json) ? json.data : undefined;

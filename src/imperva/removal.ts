@@ -1,4 +1,5 @@
 import { type KeyType, keyTypeText } from '../model/certificate.js';
+import { quote } from './answer.js';
 import type { CertificateEntry } from './v3-certificates.js';
 
 /**
@@ -41,7 +42,13 @@ export function afterRemoval(
 function whyNotCounted(entry: CertificateEntry, now: Date): string | undefined {
   const expiry =
     entry.expirationDate === undefined ? '' : ` on ${new Date(entry.expirationDate).toISOString()}`;
-  if (entry.status.toUpperCase() === 'EXPIRED') return `which Imperva reports EXPIRED${expiry}`;
+  const status = entry.status.trim().toUpperCase();
+  if (status === 'EXPIRED') return `which Imperva reports EXPIRED${expiry}`;
+  // As for Imperva's own certificates (src/imperva/own-certificates.ts): only a status that says the certificate is
+  // in force counts (none given: judged by its expiry). REVOKED, INACTIVE or anything undocumented is not proof that
+  // browsers would still be served, and removing the other key type is not undone.
+  if (status !== '' && status !== 'ACTIVE' && status !== 'NEAR_EXPIRATION')
+    return `which Imperva reports ${quote(entry.status) ?? 'in a status too long to show'}, not ACTIVE or NEAR_EXPIRATION`;
   if (entry.expirationDate !== undefined && entry.expirationDate <= now.getTime())
     return `which expired${expiry}`;
   if (entry.mismatch) return "which Imperva flags as not covering the site's names (hasMismatchSite)";

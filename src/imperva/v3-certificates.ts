@@ -3,6 +3,7 @@ import { isObject } from '../util/strict-json.js';
 import { fail, isHtml, quote, throttled, tryJson, type HttpAnswer } from './answer.js';
 import type { Call } from './call.js';
 import { ClientError, detailsOf, withoutStack } from './errors.js';
+import { raised } from './verdict.js';
 
 /** One custom certificate a site holds, as v3 lists it (docs/imperva-api.md, "v3 certificates"). */
 export interface CertificateEntry {
@@ -55,8 +56,7 @@ export async function listCertificates(call: Call, siteId?: string): Promise<Cer
 export function parseCertificates(answer: HttpAnswer, siteId?: string): CertificateEntry[] {
   if (answer.status === 429) throttled(answer);
   const json = tryJson(answer.body);
-  const errors =
-    isObject(json) && Array.isArray(json.errors) && json.errors.length > 0 ? json.errors : undefined;
+  const errors = v3Errors(json);
   if (answer.status < 200 || answer.status >= 300 || errors !== undefined || json === undefined) {
     return v3Failure(answer, json, errors);
   }
@@ -73,6 +73,17 @@ export function parseCertificates(answer: HttpAnswer, siteId?: string): Certific
     if (entry !== undefined && (siteId === undefined || entry.siteId === siteId)) entries.push(entry);
   }
   return entries;
+}
+
+/**
+ * The errors a v3 answer carries: a non-empty `errors` list, or one error given alone (an object or a text). Only a
+ * list is documented; `{"data": [], "errors": "…"}` read as "no certificates" re-uploaded to a site that holds one.
+ */
+export function v3Errors(json: unknown): unknown[] | undefined {
+  const errors = isObject(json) ? json.errors : undefined;
+  if (Array.isArray(errors)) return errors.length > 0 ? errors : undefined;
+  if (isObject(errors)) return Object.keys(errors).length > 0 ? [errors] : undefined;
+  return typeof errors === 'string' && errors.trim() !== '' ? [errors] : undefined;
 }
 
 export function v3Failure(answer: HttpAnswer, json: unknown, errors: unknown[] | undefined): never {
@@ -131,7 +142,7 @@ function readCertificateEntry(item: unknown): CertificateEntry | undefined {
     serial: typeof details.serialNumber === 'string' ? normalizeSerial(details.serialNumber) : undefined,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
     siteName: typeof item.siteName === 'string' ? item.siteName : undefined,
-    mismatch: details.hasMismatchSite === true,
+    mismatch: raised(details.hasMismatchSite),
   };
 }
 

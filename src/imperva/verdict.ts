@@ -24,12 +24,24 @@ export function readVerdict(details: unknown): CertificateVerdict | undefined {
     active: typeof details.active === 'boolean' ? details.active : undefined,
     expirationDate: Number.isNaN(new Date(expiration).getTime()) ? undefined : expiration,
     inputHash: typeof details.inputHash === 'string' ? details.inputHash : undefined,
-    chainError: details.chainError === true,
-    validityError: details.validityError === true,
+    chainError: raised(details.chainError),
+    validityError: raised(details.validityError),
     // Imperva's swagger names the check coverageError, its CLI and sites/status hostnameMismatchError: either.
-    hostnameMismatchError: details.hostnameMismatchError === true || details.coverageError === true,
-    revocationError: details.revocationError === true,
+    hostnameMismatchError: raised(details.hostnameMismatchError) || raised(details.coverageError),
+    revocationError: raised(details.revocationError),
   };
+}
+
+/**
+ * Whether a flag is raised. Only `true` is documented, but Imperva's own CLI tests the field as Python truth, and
+ * `res` already comes as text: `"true"`, 1 or a list of the names at fault raise it too. Only what says no (absent,
+ * null, false, 0, an empty text or list, "false", "0") leaves it down, so no shape hides a flagged upload.
+ */
+export function raised(value: unknown): boolean {
+  if (value === undefined || value === null || value === false || value === 0) return false;
+  if (typeof value === 'string') return !['', 'false', '0'].includes(value.trim().toLowerCase());
+  if (Array.isArray(value)) return value.length > 0;
+  return true;
 }
 
 /**

@@ -77,7 +77,18 @@ export function clientWants(
       }
       let chain: CertificateChain;
       try {
-        chain = readChain(found.files);
+        // The certificate read is judged on its descriptor too: a folder above the source's root (not walked) could
+        // be swapped by its owner between the walk and the read. The key must match this certificate.
+        chain = readChain(found.files, (info) => {
+          if (owner !== undefined && info.uid === owner) byOwner = true;
+          const trusted = [0, process.getuid?.() ?? 0, ...(owner === undefined ? [] : [owner])];
+          if (!trusted.includes(info.uid) || (info.mode & 0o022) !== 0) {
+            const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
+            throw new CertificateError(
+              `the file opened, ${found.files.cert}, is not what was checked (owner user ${info.uid}, mode ${mode})`,
+            );
+          }
+        });
       } catch (error) {
         if (!(error instanceof CertificateError)) throw error;
         skipped.push(`${source.client} certificate ${found.label} skipped: ${error.message}`);

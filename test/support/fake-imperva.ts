@@ -226,6 +226,8 @@ export class FakeImperva {
    * `sites/status` `hostnameMismatchError`.
    */
   readonly mismatched = new Set<string>();
+  /** The value those flags carry on a mismatched site: only `true` is documented. */
+  mismatchValue: unknown = true;
   private tokens: number;
   private tokensAt = Date.now();
   private readonly faults: FaultRule[] = [];
@@ -454,7 +456,7 @@ export class FakeImperva {
     if (endpoint === 'remove') return remove(site, request.form);
     return endpoint === 'upload'
       ? this.upload(site, request.form)
-      : status(site, this.mismatched.has(site.id), this.own.get(site.id));
+      : status(site, this.mismatched.has(site.id) ? this.mismatchValue : false, this.own.get(site.id));
   }
 
   /** `account/verify`: who the key belongs to. */
@@ -518,7 +520,15 @@ export class FakeImperva {
         for (const type of ['RSA', 'ECC'] as const) {
           const served = site.served[type];
           if (served !== undefined)
-            data.push(v3Custom(site, served, this.v3Format, this.v3Legacy, this.mismatched.has(site.id)));
+            data.push(
+              v3Custom(
+                site,
+                served,
+                this.v3Format,
+                this.v3Legacy,
+                this.mismatched.has(site.id) ? this.mismatchValue : false,
+              ),
+            );
         }
       }
       // Unfiltered, the listing also holds Imperva's own (managed) certificates, without custom details.
@@ -689,7 +699,7 @@ function keepHistory(served: Served | undefined, depth: number): Served | undefi
   return { ...served, previous: keepHistory(served.previous, depth - 1) };
 }
 
-function status(site: FakeSite, mismatched = false, own?: OwnCertificate): Record<string, unknown> {
+function status(site: FakeSite, mismatched: unknown = false, own?: OwnCertificate): Record<string, unknown> {
   const served = site.lastType === undefined ? undefined : site.served[site.lastType];
   const generated =
     own === undefined
@@ -717,7 +727,7 @@ function status(site: FakeSite, mismatched = false, own?: OwnCertificate): Recor
             custom_certificate: {
               ...verdict(site, served),
               inputHash: served.inputHash,
-              ...(mismatched ? { hostnameMismatchError: true } : {}),
+              ...(mismatched === false ? {} : { hostnameMismatchError: mismatched }),
             },
           },
     dns: siteDns(site),
@@ -769,7 +779,7 @@ function v3Custom(
   served: Served,
   format: V3Format,
   legacy: boolean | 'bare',
-  mismatched = false,
+  mismatched: unknown = false,
 ): Record<string, unknown> {
   const now = Date.now();
   const pairs = (hex: string) =>
