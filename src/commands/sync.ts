@@ -80,7 +80,12 @@ export async function sync(options: SyncOptions, ctx: RunContext): Promise<Repor
   if (stale.length > 0) await dropStale(queue, stale, ctx);
   report.unhealthy = warnUncovered(liveDir, config, wants, log);
   if (wants.length === 0) {
-    log.info('sync: no mapped certificate and nothing queued; nothing to do');
+    // Queued entries that were dropped or failed above are said there: "nothing queued" would contradict them.
+    log.info(
+      entries.length === 0
+        ? 'sync: no mapped certificate and nothing queued; nothing to do'
+        : 'sync: no mapped certificate and nothing queued that can be delivered; nothing to upload',
+    );
     return report;
   }
 

@@ -89,5 +89,8 @@ describe('a queued entry whose source is gone for good', () => {
       /^error: site 7654321 \(www\.example\.com\): queued, but lineage folder .*\/le\/live\/example\.com does not exist or is not a folder$/m,
     );
     assert.deepEqual(queuedSites(w.stateDir), ['7654321/ECC']);
+    // stdout does not contradict the error: something is queued, it just cannot be delivered now.
+    assert.doesNotMatch(result.stdout, /nothing queued;/, result.stdout);
+    assert.match(result.stdout, /nothing queued that can be delivered; nothing to upload/, result.stdout);
   });
 });
