@@ -300,7 +300,14 @@ async function readPrevious(file: string): Promise<string> {
     const info = await handle.stat();
     if (!info.isFile()) throw new MetricsError(`metrics file ${file} is not a regular file`);
     if (info.size > MAX_PREVIOUS_BYTES) return '';
-    return await handle.readFile('utf8');
+    // Read to one byte past the bound: a file that grows after the stat is not read whole either.
+    const buffer = Buffer.alloc(MAX_PREVIOUS_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0 || (length += bytesRead) === buffer.length) break;
+    }
+    return length > MAX_PREVIOUS_BYTES ? '' : buffer.toString('utf8', 0, length);
   } finally {
     await handle.close();
   }
