@@ -129,7 +129,8 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
         continue;
       }
       // Another run is setting it aside, or has (and may hold the lock by now): look again, within the wait.
-      if (options.signal?.aborted === true || Date.now() >= giveUpAt) throw error;
+      if (options.signal?.aborted === true) throw new LockStoppedError(file);
+      if (Date.now() >= giveUpAt) throw error;
       await pause(Math.min(10 + Math.random() * 40, giveUpAt - Date.now()), options.signal);
       continue;
     }
