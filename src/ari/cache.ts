@@ -38,6 +38,12 @@ export interface AriState {
 
 const VERSION = 1;
 const MAX_BYTES = 4 * 1024 * 1024;
+/**
+ * A lineage is a Certbot folder's name, or, for the other clients, the certificate file's path (src/ari/lineages.ts):
+ * as long as a path may be (PATH_MAX). At 255, a lineage under a deep folder was never kept, and onFailure was
+ * called for its unchanged state on every run.
+ */
+const LINEAGE = 4096;
 
 /** Text of at most `max` characters with no control character (it reaches the log and the failure hook). */
 const text = (max: number) =>
@@ -50,7 +56,7 @@ const text = (max: number) =>
 /** One record, every field what incap-cert writes (fields it does not know are left out). */
 const RecordSchema = v.object({
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,60}$/)),
-  lineage: text(255),
+  lineage: text(LINEAGE),
   start: v.optional(stateTime),
   end: v.optional(stateTime),
   firstStart: v.optional(stateTime),
@@ -83,7 +89,9 @@ export class AriCache {
         serialize: (state) => ({
           records: [...state.records.values()].filter((record) => v.is(RecordSchema, record)),
           states: Object.fromEntries(
-            [...state.states].filter(([lineage, word]) => v.is(text(255), lineage) && v.is(text(40), word)),
+            [...state.states].filter(
+              ([lineage, word]) => v.is(text(LINEAGE), lineage) && v.is(text(40), word),
+            ),
           ),
         }),
         empty,
@@ -119,7 +127,7 @@ function parseState(json: Record<string, unknown>): { value: AriState } | { prob
     const record: AriRecord = read.output;
     state.records.set(record.id, record);
   }
-  const states = v.safeParse(v.record(text(255), text(40)), json.states);
+  const states = v.safeParse(v.record(text(LINEAGE), text(40)), json.states);
   if (!states.success) return { problem: 'a state is not valid' };
   for (const [lineage, word] of Object.entries(states.output)) state.states.set(lineage, word);
   return { value: state };

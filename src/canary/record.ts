@@ -56,7 +56,9 @@ const PathSchema = v.object({
   name: v.union([v.literal(''), v.pipe(v.string(), v.maxLength(253), v.regex(/^[A-Za-z0-9*._-]+$/))]),
   verdict: v.picklist(VERDICTS),
   since: stateTime,
-  advice: v.nullable(v.pipe(v.string(), v.maxLength(500))),
+  // A sentence that may name the lineage's web root, a path (up to 4096): at 500, a deep web root's verdict was
+  // never kept.
+  advice: v.nullable(v.pipe(v.string(), v.maxLength(5000))),
   judged: v.optional(v.picklist(['pass', 'fail'])),
 });
 

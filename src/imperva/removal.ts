@@ -45,10 +45,14 @@ function whyNotCounted(entry: CertificateEntry, now: Date): string | undefined {
   const status = entry.status.trim().toUpperCase();
   if (status === 'EXPIRED') return `which Imperva reports EXPIRED${expiry}`;
   // As for Imperva's own certificates (src/imperva/own-certificates.ts): only a status that says the certificate is
-  // in force counts (none given: judged by its expiry). REVOKED, INACTIVE or anything undocumented is not proof that
+  // in force counts (none given: judged by its expiry, and
+  // without either it does not count). REVOKED, INACTIVE or anything undocumented is not proof that
   // browsers would still be served, and removing the other key type is not undone.
   if (status !== '' && status !== 'ACTIVE' && status !== 'NEAR_EXPIRATION')
     return `which Imperva reports ${quote(entry.status) ?? 'in a status too long to show'}, not ACTIVE or NEAR_EXPIRATION`;
+  // Neither a status nor an expiry: nothing says browsers of that key type are served.
+  if (status === '' && entry.expirationDate === undefined)
+    return 'which Imperva gives neither a status nor an expiry for';
   if (entry.expirationDate !== undefined && entry.expirationDate <= now.getTime())
     return `which expired${expiry}`;
   if (entry.mismatch) return "which Imperva flags as not covering the site's names (hasMismatchSite)";

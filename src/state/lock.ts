@@ -63,6 +63,8 @@ export class LockUnusableError extends LockTimeoutError {
   constructor(
     readonly file: string,
     readonly what: string,
+    /** The device and inode of what was judged (`DEV-INO`): only that is set aside. */
+    readonly seen?: string,
   ) {
     super(`lock ${file} is ${what}, not a lock file; not read. ${clearing(file)}`);
   }
@@ -120,12 +122,16 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options: L
       // Once: something that keeps coming back at the path is someone's doing, and refused.
       if (!(error instanceof LockUnusableError) || options.setAside === undefined || setAsideOnce)
         throw error;
-      setAsideOnce = true;
-      const aside = `${file}.rejected-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      await rename(file, aside).catch(() => {
-        throw error;
-      });
-      options.setAside(`lock ${file} was ${error.what}, not a lock file; not read, kept aside as ${aside}`);
+      const aside = await setAsideJudged(file, error);
+      if (aside !== undefined) {
+        setAsideOnce = true;
+        options.setAside(`lock ${file} was ${error.what}, not a lock file; not read, kept aside as ${aside}`);
+        continue;
+      }
+      // Another run is setting it aside, or has (and may hold the lock by now): look again, within the wait.
+      if (options.signal?.aborted === true) throw new LockStoppedError(file);
+      if (Date.now() >= giveUpAt) throw error;
+      await pause(Math.min(10 + Math.random() * 40, giveUpAt - Date.now()), options.signal);
       continue;
     }
     if (seen !== undefined && isStale(seen, staleMs)) {
@@ -233,10 +239,12 @@ async function createExclusive(file: string, holder: Holder): Promise<boolean> {
  * end. Anything else throws LockUnusableError.
  */
 async function look(file: string): Promise<Seen | undefined> {
+  let walked: string;
   try {
     const info = await lstat(file);
-    if (!info.isFile()) throw new LockUnusableError(file, kindOf(info));
-    if (info.size > MAX_LOCK_BYTES) throw new LockUnusableError(file, `${info.size} bytes`);
+    walked = inode(info);
+    if (!info.isFile()) throw new LockUnusableError(file, kindOf(info), inode(info));
+    if (info.size > MAX_LOCK_BYTES) throw new LockUnusableError(file, `${info.size} bytes`, inode(info));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -251,15 +259,17 @@ async function look(file: string): Promise<Seen | undefined> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     // Replaced by a link since lstat.
-    if (code === 'ELOOP') throw new LockUnusableError(file, 'a symbolic link');
+    // (Judged by the file lstat saw, the link is looked at again before anything is set aside.)
+    if (code === 'ELOOP') throw new LockUnusableError(file, 'a symbolic link', walked);
     throw error;
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new LockUnusableError(file, kindOf(info));
+    if (!info.isFile()) throw new LockUnusableError(file, kindOf(info), inode(info));
     const buffer = Buffer.alloc(MAX_LOCK_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_LOCK_BYTES) throw new LockUnusableError(file, `more than ${MAX_LOCK_BYTES} bytes`);
+    if (bytesRead > MAX_LOCK_BYTES)
+      throw new LockUnusableError(file, `more than ${MAX_LOCK_BYTES} bytes`, inode(info));
     const bytes = buffer.subarray(0, bytesRead);
     return {
       holder: parseHolder(bytes.toString('utf8')),
@@ -272,6 +282,38 @@ async function look(file: string): Promise<Seen | undefined> {
     };
   } finally {
     await handle.close();
+  }
+}
+
+function inode(info: Stats): string {
+  return `${info.dev}-${info.ino}`;
+}
+
+/**
+ * Sets aside what `error` judged, and only it, as `file.rejected-TIME`; undefined when another run is setting it
+ * aside or it is no longer at the path. Runs arriving at once all judge the same FIFO: a rename by each would move
+ * the lock the first had just taken (two holders at once). As for a stale lock (takeOver), the right to move it is a
+ * marker named after it that one process alone can create, and the path is moved only while it is still that inode
+ * (a set-aside inode stays in use, so no new lock can have its number).
+ */
+async function setAsideJudged(file: string, error: LockUnusableError): Promise<string | undefined> {
+  if (error.seen === undefined) throw error;
+  const marker = `${file}.aside-${error.seen}`;
+  const me = self();
+  if (!(await create(marker, me))) return undefined;
+  try {
+    const now = await lstat(file).catch(() => undefined);
+    if (now === undefined || inode(now) !== error.seen) return undefined;
+    const aside = `${file}.rejected-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      await rename(file, aside);
+    } catch (failure) {
+      if ((failure as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return aside;
+  } finally {
+    await release(marker, me);
   }
 }
 
