@@ -1,7 +1,9 @@
 /**
  * The one rule for removing counts another key type's custom certificate only while Imperva says it is in force
  * (ACTIVE or NEAR_EXPIRATION, as for Imperva's own certificates): a REVOKED, INACTIVE or undocumented status is no
- * proof that browsers of that key type would still be served, and a removal is not undone.
+ * proof that browsers of that key type would still be served, and a removal is not undone. With no status at all, an
+ * expiry still ahead counts; an entry that gives neither (no status, no expirationDate, or a null for each) proves
+ * nothing, and counting it let remove take the site's last working certificate.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -29,33 +31,38 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** A v3 entry of the site's custom certificate of one key type, unexpired, with Imperva's `status`. */
-function entry(id: number, authType: 'RSA' | 'ECC', status: string): Record<string, unknown> {
+/** The site's RSA entry with only the fields given (besides those that make it a custom certificate of the site). */
+function rsaEntry(fields: Record<string, unknown>): Record<string, unknown> {
   return {
-    id,
+    id: 1,
     type: 'CUSTOM_CERT',
-    status,
-    authType,
-    expirationDate: Date.now() + 60 * DAY,
+    authType: 'RSA',
     extSiteId: Number(SITE),
     level: 'SITE',
     customCertificateDetails: { fingerprint: '', serialNumber: '', hasMismatchSite: false },
+    ...fields,
   };
 }
 
-async function removeEcc(rsaStatus: string, force = false) {
+async function removeEcc(fields: Record<string, unknown>, force = false) {
   world = await createWorld({ sites: { [SITE]: 'example.com' }, map: { 'example.com': Number(SITE) } });
   // Nor has the site a certificate of Imperva's own to fall back on.
   world.fake.own.delete(SITE);
   await uploadedElsewhere(world, SITE, rsa, 'RSA');
   await uploadedElsewhere(world, SITE, ecc, 'ECC');
+  const eccEntry = rsaEntry({
+    id: 2,
+    authType: 'ECC',
+    status: 'ACTIVE',
+    expirationDate: Date.now() + 60 * DAY,
+  });
   world.fake.inject({
     endpoint: 'certificates',
     times: Infinity,
     fault: {
       status: 200,
       contentType: 'application/json',
-      body: JSON.stringify({ data: [entry(1, 'RSA', rsaStatus), entry(2, 'ECC', 'ACTIVE')] }),
+      body: JSON.stringify({ data: [rsaEntry(fields), eccEntry] }),
     },
   });
   const live = join(world.dir, 'empty-live');
@@ -68,10 +75,13 @@ async function removeEcc(rsaStatus: string, force = false) {
 
 const removals = (w: World) => w.fake.requestsTo('remove').map((request) => request.form.auth_type);
 
+/** An RSA entry with Imperva's `status` and an expiry 60 days ahead. */
+const inForce = (status: string) => ({ status, expirationDate: Date.now() + 60 * DAY });
+
 describe('remove: the other key type counts only while Imperva says it is in force', () => {
   for (const status of ['REVOKED', 'INACTIVE', 'PENDING_DELETION']) {
     it(`${status}: refused, exit 2, nothing sent, the status named; --force removes`, async () => {
-      const refused = await removeEcc(status);
+      const refused = await removeEcc(inForce(status));
       assert.equal(refused.code, 2, refused.stderr);
       assertOneLineError(
         refused.stderr,
@@ -81,14 +91,49 @@ describe('remove: the other key type counts only while Imperva says it is in for
       );
       assert.deepEqual(removals(world as World), []);
       await world?.close();
-      const forced = await removeEcc(status, true);
+      const forced = await removeEcc(inForce(status), true);
       assert.equal(forced.code, 0, forced.stderr);
       assert.deepEqual(removals(world as World), ['ECC']);
     });
   }
   for (const status of ['ACTIVE', 'NEAR_EXPIRATION']) {
     it(`${status}: removed at once`, async () => {
-      const done = await removeEcc(status);
+      const done = await removeEcc(inForce(status));
+      assert.equal(done.code, 0, done.stderr);
+      assert.deepEqual(removals(world as World), ['ECC']);
+    });
+  }
+});
+
+describe('remove: an RSA entry that proves nothing does not count', () => {
+  const unproven: [string, Record<string, unknown>][] = [
+    ['no status and no expiry', {}],
+    ['a null status and a null expiry', { status: null, expirationDate: null }],
+    ['an empty status and an expiry that is not a number', { status: '', expirationDate: 'soon' }],
+  ];
+  for (const [what, fields] of unproven) {
+    it(`${what}: refused, exit 2, nothing sent`, async () => {
+      const refused = await removeEcc(fields);
+      assert.equal(refused.code, 2, refused.stderr);
+      assertOneLineError(
+        refused.stderr,
+        /^error: not removing the ECDSA custom certificate of site 1234567: afterwards no unexpired certificate would cover the site's names: left would be only the RSA custom certificate, which Imperva gives neither a status nor an expiry for, and no certificate of Imperva's own covers them; add --force to remove it anyway$/,
+      );
+      assert.deepEqual(removals(world as World), []);
+    });
+  }
+  it('a lowercase revoked: refused, the status named as Imperva gave it', async () => {
+    const refused = await removeEcc({ status: 'revoked', expirationDate: Date.now() + 60 * DAY });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /which Imperva reports "?revoked"?, not ACTIVE or NEAR_EXPIRATION/);
+    assert.deepEqual(removals(world as World), []);
+  });
+  for (const [what, fields] of [
+    ['a lowercase active', { status: 'active', expirationDate: Date.now() + 60 * DAY }],
+    ['no status, an expiry 60 days ahead', { expirationDate: Date.now() + 60 * DAY }],
+  ] as const) {
+    it(`${what}: counts, removed`, async () => {
+      const done = await removeEcc(fields);
       assert.equal(done.code, 0, done.stderr);
       assert.deepEqual(removals(world as World), ['ECC']);
     });
